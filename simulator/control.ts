@@ -1,0 +1,94 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SCENARIO_NAMES, namedScenario, scenarioFromJson } from './scenario.ts';
+import type { SmscSimulator } from './smsc.ts';
+import type { MoRequest } from './smsc-core.ts';
+
+const MAX_BODY = 1 << 20;
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_BODY) throw new Error('body too large');
+    chunks.push(c as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? JSON.parse(text) : {};
+}
+
+function parseMo(body: unknown): MoRequest {
+  if (!body || typeof body !== 'object') throw new Error('body must be a JSON object');
+  const b = body as Record<string, unknown>;
+  for (const k of ['from', 'to', 'text'] as const) if (typeof b[k] !== 'string' || (k !== 'text' && !b[k])) throw new Error(`${k} must be a string`);
+  const enc = b.encoding ?? 'gsm7';
+  if (!['gsm7', 'ascii', 'latin1', 'ucs2'].includes(enc as string)) throw new Error('encoding must be gsm7, ascii, latin1 or ucs2');
+  const seg = b.segments ?? 1;
+  if (typeof seg !== 'number' || !Number.isInteger(seg) || seg < 1 || seg > 255) throw new Error('segments must be an integer 1..255');
+  const concat = b.concat ?? 'udh8';
+  if (!['udh8', 'udh16', 'sar', 'payload'].includes(concat as string)) throw new Error('concat must be udh8, udh16, sar or payload');
+  const mo: MoRequest = { from: b.from as string, to: b.to as string, text: b.text as string, encoding: enc as MoRequest['encoding'], segments: seg, concat: concat as MoRequest['concat'] };
+  if (typeof b.systemId === 'string') mo.systemId = b.systemId;
+  return mo;
+}
+
+/**
+ * Control API on loopback: POST /mo, GET /messages, GET /stats, GET|POST /scenario, POST /reset,
+ * POST /disconnect. Bad input answers 400 with a message; nothing here can crash the simulator.
+ */
+export async function startControlServer(sim: SmscSimulator, host: string, port: number): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = `${req.method} ${url.pathname}`;
+    try {
+      switch (route) {
+        case 'POST /mo': {
+          const parts = sim.injectMo(parseMo(await readJson(req)));
+          return send(res, 202, { parts });
+        }
+        case 'GET /messages': {
+          const limit = Math.min(10_000, Math.max(1, Number(url.searchParams.get('limit') ?? 100) || 100));
+          return send(res, 200, { messages: sim.core.listMessages(limit) });
+        }
+        case 'GET /stats':
+          return send(res, 200, { ...sim.stats, bound: [...sim.core.connections].filter((c) => c.kind).length, scenario: sim.scenario.name });
+        case 'GET /scenario':
+          return send(res, 200, { scenario: sim.scenario, names: SCENARIO_NAMES });
+        case 'POST /scenario': {
+          const body = (await readJson(req)) as Record<string, unknown>;
+          const s = typeof body.name === 'string' && Object.keys(body).length === 1 ? namedScenario(body.name) : scenarioFromJson(body);
+          sim.setScenario(s);
+          return send(res, 200, { scenario: s });
+        }
+        case 'POST /reset':
+          sim.reset();
+          return send(res, 200, { ok: true });
+        case 'POST /disconnect':
+          return send(res, 200, { dropped: sim.dropConnections() });
+        default:
+          return send(res, 404, { error: `no route ${route}` });
+      }
+    } catch (err) {
+      const message = (err as Error).message;
+      return send(res, message.startsWith('no receiver') ? 409 : 400, { error: message });
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+
+const bindSpec = z.object({
+  /** `txrx` opens a transmitter and a receiver as a pair; `trx` one transceiver. */
+  mode: z.enum(['trx', 'tx', 'rx', 'txrx']).default('trx'),
+  count: z.number().int().min(1).max(64).default(1),
+});
+
+/** One carrier's SMSC connection settings; validated once at start. */
+export const carrierConfigSchema = z.object({
+  id: z.string().min(1).regex(/^[a-z0-9_-]+$/i, 'use letters, digits, - and _'),
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+  tls: z.boolean().default(false),
+  systemId: z.string().min(1).max(15),
+  password: z.string().max(8),
+  systemType: z.string().max(12).default(''),
+  interfaceVersion: z.number().int().min(0).max(0xff).default(0x34),
+  addrTon: z.number().int().min(0).max(0xff).default(0),
+  addrNpi: z.number().int().min(0).max(0xff).default(0),
+  addressRange: z.string().max(40).default(''),
+  binds: z.array(bindSpec).min(1).default([{ mode: 'trx', count: 1 }]),
+  windowSize: z.number().int().min(1).max(10_000).default(10),
+  responseTimeoutMs: z.number().int().min(100).default(30_000),
+  enquireLinkIntervalMs: z.number().int().min(100).default(30_000),
+  enquireLinkMaxMissed: z.number().int().min(1).default(2),
+  connectTimeoutMs: z.number().int().min(100).default(10_000),
+  bindTimeoutMs: z.number().int().min(100).default(10_000),
+  writeHighWaterMark: z.number().int().min(1024).default(1 << 20),
+  reconnect: z
+    .object({
+      initialMs: z.number().int().min(1).default(500),
+      maxMs: z.number().int().min(1).default(30_000),
+      multiplier: z.number().min(1).default(2),
+    })
+    .default({ initialMs: 500, maxMs: 30_000, multiplier: 2 }),
+  /** data_coding for GSM-7 text: 0 (SMSC default) or 1 (IA5), as the carrier wants it. */
+  gsmDataCoding: z.union([z.literal(0), z.literal(1)]).default(0),
+  allowLatin1: z.boolean().default(false),
+  concatRef: z.enum(['8bit', '16bit']).default('8bit'),
+  /** `payload`: send long text in message_payload instead of UDH segments. */
+  longMessageMode: z.enum(['udh', 'payload']).default('udh'),
+  /** Contracted submits per second per bind; Infinity when unset (pace only after throttling). */
+  maxSubmitsPerSecond: z.number().positive().optional(),
+  throttle: z
+    .object({
+      minRate: z.number().positive().default(1),
+      increasePerSecond: z.number().positive().default(50),
+      decreaseFactor: z.number().gt(0).lt(1).default(0.5),
+      holdMs: z.number().int().min(0).default(250),
+    })
+    .default({ minRate: 1, increasePerSecond: 50, decreaseFactor: 0.5, holdMs: 250 }),
+  retry: z
+    .object({
+      maxTemporaryRetries: z.number().int().min(0).default(3),
+      maxThrottleRetries: z.number().int().min(0).default(20),
+      backoffInitialMs: z.number().int().min(1).default(200),
+      backoffMaxMs: z.number().int().min(1).default(10_000),
+    })
+    .default({ maxTemporaryRetries: 3, maxThrottleRetries: 20, backoffInitialMs: 200, backoffMaxMs: 10_000 }),
+  /** A submit waiting this long for a usable bind is handed back as retryable. */
+  queueTimeoutMs: z.number().int().min(10).default(60_000),
+  /** Consecutive response timeouts after which the session is presumed sick and rebound. */
+  maxConsecutiveTimeouts: z.number().int().min(1).default(3),
+  /** How long to wait for the rest of a concatenated MO before delivering it incomplete. */
+  moReassemblyTimeoutMs: z.number().int().min(100).default(60_000),
+});
+
+export type CarrierConfig = z.infer<typeof carrierConfigSchema>;
+export type CarrierConfigInput = z.input<typeof carrierConfigSchema>;
+
+/** Validates one carrier; throws a ZodError naming the bad field (the config loader wraps it). */
+export function parseCarrierConfig(input: unknown): CarrierConfig {
+  return carrierConfigSchema.parse(input);
+}

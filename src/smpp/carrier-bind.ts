@@ -1,0 +1,217 @@
+import type { CarrierConfig } from '../config/carrier-config.ts';
+import type { Logger } from '../logger.ts';
+import { type AimdState, aimdDecrease, aimdIncrease, backoffDelay } from './backoff.ts';
+import type { InboundPdu } from './inbound.ts';
+import { type BindMode, type SessionHandlers, SmppSession, type SubmitFields, type SubmitResponse } from './session.ts';
+
+export type BindState = 'idle' | 'connecting' | 'bound' | 'backoff' | 'stopped';
+
+export interface BindEvents {
+  /** The bind can take more submits (bound, window room, pacing tokens). */
+  onReady(bind: CarrierBind): void;
+  onInbound(bind: CarrierBind, pdu: InboundPdu, respond: (status: number) => void): void;
+  onStateChange(bind: CarrierBind, state: BindState, reason?: string): void;
+}
+
+/**
+ * One logical bind to a carrier: keeps an SmppSession alive (reconnect with capped exponential
+ * backoff and jitter), paces submits when the SMSC throttles (AIMD on a token bucket), and
+ * reports rebind-worthy sickness (consecutive timeouts, bind-state errors) by recycling the session.
+ */
+export class CarrierBind {
+  private session: SmppSession | undefined;
+  private state: BindState = 'idle';
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private paceTimer: NodeJS.Timeout | undefined;
+  private aimdTimer: NodeJS.Timeout | undefined;
+  private aimd: AimdState;
+  private tokens = 0;
+  private tokensAt = Date.now();
+  private consecutiveTimeouts = 0;
+  private okInSecond = 0;
+  private secondStart = Date.now();
+  private lastSecondRate = 0;
+  readonly counters = { binds: 0, bindFailures: 0, throttled: 0, timeouts: 0 };
+
+  constructor(
+    readonly id: string,
+    readonly mode: BindMode,
+    private readonly cfg: CarrierConfig,
+    private readonly events: BindEvents,
+    private readonly log: Logger,
+  ) {
+    const max = cfg.maxSubmitsPerSecond ?? Number.POSITIVE_INFINITY;
+    this.aimd = { rate: max, lastDecreaseAt: 0 };
+  }
+
+  get currentState(): BindState {
+    return this.state;
+  }
+
+  /** Submits per second the bind paces to now; Infinity when unpaced. */
+  get rate(): number {
+    return this.aimd.rate;
+  }
+
+  get inFlight(): number {
+    return this.session?.inFlight ?? 0;
+  }
+
+  start(): void {
+    if (this.state !== 'idle' && this.state !== 'stopped') return;
+    this.state = 'idle';
+    this.aimdTimer = setInterval(() => this.recover(), 100);
+    this.aimdTimer.unref();
+    this.connect();
+  }
+
+  /** True when a submit handed over now would be written at once. */
+  canTake(): boolean {
+    if (this.state !== 'bound' || !this.session?.canSubmit()) return false;
+    if (!Number.isFinite(this.aimd.rate)) return true;
+    this.refill();
+    if (this.tokens >= 1) return true;
+    this.schedulePace();
+    return false;
+  }
+
+  /**
+   * Writes one submit; call only after canTake(). The callback gets the raw session answer;
+   * CarrierBind only watches it for throttling and timeouts.
+   */
+  send(fields: SubmitFields, cb: (r: SubmitResponse) => void): void {
+    if (Number.isFinite(this.aimd.rate)) this.tokens -= 1;
+    const session = this.session;
+    if (!session) {
+      cb({ kind: 'closed', reason: 'no session' });
+      return;
+    }
+    session.submit(fields, (r) => {
+      if (r.kind === 'timeout') {
+        this.counters.timeouts++;
+        if (++this.consecutiveTimeouts >= this.cfg.maxConsecutiveTimeouts && session === this.session) {
+          session.close('too many response timeouts');
+        }
+      } else if (r.kind === 'resp' || r.kind === 'nack') {
+        this.consecutiveTimeouts = 0;
+        if (r.kind === 'resp' && r.status === 0) this.countOk();
+      }
+      cb(r);
+    });
+  }
+
+  /** The SMSC answered throttled/queue-full: halve the pace (once per burst). */
+  throttled(): void {
+    this.counters.throttled++;
+    const now = Date.now();
+    const observed = Math.max(this.lastSecondRate, (this.okInSecond * 1000) / Math.max(1, now - this.secondStart));
+    const before = this.aimd.rate;
+    this.aimd = aimdDecrease(this.aimd, this.policy(), observed, now);
+    if (this.aimd.rate !== before) {
+      this.tokens = Math.min(this.tokens, 0);
+      this.tokensAt = now;
+      this.log.warn({ bind: this.id, rate: Math.round(this.aimd.rate) }, 'smsc throttling: slowing bind');
+    }
+  }
+
+  /** Tears the session down so it reconnects (bind-state error from the SMSC). */
+  recycle(reason: string): void {
+    this.session?.close(reason);
+  }
+
+  /** Stops reconnecting; waits (bounded) for outstanding submits, then unbinds. */
+  async stop(drainMs = 5_000): Promise<void> {
+    this.state = 'stopped';
+    clearTimeout(this.reconnectTimer);
+    clearTimeout(this.paceTimer);
+    clearInterval(this.aimdTimer);
+    const s = this.session;
+    if (!s) return;
+    const until = Date.now() + drainMs;
+    while (s.inFlight > 0 && !s.isClosed && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    await s.unbind();
+  }
+
+  private policy() {
+    return { ...this.cfg.throttle, maxRate: this.cfg.maxSubmitsPerSecond ?? Number.POSITIVE_INFINITY };
+  }
+
+  private countOk(): void {
+    const now = Date.now();
+    if (now - this.secondStart >= 1000) {
+      this.lastSecondRate = (this.okInSecond * 1000) / (now - this.secondStart);
+      this.okInSecond = 0;
+      this.secondStart = now;
+    }
+    this.okInSecond++;
+  }
+
+  private recover(): void {
+    if (!Number.isFinite(this.aimd.rate) || Date.now() - this.aimd.lastDecreaseAt < 1000) return;
+    this.aimd = aimdIncrease(this.aimd, this.policy(), 100);
+  }
+
+  private refill(): void {
+    const now = Date.now();
+    const burst = Math.max(1, this.aimd.rate / 20);
+    this.tokens = Math.min(burst, this.tokens + ((now - this.tokensAt) * this.aimd.rate) / 1000);
+    this.tokensAt = now;
+  }
+
+  private schedulePace(): void {
+    if (this.paceTimer) return;
+    const wait = Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.aimd.rate));
+    this.paceTimer = setTimeout(() => {
+      this.paceTimer = undefined;
+      this.events.onReady(this);
+    }, wait);
+  }
+
+  private setState(state: BindState, reason?: string): void {
+    this.state = state;
+    this.events.onStateChange(this, state, reason);
+  }
+
+  private connect(): void {
+    if (this.state === 'stopped') return;
+    this.setState('connecting');
+    const handlers: SessionHandlers = {
+      onInbound: (pdu, respond) => this.events.onInbound(this, pdu, respond),
+      onWritable: () => {
+        if (this.state === 'bound') this.events.onReady(this);
+      },
+      onClose: (reason) => {
+        if (this.session !== session) return;
+        this.session = undefined;
+        if (this.state === 'stopped') return;
+        this.scheduleReconnect(reason);
+      },
+    };
+    const session = new SmppSession({ ...this.cfg, bindMode: this.mode }, handlers, this.log);
+    this.session = session;
+    session.open().then(
+      () => {
+        if (this.session !== session || this.state === 'stopped') return;
+        this.attempt = 0;
+        this.consecutiveTimeouts = 0;
+        this.counters.binds++;
+        this.log.info({ bind: this.id, mode: this.mode }, 'smpp bound');
+        this.setState('bound');
+        this.events.onReady(this);
+      },
+      (err: Error) => {
+        this.counters.bindFailures++;
+        this.log.warn({ bind: this.id, err: err.message }, 'smpp bind failed');
+      },
+    );
+  }
+
+  private scheduleReconnect(reason: string): void {
+    const r = this.cfg.reconnect;
+    const delay = backoffDelay(r, this.attempt++);
+    this.setState('backoff', reason);
+    this.log.info({ bind: this.id, reason, delayMs: delay }, 'smpp reconnect scheduled');
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+}

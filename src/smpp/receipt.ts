@@ -1,0 +1,159 @@
+/** Final and intermediate receipt states, named as in SMPP 3.4 §5.2.28 (message_state). */
+export type ReceiptState =
+  | 'ENROUTE'
+  | 'DELIVERED'
+  | 'EXPIRED'
+  | 'DELETED'
+  | 'UNDELIVERABLE'
+  | 'ACCEPTED'
+  | 'UNKNOWN'
+  | 'REJECTED'
+  | 'SKIPPED';
+
+const STATE_BY_TLV: Record<number, ReceiptState> = {
+  1: 'ENROUTE',
+  2: 'DELIVERED',
+  3: 'EXPIRED',
+  4: 'DELETED',
+  5: 'UNDELIVERABLE',
+  6: 'ACCEPTED',
+  7: 'UNKNOWN',
+  8: 'REJECTED',
+  9: 'SKIPPED',
+};
+
+const STATE_BY_STAT: Record<string, ReceiptState> = {
+  ENROUTE: 'ENROUTE',
+  DELIVRD: 'DELIVERED',
+  DELIVERED: 'DELIVERED',
+  EXPIRED: 'EXPIRED',
+  DELETED: 'DELETED',
+  UNDELIV: 'UNDELIVERABLE',
+  UNDELIVERABLE: 'UNDELIVERABLE',
+  ACCEPTD: 'ACCEPTED',
+  ACCEPTED: 'ACCEPTED',
+  UNKNOWN: 'UNKNOWN',
+  REJECTD: 'REJECTED',
+  REJECTED: 'REJECTED',
+  SKIPPED: 'SKIPPED',
+};
+
+/** States after which the SMSC sends nothing more for the message. */
+export function isFinalState(state: ReceiptState): boolean {
+  return state !== 'ENROUTE' && state !== 'ACCEPTED' && state !== 'UNKNOWN';
+}
+
+export interface Receipt {
+  /** Message id as the SMSC wrote it; match with `messageIdKeys`. */
+  messageId: string;
+  state: ReceiptState;
+  /** Carrier error: `err:` of the text, or the network_error_code TLV rendered as `type:code`. */
+  errorCode: string | undefined;
+  submitted: number | undefined;
+  delivered: number | undefined;
+  submitDate: Date | undefined;
+  doneDate: Date | undefined;
+  text: string | undefined;
+}
+
+/** TLVs of a deliver_sm that bear on a receipt; all optional. */
+export interface ReceiptTlvs {
+  receiptedMessageId?: string | undefined;
+  messageState?: number | undefined;
+  networkErrorCode?: Uint8Array | undefined;
+}
+
+const KEYS = ['id', 'sub', 'dlvrd', 'submit date', 'done date', 'stat', 'err', 'text'] as const;
+type Key = (typeof KEYS)[number];
+const KEY_RE = /\b(id|sub|dlvrd|submit[ _]date|done[ _]date|stat|err|text)\s*:/gi;
+
+/** Reads the key:value fields of a receipt text, in any order and case. */
+export function parseReceiptFields(text: string): Partial<Record<Key, string>> {
+  const marks: Array<{ key: Key; start: number; valueStart: number }> = [];
+  KEY_RE.lastIndex = 0;
+  for (let m = KEY_RE.exec(text); m; m = KEY_RE.exec(text)) {
+    const key = m[1]!.toLowerCase().replace('_', ' ') as Key;
+    // Once `text:` has started, anything after it is message text (it may contain "stat:").
+    if (marks.some((k) => k.key === 'text')) break;
+    if (marks.some((k) => k.key === key)) continue;
+    marks.push({ key, start: m.index, valueStart: m.index + m[0].length });
+  }
+  const out: Partial<Record<Key, string>> = {};
+  for (let i = 0; i < marks.length; i++) {
+    const mark = marks[i]!;
+    const end = i + 1 < marks.length ? marks[i + 1]!.start : text.length;
+    const raw = text.slice(mark.valueStart, end);
+    out[mark.key] = mark.key === 'text' ? raw.replace(/^ /, '') : raw.trim();
+  }
+  return out;
+}
+
+/** Parses a receipt date YYMMDDhhmm or YYMMDDhhmmss as UTC; undefined when malformed. */
+export function parseReceiptDate(s: string | undefined): Date | undefined {
+  if (!s || !/^\d{10}(\d{2})?$/.test(s)) return undefined;
+  const n = (a: number, b: number) => Number(s.slice(a, b));
+  const [yy, mo, dd, hh, mi] = [n(0, 2), n(2, 4), n(4, 6), n(6, 8), n(8, 10)];
+  const ss = s.length === 12 ? n(10, 12) : 0;
+  if (mo < 1 || mo > 12 || dd < 1 || dd > 31 || hh > 23 || mi > 59 || ss > 59) return undefined;
+  return new Date(Date.UTC(2000 + yy, mo - 1, dd, hh, mi, ss));
+}
+
+function toInt(s: string | undefined): number | undefined {
+  if (s === undefined || !/^\d+$/.test(s)) return undefined;
+  return Number(s);
+}
+
+/**
+ * Builds a receipt from deliver_sm text and TLVs. TLVs win over the text where both exist.
+ * Returns undefined when neither carries a message id or a state (not a receipt we can use);
+ * the caller counts and logs that, it never throws.
+ */
+export function parseReceipt(text: string, tlvs: ReceiptTlvs = {}): Receipt | undefined {
+  const f = parseReceiptFields(text);
+  const messageId = (tlvs.receiptedMessageId?.trim() || f.id?.trim() || '').replace(/\0+$/, '');
+  const tlvState = tlvs.messageState === undefined ? undefined : STATE_BY_TLV[tlvs.messageState];
+  const textState = f.stat ? STATE_BY_STAT[f.stat.toUpperCase()] : undefined;
+  const state = tlvState ?? textState ?? (f.stat ? 'UNKNOWN' : undefined);
+  if (!messageId || !state) return undefined;
+  let errorCode = f.err;
+  const nec = tlvs.networkErrorCode;
+  if (nec && nec.length >= 3) errorCode = `${nec[0]}:${(nec[1]! << 8) | nec[2]!}`;
+  return {
+    messageId,
+    state,
+    errorCode,
+    submitted: toInt(f.sub),
+    delivered: toInt(f.dlvrd),
+    submitDate: parseReceiptDate(f['submit date']),
+    doneDate: parseReceiptDate(f['done date']),
+    text: f.text,
+  };
+}
+
+/**
+ * Keys under which a message id can be found, so that renderings of one id match:
+ * case, leading zeros, and hex versus decimal. Register a submitted id under all its keys and
+ * look a receipt id up by any of its keys. An all-digit id is ambiguous (decimal, or hex without
+ * letters), so it yields both readings; a collision needs two live ids that are each other's
+ * hex/decimal rendering, which a per-carrier correlation map makes negligible.
+ */
+export function messageIdKeys(id: string): string[] {
+  const s = id.trim().toLowerCase();
+  if (s === '') return [];
+  const stripped = s.replace(/^0+(?=.)/, '');
+  const keys = new Set<string>();
+  if (/^[0-9]+$/.test(stripped)) {
+    keys.add(`n:${BigInt(stripped).toString(10)}`);
+    if (stripped.length <= 30) keys.add(`n:${BigInt(`0x${stripped}`).toString(10)}`);
+  } else if (/^[0-9a-f]+$/.test(stripped) && stripped.length <= 30) {
+    keys.add(`n:${BigInt(`0x${stripped}`).toString(10)}`);
+  } else {
+    keys.add(`s:${stripped}`);
+  }
+  return [...keys];
+}
+
+/** The single key a submitted id is stored under when only one is wanted: its first reading. */
+export function canonicalMessageId(id: string): string {
+  return messageIdKeys(id)[0] ?? '';
+}
