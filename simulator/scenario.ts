@@ -89,7 +89,7 @@ const NAMED: Record<string, Patch> = {
   },
   'slow-receipts': { receipts: { minMs: 200, maxMs: 2_000 } },
   throttle: { faults: { throughputLimit: 200 } },
-  'queue-full': { faults: { queueFullProbability: 0.02, queueFullBurstLength: 5 } },
+  'queue-full': { faults: { queueFullProbability: 0.005, queueFullBurstLength: 5 } },
   'slow-responses': { faults: { responseDelayMinMs: 50, responseDelayMaxMs: 400 } },
   'missing-responses': { faults: { missingResponseProbability: 0.05 } },
   'generic-nack': { faults: { genericNackProbability: 0.05 } },

@@ -44,12 +44,12 @@ export const carrierConfigSchema = z.object({
   maxSubmitsPerSecond: z.number().positive().optional(),
   throttle: z
     .object({
-      minRate: z.number().positive().default(1),
+      minRate: z.number().positive().default(10),
       increasePerSecond: z.number().positive().default(50),
       decreaseFactor: z.number().gt(0).lt(1).default(0.5),
       holdMs: z.number().int().min(0).default(250),
     })
-    .default({ minRate: 1, increasePerSecond: 50, decreaseFactor: 0.5, holdMs: 250 }),
+    .default({ minRate: 10, increasePerSecond: 50, decreaseFactor: 0.5, holdMs: 250 }),
   retry: z
     .object({
       maxTemporaryRetries: z.number().int().min(0).default(3),

@@ -29,9 +29,10 @@ export class CarrierBind {
   private tokens = 0;
   private tokensAt = Date.now();
   private consecutiveTimeouts = 0;
-  private okInSecond = 0;
-  private secondStart = Date.now();
-  private lastSecondRate = 0;
+  /** Accepted submits in ten 100 ms buckets: the rate the SMSC really took over the last second. */
+  private readonly okBuckets = new Uint32Array(10);
+  private okBucketAt = 0;
+  private boundAt = 0;
   readonly counters = { binds: 0, bindFailures: 0, throttled: 0, timeouts: 0 };
 
   constructor(
@@ -105,11 +106,16 @@ export class CarrierBind {
   throttled(): void {
     this.counters.throttled++;
     const now = Date.now();
-    const observed = Math.max(this.lastSecondRate, (this.okInSecond * 1000) / Math.max(1, now - this.secondStart));
+    this.rollBuckets(now);
+    let accepted = 0;
+    for (const n of this.okBuckets) accepted += n;
+    // A bind younger than a second has not filled its buckets: extrapolate from its lifetime.
+    const observed = (accepted * 1000) / Math.min(1000, Math.max(50, now - this.boundAt));
     const before = this.aimd.rate;
     this.aimd = aimdDecrease(this.aimd, this.policy(), observed, now);
     if (this.aimd.rate !== before) {
-      this.tokens = Math.min(this.tokens, 0);
+      // Pause for the hold time as well: the answers to what is already in flight will be throttled too.
+      this.tokens = -(this.aimd.rate * this.cfg.throttle.holdMs) / 1000;
       this.tokensAt = now;
       this.log.warn({ bind: this.id, rate: Math.round(this.aimd.rate) }, 'smsc throttling: slowing bind');
     }
@@ -137,14 +143,17 @@ export class CarrierBind {
     return { ...this.cfg.throttle, maxRate: this.cfg.maxSubmitsPerSecond ?? Number.POSITIVE_INFINITY };
   }
 
+  private rollBuckets(now: number): void {
+    const slot = Math.floor(now / 100);
+    if (slot === this.okBucketAt) return;
+    const steps = Math.min(10, slot - this.okBucketAt);
+    for (let i = 1; i <= steps; i++) this.okBuckets[(this.okBucketAt + i) % 10] = 0;
+    this.okBucketAt = slot;
+  }
+
   private countOk(): void {
-    const now = Date.now();
-    if (now - this.secondStart >= 1000) {
-      this.lastSecondRate = (this.okInSecond * 1000) / (now - this.secondStart);
-      this.okInSecond = 0;
-      this.secondStart = now;
-    }
-    this.okInSecond++;
+    this.rollBuckets(Date.now());
+    this.okBuckets[this.okBucketAt % 10]!++;
   }
 
   private recover(): void {
@@ -196,6 +205,8 @@ export class CarrierBind {
         this.attempt = 0;
         this.consecutiveTimeouts = 0;
         this.counters.binds++;
+        this.boundAt = Date.now();
+        this.okBuckets.fill(0);
         this.log.info({ bind: this.id, mode: this.mode }, 'smpp bound');
         this.setState('bound');
         this.events.onReady(this);
