@@ -55,13 +55,6 @@ const sim = new SmscSimulator({
   scenario,
 });
 
-try {
-  const { port, controlPort } = await sim.start();
-  process.stdout.write(`${JSON.stringify({ msg: 'simulator ready', smpp: `127.0.0.1:${port}`, control: `http://127.0.0.1:${controlPort}`, scenario: scenario.name, pid: process.pid })}\n`);
-} catch (err) {
-  die(`cannot listen: ${(err as Error).message}`);
-}
-
 const shutdown = () => {
   void sim.stop().then(() => {
     process.stdout.write(`${JSON.stringify({ msg: 'simulator stopped', stats: sim.stats })}\n`);
@@ -70,3 +63,11 @@ const shutdown = () => {
 };
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
+
+try {
+  const { port, controlPort } = await sim.start();
+  process.stdout.write(`${JSON.stringify({ msg: 'simulator ready', smpp: `127.0.0.1:${port}`, control: `http://127.0.0.1:${controlPort}`, scenario: scenario.name, pid: process.pid })}\n`);
+} catch (err) {
+  die(`cannot listen: ${(err as Error).message}`);
+}
+
