@@ -11,6 +11,7 @@ export interface BindEvents {
   onReady(bind: CarrierBind): void;
   onInbound(bind: CarrierBind, pdu: InboundPdu, respond: (status: number) => void): void;
   onStateChange(bind: CarrierBind, state: BindState, reason?: string): void;
+  onSubmitLatency?(ms: number): void;
 }
 
 /**
@@ -190,6 +191,7 @@ export class CarrierBind {
       onWritable: () => {
         if (this.state === 'bound') this.events.onReady(this);
       },
+      onSubmitLatency: (ms) => this.events.onSubmitLatency?.(ms),
       onClose: (reason) => {
         if (this.session !== session) return;
         this.session = undefined;

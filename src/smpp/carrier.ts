@@ -19,6 +19,8 @@ export interface CarrierHandlers {
   /** A whole (or timed-out, incomplete) MO message. */
   onMo(message: MoMessage, bindId: string): Promise<void> | void;
   onBindState?(bindId: string, state: BindState, reason?: string): void;
+  /** submit_sm → submit_sm_resp time in ms. */
+  onSubmitLatency?(ms: number): void;
 }
 
 interface Job {
@@ -55,6 +57,7 @@ export class Carrier {
     this.reassembler = new MoReassembler(cfg.moReassemblyTimeoutMs);
     const events: BindEvents = {
       onReady: () => this.pump(),
+      onSubmitLatency: (ms) => this.handlers.onSubmitLatency?.(ms),
       onInbound: (bind, pdu, respond) => this.onInbound(bind.id, pdu, respond),
       onStateChange: (bind, state, reason) => {
         this.handlers.onBindState?.(bind.id, state, reason);

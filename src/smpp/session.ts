@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { AppError, SmppBindError, SmppProtocolError } from '../errors/app-error.ts';
 import type { Logger } from '../logger.ts';
@@ -66,6 +67,8 @@ export interface SessionHandlers {
   onWritable(): void;
   /** The session ended; every outstanding submit has already been answered `closed`. */
   onClose(reason: string, error: Error | undefined): void;
+  /** submit_sm → submit_sm_resp time in ms, for latency histograms. */
+  onSubmitLatency?(ms: number): void;
 }
 
 type State = 'connecting' | 'binding' | 'bound' | 'unbinding' | 'closed';
@@ -200,7 +203,7 @@ export class SmppSession {
       this.log.error({ err }, 'submit_sm encode failed');
       return;
     }
-    this.window.add(seq, cb, Date.now());
+    this.window.add(seq, cb, performance.now());
     this.write(buf);
   }
 
@@ -326,6 +329,7 @@ export class SmppSession {
           this.counters.lateResponses++;
           return;
         }
+        this.handlers.onSubmitLatency?.(performance.now() - e.sentAt);
         e.ctx({ kind: 'resp', status: pdu.commandStatus, messageId: String(pdu.fields.message_id ?? '') });
         this.afterResponse();
         return;
@@ -440,7 +444,7 @@ export class SmppSession {
   private tick(): void {
     if (this.state !== 'bound') return;
     const now = Date.now();
-    const expired = this.window.expire(now);
+    const expired = this.window.expire(performance.now());
     for (const e of expired) e.ctx({ kind: 'timeout' });
     if (expired.length > 0) this.handlers.onWritable();
     if (now - this.lastEnquireAt >= this.opts.enquireLinkIntervalMs) {

@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+
+/** CPU seconds (user+system) of another process, from /proc (Linux). */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Resident and peak resident memory of another process in MB. */
+export function rssOf(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+}
+
+export function percentile(sorted: Float64Array | number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s[Math.floor((s.length - 1) / 2)]!;
+}
+
+/** What every bench client prints as its last stdout line (JSON). */
+export interface ClientResult {
+  client: string;
+  window: number;
+  n: number;
+  ok: number;
+  errors: number;
+  receipts: number;
+  submitPerSec: number;
+  receiptPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuSeconds: number;
+  cpuUsPerMsg: number;
+  rssMb: number;
+  peakRssMb: number;
+}
