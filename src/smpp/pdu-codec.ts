@@ -8,6 +8,7 @@
  */
 import smpp from 'smpp';
 import { SmppProtocolError } from '../errors/app-error.ts';
+import type { InboundPdu } from './inbound.ts';
 
 for (const def of Object.values(smpp.commands)) {
   for (const [name, param] of Object.entries(def.params ?? {})) {
@@ -103,4 +104,24 @@ export function encodeHeaderOnly(commandId: number, commandStatus: number, seque
   b.writeUInt32BE(commandStatus >>> 0, 8);
   b.writeUInt32BE(sequenceNumber >>> 0, 12);
   return b;
+}
+
+/** Maps library-decoded deliver_sm/data_sm fields to what inbound handling reads. */
+export function inboundFromFields(f: Record<string, unknown>): InboundPdu {
+  return {
+    sourceAddr: String(f.source_addr ?? ''),
+    sourceAddrTon: Number(f.source_addr_ton ?? 0),
+    destinationAddr: String(f.destination_addr ?? ''),
+    destAddrTon: Number(f.dest_addr_ton ?? 0),
+    esmClass: Number(f.esm_class ?? 0),
+    dataCoding: Number(f.data_coding ?? 0),
+    shortMessage: Buffer.isBuffer(f.short_message) ? f.short_message : Buffer.alloc(0),
+    messagePayload: Buffer.isBuffer(f.message_payload) ? f.message_payload : undefined,
+    receiptedMessageId: typeof f.receipted_message_id === 'string' ? f.receipted_message_id.replace(/\0+$/, '') : undefined,
+    messageState: typeof f.message_state === 'number' ? f.message_state : undefined,
+    networkErrorCode: Buffer.isBuffer(f.network_error_code) ? f.network_error_code : undefined,
+    sarMsgRefNum: typeof f.sar_msg_ref_num === 'number' ? f.sar_msg_ref_num : undefined,
+    sarTotalSegments: typeof f.sar_total_segments === 'number' ? f.sar_total_segments : undefined,
+    sarSegmentSeqnum: typeof f.sar_segment_seqnum === 'number' ? f.sar_segment_seqnum : undefined,
+  };
 }

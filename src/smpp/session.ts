@@ -4,72 +4,14 @@ import tls from 'node:tls';
 import { AppError, SmppBindError, SmppProtocolError } from '../errors/app-error.ts';
 import type { Logger } from '../logger.ts';
 import { STATUS, statusName } from './command-status.ts';
+import { decodeDeliverSm, decodeSubmitSmRespId, encodeInboundResp, encodeSubmitSm } from './fast-codec.ts';
 import type { InboundPdu } from './inbound.ts';
-import { COMMAND_ID, MAX_PDU_LENGTH, type Pdu, decodePdu, encodeHeaderOnly, encodePdu } from './pdu-codec.ts';
+import { COMMAND_ID, MAX_PDU_LENGTH, type Pdu, decodePdu, encodeHeaderOnly, encodePdu, inboundFromFields } from './pdu-codec.ts';
+import type { BindMode, SessionHandlers, SessionOptions, SubmitFields, SubmitResponse } from './session-types.ts';
+
+export type { BindMode, SessionHandlers, SessionOptions, SubmitFields, SubmitResponse } from './session-types.ts';
 import { PduFramer } from './framer.ts';
 import { SendWindow } from './send-window.ts';
-
-export type BindMode = 'trx' | 'tx' | 'rx';
-
-export interface SessionOptions {
-  host: string;
-  port: number;
-  /** TLS to the SMSC; `true` for defaults or node TLS options. */
-  tls?: boolean | tls.ConnectionOptions;
-  systemId: string;
-  password: string;
-  systemType: string;
-  bindMode: BindMode;
-  interfaceVersion: number;
-  addrTon: number;
-  addrNpi: number;
-  addressRange: string;
-  windowSize: number;
-  responseTimeoutMs: number;
-  enquireLinkIntervalMs: number;
-  /** Missed enquire_link responses in a row that declare the link dead. */
-  enquireLinkMaxMissed: number;
-  connectTimeoutMs: number;
-  bindTimeoutMs: number;
-  /** Bytes queued in the socket above which we stop sending until it drains. */
-  writeHighWaterMark: number;
-}
-
-/** What the SMSC (or its absence) said about one submit. */
-export type SubmitResponse =
-  | { kind: 'resp'; status: number; messageId: string }
-  | { kind: 'nack'; status: number }
-  | { kind: 'timeout' }
-  | { kind: 'closed'; reason: string };
-
-export interface SubmitFields {
-  serviceType: string;
-  sourceAddr: string;
-  sourceAddrTon: number;
-  sourceAddrNpi: number;
-  destinationAddr: string;
-  destAddrTon: number;
-  destAddrNpi: number;
-  esmClass: number;
-  protocolId: number;
-  priorityFlag: number;
-  validityPeriod: string;
-  registeredDelivery: number;
-  dataCoding: number;
-  shortMessage: Buffer;
-  messagePayload?: Buffer | undefined;
-}
-
-export interface SessionHandlers {
-  /** A deliver_sm/data_sm arrived; call `respond` once with the command_status to answer. */
-  onInbound(pdu: InboundPdu, respond: (status: number) => void): void;
-  /** The window has room again or the socket drained: more submits may go. */
-  onWritable(): void;
-  /** The session ended; every outstanding submit has already been answered `closed`. */
-  onClose(reason: string, error: Error | undefined): void;
-  /** submit_sm → submit_sm_resp time in ms, for latency histograms. */
-  onSubmitLatency?(ms: number): void;
-}
 
 type State = 'connecting' | 'binding' | 'bound' | 'unbinding' | 'closed';
 type SubmitCallback = (r: SubmitResponse) => void;
@@ -177,30 +119,13 @@ export class SmppSession {
       return;
     }
     const seq = this.nextSeq();
-    const fields: Record<string, unknown> = {
-      service_type: f.serviceType,
-      source_addr_ton: f.sourceAddrTon,
-      source_addr_npi: f.sourceAddrNpi,
-      source_addr: f.sourceAddr,
-      dest_addr_ton: f.destAddrTon,
-      dest_addr_npi: f.destAddrNpi,
-      destination_addr: f.destinationAddr,
-      esm_class: f.esmClass,
-      protocol_id: f.protocolId,
-      priority_flag: f.priorityFlag,
-      validity_period: f.validityPeriod,
-      registered_delivery: f.registeredDelivery,
-      data_coding: f.dataCoding,
-      short_message: f.shortMessage,
-    };
-    if (f.messagePayload) fields.message_payload = f.messagePayload;
     let buf: Buffer;
     try {
-      buf = encodePdu('submit_sm', seq, fields);
+      buf = encodeSubmitSm(seq, f);
     } catch (err) {
       // Our own fields could not be encoded: a request problem, not a session problem.
-      cb({ kind: 'nack', status: STATUS.ESME_RINVCMDLEN });
       this.log.error({ err }, 'submit_sm encode failed');
+      cb({ kind: 'nack', status: STATUS.ESME_RINVMSGLEN });
       return;
     }
     this.window.add(seq, cb, performance.now());
@@ -303,47 +228,52 @@ export class SmppSession {
     }
     for (const frame of frames) {
       if (this.state === 'closed') return;
-      let pdu: Pdu;
       try {
-        pdu = decodePdu(frame);
+        this.onFrame(frame);
       } catch (err) {
         this.counters.protocolErrors++;
-        this.close('protocol error', err as Error);
-        return;
-      }
-      try {
-        this.dispatch(pdu);
-      } catch (err) {
-        this.counters.protocolErrors++;
-        this.close('error handling PDU', err instanceof Error ? err : new SmppProtocolError(String(err)));
+        this.close('protocol error', err instanceof Error ? err : new SmppProtocolError(String(err)));
         return;
       }
     }
   }
 
-  private dispatch(pdu: Pdu): void {
-    switch (pdu.commandId) {
+  /** The hot PDUs take hand-written paths; everything else goes through the library decoder. */
+  private onFrame(frame: Buffer): void {
+    const commandId = frame.readUInt32BE(4);
+    const status = frame.readUInt32BE(8);
+    const seq = frame.readUInt32BE(12);
+    switch (commandId) {
       case COMMAND_ID.submit_sm_resp: {
-        const e = this.window.complete(pdu.sequenceNumber);
+        const e = this.window.complete(seq);
         if (!e) {
           this.counters.lateResponses++;
           return;
         }
         this.handlers.onSubmitLatency?.(performance.now() - e.sentAt);
-        e.ctx({ kind: 'resp', status: pdu.commandStatus, messageId: String(pdu.fields.message_id ?? '') });
+        e.ctx({ kind: 'resp', status, messageId: status === 0 ? decodeSubmitSmRespId(frame) : '' });
         this.afterResponse();
         return;
       }
       case COMMAND_ID.deliver_sm:
-      case COMMAND_ID.data_sm:
-        this.onInbound(pdu);
+        this.onInbound(decodeDeliverSm(frame), seq, COMMAND_ID.deliver_sm_resp);
         return;
       case COMMAND_ID.enquire_link:
-        this.write(encodeHeaderOnly(COMMAND_ID.enquire_link_resp, 0, pdu.sequenceNumber));
+        this.write(encodeHeaderOnly(COMMAND_ID.enquire_link_resp, 0, seq));
         return;
       case COMMAND_ID.enquire_link_resp:
-        if (pdu.sequenceNumber === this.enquireSeq) this.enquireSeq = undefined;
+        if (seq === this.enquireSeq) this.enquireSeq = undefined;
         this.enquireMissed = 0;
+        return;
+      default:
+        this.dispatch(decodePdu(frame));
+    }
+  }
+
+  private dispatch(pdu: Pdu): void {
+    switch (pdu.commandId) {
+      case COMMAND_ID.data_sm:
+        this.onInbound(inboundFromFields(pdu.fields), pdu.sequenceNumber, COMMAND_ID.data_sm_resp);
         return;
       case COMMAND_ID.generic_nack: {
         this.counters.nacks++;
@@ -408,36 +338,13 @@ export class SmppSession {
     this.handlers.onWritable();
   }
 
-  private onInbound(pdu: Pdu): void {
+  private onInbound(inbound: InboundPdu, seq: number, respId: number): void {
     this.counters.inbound++;
-    const f = pdu.fields;
-    const isData = pdu.commandId === COMMAND_ID.data_sm;
-    const inbound: InboundPdu = {
-      sourceAddr: String(f.source_addr ?? ''),
-      sourceAddrTon: Number(f.source_addr_ton ?? 0),
-      destinationAddr: String(f.destination_addr ?? ''),
-      destAddrTon: Number(f.dest_addr_ton ?? 0),
-      esmClass: Number(f.esm_class ?? 0),
-      dataCoding: Number(f.data_coding ?? 0),
-      shortMessage: Buffer.isBuffer(f.short_message) ? f.short_message : Buffer.alloc(0),
-      messagePayload: Buffer.isBuffer(f.message_payload) ? f.message_payload : undefined,
-      receiptedMessageId: typeof f.receipted_message_id === 'string' ? f.receipted_message_id : undefined,
-      messageState: typeof f.message_state === 'number' ? f.message_state : undefined,
-      networkErrorCode: Buffer.isBuffer(f.network_error_code) ? f.network_error_code : undefined,
-      sarMsgRefNum: typeof f.sar_msg_ref_num === 'number' ? f.sar_msg_ref_num : undefined,
-      sarTotalSegments: typeof f.sar_total_segments === 'number' ? f.sar_total_segments : undefined,
-      sarSegmentSeqnum: typeof f.sar_segment_seqnum === 'number' ? f.sar_segment_seqnum : undefined,
-    };
-    const seq = pdu.sequenceNumber;
     let answered = false;
     this.handlers.onInbound(inbound, (status) => {
       if (answered || this.state === 'closed') return;
       answered = true;
-      if (status === 0) {
-        this.write(encodePdu(isData ? 'data_sm_resp' : 'deliver_sm_resp', seq, { message_id: '' }));
-      } else {
-        this.write(encodeHeaderOnly(isData ? COMMAND_ID.data_sm_resp : COMMAND_ID.deliver_sm_resp, status, seq));
-      }
+      this.write(encodeInboundResp(respId, seq, status));
     });
   }
 
