@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import { decodeSubmitSm } from './fast-pdu.ts';
 import { CMD, ERR, Framer, decode, encode, header, submitResp } from './pdu.ts';
 import type { SmscCore } from './smsc-core.ts';
 
@@ -95,6 +96,22 @@ export class EsmeConnection {
   private onFrame(frame: Buffer): void {
     const commandId = frame.readUInt32BE(4);
     const seq = frame.readUInt32BE(12);
+    if (commandId === CMD.submit_sm) {
+      let view: ReturnType<typeof decodeSubmitSm>;
+      try {
+        view = decodeSubmitSm(frame);
+      } catch {
+        this.core.stats.malformed++;
+        this.reply(submitResp(seq, '', ERR.RINVMSGLEN));
+        return;
+      }
+      this.onSubmit(view, seq);
+      return;
+    }
+    if (commandId === CMD.deliver_sm_resp) {
+      this.core.onDeliverResp(this, frame.readUInt32BE(8));
+      return;
+    }
     let pdu: ReturnType<typeof decode>;
     try {
       pdu = decode(frame);
@@ -114,9 +131,6 @@ export class EsmeConnection {
       return;
     }
     switch (commandId) {
-      case CMD.submit_sm:
-        this.onSubmit(pdu, seq);
-        return;
       case CMD.enquire_link:
         this.core.stats.enquireLinks++;
         if (this.core.scenario.faults.ignoreEnquireLink) {
@@ -129,9 +143,6 @@ export class EsmeConnection {
         this.reply(header(CMD.unbind_resp, 0, seq));
         this.kind = undefined;
         setImmediate(() => this.close());
-        return;
-      case CMD.deliver_sm_resp:
-        this.core.onDeliverResp(this, pdu.command_status);
         return;
       case CMD.enquire_link_resp:
       case CMD.unbind_resp:
@@ -164,7 +175,7 @@ export class EsmeConnection {
     this.core.onBound(this);
   }
 
-  private onSubmit(pdu: ReturnType<typeof decode>, seq: number): void {
+  private onSubmit(pdu: ReturnType<typeof decodeSubmitSm>, seq: number): void {
     const core = this.core;
     const f = core.scenario.faults;
     core.stats.submits++;

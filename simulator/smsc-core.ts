@@ -1,5 +1,6 @@
 import { EsmeConnection } from './connection.ts';
-import { CMD, ERR, type Decoded, encode } from './pdu.ts';
+import { type SubmitView, encodeDeliverSm } from './fast-pdu.ts';
+import { CMD, ERR, encode } from './pdu.ts';
 import { createRandom } from './prng.ts';
 import type { ReceiptStat, Scenario } from './scenario.ts';
 import { type SimEncoding, dataCodingFor, decodeBytes, encodeText, splitEncoded } from './text.ts';
@@ -92,16 +93,13 @@ export class SmscCore {
   }
 
   /** Registers an accepted submit; returns its id and a function that sends its receipt. */
-  accept(conn: EsmeConnection, pdu: Decoded): { id: string; receiptFirst: boolean; sendReceipt: () => void } {
+  accept(conn: EsmeConnection, pdu: SubmitView): { id: string; receiptFirst: boolean; sendReceipt: () => void } {
     this.stats.accepted++;
     const id = this.nextId();
-    const raw = Buffer.isBuffer(pdu.short_message) && pdu.short_message.length > 0
-      ? pdu.short_message
-      : Buffer.isBuffer(pdu.message_payload) ? pdu.message_payload : Buffer.alloc(0);
+    const raw = pdu.shortMessage.length > 0 ? pdu.shortMessage : (pdu.messagePayload ?? Buffer.alloc(0));
     const stored: Stored = {
-      id, systemId: conn.systemId, from: String(pdu.source_addr ?? ''), to: String(pdu.destination_addr ?? ''),
-      dataCoding: Number(pdu.data_coding ?? 0), esmClass: Number(pdu.esm_class ?? 0),
-      registeredDelivery: Number(pdu.registered_delivery ?? 0), raw, at: Date.now(),
+      id, systemId: conn.systemId, from: pdu.sourceAddr, to: pdu.destinationAddr, dataCoding: pdu.dataCoding,
+      esmClass: pdu.esmClass, registeredDelivery: pdu.registeredDelivery, raw, at: Date.now(),
     };
     this.remember(stored);
     const r = this.scenario.receipts;
@@ -113,7 +111,7 @@ export class SmscCore {
       const copies = this.chance(r.duplicateProbability) ? 2 : 1;
       const fire = () => {
         const deliver = this.receiptPdu(stored, stat);
-        for (let i = 0; i < copies; i++) this.routeReceipt(conn, deliver);
+        for (let i = 0; i < copies; i++) this.routeReceipt(conn, i === 0 ? deliver : Buffer.from(deliver));
       };
       if (receiptFirst) fire();
       else {
@@ -251,30 +249,30 @@ export class SmscCore {
     return this.dateCache.text;
   }
 
-  private receiptPdu(m: Stored, stat: ReceiptStat): Record<string, unknown> {
+  private receiptPdu(m: Stored, stat: ReceiptStat): Buffer {
     const r = this.scenario.receipts;
     const rid = this.renderId(m.id);
     const err = stat === 'DELIVRD' ? 0 : (r.errorCodes[stat] ?? 0);
-    const fields: Record<string, unknown> = {
-      source_addr_ton: 1, source_addr_npi: 1, source_addr: m.to, dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: m.from,
-      esm_class: 0x04, data_coding: 0, short_message: Buffer.alloc(0),
-    };
+    let shortMessage = Buffer.alloc(0);
     if (r.format !== 'tlv') {
       let body = m.raw;
       if (m.esmClass & 0x40 && body.length > 0) body = body.subarray(1 + body[0]!);
       const text = decodeBytes(body.subarray(0, 20), m.dataCoding).slice(0, 20).replace(/[^\x20-\x7e]/g, '.');
       const date = this.receiptDate();
-      fields.short_message = Buffer.from(
+      shortMessage = Buffer.from(
         `id:${rid} sub:001 dlvrd:${stat === 'DELIVRD' ? '001' : '000'} submit date:${date} done date:${date} stat:${stat} err:${String(err).padStart(3, '0')} text:${text}`,
         'latin1',
       );
     }
+    const tlvs: Array<[number, Buffer]> = [];
     if (r.format !== 'text') {
-      fields.receipted_message_id = rid;
-      fields.message_state = MESSAGE_STATE[stat];
-      if (err) fields.network_error_code = Buffer.from([3, (err >> 8) & 0xff, err & 0xff]);
+      tlvs.push([0x001e, Buffer.from(`${rid}\0`, 'latin1')], [0x0427, Buffer.from([MESSAGE_STATE[stat]])]);
+      if (err) tlvs.push([0x0423, Buffer.from([3, (err >> 8) & 0xff, err & 0xff])]);
     }
-    return fields;
+    return encodeDeliverSm(0, {
+      sourceAddrTon: 1, sourceAddrNpi: 1, sourceAddr: m.to, destAddrTon: 1, destAddrNpi: 1, destinationAddr: m.from,
+      esmClass: 0x04, dataCoding: 0, shortMessage, tlvs,
+    });
   }
 
   private receiverFor(systemId: string | undefined, prefer?: EsmeConnection): EsmeConnection | undefined {
@@ -284,14 +282,14 @@ export class SmscCore {
     return list[this.rr++ % list.length];
   }
 
-  private routeReceipt(origin: EsmeConnection, fields: Record<string, unknown>): void {
+  private routeReceipt(origin: EsmeConnection, pdu: Buffer): void {
     this.stats.receipts++;
     const target = this.receiverFor(origin.systemId, origin);
-    if (target) this.sendDeliver(target, encode('deliver_sm', 0, fields));
+    if (target) this.sendDeliver(target, pdu);
     else {
       const list = this.held.get(origin.systemId) ?? [];
       if (list.length < 100_000) {
-        list.push(encode('deliver_sm', 0, fields));
+        list.push(pdu);
         this.held.set(origin.systemId, list);
         this.stats.heldReceipts++;
       }
