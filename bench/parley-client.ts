@@ -15,7 +15,15 @@ const finished = new Promise<void>((r) => (done = r));
 let tEnd = 0;
 
 const carrier = new Carrier(
-  parseCarrierConfig({ id: 'bench', host: '127.0.0.1', port, systemId: 'bench', password: 'pw', windowSize: window, queueTimeoutMs: 600_000 }),
+  parseCarrierConfig({
+    id: 'bench',
+    host: '127.0.0.1',
+    port,
+    systemId: 'bench',
+    password: 'pw',
+    windowSize: window,
+    queueTimeoutMs: 600_000,
+  }),
   {
     onReceipt: () => {
       if (++receipts === n) {
@@ -48,9 +56,20 @@ await new Promise<void>((resolveAll) => {
       const p = m.parts[0]!;
       carrier
         .submit({
-          serviceType: '', sourceAddr: '12345', sourceAddrTon: 0, sourceAddrNpi: 0, destinationAddr: `1555${i}`, destAddrTon: 1,
-          destAddrNpi: 1, esmClass: 0, protocolId: 0, priorityFlag: 0, validityPeriod: '', registeredDelivery: 1,
-          dataCoding: m.dataCoding, shortMessage: p.bytes,
+          serviceType: '',
+          sourceAddr: '12345',
+          sourceAddrTon: 0,
+          sourceAddrNpi: 0,
+          destinationAddr: `1555${i}`,
+          destAddrTon: 1,
+          destAddrNpi: 1,
+          esmClass: 0,
+          protocolId: 0,
+          priorityFlag: 0,
+          validityPeriod: '',
+          registeredDelivery: 1,
+          dataCoding: m.dataCoding,
+          shortMessage: p.bytes,
         })
         .then((o) => {
           if (o.kind === 'ok') ok++;
@@ -71,13 +90,20 @@ const sorted = lat.subarray(0, latN).sort();
 const mem = process.memoryUsage();
 const { rssOf, percentile } = await import('./proc-stats.ts');
 const result: ClientResult = {
-  client: 'parley', window, n, ok, errors, receipts,
+  client: 'parley',
+  window,
+  n,
+  ok,
+  errors,
+  receipts,
   submitPerSec: (ok * 1000) / (tSubmitted - t0),
   receiptPerSec: (receipts * 1000) / (tEnd - t0),
-  p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99),
+  p50Ms: percentile(sorted, 50),
+  p99Ms: percentile(sorted, 99),
   cpuSeconds: (cpu.user + cpu.system) / 1e6,
   cpuUsPerMsg: (cpu.user + cpu.system) / n,
-  rssMb: mem.rss / 2 ** 20, peakRssMb: rssOf(process.pid).peakMb,
+  rssMb: mem.rss / 2 ** 20,
+  peakRssMb: rssOf(process.pid).peakMb,
 };
 await carrier.stop(1_000);
 process.stdout.write(`${JSON.stringify(result)}\n`);

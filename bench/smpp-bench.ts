@@ -9,14 +9,24 @@ import { parseArgs } from 'node:util';
 import { type ClientResult, cpuSecondsOf, median, rssOf } from './proc-stats.ts';
 
 const { values } = parseArgs({
-  options: { n: { type: 'string', default: '100000' }, windows: { type: 'string', default: '10,100,1000' }, runs: { type: 'string', default: '1' }, 'skip-server-compare': { type: 'boolean', default: false } },
+  options: {
+    n: { type: 'string', default: '100000' },
+    windows: { type: 'string', default: '10,100,1000' },
+    runs: { type: 'string', default: '1' },
+    'skip-server-compare': { type: 'boolean', default: false },
+  },
 });
 const N = Number(values.n);
 const WINDOWS = values.windows!.split(',').map(Number);
 const RUNS = Number(values.runs);
 
-function startChild(script: string, args: string[]): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startChild(
+  script: string,
+  args: string[],
+): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let buf = '';
     child.stdout!.on('data', function onData(d: Buffer) {
@@ -31,7 +41,11 @@ function startChild(script: string, args: string[]): Promise<{ child: ChildProce
 }
 
 function runClient(script: string, port: number, window: number): Promise<ClientResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, String(port), String(N), String(window)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', script, String(port), String(N), String(window)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   return new Promise((resolve, reject) =>
@@ -53,11 +67,21 @@ interface Row extends ClientResult {
   serverRssMb: number;
 }
 
-async function measure(script: string, server: { pid: number; port: number; name: string }, window: number): Promise<Row> {
+async function measure(
+  script: string,
+  server: { pid: number; port: number; name: string },
+  window: number,
+): Promise<Row> {
   const c0 = cpuSecondsOf(server.pid);
   const r = await runClient(script, server.port, window);
   const c1 = cpuSecondsOf(server.pid);
-  return { ...r, server: server.name, serverCpuSeconds: c1 - c0, serverCpuUsPerMsg: ((c1 - c0) * 1e6) / N, serverRssMb: rssOf(server.pid).rssMb };
+  return {
+    ...r,
+    server: server.name,
+    serverCpuSeconds: c1 - c0,
+    serverCpuUsPerMsg: ((c1 - c0) * 1e6) / N,
+    serverRssMb: rssOf(server.pid).rssMb,
+  };
 }
 
 const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
@@ -73,7 +97,9 @@ function print(r: Row): void {
 const sim = await startChild('simulator/main.ts', ['--port', '0', '--control-port', '0', '--seed', '1']);
 const simPort = Number(String(sim.ready.smpp).split(':')[1]);
 const simulator = { pid: sim.child.pid!, port: simPort, name: 'simulator' };
-console.log(`bench:smpp N=${N} windows=${WINDOWS.join(',')} runs=${RUNS} node=${process.version} cpus=2-core shared`);
+console.log(
+  `bench:smpp N=${N} windows=${WINDOWS.join(',')} runs=${RUNS} node=${process.version} cpus=2-core shared`,
+);
 const all: Row[] = [];
 try {
   for (let run = 1; run <= RUNS; run++) {
@@ -88,9 +114,11 @@ try {
       const plain = await startChild('bench/plain-server.ts', ['0']);
       try {
         const server = { pid: plain.child.pid!, port: Number(plain.ready.port), name: 'plain-server' };
-        const r = await measure('bench/plain-client.ts', server, 100);
-        all.push(r);
-        print(r);
+        for (const script of ['bench/parley-client.ts', 'bench/plain-client.ts']) {
+          const r = await measure(script, server, 100);
+          all.push(r);
+          print(r);
+        }
       } finally {
         plain.child.kill('SIGTERM');
       }
@@ -102,7 +130,8 @@ try {
 
 console.log(`\nmedians over ${RUNS} run(s):`);
 for (const w of WINDOWS) {
-  const pick = (client: string, server = 'simulator') => all.filter((r) => r.client === client && r.window === w && r.server === server);
+  const pick = (client: string, server = 'simulator') =>
+    all.filter((r) => r.client === client && r.window === w && r.server === server);
   const p = pick('parley');
   const q = pick('plain-smpp');
   const pr = median(p.map((r) => r.receiptPerSec));
@@ -112,12 +141,14 @@ for (const w of WINDOWS) {
       ` | plain smpp=${fmt(qr)} p99=${fmt(median(q.map((r) => r.p99Ms)), 2)}ms cpu=${fmt(median(q.map((r) => r.cpuUsPerMsg)), 1)}µs/msg | ratio=${fmt(pr / qr, 2)}x`,
   );
 }
-const ps = all.filter((r) => r.server === 'plain-server');
-const ss = all.filter((r) => r.server === 'simulator' && r.client === 'plain-smpp' && r.window === 100);
-if (ps.length && ss.length) {
-  console.log(
-    `servers, plain client w=100: simulator ${fmt(median(ss.map((r) => r.receiptPerSec)))}/s at ${fmt(median(ss.map((r) => r.serverCpuUsPerMsg)), 1)}µs/msg` +
-      ` vs plain smpp server ${fmt(median(ps.map((r) => r.receiptPerSec)))}/s at ${fmt(median(ps.map((r) => r.serverCpuUsPerMsg)), 1)}µs/msg`,
-  );
+for (const client of ['parley', 'plain-smpp']) {
+  const ps = all.filter((r) => r.server === 'plain-server' && r.client === client);
+  const ss = all.filter((r) => r.server === 'simulator' && r.client === client && r.window === 100);
+  if (ps.length && ss.length) {
+    console.log(
+      `servers, ${client} client w=100: simulator ${fmt(median(ss.map((r) => r.receiptPerSec)))}/s at ${fmt(median(ss.map((r) => r.serverCpuUsPerMsg)), 1)}µs/msg` +
+        ` vs plain smpp server ${fmt(median(ps.map((r) => r.receiptPerSec)))}/s at ${fmt(median(ps.map((r) => r.serverCpuUsPerMsg)), 1)}µs/msg`,
+    );
+  }
 }
 process.exit(0);

@@ -1,11 +1,15 @@
 import type net from 'node:net';
 import { decodeSubmitSm } from './fast-pdu.ts';
-import { CMD, ERR, Framer, decode, encode, header, submitResp } from './pdu.ts';
+import { CMD, decode, ERR, encode, Framer, header, submitResp } from './pdu.ts';
 import type { SmscCore } from './smsc-core.ts';
 
 export type BindKind = 'tx' | 'rx' | 'trx';
 
-const BIND_KIND: Record<number, BindKind> = { [CMD.bind_transmitter]: 'tx', [CMD.bind_receiver]: 'rx', [CMD.bind_transceiver]: 'trx' };
+const BIND_KIND: Record<number, BindKind> = {
+  [CMD.bind_transmitter]: 'tx',
+  [CMD.bind_receiver]: 'rx',
+  [CMD.bind_transceiver]: 'trx',
+};
 
 /** One ESME connection to the simulator: bind state, window of replies, fault injection per submit. */
 export class EsmeConnection {
@@ -184,7 +188,10 @@ export class EsmeConnection {
       return;
     }
     this.submitsHere++;
-    if ((f.dropAfterSubmits > 0 && this.submitsHere >= f.dropAfterSubmits) || core.chance(f.dropConnectionProbability)) {
+    if (
+      (f.dropAfterSubmits > 0 && this.submitsHere >= f.dropAfterSubmits) ||
+      core.chance(f.dropConnectionProbability)
+    ) {
       core.stats.dropped++;
       this.close();
       return;

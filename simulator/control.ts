@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SCENARIO_NAMES, namedScenario, scenarioFromJson } from './scenario.ts';
+import { namedScenario, SCENARIO_NAMES, scenarioFromJson } from './scenario.ts';
 import type { SmscSimulator } from './smsc.ts';
 import type { MoRequest } from './smsc-core.ts';
 
@@ -27,14 +27,25 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
 function parseMo(body: unknown): MoRequest {
   if (!body || typeof body !== 'object') throw new Error('body must be a JSON object');
   const b = body as Record<string, unknown>;
-  for (const k of ['from', 'to', 'text'] as const) if (typeof b[k] !== 'string' || (k !== 'text' && !b[k])) throw new Error(`${k} must be a string`);
+  for (const k of ['from', 'to', 'text'] as const)
+    if (typeof b[k] !== 'string' || (k !== 'text' && !b[k])) throw new Error(`${k} must be a string`);
   const enc = b.encoding ?? 'gsm7';
-  if (!['gsm7', 'ascii', 'latin1', 'ucs2'].includes(enc as string)) throw new Error('encoding must be gsm7, ascii, latin1 or ucs2');
+  if (!['gsm7', 'ascii', 'latin1', 'ucs2'].includes(enc as string))
+    throw new Error('encoding must be gsm7, ascii, latin1 or ucs2');
   const seg = b.segments ?? 1;
-  if (typeof seg !== 'number' || !Number.isInteger(seg) || seg < 1 || seg > 255) throw new Error('segments must be an integer 1..255');
+  if (typeof seg !== 'number' || !Number.isInteger(seg) || seg < 1 || seg > 255)
+    throw new Error('segments must be an integer 1..255');
   const concat = b.concat ?? 'udh8';
-  if (!['udh8', 'udh16', 'sar', 'payload'].includes(concat as string)) throw new Error('concat must be udh8, udh16, sar or payload');
-  const mo: MoRequest = { from: b.from as string, to: b.to as string, text: b.text as string, encoding: enc as MoRequest['encoding'], segments: seg, concat: concat as MoRequest['concat'] };
+  if (!['udh8', 'udh16', 'sar', 'payload'].includes(concat as string))
+    throw new Error('concat must be udh8, udh16, sar or payload');
+  const mo: MoRequest = {
+    from: b.from as string,
+    to: b.to as string,
+    text: b.text as string,
+    encoding: enc as MoRequest['encoding'],
+    segments: seg,
+    concat: concat as MoRequest['concat'],
+  };
   if (typeof b.systemId === 'string') mo.systemId = b.systemId;
   return mo;
 }
@@ -43,7 +54,11 @@ function parseMo(body: unknown): MoRequest {
  * Control API on loopback: POST /mo, GET /messages, GET /stats, GET|POST /scenario, POST /reset,
  * POST /disconnect. Bad input answers 400 with a message; nothing here can crash the simulator.
  */
-export async function startControlServer(sim: SmscSimulator, host: string, port: number): Promise<{ port: number; close: () => Promise<void> }> {
+export async function startControlServer(
+  sim: SmscSimulator,
+  host: string,
+  port: number,
+): Promise<{ port: number; close: () => Promise<void> }> {
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = `${req.method} ${url.pathname}`;
@@ -58,12 +73,19 @@ export async function startControlServer(sim: SmscSimulator, host: string, port:
           return send(res, 200, { messages: sim.core.listMessages(limit) });
         }
         case 'GET /stats':
-          return send(res, 200, { ...sim.stats, bound: [...sim.core.connections].filter((c) => c.kind).length, scenario: sim.scenario.name });
+          return send(res, 200, {
+            ...sim.stats,
+            bound: [...sim.core.connections].filter((c) => c.kind).length,
+            scenario: sim.scenario.name,
+          });
         case 'GET /scenario':
           return send(res, 200, { scenario: sim.scenario, names: SCENARIO_NAMES });
         case 'POST /scenario': {
           const body = (await readJson(req)) as Record<string, unknown>;
-          const s = typeof body.name === 'string' && Object.keys(body).length === 1 ? namedScenario(body.name) : scenarioFromJson(body);
+          const s =
+            typeof body.name === 'string' && Object.keys(body).length === 1
+              ? namedScenario(body.name)
+              : scenarioFromJson(body);
           sim.setScenario(s);
           return send(res, 200, { scenario: s });
         }
@@ -86,9 +108,10 @@ export async function startControlServer(sim: SmscSimulator, host: string, port:
   });
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

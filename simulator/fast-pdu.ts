@@ -53,7 +53,15 @@ export function decodeSubmitSm(frame: Buffer): SubmitView {
     if (tag === 0x0424) messagePayload = frame.subarray(o + 4, o + 4 + len);
     o += 4 + len;
   }
-  return { sourceAddr, destinationAddr, esmClass, registeredDelivery, dataCoding, shortMessage, messagePayload };
+  return {
+    sourceAddr,
+    destinationAddr,
+    esmClass,
+    registeredDelivery,
+    dataCoding,
+    shortMessage,
+    messagePayload,
+  };
 }
 
 export interface DeliverFields {
@@ -72,7 +80,20 @@ export interface DeliverFields {
 
 /** Encodes deliver_sm with empty service_type, schedule and validity, as the library does for these fields. */
 export function encodeDeliverSm(seq: number, f: DeliverFields): Buffer {
-  let len = 16 + 1 + 2 + f.sourceAddr.length + 1 + 2 + f.destinationAddr.length + 1 + 3 + 1 + 1 + 5 + f.shortMessage.length;
+  let len =
+    16 +
+    1 +
+    2 +
+    f.sourceAddr.length +
+    1 +
+    2 +
+    f.destinationAddr.length +
+    1 +
+    3 +
+    1 +
+    1 +
+    5 +
+    f.shortMessage.length;
   for (const [, v] of f.tlvs) len += 4 + v.length;
   const b = Buffer.allocUnsafe(len);
   b.writeUInt32BE(len, 0);

@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_SCENARIO, SCENARIO_NAMES, namedScenario, scenarioFromJson, type Scenario } from './scenario.ts';
+import {
+  DEFAULT_SCENARIO,
+  namedScenario,
+  SCENARIO_NAMES,
+  type Scenario,
+  scenarioFromJson,
+} from './scenario.ts';
 import { SmscSimulator } from './smsc.ts';
 
 const USAGE = `usage: npm run simulator -- [--port 2775] [--control-port 8775] [--host 127.0.0.1]
@@ -23,9 +29,14 @@ let values: Record<string, string | boolean | undefined>;
 try {
   ({ values } = parseArgs({
     options: {
-      port: { type: 'string' }, 'control-port': { type: 'string' }, host: { type: 'string' },
-      'system-id': { type: 'string' }, password: { type: 'string' }, seed: { type: 'string' },
-      scenario: { type: 'string' }, help: { type: 'boolean' },
+      port: { type: 'string' },
+      'control-port': { type: 'string' },
+      host: { type: 'string' },
+      'system-id': { type: 'string' },
+      password: { type: 'string' },
+      seed: { type: 'string' },
+      scenario: { type: 'string' },
+      help: { type: 'boolean' },
     },
     strict: true,
   }));
@@ -40,7 +51,10 @@ if (values.help) {
 let scenario: Scenario = DEFAULT_SCENARIO;
 const sc = values.scenario as string | undefined;
 try {
-  if (sc) scenario = SCENARIO_NAMES.includes(sc) ? namedScenario(sc) : scenarioFromJson(JSON.parse(readFileSync(sc, 'utf8')));
+  if (sc)
+    scenario = SCENARIO_NAMES.includes(sc)
+      ? namedScenario(sc)
+      : scenarioFromJson(JSON.parse(readFileSync(sc, 'utf8')));
 } catch (err) {
   die(`--scenario ${sc}: ${(err as Error).message}`);
 }
@@ -66,8 +80,9 @@ process.on('SIGINT', shutdown);
 
 try {
   const { port, controlPort } = await sim.start();
-  process.stdout.write(`${JSON.stringify({ msg: 'simulator ready', smpp: `127.0.0.1:${port}`, control: `http://127.0.0.1:${controlPort}`, scenario: scenario.name, pid: process.pid })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ msg: 'simulator ready', smpp: `127.0.0.1:${port}`, control: `http://127.0.0.1:${controlPort}`, scenario: scenario.name, pid: process.pid })}\n`,
+  );
 } catch (err) {
   die(`cannot listen: ${(err as Error).message}`);
 }
-

@@ -7,7 +7,12 @@ import smpp from 'smpp';
 
 for (const def of Object.values(smpp.commands)) {
   for (const [name, param] of Object.entries(def.params ?? {})) {
-    if (name === 'short_message' || name === 'schedule_delivery_time' || name === 'validity_period' || name === 'final_date') {
+    if (
+      name === 'short_message' ||
+      name === 'schedule_delivery_time' ||
+      name === 'validity_period' ||
+      name === 'final_date'
+    ) {
       delete param.filter;
     }
   }
@@ -53,7 +58,12 @@ export function decode(frame: Buffer): Decoded {
   return new smpp.PDU(frame);
 }
 
-export function encode(command: string, seq: number, fields: Record<string, unknown> = {}, status = 0): Buffer {
+export function encode(
+  command: string,
+  seq: number,
+  fields: Record<string, unknown> = {},
+  status = 0,
+): Buffer {
   return new smpp.PDU(command, { ...fields, sequence_number: seq, command_status: status }).toBuffer();
 }
 

@@ -3,7 +3,15 @@
  * A scenario is plain JSON; named ones below cover each fault the gateway must survive.
  */
 
-export type ReceiptStat = 'DELIVRD' | 'UNDELIV' | 'EXPIRED' | 'REJECTD' | 'DELETED' | 'ACCEPTD' | 'UNKNOWN' | 'ENROUTE';
+export type ReceiptStat =
+  | 'DELIVRD'
+  | 'UNDELIV'
+  | 'EXPIRED'
+  | 'REJECTD'
+  | 'DELETED'
+  | 'ACCEPTD'
+  | 'UNKNOWN'
+  | 'ENROUTE';
 
 export interface Scenario {
   name: string;
@@ -80,12 +88,21 @@ export const DEFAULT_SCENARIO: Scenario = {
   },
 };
 
-type Patch = { name?: string; idFormat?: Scenario['idFormat']; receipts?: Partial<Scenario['receipts']>; faults?: Partial<Scenario['faults']> };
+type Patch = {
+  name?: string;
+  idFormat?: Scenario['idFormat'];
+  receipts?: Partial<Scenario['receipts']>;
+  faults?: Partial<Scenario['faults']>;
+};
 
 const NAMED: Record<string, Patch> = {
   default: {},
   'mixed-outcomes': {
-    receipts: { minMs: 5, maxMs: 50, outcomes: { DELIVRD: 0.85, UNDELIV: 0.07, EXPIRED: 0.04, REJECTD: 0.04 } },
+    receipts: {
+      minMs: 5,
+      maxMs: 50,
+      outcomes: { DELIVRD: 0.85, UNDELIV: 0.07, EXPIRED: 0.04, REJECTD: 0.04 },
+    },
   },
   'slow-receipts': { receipts: { minMs: 200, maxMs: 2_000 } },
   throttle: { faults: { throughputLimit: 200 } },
@@ -109,7 +126,16 @@ const NAMED: Record<string, Patch> = {
 
 export const SCENARIO_NAMES = Object.keys(NAMED);
 
-const STATS: ReadonlySet<string> = new Set(['DELIVRD', 'UNDELIV', 'EXPIRED', 'REJECTD', 'DELETED', 'ACCEPTD', 'UNKNOWN', 'ENROUTE']);
+const STATS: ReadonlySet<string> = new Set([
+  'DELIVRD',
+  'UNDELIV',
+  'EXPIRED',
+  'REJECTD',
+  'DELETED',
+  'ACCEPTD',
+  'UNKNOWN',
+  'ENROUTE',
+]);
 
 function fail(path: string, msg: string): never {
   throw new Error(`scenario.${path}: ${msg}`);
@@ -137,17 +163,31 @@ export function validateScenario(s: Scenario): Scenario {
     checkNonNeg(`receipts.outcomes.${k}`, w);
   }
   if (!weights.some(([, w]) => (w ?? 0) > 0)) fail('receipts.outcomes', 'weights must not all be 0');
-  if (!['text+tlv', 'text', 'tlv'].includes(r.format)) fail('receipts.format', 'must be text+tlv, text or tlv');
+  if (!['text+tlv', 'text', 'tlv'].includes(r.format))
+    fail('receipts.format', 'must be text+tlv, text or tlv');
   if (!['same', 'decimal', 'leading-zeros', 'uppercase', 'lowercase'].includes(r.idRendering))
     fail('receipts.idRendering', 'must be same, decimal, leading-zeros, uppercase or lowercase');
   checkProb('receipts.duplicateProbability', r.duplicateProbability);
   checkProb('receipts.beforeResponseProbability', r.beforeResponseProbability);
   const f = s.faults;
-  for (const k of ['queueFullProbability', 'missingResponseProbability', 'genericNackProbability', 'rejectProbability', 'dropConnectionProbability'] as const)
+  for (const k of [
+    'queueFullProbability',
+    'missingResponseProbability',
+    'genericNackProbability',
+    'rejectProbability',
+    'dropConnectionProbability',
+  ] as const)
     checkProb(`faults.${k}`, f[k]);
-  for (const k of ['throughputLimit', 'queueFullBurstLength', 'responseDelayMinMs', 'responseDelayMaxMs', 'dropAfterSubmits'] as const)
+  for (const k of [
+    'throughputLimit',
+    'queueFullBurstLength',
+    'responseDelayMinMs',
+    'responseDelayMaxMs',
+    'dropAfterSubmits',
+  ] as const)
     checkNonNeg(`faults.${k}`, f[k]);
-  if (f.responseDelayMaxMs < f.responseDelayMinMs) fail('faults.responseDelayMaxMs', 'must be >= responseDelayMinMs');
+  if (f.responseDelayMaxMs < f.responseDelayMinMs)
+    fail('faults.responseDelayMaxMs', 'must be >= responseDelayMinMs');
   return s;
 }
 

@@ -1,38 +1,92 @@
-import { EsmeConnection } from './connection.ts';
-import { type SubmitView, encodeDeliverSm } from './fast-pdu.ts';
+import type { EsmeConnection } from './connection.ts';
+import { encodeDeliverSm, type SubmitView } from './fast-pdu.ts';
 import { CMD, ERR, encode } from './pdu.ts';
 import { createRandom } from './prng.ts';
 import type { ReceiptStat, Scenario } from './scenario.ts';
-import { type SimEncoding, dataCodingFor, decodeBytes, encodeText, splitEncoded } from './text.ts';
+import { dataCodingFor, decodeBytes, encodeText, type SimEncoding, splitEncoded } from './text.ts';
 
 const MESSAGE_STATE: Record<ReceiptStat, number> = {
-  ENROUTE: 1, DELIVRD: 2, EXPIRED: 3, DELETED: 4, UNDELIV: 5, ACCEPTD: 6, UNKNOWN: 7, REJECTD: 8,
+  ENROUTE: 1,
+  DELIVRD: 2,
+  EXPIRED: 3,
+  DELETED: 4,
+  UNDELIV: 5,
+  ACCEPTD: 6,
+  UNKNOWN: 7,
+  REJECTD: 8,
 };
 
 export interface SimStats {
-  connections: number; binds: number; bindFailures: number; submits: number; accepted: number;
-  throttled: number; queueFull: number; nacks: number; rejected: number; missingResponses: number;
-  dropped: number; receipts: number; receiptResps: number; receiptRespErrors: number; mo: number; moResps: number;
-  enquireLinks: number; enquireIgnored: number; malformed: number; unknownCommands: number; heldReceipts: number;
+  connections: number;
+  binds: number;
+  bindFailures: number;
+  submits: number;
+  accepted: number;
+  throttled: number;
+  queueFull: number;
+  nacks: number;
+  rejected: number;
+  missingResponses: number;
+  dropped: number;
+  receipts: number;
+  receiptResps: number;
+  receiptRespErrors: number;
+  mo: number;
+  moResps: number;
+  enquireLinks: number;
+  enquireIgnored: number;
+  malformed: number;
+  unknownCommands: number;
+  heldReceipts: number;
 }
 
 export function emptyStats(): SimStats {
   return {
-    connections: 0, binds: 0, bindFailures: 0, submits: 0, accepted: 0, throttled: 0, queueFull: 0, nacks: 0,
-    rejected: 0, missingResponses: 0, dropped: 0, receipts: 0, receiptResps: 0, receiptRespErrors: 0, mo: 0, moResps: 0,
-    enquireLinks: 0, enquireIgnored: 0, malformed: 0, unknownCommands: 0, heldReceipts: 0,
+    connections: 0,
+    binds: 0,
+    bindFailures: 0,
+    submits: 0,
+    accepted: 0,
+    throttled: 0,
+    queueFull: 0,
+    nacks: 0,
+    rejected: 0,
+    missingResponses: 0,
+    dropped: 0,
+    receipts: 0,
+    receiptResps: 0,
+    receiptRespErrors: 0,
+    mo: 0,
+    moResps: 0,
+    enquireLinks: 0,
+    enquireIgnored: 0,
+    malformed: 0,
+    unknownCommands: 0,
+    heldReceipts: 0,
   };
 }
 
 /** A submit as the simulator stored it; text is decoded only when read. */
 interface Stored {
-  id: string; systemId: string; from: string; to: string; dataCoding: number; esmClass: number;
-  registeredDelivery: number; raw: Buffer; at: number;
+  id: string;
+  systemId: string;
+  from: string;
+  to: string;
+  dataCoding: number;
+  esmClass: number;
+  registeredDelivery: number;
+  raw: Buffer;
+  at: number;
 }
 
 export interface MoRequest {
-  from: string; to: string; text: string; encoding?: SimEncoding; segments?: number;
-  concat?: 'udh8' | 'udh16' | 'sar' | 'payload'; systemId?: string;
+  from: string;
+  to: string;
+  text: string;
+  encoding?: SimEncoding;
+  segments?: number;
+  concat?: 'udh8' | 'udh16' | 'sar' | 'payload';
+  systemId?: string;
 }
 
 function two(n: number): string {
@@ -67,8 +121,10 @@ export class SmscCore {
   }
 
   checkCredentials(systemId: string, password: string): number {
-    if (this.credentials.systemId !== undefined && systemId !== this.credentials.systemId) return ERR.RINVSYSID;
-    if (this.credentials.password !== undefined && password !== this.credentials.password) return ERR.RINVPASWD;
+    if (this.credentials.systemId !== undefined && systemId !== this.credentials.systemId)
+      return ERR.RINVSYSID;
+    if (this.credentials.password !== undefined && password !== this.credentials.password)
+      return ERR.RINVPASWD;
     return 0;
   }
 
@@ -93,18 +149,30 @@ export class SmscCore {
   }
 
   /** Registers an accepted submit; returns its id and a function that sends its receipt. */
-  accept(conn: EsmeConnection, pdu: SubmitView): { id: string; receiptFirst: boolean; sendReceipt: () => void } {
+  accept(
+    conn: EsmeConnection,
+    pdu: SubmitView,
+  ): { id: string; receiptFirst: boolean; sendReceipt: () => void } {
     this.stats.accepted++;
     const id = this.nextId();
     const raw = pdu.shortMessage.length > 0 ? pdu.shortMessage : (pdu.messagePayload ?? Buffer.alloc(0));
     const stored: Stored = {
-      id, systemId: conn.systemId, from: pdu.sourceAddr, to: pdu.destinationAddr, dataCoding: pdu.dataCoding,
-      esmClass: pdu.esmClass, registeredDelivery: pdu.registeredDelivery, raw, at: Date.now(),
+      id,
+      systemId: conn.systemId,
+      from: pdu.sourceAddr,
+      to: pdu.destinationAddr,
+      dataCoding: pdu.dataCoding,
+      esmClass: pdu.esmClass,
+      registeredDelivery: pdu.registeredDelivery,
+      raw,
+      at: Date.now(),
     };
     this.remember(stored);
     const r = this.scenario.receipts;
     const stat = this.pickOutcome();
-    const wants = (stored.registeredDelivery & 0x03) === 1 || ((stored.registeredDelivery & 0x03) === 2 && stat !== 'DELIVRD');
+    const wants =
+      (stored.registeredDelivery & 0x03) === 1 ||
+      ((stored.registeredDelivery & 0x03) === 2 && stat !== 'DELIVRD');
     const receiptFirst = wants && this.chance(r.beforeResponseProbability);
     const sendReceipt = () => {
       if (!wants) return;
@@ -132,15 +200,30 @@ export class SmscCore {
     if (!target) throw new Error('no receiver or transceiver bind to deliver to');
     const n = Math.max(1, Math.min(255, req.segments ?? 1));
     const dc = dataCodingFor(enc);
-    const base = { source_addr_ton: 1, source_addr_npi: 1, source_addr: req.from.replace(/^\+/, ''), dest_addr_ton: 1,
-      dest_addr_npi: 1, destination_addr: req.to.replace(/^\+/, ''), data_coding: dc };
+    const base = {
+      source_addr_ton: 1,
+      source_addr_npi: 1,
+      source_addr: req.from.replace(/^\+/, ''),
+      dest_addr_ton: 1,
+      dest_addr_npi: 1,
+      destination_addr: req.to.replace(/^\+/, ''),
+      data_coding: dc,
+    };
     this.stats.mo++;
     if (req.concat === 'payload' || (n === 1 && data.length > 254)) {
-      target.write(encode('deliver_sm', target.nextSeq(), { ...base, esm_class: 0, short_message: Buffer.alloc(0), message_payload: data }));
+      target.write(
+        encode('deliver_sm', target.nextSeq(), {
+          ...base,
+          esm_class: 0,
+          short_message: Buffer.alloc(0),
+          message_payload: data,
+        }),
+      );
       return 1;
     }
     const parts = n === 1 ? [data] : splitEncoded(data, enc, n);
-    const ref = (this.moRef = (this.moRef + 1) & 0xffff);
+    this.moRef = (this.moRef + 1) & 0xffff;
+    const ref = this.moRef;
     parts.forEach((p, i) => {
       const fields: Record<string, unknown> = { ...base, esm_class: 0, short_message: p };
       if (parts.length > 1) {
@@ -149,9 +232,10 @@ export class SmscCore {
           fields.sar_total_segments = parts.length;
           fields.sar_segment_seqnum = i + 1;
         } else {
-          const udh = req.concat === 'udh16'
-            ? Buffer.from([6, 8, 4, ref >> 8, ref & 0xff, parts.length, i + 1])
-            : Buffer.from([5, 0, 3, ref & 0xff, parts.length, i + 1]);
+          const udh =
+            req.concat === 'udh16'
+              ? Buffer.from([6, 8, 4, ref >> 8, ref & 0xff, parts.length, i + 1])
+              : Buffer.from([5, 0, 3, ref & 0xff, parts.length, i + 1]);
           fields.esm_class = 0x40;
           fields.short_message = Buffer.concat([udh, p]);
         }
@@ -163,9 +247,10 @@ export class SmscCore {
 
   /** Stored submits, newest last, decoded for reading. */
   listMessages(limit: number): Array<Record<string, unknown>> {
-    const all = this.messages.length < this.messageLogSize
-      ? this.messages
-      : [...this.messages.slice(this.messagesAt), ...this.messages.slice(0, this.messagesAt)];
+    const all =
+      this.messages.length < this.messageLogSize
+        ? this.messages
+        : [...this.messages.slice(this.messagesAt), ...this.messages.slice(0, this.messagesAt)];
     return all.slice(-limit).map((m) => {
       let body = m.raw;
       let concat: { ref: number; total: number; seq: number } | undefined;
@@ -175,9 +260,19 @@ export class SmscCore {
         if (h[0] === 8 && h[1] === 4) concat = { ref: (h[2]! << 8) | h[3]!, total: h[4]!, seq: h[5]! };
         body = body.subarray(1 + body[0]!);
       }
-      return { id: m.id, systemId: m.systemId, from: m.from, to: m.to, dataCoding: m.dataCoding, esmClass: m.esmClass,
-        registeredDelivery: m.registeredDelivery, text: decodeBytes(body, m.dataCoding), bytes: body.toString('hex'),
-        concat, at: new Date(m.at).toISOString() };
+      return {
+        id: m.id,
+        systemId: m.systemId,
+        from: m.from,
+        to: m.to,
+        dataCoding: m.dataCoding,
+        esmClass: m.esmClass,
+        registeredDelivery: m.registeredDelivery,
+        text: decodeBytes(body, m.dataCoding),
+        bytes: body.toString('hex'),
+        concat,
+        at: new Date(m.at).toISOString(),
+      };
     });
   }
 
@@ -203,7 +298,9 @@ export class SmscCore {
       case 'decimal':
         return String(n);
       case 'alnum':
-        return `SIM${n.toString(36).toUpperCase()}X${Math.floor(this.random() * 1e9).toString(36).toUpperCase()}`;
+        return `SIM${n.toString(36).toUpperCase()}X${Math.floor(this.random() * 1e9)
+          .toString(36)
+          .toUpperCase()}`;
       default:
         return n.toString(16).toUpperCase();
     }
@@ -212,7 +309,9 @@ export class SmscCore {
   private renderId(id: string): string {
     switch (this.scenario.receipts.idRendering) {
       case 'decimal':
-        return /^[0-9A-F]+$/i.test(id) && this.scenario.idFormat === 'hex' ? BigInt(`0x${id}`).toString(10) : id;
+        return /^[0-9A-F]+$/i.test(id) && this.scenario.idFormat === 'hex'
+          ? BigInt(`0x${id}`).toString(10)
+          : id;
       case 'leading-zeros':
         return id.padStart(Math.max(id.length + 2, 20), '0');
       case 'uppercase':
@@ -257,7 +356,9 @@ export class SmscCore {
     if (r.format !== 'tlv') {
       let body = m.raw;
       if (m.esmClass & 0x40 && body.length > 0) body = body.subarray(1 + body[0]!);
-      const text = decodeBytes(body.subarray(0, 20), m.dataCoding).slice(0, 20).replace(/[^\x20-\x7e]/g, '.');
+      const text = decodeBytes(body.subarray(0, 20), m.dataCoding)
+        .slice(0, 20)
+        .replace(/[^\x20-\x7e]/g, '.');
       const date = this.receiptDate();
       shortMessage = Buffer.from(
         `id:${rid} sub:001 dlvrd:${stat === 'DELIVRD' ? '001' : '000'} submit date:${date} done date:${date} stat:${stat} err:${String(err).padStart(3, '0')} text:${text}`,
@@ -270,14 +371,24 @@ export class SmscCore {
       if (err) tlvs.push([0x0423, Buffer.from([3, (err >> 8) & 0xff, err & 0xff])]);
     }
     return encodeDeliverSm(0, {
-      sourceAddrTon: 1, sourceAddrNpi: 1, sourceAddr: m.to, destAddrTon: 1, destAddrNpi: 1, destinationAddr: m.from,
-      esmClass: 0x04, dataCoding: 0, shortMessage, tlvs,
+      sourceAddrTon: 1,
+      sourceAddrNpi: 1,
+      sourceAddr: m.to,
+      destAddrTon: 1,
+      destAddrNpi: 1,
+      destinationAddr: m.from,
+      esmClass: 0x04,
+      dataCoding: 0,
+      shortMessage,
+      tlvs,
     });
   }
 
   private receiverFor(systemId: string | undefined, prefer?: EsmeConnection): EsmeConnection | undefined {
     if (prefer?.canReceive) return prefer;
-    const list = [...this.connections].filter((c) => c.canReceive && (systemId === undefined || c.systemId === systemId));
+    const list = [...this.connections].filter(
+      (c) => c.canReceive && (systemId === undefined || c.systemId === systemId),
+    );
     if (list.length === 0) return undefined;
     return list[this.rr++ % list.length];
   }

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { EsmeConnection } from './connection.ts';
 import { startControlServer } from './control.ts';
 import { DEFAULT_SCENARIO, type Scenario } from './scenario.ts';
-import { type MoRequest, SmscCore, type SimStats } from './smsc-core.ts';
+import { type MoRequest, type SimStats, SmscCore } from './smsc-core.ts';
 
 export interface SimulatorOptions {
   host?: string;

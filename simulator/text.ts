@@ -5,8 +5,20 @@
  */
 
 // 3GPP TS 23.038 default alphabet, position = septet value; ESC (0x1B) shown as a space placeholder.
-const GSM = '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ ÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà';
-const GSM_EXT: Record<number, string> = { 0x0a: '\f', 0x14: '^', 0x28: '{', 0x29: '}', 0x2f: '\\', 0x3c: '[', 0x3d: '~', 0x3e: ']', 0x40: '|', 0x65: '€' };
+const GSM =
+  '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ ÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà';
+const GSM_EXT: Record<number, string> = {
+  10: '\f',
+  20: '^',
+  40: '{',
+  41: '}',
+  47: '\\',
+  60: '[',
+  61: '~',
+  62: ']',
+  64: '|',
+  101: '€',
+};
 const GSM_INDEX = new Map<string, number>();
 for (let i = 0; i < GSM.length; i++) if (i !== 0x1b) GSM_INDEX.set(GSM[i]!, i);
 const GSM_EXT_INDEX = new Map<string, number>(Object.entries(GSM_EXT).map(([k, v]) => [v, Number(k)]));
@@ -79,6 +91,7 @@ export function splitEncoded(data: Buffer, enc: SimEncoding, n: number): Buffer[
   }
   cuts.push(data.length);
   const parts: Buffer[] = [];
-  for (let i = 0; i + 1 < cuts.length; i++) if (cuts[i + 1]! > cuts[i]!) parts.push(data.subarray(cuts[i]!, cuts[i + 1]!));
+  for (let i = 0; i + 1 < cuts.length; i++)
+    if (cuts[i + 1]! > cuts[i]!) parts.push(data.subarray(cuts[i]!, cuts[i + 1]!));
   return parts;
 }

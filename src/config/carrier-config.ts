@@ -8,7 +8,10 @@ const bindSpec = z.object({
 
 /** One carrier's SMSC connection settings; validated once at start. */
 export const carrierConfigSchema = z.object({
-  id: z.string().min(1).regex(/^[a-z0-9_-]+$/i, 'use letters, digits, - and _'),
+  id: z
+    .string()
+    .min(1)
+    .regex(/^[a-z0-9_-]+$/i, 'use letters, digits, - and _'),
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535),
   tls: z.boolean().default(false),
@@ -19,14 +22,21 @@ export const carrierConfigSchema = z.object({
   addrTon: z.number().int().min(0).max(0xff).default(0),
   addrNpi: z.number().int().min(0).max(0xff).default(0),
   addressRange: z.string().max(40).default(''),
-  binds: z.array(bindSpec).min(1).default([{ mode: 'trx', count: 1 }]),
+  binds: z
+    .array(bindSpec)
+    .min(1)
+    .default([{ mode: 'trx', count: 1 }]),
   windowSize: z.number().int().min(1).max(10_000).default(10),
   responseTimeoutMs: z.number().int().min(100).default(30_000),
   enquireLinkIntervalMs: z.number().int().min(100).default(30_000),
   enquireLinkMaxMissed: z.number().int().min(1).default(2),
   connectTimeoutMs: z.number().int().min(100).default(10_000),
   bindTimeoutMs: z.number().int().min(100).default(10_000),
-  writeHighWaterMark: z.number().int().min(1024).default(1 << 20),
+  writeHighWaterMark: z
+    .number()
+    .int()
+    .min(1024)
+    .default(1 << 20),
   reconnect: z
     .object({
       initialMs: z.number().int().min(1).default(500),

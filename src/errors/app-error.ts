@@ -15,7 +15,12 @@ export class AppError extends Error {
   constructor(
     code: string,
     message: string,
-    opts: { httpStatus?: number; action?: ErrorAction; details?: Record<string, unknown>; cause?: unknown } = {},
+    opts: {
+      httpStatus?: number;
+      action?: ErrorAction;
+      details?: Record<string, unknown>;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'AppError';
@@ -53,7 +58,11 @@ export class SmppProtocolError extends AppError {
 export class SmppBindError extends AppError {
   readonly commandStatus: number;
   constructor(message: string, commandStatus: number) {
-    super('SMPP_BIND_REJECTED', message, { httpStatus: 502, action: 'fix-config', details: { commandStatus } });
+    super('SMPP_BIND_REJECTED', message, {
+      httpStatus: 502,
+      action: 'fix-config',
+      details: { commandStatus },
+    });
     this.name = 'SmppBindError';
     this.commandStatus = commandStatus;
   }

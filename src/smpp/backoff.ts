@@ -9,7 +9,11 @@ export interface BackoffPolicy {
  * [0, min(max, initial·multiplier^attempt)], floored at a tenth of the cap so a storm of binds
  * never reconnects in the same millisecond. `random` is injectable for deterministic tests.
  */
-export function backoffDelay(policy: BackoffPolicy, attempt: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  policy: BackoffPolicy,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   const cap = Math.min(policy.maxMs, policy.initialMs * policy.multiplier ** Math.max(0, attempt));
   const floor = cap / 10;
   return Math.round(floor + random() * (cap - floor));

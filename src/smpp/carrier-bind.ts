@@ -2,7 +2,13 @@ import type { CarrierConfig } from '../config/carrier-config.ts';
 import type { Logger } from '../logger.ts';
 import { type AimdState, aimdDecrease, aimdIncrease, backoffDelay } from './backoff.ts';
 import type { InboundPdu } from './inbound.ts';
-import { type BindMode, type SessionHandlers, SmppSession, type SubmitFields, type SubmitResponse } from './session.ts';
+import {
+  type BindMode,
+  type SessionHandlers,
+  SmppSession,
+  type SubmitFields,
+  type SubmitResponse,
+} from './session.ts';
 
 export type BindState = 'idle' | 'connecting' | 'bound' | 'backoff' | 'stopped';
 

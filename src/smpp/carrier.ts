@@ -2,15 +2,22 @@ import type { CarrierConfig } from '../config/carrier-config.ts';
 import type { Logger } from '../logger.ts';
 import { backoffDelay } from './backoff.ts';
 import { type BindEvents, type BindState, CarrierBind } from './carrier-bind.ts';
-import { STATUS, classifyStatus, statusName } from './command-status.ts';
-import { type MoMessage, MoReassembler, interpretInbound } from './inbound.ts';
+import { classifyStatus, STATUS, statusName } from './command-status.ts';
+import { interpretInbound, type MoMessage, MoReassembler } from './inbound.ts';
 import type { Receipt } from './receipt.ts';
 import type { SubmitFields, SubmitResponse } from './session.ts';
 
 /** Final answer for one submit_sm. `possiblySubmitted`: the SMSC may have it (resend = possible duplicate). */
 export type SubmitOutcome =
   | { kind: 'ok'; messageId: string; bindId: string; attempts: number }
-  | { kind: 'retryable'; code: string; reason: string; commandStatus?: number; attempts: number; possiblySubmitted: boolean }
+  | {
+      kind: 'retryable';
+      code: string;
+      reason: string;
+      commandStatus?: number;
+      attempts: number;
+      possiblySubmitted: boolean;
+    }
   | { kind: 'failed'; code: string; reason: string; commandStatus: number; attempts: number };
 
 export interface CarrierHandlers {
@@ -47,7 +54,16 @@ export class Carrier {
   private readonly reassembler: MoReassembler;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private stopped = false;
-  readonly counters = { submitted: 0, ok: 0, failed: 0, retryable: 0, throttled: 0, receipts: 0, mo: 0, invalidReceipts: 0 };
+  readonly counters = {
+    submitted: 0,
+    ok: 0,
+    failed: 0,
+    retryable: 0,
+    throttled: 0,
+    receipts: 0,
+    mo: 0,
+    invalidReceipts: 0,
+  };
 
   constructor(
     readonly cfg: CarrierConfig,
@@ -68,7 +84,8 @@ export class Carrier {
     for (const spec of cfg.binds) {
       for (let i = 0; i < spec.count; i++) {
         const modes = spec.mode === 'txrx' ? (['tx', 'rx'] as const) : [spec.mode];
-        for (const mode of modes) this.binds.push(new CarrierBind(`${cfg.id}#${n++}-${mode}`, mode, cfg, events, log));
+        for (const mode of modes)
+          this.binds.push(new CarrierBind(`${cfg.id}#${n++}-${mode}`, mode, cfg, events, log));
       }
     }
   }
@@ -96,7 +113,13 @@ export class Carrier {
   submit(fields: SubmitFields): Promise<SubmitOutcome> {
     return new Promise((resolve) => {
       if (this.stopped) {
-        resolve({ kind: 'retryable', code: 'CARRIER_STOPPED', reason: 'carrier is stopping', attempts: 0, possiblySubmitted: false });
+        resolve({
+          kind: 'retryable',
+          code: 'CARRIER_STOPPED',
+          reason: 'carrier is stopping',
+          attempts: 0,
+          possiblySubmitted: false,
+        });
         return;
       }
       this.queue.push({ fields, resolve, enqueuedAt: Date.now(), attempts: 0, throttles: 0, written: false });
@@ -111,7 +134,8 @@ export class Carrier {
     for (const t of this.retryTimers) clearTimeout(t);
     this.retryTimers.clear();
     await Promise.all(this.binds.map((b) => b.stop(drainMs)));
-    for (const job of this.queue.slice(this.head)) this.finish(job, this.retryable(job, 'CARRIER_STOPPED', 'carrier stopped'));
+    for (const job of this.queue.slice(this.head))
+      this.finish(job, this.retryable(job, 'CARRIER_STOPPED', 'carrier stopped'));
     this.queue = [];
     this.head = 0;
     for (const m of this.reassembler.expire(Number.POSITIVE_INFINITY)) void this.deliverMo(m, 'reassembly');
@@ -164,7 +188,12 @@ export class Carrier {
     const retry = this.cfg.retry;
     switch (cls) {
       case 'ok':
-        this.finish(job, { kind: 'ok', messageId: (r as { messageId: string }).messageId, bindId: bind.id, attempts: job.attempts });
+        this.finish(job, {
+          kind: 'ok',
+          messageId: (r as { messageId: string }).messageId,
+          bindId: bind.id,
+          attempts: job.attempts,
+        });
         return;
       case 'throttle':
         this.counters.throttled++;
@@ -184,14 +213,32 @@ export class Carrier {
           this.finish(job, this.retryable(job, 'SMPP_TEMPORARY_ERROR', statusName(status), status, false));
           return;
         }
-        this.retryLater(job, backoffDelay({ initialMs: retry.backoffInitialMs, maxMs: retry.backoffMaxMs, multiplier: 2 }, job.attempts - 1));
+        this.retryLater(
+          job,
+          backoffDelay(
+            { initialMs: retry.backoffInitialMs, maxMs: retry.backoffMaxMs, multiplier: 2 },
+            job.attempts - 1,
+          ),
+        );
         return;
       default:
-        this.finish(job, { kind: 'failed', code: 'SMPP_REJECTED', reason: statusName(status), commandStatus: status, attempts: job.attempts });
+        this.finish(job, {
+          kind: 'failed',
+          code: 'SMPP_REJECTED',
+          reason: statusName(status),
+          commandStatus: status,
+          attempts: job.attempts,
+        });
     }
   }
 
-  private retryable(job: Job, code: string, reason: string, commandStatus?: number, possiblySubmitted = job.written): SubmitOutcome {
+  private retryable(
+    job: Job,
+    code: string,
+    reason: string,
+    commandStatus?: number,
+    possiblySubmitted = job.written,
+  ): SubmitOutcome {
     const o: SubmitOutcome = { kind: 'retryable', code, reason, attempts: job.attempts, possiblySubmitted };
     if (commandStatus !== undefined) o.commandStatus = commandStatus;
     return o;
@@ -227,13 +274,24 @@ export class Carrier {
     while (this.head < this.queue.length && this.queue[this.head]!.enqueuedAt <= limit) {
       const job = this.queue[this.head]!;
       this.queue[this.head++] = undefined as unknown as Job;
-      this.finish(job, this.retryable(job, 'NO_BIND_AVAILABLE', `no bind could take the submit within ${this.cfg.queueTimeoutMs} ms`));
+      this.finish(
+        job,
+        this.retryable(
+          job,
+          'NO_BIND_AVAILABLE',
+          `no bind could take the submit within ${this.cfg.queueTimeoutMs} ms`,
+        ),
+      );
     }
     for (const m of this.reassembler.expire(now)) void this.deliverMo(m, 'reassembly');
     this.pump();
   }
 
-  private onInbound(bindId: string, pdu: import('./inbound.ts').InboundPdu, respond: (status: number) => void): void {
+  private onInbound(
+    bindId: string,
+    pdu: import('./inbound.ts').InboundPdu,
+    respond: (status: number) => void,
+  ): void {
     const ev = interpretInbound(pdu);
     if (ev.kind === 'invalid-receipt') {
       this.counters.invalidReceipts++;

@@ -23,12 +23,25 @@ const TAG = {
 /** Encodes submit_sm exactly as `new PDU('submit_sm', …).toBuffer()` would for these fields. */
 export function encodeSubmitSm(seq: number, f: SubmitFields): Buffer {
   const sm = f.shortMessage;
-  if (sm.length > 254) throw new SmppProtocolError(`short_message of ${sm.length} octets; use message_payload above 254`);
+  if (sm.length > 254)
+    throw new SmppProtocolError(`short_message of ${sm.length} octets; use message_payload above 254`);
   const payload = f.messagePayload;
   const len =
     HEADER_LENGTH +
-    f.serviceType.length + 1 + 2 + f.sourceAddr.length + 1 + 2 + f.destinationAddr.length + 1 +
-    3 + 1 + f.validityPeriod.length + 1 + 5 + sm.length +
+    f.serviceType.length +
+    1 +
+    2 +
+    f.sourceAddr.length +
+    1 +
+    2 +
+    f.destinationAddr.length +
+    1 +
+    3 +
+    1 +
+    f.validityPeriod.length +
+    1 +
+    5 +
+    sm.length +
     (payload ? 4 + payload.length : 0);
   const b = Buffer.allocUnsafe(len);
   b.writeUInt32BE(len, 0);
@@ -64,7 +77,8 @@ export function encodeSubmitSm(seq: number, f: SubmitFields): Buffer {
     o += 4;
     o += payload.copy(b, o);
   }
-  if (o !== len) throw new SmppProtocolError(`submit_sm length mismatch (${o} != ${len}): non-latin1 address?`);
+  if (o !== len)
+    throw new SmppProtocolError(`submit_sm length mismatch (${o} != ${len}): non-latin1 address?`);
   return b;
 }
 
@@ -100,7 +114,8 @@ class Reader {
     const limit = Math.min(this.b.length, start + max);
     let end = start;
     while (end < limit && this.b[end] !== 0) end++;
-    if (end >= limit) throw new SmppProtocolError(`deliver_sm ${field} is not NUL-terminated within ${max} octets`);
+    if (end >= limit)
+      throw new SmppProtocolError(`deliver_sm ${field} is not NUL-terminated within ${max} octets`);
     this.o = end + 1;
     return this.b.toString('latin1', start, end);
   }
@@ -129,10 +144,19 @@ export function decodeDeliverSm(frame: Buffer): InboundPdu {
   const dataCoding = r.u8('data_coding');
   r.u8('sm_default_msg_id');
   const smLength = r.u8('sm_length');
-  if (r.o + smLength > frame.length) throw new SmppProtocolError('deliver_sm short_message runs past the PDU');
+  if (r.o + smLength > frame.length)
+    throw new SmppProtocolError('deliver_sm short_message runs past the PDU');
   const shortMessage = frame.subarray(r.o, r.o + smLength);
   let o = r.o + smLength;
-  const pdu: InboundPdu = { sourceAddr, sourceAddrTon, destinationAddr, destAddrTon, esmClass, dataCoding, shortMessage };
+  const pdu: InboundPdu = {
+    sourceAddr,
+    sourceAddrTon,
+    destinationAddr,
+    destAddrTon,
+    esmClass,
+    dataCoding,
+    shortMessage,
+  };
   while (o + 4 <= frame.length) {
     const tag = frame.readUInt16BE(o);
     const len = frame.readUInt16BE(o + 2);

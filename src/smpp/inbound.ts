@@ -1,5 +1,5 @@
 import { type Alphabet, decodeText, splitUdh } from './encoding/decode.ts';
-import { type Receipt, parseReceipt } from './receipt.ts';
+import { parseReceipt, type Receipt } from './receipt.ts';
 
 /** The fields of a deliver_sm (or data_sm) that inbound handling reads; adapters fill it from the PDU. */
 export interface InboundPdu {
@@ -29,7 +29,10 @@ export interface MoPart {
   concat: { ref: number; total: number; seq: number; source: 'udh' | 'sar' } | undefined;
 }
 
-export type Inbound = { kind: 'receipt'; receipt: Receipt } | { kind: 'mo'; part: MoPart } | { kind: 'invalid-receipt'; text: string };
+export type Inbound =
+  | { kind: 'receipt'; receipt: Receipt }
+  | { kind: 'mo'; part: MoPart }
+  | { kind: 'invalid-receipt'; text: string };
 
 const ESM_MESSAGE_TYPE = 0x3c;
 const ESM_UDHI = 0x40;
@@ -128,7 +131,14 @@ export class MoReassembler {
   add(part: MoPart, now: number): MoMessage | undefined {
     const c = part.concat;
     if (!c || c.total <= 1) {
-      return { from: part.from, to: part.to, text: part.text, alphabet: part.alphabet, segments: 1, complete: true };
+      return {
+        from: part.from,
+        to: part.to,
+        text: part.text,
+        alphabet: part.alphabet,
+        segments: 1,
+        complete: true,
+      };
     }
     const key = `${part.from}\u0000${part.to}\u0000${c.ref}\u0000${c.total}`;
     let p = this.pending.get(key);

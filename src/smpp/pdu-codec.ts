@@ -12,7 +12,12 @@ import type { InboundPdu } from './inbound.ts';
 
 for (const def of Object.values(smpp.commands)) {
   for (const [name, param] of Object.entries(def.params ?? {})) {
-    if (name === 'short_message' || name === 'schedule_delivery_time' || name === 'validity_period' || name === 'final_date') {
+    if (
+      name === 'short_message' ||
+      name === 'schedule_delivery_time' ||
+      name === 'validity_period' ||
+      name === 'final_date'
+    ) {
       delete param.filter;
     }
   }
@@ -64,7 +69,11 @@ export function encodePdu(
   commandStatus = 0,
 ): Buffer {
   try {
-    const pdu = new smpp.PDU(command, { ...fields, sequence_number: sequenceNumber, command_status: commandStatus });
+    const pdu = new smpp.PDU(command, {
+      ...fields,
+      sequence_number: sequenceNumber,
+      command_status: commandStatus,
+    });
     return pdu.toBuffer();
   } catch (err) {
     throw new SmppProtocolError(`cannot encode ${command}: ${(err as Error).message}`, err);
@@ -117,7 +126,8 @@ export function inboundFromFields(f: Record<string, unknown>): InboundPdu {
     dataCoding: Number(f.data_coding ?? 0),
     shortMessage: Buffer.isBuffer(f.short_message) ? f.short_message : Buffer.alloc(0),
     messagePayload: Buffer.isBuffer(f.message_payload) ? f.message_payload : undefined,
-    receiptedMessageId: typeof f.receipted_message_id === 'string' ? f.receipted_message_id.replace(/\0+$/, '') : undefined,
+    receiptedMessageId:
+      typeof f.receipted_message_id === 'string' ? f.receipted_message_id.replace(/\0+$/, '') : undefined,
     messageState: typeof f.message_state === 'number' ? f.message_state : undefined,
     networkErrorCode: Buffer.isBuffer(f.network_error_code) ? f.network_error_code : undefined,
     sarMsgRefNum: typeof f.sar_msg_ref_num === 'number' ? f.sar_msg_ref_num : undefined,

@@ -6,17 +6,42 @@ import type { Logger } from '../logger.ts';
 import { STATUS, statusName } from './command-status.ts';
 import { decodeDeliverSm, decodeSubmitSmRespId, encodeInboundResp, encodeSubmitSm } from './fast-codec.ts';
 import type { InboundPdu } from './inbound.ts';
-import { COMMAND_ID, MAX_PDU_LENGTH, type Pdu, decodePdu, encodeHeaderOnly, encodePdu, inboundFromFields } from './pdu-codec.ts';
-import type { BindMode, SessionHandlers, SessionOptions, SubmitFields, SubmitResponse } from './session-types.ts';
+import {
+  COMMAND_ID,
+  decodePdu,
+  encodeHeaderOnly,
+  encodePdu,
+  inboundFromFields,
+  MAX_PDU_LENGTH,
+  type Pdu,
+} from './pdu-codec.ts';
+import type {
+  BindMode,
+  SessionHandlers,
+  SessionOptions,
+  SubmitFields,
+  SubmitResponse,
+} from './session-types.ts';
 
-export type { BindMode, SessionHandlers, SessionOptions, SubmitFields, SubmitResponse } from './session-types.ts';
+export type {
+  BindMode,
+  SessionHandlers,
+  SessionOptions,
+  SubmitFields,
+  SubmitResponse,
+} from './session-types.ts';
+
 import { PduFramer } from './framer.ts';
 import { SendWindow } from './send-window.ts';
 
 type State = 'connecting' | 'binding' | 'bound' | 'unbinding' | 'closed';
 type SubmitCallback = (r: SubmitResponse) => void;
 
-const BIND_COMMAND: Record<BindMode, string> = { trx: 'bind_transceiver', tx: 'bind_transmitter', rx: 'bind_receiver' };
+const BIND_COMMAND: Record<BindMode, string> = {
+  trx: 'bind_transceiver',
+  tx: 'bind_transmitter',
+  rx: 'bind_receiver',
+};
 const TICK_MS = 50;
 
 /**
@@ -86,7 +111,11 @@ export class SmppSession {
   open(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => this.close('bind timeout', new AppError('SMPP_BIND_TIMEOUT', 'no bind response in time', { action: 'rebind' })),
+        () =>
+          this.close(
+            'bind timeout',
+            new AppError('SMPP_BIND_TIMEOUT', 'no bind response in time', { action: 'rebind' }),
+          ),
         this.opts.connectTimeoutMs + this.opts.bindTimeoutMs,
       );
       this.bindWaiter = { resolve, reject, timer };
@@ -286,7 +315,10 @@ export class SmppSession {
           this.enquireSeq = undefined;
           this.enquireMissed = 0;
         } else if (pdu.sequenceNumber === this.bindSeq && this.state === 'binding') {
-          this.close('bind rejected', new SmppBindError(`bind nacked: ${statusName(pdu.commandStatus)}`, pdu.commandStatus));
+          this.close(
+            'bind rejected',
+            new SmppBindError(`bind nacked: ${statusName(pdu.commandStatus)}`, pdu.commandStatus),
+          );
         }
         return;
       }
@@ -361,7 +393,9 @@ export class SmppSession {
         if (this.enquireMissed >= this.opts.enquireLinkMaxMissed) {
           this.close(
             'link dead: enquire_link unanswered',
-            new AppError('SMPP_LINK_DEAD', `${this.enquireMissed} enquire_link responses missed`, { action: 'rebind' }),
+            new AppError('SMPP_LINK_DEAD', `${this.enquireMissed} enquire_link responses missed`, {
+              action: 'rebind',
+            }),
           );
           return;
         }

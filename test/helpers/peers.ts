@@ -9,7 +9,8 @@ export const PEERS_DIR = path.resolve(process.cwd(), '..', 'shared', 'peers');
 /** Why the peers cannot run here, or undefined when they can. */
 export function peersMissing(): string | undefined {
   if (!existsSync(path.join(PEERS_DIR, 'netsmpp', 'smsc.pl'))) return `no peers at ${PEERS_DIR}`;
-  if (spawnSync('perl', ['-MNet::SMPP', '-e', '1']).status !== 0) return 'perl Net::SMPP missing: run bash ../shared/peers/install.sh';
+  if (spawnSync('perl', ['-MNet::SMPP', '-e', '1']).status !== 0)
+    return 'perl Net::SMPP missing: run bash ../shared/peers/install.sh';
   if (!existsSync('/usr/sbin/bearerbox')) return 'Kannel missing: run bash ../shared/peers/install.sh';
   return undefined;
 }

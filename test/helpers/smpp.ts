@@ -1,24 +1,38 @@
+import { namedScenario, type Scenario } from '../../simulator/scenario.ts';
+import { type SimulatorOptions, SmscSimulator } from '../../simulator/smsc.ts';
 import { type CarrierConfigInput, parseCarrierConfig } from '../../src/config/carrier-config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { Carrier, type SubmitOutcome } from '../../src/smpp/carrier.ts';
 import type { MoMessage } from '../../src/smpp/inbound.ts';
-import { type Receipt, messageIdKeys } from '../../src/smpp/receipt.ts';
+import { messageIdKeys, type Receipt } from '../../src/smpp/receipt.ts';
 import type { SubmitFields } from '../../src/smpp/session.ts';
-import { namedScenario, type Scenario } from '../../simulator/scenario.ts';
-import { SmscSimulator, type SimulatorOptions } from '../../simulator/smsc.ts';
 
 export const silent = createLogger({ level: process.env.PARLEY_TEST_LOG ?? 'silent' });
 
-export async function startSimulator(scenario: string | Scenario = 'default', opts: SimulatorOptions = {}): Promise<SmscSimulator> {
-  const sim = new SmscSimulator({ port: 0, seed: 42, scenario: typeof scenario === 'string' ? namedScenario(scenario) : scenario, ...opts });
+export async function startSimulator(
+  scenario: string | Scenario = 'default',
+  opts: SimulatorOptions = {},
+): Promise<SmscSimulator> {
+  const sim = new SmscSimulator({
+    port: 0,
+    seed: 42,
+    scenario: typeof scenario === 'string' ? namedScenario(scenario) : scenario,
+    ...opts,
+  });
   await sim.start();
   return sim;
 }
 
 export function carrierConfig(port: number, over: Partial<CarrierConfigInput> = {}) {
   return parseCarrierConfig({
-    id: 'sim', host: '127.0.0.1', port, systemId: 'parley', password: 'secret',
-    windowSize: 10, responseTimeoutMs: 2_000, enquireLinkIntervalMs: 5_000,
+    id: 'sim',
+    host: '127.0.0.1',
+    port,
+    systemId: 'parley',
+    password: 'secret',
+    windowSize: 10,
+    responseTimeoutMs: 2_000,
+    enquireLinkIntervalMs: 5_000,
     reconnect: { initialMs: 50, maxMs: 500, multiplier: 2 },
     retry: { maxTemporaryRetries: 5, maxThrottleRetries: 1000, backoffInitialMs: 10, backoffMaxMs: 100 },
     queueTimeoutMs: 10_000,
@@ -56,11 +70,19 @@ export class TestCarrier {
   }
 
   async waitBound(timeoutMs = 5_000): Promise<void> {
-    await waitFor(() => this.carrier.binds.every((b) => b.currentState === 'bound'), timeoutMs, 'all binds bound');
+    await waitFor(
+      () => this.carrier.binds.every((b) => b.currentState === 'bound'),
+      timeoutMs,
+      'all binds bound',
+    );
   }
 
   submitMany(n: number, over: Partial<SubmitFields> = {}): Promise<SubmitOutcome[]> {
-    return Promise.all(Array.from({ length: n }, (_, i) => this.carrier.submit(fields(`1555${String(i).padStart(7, '0')}`, `msg ${i}`, over))));
+    return Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        this.carrier.submit(fields(`1555${String(i).padStart(7, '0')}`, `msg ${i}`, over)),
+      ),
+    );
   }
 
   /** Receipts whose id matches one of the given submit ids, by the normalised keys. */
@@ -87,9 +109,21 @@ export class TestCarrier {
 
 export function fields(to: string, text: string, over: Partial<SubmitFields> = {}): SubmitFields {
   return {
-    serviceType: '', sourceAddr: '12345', sourceAddrTon: 0, sourceAddrNpi: 0, destinationAddr: to, destAddrTon: 1, destAddrNpi: 1,
-    esmClass: 0, protocolId: 0, priorityFlag: 0, validityPeriod: '', registeredDelivery: 1, dataCoding: 0,
-    shortMessage: Buffer.from(text, 'latin1'), ...over,
+    serviceType: '',
+    sourceAddr: '12345',
+    sourceAddrTon: 0,
+    sourceAddrNpi: 0,
+    destinationAddr: to,
+    destAddrTon: 1,
+    destAddrNpi: 1,
+    esmClass: 0,
+    protocolId: 0,
+    priorityFlag: 0,
+    validityPeriod: '',
+    registeredDelivery: 1,
+    dataCoding: 0,
+    shortMessage: Buffer.from(text, 'latin1'),
+    ...over,
   };
 }
 

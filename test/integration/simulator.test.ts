@@ -1,14 +1,14 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
 import smpp from 'smpp';
-import { encodeMessage } from '../../src/smpp/encoding/segment.ts';
-import { encodeHeaderOnly, encodePdu } from '../../src/smpp/pdu-codec.ts';
+import { afterEach, describe, expect, it } from 'vitest';
 import { submitResp } from '../../simulator/pdu.ts';
 import { namedScenario, scenarioFromJson } from '../../simulator/scenario.ts';
 import type { SmscSimulator } from '../../simulator/smsc.ts';
 import { decodeBytes, encodeText } from '../../simulator/text.ts';
-import { TestCarrier, carrierConfig, fields, okIds, startSimulator, waitFor } from '../helpers/smpp.ts';
+import { encodeMessage } from '../../src/smpp/encoding/segment.ts';
+import { encodeHeaderOnly, encodePdu } from '../../src/smpp/pdu-codec.ts';
+import { carrierConfig, fields, okIds, startSimulator, TestCarrier, waitFor } from '../helpers/smpp.ts';
 
 let sim: SmscSimulator | undefined;
 let tc: TestCarrier | undefined;
@@ -60,8 +60,12 @@ describe('simulator protocol robustness', () => {
     sim = await startSimulator();
     const c = await raw(sim.port);
     c.sock.write(encodePdu('submit_sm', 1, { destination_addr: '1', short_message: Buffer.from('x') }));
-    c.sock.write(encodePdu('bind_transceiver', 2, { system_id: 'a', password: 'b', interface_version: 0x34 }));
-    c.sock.write(encodePdu('bind_transceiver', 3, { system_id: 'a', password: 'b', interface_version: 0x34 }));
+    c.sock.write(
+      encodePdu('bind_transceiver', 2, { system_id: 'a', password: 'b', interface_version: 0x34 }),
+    );
+    c.sock.write(
+      encodePdu('bind_transceiver', 3, { system_id: 'a', password: 'b', interface_version: 0x34 }),
+    );
     await waitFor(() => c.all().length >= 16 * 3, 2_000, 'replies');
     const all = c.all();
     expect(all.readUInt32BE(8)).toBe(0x04); // ESME_RINVBNDSTS
@@ -75,7 +79,11 @@ describe('simulator protocol robustness', () => {
       const lib = new smpp.PDU('submit_sm_resp', { sequence_number: 77, message_id: id }).toBuffer();
       expect(submitResp(77, id).equals(lib)).toBe(true);
     }
-    expect(submitResp(5, '', 0x58).equals(new smpp.PDU('submit_sm_resp', { sequence_number: 5, command_status: 0x58 }).toBuffer())).toBe(true);
+    expect(
+      submitResp(5, '', 0x58).equals(
+        new smpp.PDU('submit_sm_resp', { sequence_number: 5, command_status: 0x58 }).toBuffer(),
+      ),
+    ).toBe(true);
   });
 });
 
@@ -117,11 +125,25 @@ describe('simulator behaviour', () => {
     tc = new TestCarrier(carrierConfig(sim.port));
     await tc.waitBound();
     const m = encodeMessage(`Grüße € ${'x'.repeat(160)}`, { referenceNumber: 3 });
-    for (const p of m.parts) await tc.carrier.submit(fields('15550001111', '', { shortMessage: p.bytes, esmClass: m.udhi ? 0x40 : 0, dataCoding: m.dataCoding }));
+    for (const p of m.parts)
+      await tc.carrier.submit(
+        fields('15550001111', '', {
+          shortMessage: p.bytes,
+          esmClass: m.udhi ? 0x40 : 0,
+          dataCoding: m.dataCoding,
+        }),
+      );
     const u = encodeMessage('Привет');
-    await tc.carrier.submit(fields('15550001112', '', { shortMessage: u.parts[0]!.bytes, dataCoding: u.dataCoding }));
+    await tc.carrier.submit(
+      fields('15550001112', '', { shortMessage: u.parts[0]!.bytes, dataCoding: u.dataCoding }),
+    );
     const msgs = sim.core.listMessages(10);
-    expect(msgs.map((x) => x.text).slice(0, 2).join('')).toBe(`Grüße € ${'x'.repeat(160)}`);
+    expect(
+      msgs
+        .map((x) => x.text)
+        .slice(0, 2)
+        .join(''),
+    ).toBe(`Grüße € ${'x'.repeat(160)}`);
     expect(msgs[0]!.concat).toEqual({ ref: 3, total: 2, seq: 1 });
     expect(msgs[2]!.text).toBe('Привет');
   });
@@ -129,7 +151,10 @@ describe('simulator behaviour', () => {
 
 describe('simulator control API', () => {
   const call = async (port: number, method: string, path: string, body?: unknown) => {
-    const r = await fetch(`http://127.0.0.1:${port}${path}`, { method, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+    const r = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method,
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
     return { status: r.status, json: (await r.json()) as Record<string, unknown> };
   };
 
@@ -139,19 +164,27 @@ describe('simulator control API', () => {
     expect((await call(port, 'POST', '/mo', { from: '+1', to: '2', text: 'hi' })).status).toBe(409);
     tc = new TestCarrier(carrierConfig(sim.port));
     await tc.waitBound();
-    expect(await call(port, 'POST', '/mo', { from: '+15551230000', to: '12345', text: 'START', segments: 1 })).toEqual({ status: 202, json: { parts: 1 } });
+    expect(
+      await call(port, 'POST', '/mo', { from: '+15551230000', to: '12345', text: 'START', segments: 1 }),
+    ).toEqual({ status: 202, json: { parts: 1 } });
     await waitFor(() => tc!.mo.length === 1, 2_000, 'MO');
     expect(tc.mo[0]!.text).toBe('START');
     expect((await call(port, 'POST', '/mo', { from: '+1', text: 'x' })).status).toBe(400);
     expect((await call(port, 'POST', '/mo', '{not json')).status).toBe(400);
-    expect((await call(port, 'POST', '/mo', { from: '+1', to: '2', text: 'Ж', encoding: 'gsm7' })).json.error).toMatch(/cannot be encoded/);
+    expect(
+      (await call(port, 'POST', '/mo', { from: '+1', to: '2', text: 'Ж', encoding: 'gsm7' })).json.error,
+    ).toMatch(/cannot be encoded/);
 
     const bad = await call(port, 'POST', '/scenario', { faults: { genericNackProbability: 2 } });
     expect(bad.status).toBe(400);
     expect(bad.json.error).toMatch(/faults.genericNackProbability/);
-    expect((await call(port, 'POST', '/scenario', { name: 'throttle' })).json.scenario).toMatchObject({ name: 'throttle' });
+    expect((await call(port, 'POST', '/scenario', { name: 'throttle' })).json.scenario).toMatchObject({
+      name: 'throttle',
+    });
     expect(sim.scenario.faults.throughputLimit).toBe(200);
-    expect((await call(port, 'POST', '/scenario', { extends: 'reject', faults: { rejectProbability: 1 } })).status).toBe(200);
+    expect(
+      (await call(port, 'POST', '/scenario', { extends: 'reject', faults: { rejectProbability: 1 } })).status,
+    ).toBe(200);
     const out = await tc.submitMany(3);
     expect(out.every((o) => o.kind === 'failed')).toBe(true);
 
@@ -172,13 +205,21 @@ describe('simulator control API', () => {
   });
 
   it('runs standalone from the command line and rejects bad flags', async () => {
-    const ok = spawn(process.execPath, ['--import', 'tsx', 'simulator/main.ts', '--port', '0', '--control-port', '0', '--seed', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const line = await new Promise<string>((resolve) => ok.stdout.once('data', (d: Buffer) => resolve(d.toString())));
+    const ok = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'simulator/main.ts', '--port', '0', '--control-port', '0', '--seed', '3'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const line = await new Promise<string>((resolve) =>
+      ok.stdout.once('data', (d: Buffer) => resolve(d.toString())),
+    );
     expect(JSON.parse(line)).toMatchObject({ msg: 'simulator ready', scenario: 'default' });
     ok.kill('SIGTERM');
     const code = await new Promise((r) => ok.once('exit', r));
     expect(code).toBe(0);
-    const bad = spawn(process.execPath, ['--import', 'tsx', 'simulator/main.ts', '--port', 'x'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const bad = spawn(process.execPath, ['--import', 'tsx', 'simulator/main.ts', '--port', 'x'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     bad.stderr.on('data', (d) => (err += d));
     expect(await new Promise((r) => bad.once('exit', r))).toBe(2);

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SubmitOutcome } from '../../src/smpp/carrier.ts';
 import { applyScenario, namedScenario } from '../../simulator/scenario.ts';
 import type { SmscSimulator } from '../../simulator/smsc.ts';
-import { TestCarrier, carrierConfig, okIds, startSimulator, tally, waitFor } from '../helpers/smpp.ts';
+import type { SubmitOutcome } from '../../src/smpp/carrier.ts';
+import { carrierConfig, okIds, startSimulator, TestCarrier, tally, waitFor } from '../helpers/smpp.ts';
 
 let sim: SmscSimulator | undefined;
 let tc: TestCarrier | undefined;
@@ -14,7 +14,8 @@ afterEach(async () => {
   sim = undefined;
 });
 
-const definite = (o: SubmitOutcome[]) => o.every((x) => x.kind === 'ok' || x.kind === 'failed' || x.kind === 'retryable');
+const definite = (o: SubmitOutcome[]) =>
+  o.every((x) => x.kind === 'ok' || x.kind === 'failed' || x.kind === 'retryable');
 
 /** After a fault, switch the simulator back to normal and prove the bind carries traffic again. */
 async function provesHealthy(t: TestCarrier, s: SmscSimulator): Promise<void> {
@@ -55,7 +56,9 @@ describe('src/smpp against the simulator', () => {
   it('retries ESME_RMSGQFUL bursts', async () => {
     sim = await startSimulator('queue-full');
     // Bursts here are random, not caused by our rate, so let the pace recover quickly.
-    tc = new TestCarrier(carrierConfig(sim.port, { windowSize: 20, throttle: { minRate: 50, increasePerSecond: 1000 } }));
+    tc = new TestCarrier(
+      carrierConfig(sim.port, { windowSize: 20, throttle: { minRate: 50, increasePerSecond: 1000 } }),
+    );
     await tc.waitBound();
     const out = await tc.submitMany(600);
     expect(tally(out)).toEqual({ ok: 600 });
@@ -71,7 +74,9 @@ describe('src/smpp against the simulator', () => {
     const failed = out.filter((o) => o.kind === 'failed');
     expect(failed.length).toBe(sim.stats.rejected);
     expect(failed.length).toBeGreaterThan(0);
-    expect(failed.every((o) => o.kind === 'failed' && o.commandStatus === 0x0b && o.reason === 'ESME_RINVDSTADR')).toBe(true);
+    expect(
+      failed.every((o) => o.kind === 'failed' && o.commandStatus === 0x0b && o.reason === 'ESME_RINVDSTADR'),
+    ).toBe(true);
     expect(out.filter((o) => o.kind === 'ok').length).toBe(300 - failed.length);
   });
 
@@ -111,14 +116,18 @@ describe('src/smpp against the simulator', () => {
   });
 
   it('fails in-flight requests back as retryable when the connection drops mid-window, and reconnects', async () => {
-    sim = await startSimulator(applyScenario(namedScenario('default'), { faults: { dropAfterSubmits: 150 } }));
+    sim = await startSimulator(
+      applyScenario(namedScenario('default'), { faults: { dropAfterSubmits: 150 } }),
+    );
     tc = new TestCarrier(carrierConfig(sim.port, { windowSize: 50 }));
     await tc.waitBound();
     const out = await tc.submitMany(1000);
     expect(definite(out)).toBe(true);
     const lost = out.filter((o) => o.kind === 'retryable');
     expect(lost.length).toBeGreaterThan(0);
-    expect(lost.every((o) => o.kind === 'retryable' && o.code === 'SMPP_BIND_LOST' && o.possiblySubmitted)).toBe(true);
+    expect(
+      lost.every((o) => o.kind === 'retryable' && o.code === 'SMPP_BIND_LOST' && o.possiblySubmitted),
+    ).toBe(true);
     expect(sim.stats.dropped).toBeGreaterThan(0);
     // Nothing is reported sent that the SMSC did not accept; the rest is retryable, flagged as possibly submitted.
     const accepted = new Set(sim.core.listMessages(10_000).map((m) => m.id as string));
@@ -139,7 +148,16 @@ describe('src/smpp against the simulator', () => {
   });
 
   it('matches receipts that arrive before submit_sm_resp, twice, or with other id renderings', async () => {
-    for (const name of ['receipt-before-response', 'duplicate-receipts', 'decimal-receipt-ids', 'leading-zero-receipt-ids', 'tlv-only-receipts', 'text-only-receipts', 'decimal-ids', 'alnum-ids']) {
+    for (const name of [
+      'receipt-before-response',
+      'duplicate-receipts',
+      'decimal-receipt-ids',
+      'leading-zero-receipt-ids',
+      'tlv-only-receipts',
+      'text-only-receipts',
+      'decimal-ids',
+      'alnum-ids',
+    ]) {
       sim = await startSimulator(name);
       tc = new TestCarrier(carrierConfig(sim.port));
       await tc.waitBound();

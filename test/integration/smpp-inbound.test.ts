@@ -1,9 +1,17 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { SmscSimulator } from '../../simulator/smsc.ts';
 import { encodeHeaderOnly, encodePdu } from '../../src/smpp/pdu-codec.ts';
 import { SmppSession } from '../../src/smpp/session.ts';
-import type { SmscSimulator } from '../../simulator/smsc.ts';
-import { TestCarrier, carrierConfig, okIds, silent, startSimulator, tally, waitFor } from '../helpers/smpp.ts';
+import {
+  carrierConfig,
+  okIds,
+  silent,
+  startSimulator,
+  TestCarrier,
+  tally,
+  waitFor,
+} from '../helpers/smpp.ts';
 
 let sim: SmscSimulator | undefined;
 let tc: TestCarrier | undefined;
@@ -29,7 +37,12 @@ describe('inbound MO and receipts through src/smpp', () => {
     sim.injectMo({ from: '+15551230007', to: '12345', text: 'crème', encoding: 'latin1' });
     await waitFor(() => tc!.mo.length === 7, 3_000, '7 MO messages');
     const byFrom = new Map(tc.mo.map((m) => [m.from, m]));
-    expect(byFrom.get('+15551230001')).toMatchObject({ to: '+12345', text: 'STOP', segments: 1, complete: true });
+    expect(byFrom.get('+15551230001')).toMatchObject({
+      to: '+12345',
+      text: 'STOP',
+      segments: 1,
+      complete: true,
+    });
     expect(byFrom.get('+15551230002')?.text).toBe('Привет 😀');
     expect(byFrom.get('+15551230003')).toMatchObject({ text: long, segments: 3, complete: true });
     expect(byFrom.get('+15551230004')).toMatchObject({ text: long, segments: 2 });
@@ -44,7 +57,17 @@ describe('inbound MO and receipts through src/smpp', () => {
     const cfg = carrierConfig(sim.port);
     const { Carrier } = await import('../../src/smpp/carrier.ts');
     let calls = 0;
-    const carrier = new Carrier(cfg, { onReceipt: () => undefined, onMo: async () => { calls++; throw new Error('db down'); } }, silent);
+    const carrier = new Carrier(
+      cfg,
+      {
+        onReceipt: () => undefined,
+        onMo: async () => {
+          calls++;
+          throw new Error('db down');
+        },
+      },
+      silent,
+    );
     carrier.start();
     await waitFor(() => carrier.boundTransmitters === 1, 3_000, 'bound');
     sim.injectMo({ from: '+1555', to: '1', text: 'hi' });
@@ -72,14 +95,18 @@ describe('inbound MO and receipts through src/smpp', () => {
     const victim = [...sim.core.connections][0]!;
     victim.close();
     const out = await first;
-    expect(out.every((o) => o.kind === 'ok' || (o.kind === 'retryable' && o.code === 'SMPP_BIND_LOST'))).toBe(true);
+    expect(out.every((o) => o.kind === 'ok' || (o.kind === 'retryable' && o.code === 'SMPP_BIND_LOST'))).toBe(
+      true,
+    );
     expect(new Set(out.flatMap((o) => (o.kind === 'ok' ? [o.bindId] : []))).size).toBe(3);
     await tc.waitBound();
   });
 });
 
 /** A hostile SMSC: answers the bind, then sends whatever the test wants. */
-async function rawSmsc(after: (s: net.Socket, bindSeq: number) => void): Promise<{ port: number; server: net.Server; connections: () => number }> {
+async function rawSmsc(
+  after: (s: net.Socket, bindSeq: number) => void,
+): Promise<{ port: number; server: net.Server; connections: () => number }> {
   let connections = 0;
   const server = net.createServer((s) => {
     connections++;
@@ -96,7 +123,11 @@ async function rawSmsc(after: (s: net.Socket, bindSeq: number) => void): Promise
 
 function session(port: number, onClose: (reason: string, err?: Error) => void) {
   const cfg = carrierConfig(port);
-  return new SmppSession({ ...cfg, bindMode: 'trx' }, { onInbound: (_p, respond) => respond(0), onWritable: () => undefined, onClose }, silent);
+  return new SmppSession(
+    { ...cfg, bindMode: 'trx' },
+    { onInbound: (_p, respond) => respond(0), onWritable: () => undefined, onClose },
+    silent,
+  );
 }
 
 describe('protocol errors from the SMSC', () => {
@@ -116,13 +147,27 @@ describe('protocol errors from the SMSC', () => {
 
   it('destroys the session when a PDU cannot be decoded (TLV past the end)', async () => {
     // deliver_sm whose command_length claims more than the mandatory part holds and a TLV runs off the end.
-    const body = Buffer.concat([encodePdu('deliver_sm', 1, { short_message: Buffer.from('x') }), Buffer.from('0427000a02', 'hex')]);
+    const body = Buffer.concat([
+      encodePdu('deliver_sm', 1, { short_message: Buffer.from('x') }),
+      Buffer.from('0427000a02', 'hex'),
+    ]);
     body.writeUInt32BE(body.length, 0);
     const raw = await rawSmsc((s) => s.write(body));
     let closed: string | undefined;
     let answered = 0;
     const cfg = carrierConfig(raw.port);
-    const s = new SmppSession({ ...cfg, bindMode: 'trx' }, { onInbound: (_p, r) => { answered++; r(0); }, onWritable: () => undefined, onClose: (r) => (closed = r) }, silent);
+    const s = new SmppSession(
+      { ...cfg, bindMode: 'trx' },
+      {
+        onInbound: (_p, r) => {
+          answered++;
+          r(0);
+        },
+        onWritable: () => undefined,
+        onClose: (r) => (closed = r),
+      },
+      silent,
+    );
     await s.open();
     await new Promise((r) => setTimeout(r, 200));
     // Either the library rejects it (session destroyed) or it reads a short TLV; it must never hang or crash.
@@ -149,9 +194,17 @@ describe('protocol errors from the SMSC', () => {
 
   it('fails a bind rejected for a bad password with ESME_RINVPASWD and a bad system_id with ESME_RINVSYSID', async () => {
     sim = await startSimulator('default', { systemId: 'parley', password: 'right' });
-    const bad = new SmppSession({ ...carrierConfig(sim.port, { password: 'wrong' }), bindMode: 'trx' }, { onInbound: () => undefined, onWritable: () => undefined, onClose: () => undefined }, silent);
+    const bad = new SmppSession(
+      { ...carrierConfig(sim.port, { password: 'wrong' }), bindMode: 'trx' },
+      { onInbound: () => undefined, onWritable: () => undefined, onClose: () => undefined },
+      silent,
+    );
     await expect(bad.open()).rejects.toMatchObject({ code: 'SMPP_BIND_REJECTED', commandStatus: 0x0e });
-    const badId = new SmppSession({ ...carrierConfig(sim.port, { systemId: 'nobody', password: 'right' }), bindMode: 'trx' }, { onInbound: () => undefined, onWritable: () => undefined, onClose: () => undefined }, silent);
+    const badId = new SmppSession(
+      { ...carrierConfig(sim.port, { systemId: 'nobody', password: 'right' }), bindMode: 'trx' },
+      { onInbound: () => undefined, onWritable: () => undefined, onClose: () => undefined },
+      silent,
+    );
     await expect(badId.open()).rejects.toMatchObject({ commandStatus: 0x0f });
   });
 });

@@ -1,9 +1,17 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeMessage } from '../../src/smpp/encoding/segment.ts';
 import type { SmscSimulator } from '../../simulator/smsc.ts';
-import { TestCarrier, carrierConfig, fields, okIds, startSimulator, tally, waitFor } from '../helpers/smpp.ts';
-import { PEERS_DIR, type Proc, freePort, peersMissing, run, waitPort } from '../helpers/peers.ts';
+import { encodeMessage } from '../../src/smpp/encoding/segment.ts';
+import { freePort, PEERS_DIR, type Proc, peersMissing, run, waitPort } from '../helpers/peers.ts';
+import {
+  carrierConfig,
+  fields,
+  okIds,
+  startSimulator,
+  TestCarrier,
+  tally,
+  waitFor,
+} from '../helpers/smpp.ts';
 
 const missing = peersMissing();
 if (missing && process.env.CI) throw new Error(`interop peers are required in CI: ${missing}`);
@@ -25,7 +33,17 @@ afterEach(async () => {
 async function netSmppSmsc(extra: string[] = []): Promise<{ port: number; ctrl: number }> {
   const port = await freePort();
   const ctrl = await freePort();
-  procs.push(run('perl', [path.join(PEERS_DIR, 'netsmpp', 'smsc.pl'), '--port', String(port), '--ctrl-port', String(ctrl), '--quiet', ...extra]));
+  procs.push(
+    run('perl', [
+      path.join(PEERS_DIR, 'netsmpp', 'smsc.pl'),
+      '--port',
+      String(port),
+      '--ctrl-port',
+      String(ctrl),
+      '--quiet',
+      ...extra,
+    ]),
+  );
   await waitPort(port, 10_000);
   return { port, ctrl };
 }
@@ -41,7 +59,13 @@ suite('src/smpp against Net::SMPP smsc.pl (third-party SMSC)', () => {
     for (const t of texts) {
       const m = encodeMessage(t, { referenceNumber: 1 });
       for (const p of m.parts) {
-        const o = await tc.carrier.submit(fields('447700900001', '', { shortMessage: p.bytes, dataCoding: m.dataCoding, esmClass: m.udhi ? 0x40 : 0 }));
+        const o = await tc.carrier.submit(
+          fields('447700900001', '', {
+            shortMessage: p.bytes,
+            dataCoding: m.dataCoding,
+            esmClass: m.udhi ? 0x40 : 0,
+          }),
+        );
         expect(o.kind).toBe('ok');
         out.push(o);
       }
@@ -71,7 +95,17 @@ suite('src/smpp against Net::SMPP smsc.pl (third-party SMSC)', () => {
 
 suite('simulator against Net::SMPP esme.pl (third-party ESME)', () => {
   const esme = (port: number, n: number, extra: string[] = []) =>
-    run('perl', [path.join(PEERS_DIR, 'netsmpp', 'esme.pl'), '127.0.0.1', String(port), 'esme', 'pw', String(n), '--wait', '5', ...extra]);
+    run('perl', [
+      path.join(PEERS_DIR, 'netsmpp', 'esme.pl'),
+      '127.0.0.1',
+      String(port),
+      'esme',
+      'pw',
+      String(n),
+      '--wait',
+      '5',
+      ...extra,
+    ]);
 
   it('serves transceiver and tx+rx binds with a receipt for every submit', async () => {
     sim = await startSimulator();
@@ -98,13 +132,21 @@ suite('simulator against Kannel 1.4.5 (third-party ESME/gateway)', () => {
   it('carries Kannel sendsms traffic with DLRs and delivers MO to Kannel', async () => {
     sim = await startSimulator();
     const env = {
-      SMSC_PORT: String(sim.port), SENDSMS_PORT: String(await freePort()), ADMIN_PORT: String(await freePort()),
-      SMSBOX_PORT: String(await freePort()), DLR_SINK_PORT: String(await freePort()), MAX_PENDING_SUBMITS: '100',
+      SMSC_PORT: String(sim.port),
+      SENDSMS_PORT: String(await freePort()),
+      ADMIN_PORT: String(await freePort()),
+      SMSBOX_PORT: String(await freePort()),
+      DLR_SINK_PORT: String(await freePort()),
+      MAX_PENDING_SUBMITS: '100',
       RUN_DIR: `/tmp/parley-kannel-${process.pid}`,
     };
     const kannel = run('bash', [path.join(PEERS_DIR, 'kannel', 'run-kannel.sh')], env);
     procs.push(kannel);
-    await waitFor(() => kannel.err().includes('run-kannel: ready') || kannel.child.exitCode !== null, 30_000, 'Kannel ready');
+    await waitFor(
+      () => kannel.err().includes('run-kannel: ready') || kannel.child.exitCode !== null,
+      30_000,
+      'Kannel ready',
+    );
     expect(kannel.err()).toContain('run-kannel: ready');
     await waitFor(() => sim!.stats.binds >= 1, 10_000, 'Kannel bound to the simulator');
     const bench = run('bash', [path.join(PEERS_DIR, 'kannel', 'bench-kannel.sh'), '1000', '20'], env);
@@ -114,7 +156,11 @@ suite('simulator against Kannel 1.4.5 (third-party ESME/gateway)', () => {
     expect(sim.stats.accepted).toBe(1000);
     sim.injectMo({ from: '+447700900124', to: '12345', text: 'hi kannel' });
     const sink = `http://127.0.0.1:${env.DLR_SINK_PORT}/stats`;
-    let stats: { mo: number; moLast: Array<Record<string, string>>; dlr: number } = { mo: 0, moLast: [], dlr: 0 };
+    let stats: { mo: number; moLast: Array<Record<string, string>>; dlr: number } = {
+      mo: 0,
+      moLast: [],
+      dlr: 0,
+    };
     for (let i = 0; i < 100 && stats.mo < 1; i++) {
       stats = (await (await fetch(sink)).json()) as typeof stats;
       await new Promise((r) => setTimeout(r, 100));

@@ -23,9 +23,16 @@ const RECEIPT_HEX = `
 describe('PDU codec on the smpp library', () => {
   it('encodes submit_sm byte-exactly with a raw short_message', () => {
     const b = encodePdu('submit_sm', 7, {
-      source_addr_ton: 1, source_addr_npi: 1, source_addr: '12345',
-      dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: '15551230000',
-      esm_class: 0x40, registered_delivery: 1, data_coding: 8, short_message: hex('d83dde00'),
+      source_addr_ton: 1,
+      source_addr_npi: 1,
+      source_addr: '12345',
+      dest_addr_ton: 1,
+      dest_addr_npi: 1,
+      destination_addr: '15551230000',
+      esm_class: 0x40,
+      registered_delivery: 1,
+      data_coding: 8,
+      short_message: hex('d83dde00'),
     });
     expect(b.toString('hex')).toBe(hex(SUBMIT_HEX).toString('hex'));
   });
@@ -59,7 +66,9 @@ describe('PDU codec on the smpp library', () => {
 
   it('builds header-only PDUs identical to the library', () => {
     expect(encodeHeaderOnly(COMMAND_ID.enquire_link, 0, 9).equals(encodePdu('enquire_link', 9))).toBe(true);
-    expect(encodeHeaderOnly(COMMAND_ID.generic_nack, 3, 9).equals(encodePdu('generic_nack', 9, {}, 3))).toBe(true);
+    expect(encodeHeaderOnly(COMMAND_ID.generic_nack, 3, 9).equals(encodePdu('generic_nack', 9, {}, 3))).toBe(
+      true,
+    );
   });
 });
 

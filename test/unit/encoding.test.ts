@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { decodeGsm7, encodeGsm7, gsmLength, isGsm7, nonGsmCharacters, unpackGsm7 } from '../../src/smpp/encoding/gsm7.ts';
+import {
+  decodeGsm7,
+  encodeGsm7,
+  gsmLength,
+  isGsm7,
+  nonGsmCharacters,
+  unpackGsm7,
+} from '../../src/smpp/encoding/gsm7.ts';
 import { chooseEncoding, encodeMessage } from '../../src/smpp/encoding/segment.ts';
 
 const hex = (b: Buffer) => b.toString('hex');

@@ -1,9 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { alphabetOf, decodeText, splitUdh } from '../../src/smpp/encoding/decode.ts';
-import { type InboundPdu, MISSING_PART, MoReassembler, interpretInbound, isReceipt } from '../../src/smpp/inbound.ts';
+import {
+  type InboundPdu,
+  interpretInbound,
+  isReceipt,
+  MISSING_PART,
+  MoReassembler,
+} from '../../src/smpp/inbound.ts';
 
 function pdu(over: Partial<InboundPdu>): InboundPdu {
-  return { sourceAddr: '15551230000', sourceAddrTon: 1, destinationAddr: '12345', destAddrTon: 0, esmClass: 0, dataCoding: 0, shortMessage: Buffer.alloc(0), ...over };
+  return {
+    sourceAddr: '15551230000',
+    sourceAddrTon: 1,
+    destinationAddr: '12345',
+    destAddrTon: 0,
+    esmClass: 0,
+    dataCoding: 0,
+    shortMessage: Buffer.alloc(0),
+    ...over,
+  };
 }
 
 describe('data_coding', () => {
@@ -37,7 +52,11 @@ describe('UDH', () => {
     expect(s.payload.toString('hex')).toBe('68');
   });
   it('skips other elements and tolerates a UDH longer than the data', () => {
-    expect(splitUdh(Buffer.from('0b' + '0a0401020304' + '000301020168' + '69', 'hex')).concat).toEqual({ ref: 1, total: 2, seq: 1 });
+    expect(splitUdh(Buffer.from('0b' + '0a0401020304' + '000301020168' + '69', 'hex')).concat).toEqual({
+      ref: 1,
+      total: 2,
+      seq: 1,
+    });
     const bad = splitUdh(Buffer.from('ff0003', 'hex'));
     expect(bad.concat).toBeUndefined();
     expect(bad.payload.toString('hex')).toBe('ff0003');
@@ -55,35 +74,59 @@ describe('inbound classification', () => {
     expect(isReceipt(0x40)).toBe(false);
   });
   it('parses a receipt from text and TLVs', () => {
-    const ev = interpretInbound(pdu({ esmClass: 0x04, shortMessage: Buffer.from('id:0A stat:DELIVRD err:000'), messageState: 2 }));
+    const ev = interpretInbound(
+      pdu({ esmClass: 0x04, shortMessage: Buffer.from('id:0A stat:DELIVRD err:000'), messageState: 2 }),
+    );
     expect(ev.kind).toBe('receipt');
     if (ev.kind === 'receipt') expect(ev.receipt.messageId).toBe('0A');
   });
   it('reports an unusable receipt instead of throwing', () => {
-    expect(interpretInbound(pdu({ esmClass: 0x04, shortMessage: Buffer.from('garbage') })).kind).toBe('invalid-receipt');
+    expect(interpretInbound(pdu({ esmClass: 0x04, shortMessage: Buffer.from('garbage') })).kind).toBe(
+      'invalid-receipt',
+    );
   });
   it('decodes an MO, adding + for international TON, and prefers message_payload', () => {
-    const ev = interpretInbound(pdu({ shortMessage: Buffer.alloc(0), messagePayload: Buffer.from('STOP'), dataCoding: 0x01 }));
-    expect(ev).toMatchObject({ kind: 'mo', part: { from: '+15551230000', to: '12345', text: 'STOP', concat: undefined } });
+    const ev = interpretInbound(
+      pdu({ shortMessage: Buffer.alloc(0), messagePayload: Buffer.from('STOP'), dataCoding: 0x01 }),
+    );
+    expect(ev).toMatchObject({
+      kind: 'mo',
+      part: { from: '+15551230000', to: '12345', text: 'STOP', concat: undefined },
+    });
   });
   it('reads UDH and SAR concatenation', () => {
     const udh = interpretInbound(pdu({ esmClass: 0x40, shortMessage: Buffer.from('05000307020148', 'hex') }));
     expect(udh.kind === 'mo' && udh.part.concat).toEqual({ ref: 7, total: 2, seq: 1, source: 'udh' });
-    const sar = interpretInbound(pdu({ shortMessage: Buffer.from('48'), sarMsgRefNum: 300, sarTotalSegments: 3, sarSegmentSeqnum: 3 }));
+    const sar = interpretInbound(
+      pdu({ shortMessage: Buffer.from('48'), sarMsgRefNum: 300, sarTotalSegments: 3, sarSegmentSeqnum: 3 }),
+    );
     expect(sar.kind === 'mo' && sar.part.concat).toEqual({ ref: 300, total: 3, seq: 3, source: 'sar' });
   });
 });
 
 describe('MO reassembly', () => {
-  const part = (seq: number, text: string, total = 3, ref = 9, from = '+1') =>
-    ({ from, to: '12345', dataCoding: 0, alphabet: 'gsm7' as const, text, concat: { ref, total, seq, source: 'udh' as const } });
+  const part = (seq: number, text: string, total = 3, ref = 9, from = '+1') => ({
+    from,
+    to: '12345',
+    dataCoding: 0,
+    alphabet: 'gsm7' as const,
+    text,
+    concat: { ref, total, seq, source: 'udh' as const },
+  });
 
   it('joins parts that arrive out of order and ignores duplicates', () => {
     const r = new MoReassembler(1000);
     expect(r.add(part(3, 'c'), 0)).toBeUndefined();
     expect(r.add(part(1, 'a'), 1)).toBeUndefined();
     expect(r.add(part(1, 'a'), 2)).toBeUndefined();
-    expect(r.add(part(2, 'b'), 3)).toEqual({ from: '+1', to: '12345', text: 'abc', alphabet: 'gsm7', segments: 3, complete: true });
+    expect(r.add(part(2, 'b'), 3)).toEqual({
+      from: '+1',
+      to: '12345',
+      text: 'abc',
+      alphabet: 'gsm7',
+      segments: 3,
+      complete: true,
+    });
     expect(r.size).toBe(0);
   });
   it('keeps messages from different senders with the same ref apart', () => {
@@ -98,10 +141,14 @@ describe('MO reassembly', () => {
     r.add(part(1, 'a'), 0);
     r.add(part(3, 'c'), 10);
     expect(r.expire(999)).toEqual([]);
-    expect(r.expire(1000)).toEqual([{ from: '+1', to: '12345', text: `a${MISSING_PART}c`, alphabet: 'gsm7', segments: 3, complete: false }]);
+    expect(r.expire(1000)).toEqual([
+      { from: '+1', to: '12345', text: `a${MISSING_PART}c`, alphabet: 'gsm7', segments: 3, complete: false },
+    ]);
   });
   it('passes single-part messages straight through', () => {
     const r = new MoReassembler();
-    expect(r.add({ from: '+1', to: '2', dataCoding: 0, alphabet: 'gsm7', text: 'hi', concat: undefined }, 0)?.text).toBe('hi');
+    expect(
+      r.add({ from: '+1', to: '2', dataCoding: 0, alphabet: 'gsm7', text: 'hi', concat: undefined }, 0)?.text,
+    ).toBe('hi');
   });
 });

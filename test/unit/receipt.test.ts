@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalMessageId, messageIdKeys, parseReceipt, parseReceiptDate, parseReceiptFields } from '../../src/smpp/receipt.ts';
+import {
+  canonicalMessageId,
+  messageIdKeys,
+  parseReceipt,
+  parseReceiptDate,
+  parseReceiptFields,
+} from '../../src/smpp/receipt.ts';
 
 const STD =
   'id:8A44102A66000001 sub:001 dlvrd:001 submit date:2611261530 done date:2611261531 stat:DELIVRD err:000 text:hello world';
@@ -39,15 +45,35 @@ describe('receipt text', () => {
   });
 
   it('maps every stat value', () => {
-    const states = ['DELIVRD', 'EXPIRED', 'DELETED', 'UNDELIV', 'ACCEPTD', 'UNKNOWN', 'REJECTD', 'ENROUTE'].map(
-      (s) => parseReceipt(`id:1 stat:${s}`)!.state,
-    );
-    expect(states).toEqual(['DELIVERED', 'EXPIRED', 'DELETED', 'UNDELIVERABLE', 'ACCEPTED', 'UNKNOWN', 'REJECTED', 'ENROUTE']);
+    const states = [
+      'DELIVRD',
+      'EXPIRED',
+      'DELETED',
+      'UNDELIV',
+      'ACCEPTD',
+      'UNKNOWN',
+      'REJECTD',
+      'ENROUTE',
+    ].map((s) => parseReceipt(`id:1 stat:${s}`)!.state);
+    expect(states).toEqual([
+      'DELIVERED',
+      'EXPIRED',
+      'DELETED',
+      'UNDELIVERABLE',
+      'ACCEPTED',
+      'UNKNOWN',
+      'REJECTED',
+      'ENROUTE',
+    ]);
     expect(parseReceipt('id:1 stat:WEIRD')!.state).toBe('UNKNOWN');
   });
 
   it('prefers receipted_message_id, message_state and network_error_code TLVs', () => {
-    const r = parseReceipt(STD, { receiptedMessageId: 'FFFF', messageState: 5, networkErrorCode: Buffer.from([0x03, 0x00, 0x22]) })!;
+    const r = parseReceipt(STD, {
+      receiptedMessageId: 'FFFF',
+      messageState: 5,
+      networkErrorCode: Buffer.from([0x03, 0x00, 0x22]),
+    })!;
     expect(r.messageId).toBe('FFFF');
     expect(r.state).toBe('UNDELIVERABLE');
     expect(r.errorCode).toBe('3:34');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { aimdDecrease, aimdIncrease, backoffDelay } from '../../src/smpp/backoff.ts';
-import { STATUS, classifyStatus, statusName } from '../../src/smpp/command-status.ts';
+import { classifyStatus, STATUS, statusName } from '../../src/smpp/command-status.ts';
 import { SendWindow } from '../../src/smpp/send-window.ts';
 
 describe('SendWindow', () => {

@@ -79,7 +79,8 @@ export interface SplitUdh {
  */
 export function splitUdh(data: Buffer): SplitUdh {
   const udhl = data[0];
-  if (udhl === undefined || udhl + 1 > data.length) return { concat: undefined, payload: data, udh: Buffer.alloc(0) };
+  if (udhl === undefined || udhl + 1 > data.length)
+    return { concat: undefined, payload: data, udh: Buffer.alloc(0) };
   let concat: ConcatInfo | undefined;
   let i = 1;
   const end = udhl + 1;

@@ -132,7 +132,8 @@ export function encodeMessage(text: string, opts: EncodeOptions = {}): EncodedMe
   const [single, multi8, multi16] = LIMITS[encoding];
   const total = measure(text, encoding);
   const pieces = total <= single ? [text] : split(text, encoding, wide ? multi16 : multi8);
-  if (pieces.length > 255) throw new RangeError(`text needs ${pieces.length} segments; at most 255 fit a UDH`);
+  if (pieces.length > 255)
+    throw new RangeError(`text needs ${pieces.length} segments; at most 255 fit a UDH`);
   const nonGsm = encoding === 'gsm7' ? [] : nonGsmCharacters(text);
 
   if (opts.mode === 'payload') {
