@@ -148,8 +148,11 @@ export class EsmeConnection {
         this.kind = undefined;
         setImmediate(() => this.close());
         return;
-      case CMD.enquire_link_resp:
       case CMD.unbind_resp:
+        this.kind = undefined;
+        this.close();
+        return;
+      case CMD.enquire_link_resp:
       case CMD.generic_nack:
         return;
       default:

@@ -52,7 +52,7 @@ function parseMo(body: unknown): MoRequest {
 
 /**
  * Control API on loopback: POST /mo, GET /messages, GET /stats, GET|POST /scenario, POST /reset,
- * POST /disconnect. Bad input answers 400 with a message; nothing here can crash the simulator.
+ * POST /unbind, POST /disconnect. Bad input answers 400 with a message; nothing here can crash the simulator.
  */
 export async function startControlServer(
   sim: SmscSimulator,
@@ -92,6 +92,8 @@ export async function startControlServer(
         case 'POST /reset':
           sim.reset();
           return send(res, 200, { ok: true });
+        case 'POST /unbind':
+          return send(res, 200, { unbound: sim.unbindAll() });
         case 'POST /disconnect':
           return send(res, 200, { dropped: sim.dropConnections() });
         default:

@@ -276,6 +276,16 @@ export class SmscCore {
     });
   }
 
+  unbindAll(): number {
+    let n = 0;
+    for (const c of this.connections) {
+      if (!c.kind) continue;
+      c.write(encode('unbind', c.nextSeq()));
+      n++;
+    }
+    return n;
+  }
+
   resetState(): void {
     this.stats = emptyStats();
     this.messages = [];

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { EsmeConnection } from './connection.ts';
 import { startControlServer } from './control.ts';
 import { DEFAULT_SCENARIO, type Scenario } from './scenario.ts';
@@ -16,6 +17,8 @@ export interface SimulatorOptions {
   scenario?: Scenario;
   /** How many submits to keep for GET /messages. */
   messageLogSize?: number;
+  /** Serve SMPP over TLS with this key and certificate (PEM). */
+  tls?: { key: string | Buffer; cert: string | Buffer } | undefined;
 }
 
 /**
@@ -43,10 +46,13 @@ export class SmscSimulator {
   }
 
   async start(): Promise<{ port: number; controlPort: number | undefined }> {
-    const server = net.createServer((socket) => {
+    const onSocket = (socket: net.Socket) => {
       this.core.stats.connections++;
       this.core.connections.add(new EsmeConnection(socket, this.core));
-    });
+    };
+    const server = this.opts.tls
+      ? tls.createServer({ key: this.opts.tls.key, cert: this.opts.tls.cert }, onSocket)
+      : net.createServer(onSocket);
     server.on('error', () => undefined);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -79,6 +85,11 @@ export class SmscSimulator {
     for (const c of [...this.core.connections]) c.close();
     this.core.stats.dropped += n;
     return n;
+  }
+
+  /** Sends unbind on every bound connection (an SMSC going away politely); returns how many. */
+  unbindAll(): number {
+    return this.core.unbindAll();
   }
 
   reset(): void {

@@ -14,7 +14,17 @@ export const carrierConfigSchema = z.object({
     .regex(/^[a-z0-9_-]+$/i, 'use letters, digits, - and _'),
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535),
-  tls: z.boolean().default(false),
+  /** `true` for TLS with the system CAs, or options: a CA file (PEM) and whether to verify the SMSC's certificate. */
+  tls: z
+    .union([
+      z.boolean(),
+      z.object({
+        caFile: z.string().optional(),
+        rejectUnauthorized: z.boolean().default(true),
+        servername: z.string().optional(),
+      }),
+    ])
+    .default(false),
   systemId: z.string().min(1).max(15),
   password: z.string().max(8),
   systemType: z.string().max(12).default(''),

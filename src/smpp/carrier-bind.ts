@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import type { CarrierConfig } from '../config/carrier-config.ts';
 import type { Logger } from '../logger.ts';
 import { type AimdState, aimdDecrease, aimdIncrease, backoffDelay } from './backoff.ts';
@@ -205,7 +207,16 @@ export class CarrierBind {
         this.scheduleReconnect(reason);
       },
     };
-    const session = new SmppSession({ ...this.cfg, bindMode: this.mode }, handlers, this.log);
+    let tls: boolean | ConnectionOptions;
+    try {
+      tls = tlsOptions(this.cfg.tls);
+    } catch (err) {
+      this.counters.bindFailures++;
+      this.log.error({ bind: this.id, err: (err as Error).message }, 'tls setup failed');
+      this.scheduleReconnect(`tls setup failed: ${(err as Error).message}`);
+      return;
+    }
+    const session = new SmppSession({ ...this.cfg, tls, bindMode: this.mode }, handlers, this.log);
     this.session = session;
     session.open().then(
       () => {
@@ -233,4 +244,13 @@ export class CarrierBind {
     this.log.info({ bind: this.id, reason, delayMs: delay }, 'smpp reconnect scheduled');
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
+}
+
+/** Node TLS options from the carrier's `tls` setting; the CA file is read at each connect so a rotated CA is picked up. */
+function tlsOptions(t: CarrierConfig['tls']): boolean | ConnectionOptions {
+  if (typeof t === 'boolean') return t;
+  const o: ConnectionOptions = { rejectUnauthorized: t.rejectUnauthorized };
+  if (t.caFile) o.ca = readFileSync(t.caFile);
+  if (t.servername) o.servername = t.servername;
+  return o;
 }

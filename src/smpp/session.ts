@@ -58,7 +58,10 @@ export class SmppSession {
   private seq = 0;
   private outbox: Buffer[] = [];
   private flushScheduled = false;
-  private congested = false;
+  /** Bytes queued in the outbox for the next flush. */
+  private outboxBytes = 0;
+  /** canSubmit said no because of buffered bytes: tell the bind when they drain. */
+  private starved = false;
   private ticker: NodeJS.Timeout | undefined;
   private enquireSeq: number | undefined;
   private enquireMissed = 0;
@@ -96,7 +99,12 @@ export class SmppSession {
 
   /** True when a submit can be written now without exceeding the window or socket buffer. */
   canSubmit(): boolean {
-    return this.state === 'bound' && this.opts.bindMode !== 'rx' && !this.congested && this.window.free > 0;
+    if (this.state !== 'bound' || this.opts.bindMode === 'rx' || this.window.free === 0) return false;
+    if (this.outboxBytes + (this.socket?.writableLength ?? 0) >= this.opts.writeHighWaterMark) {
+      this.starved = true;
+      return false;
+    }
+    return true;
   }
 
   setWindowCapacity(n: number): void {
@@ -128,10 +136,7 @@ export class SmppSession {
       socket.setKeepAlive(true, 30_000);
       socket.on(this.opts.tls ? 'secureConnect' : 'connect', () => this.sendBind());
       socket.on('data', (chunk: Buffer) => this.onData(chunk));
-      socket.on('drain', () => {
-        this.congested = false;
-        this.handlers.onWritable();
-      });
+      socket.on('drain', () => this.unstarve());
       socket.on('error', (err) => this.close(`socket error: ${err.message}`, err));
       socket.on('close', () => this.close('connection closed by peer'));
     });
@@ -191,6 +196,7 @@ export class SmppSession {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
     this.outbox = [];
+    this.outboxBytes = 0;
     this.socket?.destroy();
     for (const e of this.window.drain()) e.ctx({ kind: 'closed', reason });
     if (this.bindWaiter) {
@@ -230,6 +236,7 @@ export class SmppSession {
   private write(buf: Buffer): void {
     if (this.state === 'closed') return;
     this.outbox.push(buf);
+    this.outboxBytes += buf.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       process.nextTick(() => this.flush());
@@ -240,10 +247,19 @@ export class SmppSession {
     this.flushScheduled = false;
     const socket = this.socket;
     if (!socket || this.state === 'closed' || this.outbox.length === 0) return;
-    const data = this.outbox.length === 1 ? this.outbox[0]! : Buffer.concat(this.outbox);
+    const data = this.outbox.length === 1 ? this.outbox[0]! : Buffer.concat(this.outbox, this.outboxBytes);
     this.outbox = [];
-    const ok = socket.write(data);
-    if (!ok || socket.writableLength > this.opts.writeHighWaterMark) this.congested = true;
+    this.outboxBytes = 0;
+    socket.write(data);
+    this.unstarve();
+  }
+
+  /** Wakes the bind once buffered bytes fall below the high-water mark again. */
+  private unstarve(): void {
+    if (!this.starved || this.state !== 'bound') return;
+    if ((this.socket?.writableLength ?? 0) >= this.opts.writeHighWaterMark) return;
+    this.starved = false;
+    this.handlers.onWritable();
   }
 
   private onData(chunk: Buffer): void {
