@@ -1,12 +1,14 @@
 /**
- * `npm start`: validates config once, starts the bundled simulator when no carrier is configured,
- * binds every carrier, and shuts down gracefully on SIGTERM/SIGINT.
+ * `npm start`: validates config once, opens the database (PGlite in PARLEY_DATA_DIR when
+ * DATABASE_URL is unset), starts the bundled simulator as the carrier when none is configured
+ * (first start: a demo account and number), listens, and shuts down gracefully on SIGTERM.
  */
 import { SmscSimulator } from '../simulator/smsc.ts';
-import { parseCarrierConfig } from './config/carrier-config.ts';
+import { createGateway } from './app.ts';
 import { type AppConfig, loadConfig } from './config/config.ts';
+import { parseCarrierConfig } from './config/carrier-config.ts';
+import { prepareDemo } from './demo.ts';
 import { createLogger } from './logger.ts';
-import { Carrier } from './smpp/carrier.ts';
 
 let config: AppConfig;
 try {
@@ -19,50 +21,60 @@ const log = createLogger({ level: config.logLevel });
 
 let simulator: SmscSimulator | undefined;
 if (config.simulator) {
-  simulator = new SmscSimulator({
-    port: config.simulator.port,
-    controlPort: config.simulator.controlPort,
-    systemId: 'parley',
-    password: 'parley',
-  });
-  await simulator.start();
+  simulator = new SmscSimulator({ port: config.simulator.port, controlPort: config.simulator.controlPort, systemId: 'parley', password: 'parley' });
+  try {
+    await simulator.start();
+  } catch (err) {
+    process.stderr.write(`parley: cannot start the bundled simulator on port ${config.simulator.port}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   config.carriers.push(
-    parseCarrierConfig({
-      id: 'simulator',
-      host: '127.0.0.1',
-      port: simulator.port,
-      systemId: 'parley',
-      password: 'parley',
-      windowSize: 100,
-    }),
-  );
-  log.info(
-    { smpp: simulator.port, control: `http://127.0.0.1:${simulator.controlPort}` },
-    'no carrier configured: bundled SMSC simulator started',
+    parseCarrierConfig({ id: 'simulator', host: '127.0.0.1', port: simulator.port, systemId: 'parley', password: 'parley', windowSize: 100 }),
   );
 }
 
-const carriers = config.carriers.map(
-  (c) =>
-    new Carrier(
-      c,
-      {
-        onReceipt: (r, bindId) => log.info({ bindId, messageId: r.messageId, state: r.state }, 'receipt'),
-        onMo: (m, bindId) => log.info({ bindId, from: m.from, to: m.to, segments: m.segments }, 'mo'),
-        onBindState: (bindId, state, reason) => log.info({ bindId, state, reason }, 'bind state'),
-      },
-      log,
-    ),
-);
-for (const c of carriers) c.start();
+let gateway: Awaited<ReturnType<typeof createGateway>>;
+try {
+  gateway = await createGateway(config, log);
+} catch (err) {
+  process.stderr.write(`parley: ${(err as Error).message}\n`);
+  await simulator?.stop();
+  process.exit(1);
+}
+gateway.start();
+const address = await gateway.http.listen({ port: config.port, host: config.host });
+log.info({ address }, 'parley listening');
+
+if (simulator) {
+  const demo = await prepareDemo(gateway.accounts, config, address, `http://127.0.0.1:${simulator.controlPort}`);
+  process.stdout.write(
+    [
+      '',
+      `Parley is running on embedded defaults (${config.databaseUrl ? 'PostgreSQL' : `PGlite in ${config.dataDir}`}, bundled SMSC simulator).`,
+      `  API:        ${demo.apiUrl}`,
+      `  Docs:       ${demo.apiUrl}/docs`,
+      `  Simulator:  ${demo.simulatorControlUrl}  (POST /mo to send yourself a reply)`,
+      `  Demo:       ${config.dataDir}/demo.json`,
+      'Send a first message:',
+      `  curl -s ${demo.apiUrl}/v1/messages -H 'Authorization: Bearer ${demo.apiKey}' -H 'content-type: application/json' -d '{"to":"+14155550123","body":"Hello from Parley"}'`,
+      '',
+    ].join('\n'),
+  );
+}
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  log.info({ signal }, 'shutting down');
-  await Promise.all(carriers.map((c) => c.stop()));
-  await simulator?.stop();
+  log.info({ signal }, 'shutting down: intake stopped, draining');
+  const force = setTimeout(() => process.exit(1), 30_000);
+  force.unref();
+  try {
+    await gateway.stop();
+    await simulator?.stop();
+  } catch (err) {
+    log.error({ err }, 'error during shutdown');
+  }
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

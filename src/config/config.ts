@@ -5,8 +5,15 @@ import { z } from 'zod';
 import { ConfigError } from '../errors/app-error.ts';
 import { carrierConfigSchema } from './carrier-config.ts';
 
+const routeSchema = z.object({
+  numberTypes: z.array(z.enum(['local', 'toll_free', 'short_code', 'mobile'])).optional(),
+  prefixes: z.array(z.string().regex(/^\+\d*$/, 'prefixes are E.164 starts like "+1" or "+4477"')).optional(),
+  carriers: z.array(z.string()).min(1),
+});
+
 const fileSchema = z.object({
   carriers: z.array(carrierConfigSchema).default([]),
+  routes: z.array(routeSchema).default([]),
 });
 
 const envSchema = z.object({
@@ -21,6 +28,15 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PARLEY_SIMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(2775),
   PARLEY_SIMULATOR_CONTROL_PORT: z.coerce.number().int().min(0).max(65535).default(8775),
+  PARLEY_INSTANCE_ID: z.string().optional(),
+  PARLEY_LEASE_MS: z.coerce.number().int().min(1000).default(120_000),
+  PARLEY_VALIDITY_MS: z.coerce.number().int().min(1000).default(48 * 3600_000),
+  PARLEY_MAX_SEGMENTS: z.coerce.number().int().min(1).max(255).default(10),
+  PARLEY_RECEIPT_PARK_TTL_MS: z.coerce.number().int().min(100).default(10 * 60_000),
+  PARLEY_REDIS_PREFIX: z.string().default('parley:'),
+  PARLEY_WEBHOOK_MAX_AGE_MS: z.coerce.number().int().min(1000).default(24 * 3600_000),
+  PARLEY_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(1000),
+  PARLEY_DB_POOL: z.coerce.number().int().min(2).max(100).default(10),
 });
 
 export interface AppConfig {
@@ -33,6 +49,16 @@ export interface AppConfig {
   defaultRegion: string;
   logLevel: string;
   carriers: z.infer<typeof carrierConfigSchema>[];
+  routes: z.infer<typeof routeSchema>[];
+  instanceId: string | undefined;
+  leaseMs: number;
+  validityMs: number;
+  maxSegments: number;
+  receiptParkTtlMs: number;
+  redisPrefix: string;
+  webhookMaxAgeMs: number;
+  webhookBackoffMs: number;
+  dbPoolSize: number;
   /** Set when no carrier is configured: the bundled simulator runs in-process as the carrier. */
   simulator: { port: number; controlPort: number } | undefined;
 }
@@ -53,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!e.success) throw new ConfigError(`invalid environment: ${describe(e.error, 'env')}`);
   const v = e.data;
   let carriers: AppConfig['carriers'] = [];
+  let routes: AppConfig['routes'] = [];
   if (v.PARLEY_CONFIG) {
     let raw: unknown;
     try {
@@ -65,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     if (!f.success)
       throw new ConfigError(`invalid ${path.basename(v.PARLEY_CONFIG)}: ${describe(f.error, 'config')}`);
     carriers = f.data.carriers;
+    routes = f.data.routes;
     const ids = new Set<string>();
     for (const c of carriers) {
       if (ids.has(c.id))
@@ -72,6 +100,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
           `invalid ${path.basename(v.PARLEY_CONFIG)}: config.carriers: duplicate id "${c.id}"`,
         );
       ids.add(c.id);
+    }
+    for (const [i, r] of routes.entries()) {
+      for (const id of r.carriers) {
+        if (!ids.has(id)) throw new ConfigError(`invalid ${path.basename(v.PARLEY_CONFIG)}: config.routes.${i}.carriers: unknown carrier "${id}"`);
+      }
     }
   }
   return {
@@ -84,6 +117,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     defaultRegion: v.PARLEY_DEFAULT_REGION,
     logLevel: v.LOG_LEVEL,
     carriers,
+    routes,
+    instanceId: v.PARLEY_INSTANCE_ID,
+    leaseMs: v.PARLEY_LEASE_MS,
+    validityMs: v.PARLEY_VALIDITY_MS,
+    maxSegments: v.PARLEY_MAX_SEGMENTS,
+    receiptParkTtlMs: v.PARLEY_RECEIPT_PARK_TTL_MS,
+    redisPrefix: v.PARLEY_REDIS_PREFIX,
+    webhookMaxAgeMs: v.PARLEY_WEBHOOK_MAX_AGE_MS,
+    webhookBackoffMs: v.PARLEY_WEBHOOK_BACKOFF_MS,
+    dbPoolSize: v.PARLEY_DB_POOL,
     simulator:
       carriers.length === 0
         ? { port: v.PARLEY_SIMULATOR_PORT, controlPort: v.PARLEY_SIMULATOR_CONTROL_PORT }

@@ -1,0 +1,37 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AppConfig } from './config/config.ts';
+import type { AccountsRepo } from './store/accounts-repo.ts';
+
+export interface Demo {
+  apiUrl: string;
+  apiKey: string;
+  accountId: string;
+  number: string;
+  simulatorControlUrl: string;
+}
+
+/**
+ * On the first embedded start (no accounts yet) creates a demo account with a number on the
+ * simulator and writes $PARLEY_DATA_DIR/demo.json; later starts read it back. The API key exists
+ * in clear only in that file.
+ */
+export async function prepareDemo(accounts: AccountsRepo, config: AppConfig, apiUrl: string, simulatorControlUrl: string): Promise<Demo> {
+  const file = path.join(config.dataDir, 'demo.json');
+  try {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as Demo;
+    if (saved.accountId && (await accounts.getAccount(saved.accountId))) {
+      const demo = { ...saved, apiUrl, simulatorControlUrl };
+      writeFileSync(file, `${JSON.stringify(demo, null, 2)}\n`);
+      return demo;
+    }
+  } catch {
+    // no demo yet
+  }
+  const { account, apiKey } = await accounts.createAccount('Demo');
+  const number = '+15550100001';
+  await accounts.addNumber(account.id, number, 'local');
+  const demo: Demo = { apiUrl, apiKey, accountId: account.id, number, simulatorControlUrl };
+  writeFileSync(file, `${JSON.stringify(demo, null, 2)}\n`, { mode: 0o600 });
+  return demo;
+}

@@ -1,0 +1,278 @@
+import type { Db, Queryable } from './db.ts';
+
+/** A claimed segment: everything needed to submit it without another query. */
+export interface ClaimedSegment {
+  messageId: string;
+  idx: number;
+  from: string;
+  to: string;
+  numberType: string;
+  payload: Buffer;
+  dataCoding: number;
+  esmClass: number;
+  usePayloadTlv: boolean;
+  expiresAt: Date;
+  attempts: number;
+  resends: number;
+}
+
+/** Where a segment goes after a submit attempt. */
+export type SegmentOutcome =
+  | { messageId: string; idx: number; status: 'sent'; carrierId: string; smscId: string; idKeys: string[] }
+  | { messageId: string; idx: number; status: 'failed' | 'rejected' | 'expired'; carrierId?: string | undefined; commandStatus?: number | undefined; reason: string }
+  | { messageId: string; idx: number; status: 'queued'; delayMs: number; possibleDuplicate: boolean; reason: string };
+
+export interface ReceiptUpdate {
+  carrierId: string;
+  idKeys: string[];
+  status: 'delivered' | 'undelivered' | 'expired' | 'failed' | 'rejected';
+  errorCode: string | undefined;
+  reason: string;
+}
+
+const ROLLUP_SQL = `
+WITH agg AS (
+  SELECT message_id,
+         min(status_rank) AS min_rank, max(status_rank) AS max_rank,
+         bool_and(status = 'delivered') AS all_delivered,
+         (array_agg(status ORDER BY idx) FILTER (WHERE status IN ('failed', 'rejected', 'undelivered', 'expired')))[1] AS fail_status,
+         (array_agg(reason ORDER BY idx) FILTER (WHERE status IN ('failed', 'rejected', 'undelivered', 'expired')))[1] AS fail_reason,
+         (array_agg(error_code ORDER BY idx) FILTER (WHERE status IN ('failed', 'rejected', 'undelivered', 'expired')))[1] AS fail_code,
+         bool_or(possible_duplicate) AS dup
+  FROM segments WHERE message_id = ANY($1::uuid[]) GROUP BY message_id
+), t AS (
+  SELECT message_id, dup, fail_reason, fail_code,
+         CASE WHEN fail_status IS NOT NULL THEN fail_status
+              WHEN all_delivered THEN 'delivered'
+              WHEN min_rank >= 2 THEN 'sent'
+              WHEN max_rank >= 1 THEN 'sending' END AS status
+  FROM agg
+), u AS (
+  UPDATE messages m
+  SET status = t.status, status_rank = parley_status_rank(t.status),
+      reason = COALESCE(t.fail_reason, m.reason), error_code = COALESCE(t.fail_code, m.error_code),
+      possible_duplicate = m.possible_duplicate OR t.dup, updated_at = now(),
+      callback_seq = m.callback_seq + CASE WHEN m.status_callback IS NULL THEN 0 ELSE 1 END
+  FROM t
+  WHERE m.id = t.message_id AND t.status IS NOT NULL AND m.status_rank < parley_status_rank(t.status)
+  RETURNING m.id, m.account_id, m.status, m.reason, m.error_code, m.status_callback, m.callback_seq, m.segments,
+            m.metadata, m.from_e164, m.to_e164, m.updated_at, m.possible_duplicate
+), ev AS (
+  INSERT INTO message_events (message_id, status, reason) SELECT id, status, reason FROM u
+), wh AS (
+  INSERT INTO webhook_deliveries (message_id, account_id, url, seq, body)
+  SELECT id, account_id, status_callback, callback_seq,
+         json_build_object('id', id, 'status', status, 'reason', reason, 'errorCode', error_code, 'from', from_e164,
+                           'to', to_e164, 'segments', segments, 'possibleDuplicate', possible_duplicate,
+                           'sequence', callback_seq, 'metadata', metadata, 'timestamp', updated_at)::text
+  FROM u WHERE status_callback IS NOT NULL
+)
+SELECT status, count(*)::int AS n, bool_or(status_callback IS NOT NULL) AS webhooks FROM u GROUP BY status`;
+
+export interface RollupResult {
+  /** Messages that changed status, by new status. */
+  changed: Record<string, number>;
+  /** Whether any change queued a status callback. */
+  webhooks: boolean;
+}
+
+/** Segment claiming, outcome and receipt writes, each followed by the message roll-up in the same transaction. */
+export class DispatchRepo {
+  constructor(
+    private readonly db: Db,
+    private readonly owner: string,
+  ) {}
+
+  /** Rolls segment states up to their messages; writes history rows and status callbacks for changes. */
+  async rollup(q: Queryable, messageIds: string[]): Promise<RollupResult> {
+    const out: RollupResult = { changed: {}, webhooks: false };
+    if (messageIds.length === 0) return out;
+    const r = await q.query<{ status: string; n: number; webhooks: boolean }>(ROLLUP_SQL, [messageIds]);
+    for (const row of r.rows) {
+      out.changed[row.status] = row.n;
+      out.webhooks ||= row.webhooks;
+    }
+    return out;
+  }
+
+  /**
+   * Claims up to `limit` due segments with a lease (FOR UPDATE SKIP LOCKED), so several instances
+   * share one database without taking the same work. Marks their messages `sending`.
+   */
+  async claim(limit: number, leaseMs: number): Promise<ClaimedSegment[]> {
+    return this.db.tx(async (q) => {
+      const r = await q.query<Record<string, unknown>>(
+        `WITH c AS (
+           SELECT message_id, idx FROM segments
+           WHERE status IN ('queued', 'scheduled') AND next_attempt_at <= now()
+           ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         UPDATE segments s
+         SET status = 'sending', status_rank = 1, lease_owner = $1,
+             lease_until = now() + $3 * interval '1 millisecond', attempts = s.attempts + 1
+         FROM c WHERE s.message_id = c.message_id AND s.idx = c.idx
+         RETURNING s.message_id, s.idx, s.from_e164, s.to_e164, s.number_type, s.payload, s.data_coding, s.esm_class,
+                   s.use_payload_tlv, s.expires_at, s.attempts, s.resends`,
+        [this.owner, limit, leaseMs],
+      );
+      const segs = r.rows.map((x) => ({
+        messageId: x.message_id as string,
+        idx: Number(x.idx),
+        from: x.from_e164 as string,
+        to: x.to_e164 as string,
+        numberType: x.number_type as string,
+        payload: Buffer.from(x.payload as Uint8Array),
+        dataCoding: Number(x.data_coding),
+        esmClass: Number(x.esm_class),
+        usePayloadTlv: Boolean(x.use_payload_tlv),
+        expiresAt: x.expires_at instanceof Date ? x.expires_at : new Date(String(x.expires_at)),
+        attempts: Number(x.attempts),
+        resends: Number(x.resends),
+      }));
+      await this.rollup(q, [...new Set(segs.map((s) => s.messageId))]);
+      return segs;
+    });
+  }
+
+  /** Writes submit outcomes for segments this instance leased; returns the roll-up. */
+  async applyOutcomes(outcomes: SegmentOutcome[]): Promise<RollupResult> {
+    return this.db.tx(async (q) => {
+      const cols: unknown[][] = Array.from({ length: 10 }, () => []);
+      const ids: unknown[][] = [[], [], [], []];
+      for (const o of outcomes) {
+        const row = [
+          o.messageId, o.idx, o.status,
+          o.status === 'sent' ? o.carrierId : o.status === 'queued' ? null : (o.carrierId ?? null),
+          o.status === 'sent' ? o.smscId : null,
+          o.status === 'failed' || o.status === 'rejected' || o.status === 'expired' ? (o.commandStatus ?? null) : null,
+          o.status === 'sent' ? null : o.reason,
+          o.status === 'queued' ? o.delayMs : 0,
+          o.status === 'queued' ? o.possibleDuplicate : false,
+          o.status === 'failed' || o.status === 'rejected' ? (o.commandStatus === undefined ? null : `0x${o.commandStatus.toString(16).padStart(8, '0')}`) : null,
+        ];
+        row.forEach((v, i) => cols[i]!.push(v));
+        if (o.status === 'sent') {
+          for (const k of o.idKeys) {
+            ids[0]!.push(o.carrierId);
+            ids[1]!.push(k);
+            ids[2]!.push(o.messageId);
+            ids[3]!.push(o.idx);
+          }
+        }
+      }
+      const r = await q.query<{ message_id: string }>(
+        `WITH o AS (
+           SELECT * FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::int[], $10::boolean[], $11::text[])
+             AS o(message_id, idx, status, carrier_id, smsc_id, command_status, reason, delay_ms, dup, error_code))
+         UPDATE segments s
+         SET status = o.status, status_rank = parley_status_rank(o.status),
+             carrier_id = COALESCE(o.carrier_id, s.carrier_id), smsc_id = COALESCE(o.smsc_id, s.smsc_id),
+             command_status = o.command_status, reason = o.reason, error_code = COALESCE(o.error_code, s.error_code),
+             submitted_at = CASE WHEN o.status = 'sent' THEN now() ELSE s.submitted_at END,
+             done_at = CASE WHEN parley_status_rank(o.status) = 3 THEN now() ELSE s.done_at END,
+             next_attempt_at = CASE WHEN o.status = 'queued' THEN now() + o.delay_ms * interval '1 millisecond' ELSE s.next_attempt_at END,
+             possible_duplicate = s.possible_duplicate OR o.dup,
+             resends = s.resends + CASE WHEN o.dup THEN 1 ELSE 0 END,
+             lease_owner = NULL, lease_until = NULL
+         FROM o
+         WHERE s.message_id = o.message_id AND s.idx = o.idx AND s.status = 'sending' AND s.lease_owner = $1
+         RETURNING s.message_id`,
+        [this.owner, ...cols],
+      );
+      if (ids[0]!.length > 0) {
+        await q.query(
+          `INSERT INTO segment_smsc_ids (carrier_id, id_key, message_id, idx)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::int[])
+           ON CONFLICT (carrier_id, id_key) DO UPDATE SET message_id = EXCLUDED.message_id, idx = EXCLUDED.idx`,
+          ids,
+        );
+      }
+      return this.rollup(q, [...new Set(r.rows.map((x) => x.message_id))]);
+    });
+  }
+
+  /**
+   * Applies receipts; returns, per receipt, whether a segment matched (unmatched ones are parked
+   * by the caller). A receipt never moves a segment backwards.
+   */
+  async applyReceipts(receipts: ReceiptUpdate[]): Promise<{ matched: boolean[]; rollup: RollupResult }> {
+    return this.db.tx(async (q) => {
+      const cols: unknown[][] = [[], [], [], [], [], []];
+      receipts.forEach((rc, ord) => {
+        for (const k of rc.idKeys) {
+          cols[0]!.push(ord);
+          cols[1]!.push(rc.carrierId);
+          cols[2]!.push(k);
+          cols[3]!.push(rc.status);
+          cols[4]!.push(rc.errorCode ?? null);
+          cols[5]!.push(rc.reason);
+        }
+      });
+      const r = await q.query<{ ord: number; message_id: string }>(
+        `WITH r AS (
+           SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+             AS r(ord, carrier_id, id_key, status, error_code, reason)),
+         hit AS (
+           SELECT DISTINCT ON (r.ord) r.ord, i.message_id, i.idx, r.status, r.error_code, r.reason
+           FROM r JOIN segment_smsc_ids i ON i.carrier_id = r.carrier_id AND i.id_key = r.id_key
+           ORDER BY r.ord),
+         u AS (
+           UPDATE segments s
+           SET status = hit.status, status_rank = parley_status_rank(hit.status), error_code = hit.error_code,
+               reason = hit.reason, done_at = now()
+           FROM hit
+           WHERE s.message_id = hit.message_id AND s.idx = hit.idx AND s.status_rank < parley_status_rank(hit.status)
+           RETURNING s.message_id)
+         SELECT ord, message_id FROM hit`,
+        cols,
+      );
+      const matched = receipts.map(() => false);
+      for (const row of r.rows) matched[Number(row.ord)] = true;
+      const rollup = await this.rollup(q, [...new Set(r.rows.map((x) => x.message_id))]);
+      return { matched, rollup };
+    });
+  }
+
+  /**
+   * Returns segments whose lease ran out (their instance died) to the queue, marked
+   * possibleDuplicate because their submit_sm may have reached the SMSC; a segment already
+   * re-sent once that way fails as SUBMIT_OUTCOME_UNKNOWN instead of being sent a third time.
+   */
+  async reclaimExpiredLeases(limit = 1000): Promise<number> {
+    return this.db.tx(async (q) => {
+      const r = await q.query<{ message_id: string }>(
+        `WITH c AS (
+           SELECT message_id, idx FROM segments WHERE status = 'sending' AND lease_until < now()
+           LIMIT $1 FOR UPDATE SKIP LOCKED)
+         UPDATE segments s
+         SET status = CASE WHEN s.resends >= 1 THEN 'failed' ELSE 'queued' END,
+             status_rank = CASE WHEN s.resends >= 1 THEN 3 ELSE 0 END,
+             reason = CASE WHEN s.resends >= 1 THEN 'SUBMIT_OUTCOME_UNKNOWN' ELSE 'LEASE_EXPIRED' END,
+             done_at = CASE WHEN s.resends >= 1 THEN now() ELSE NULL END,
+             resends = CASE WHEN s.resends >= 1 THEN s.resends ELSE s.resends + 1 END,
+             possible_duplicate = true, next_attempt_at = now(), lease_owner = NULL, lease_until = NULL
+         FROM c WHERE s.message_id = c.message_id AND s.idx = c.idx
+         RETURNING s.message_id`,
+        [limit],
+      );
+      await this.rollup(q, [...new Set(r.rows.map((x) => x.message_id))]);
+      return r.rowCount;
+    });
+  }
+
+  /** Expires queued segments past their validity (e.g. no carrier was bound in time). */
+  async expireOverdue(limit = 1000): Promise<number> {
+    return this.db.tx(async (q) => {
+      const r = await q.query<{ message_id: string }>(
+        `WITH c AS (
+           SELECT message_id, idx FROM segments WHERE status IN ('queued', 'scheduled') AND expires_at < now()
+           LIMIT $1 FOR UPDATE SKIP LOCKED)
+         UPDATE segments s SET status = 'expired', status_rank = 3, reason = 'VALIDITY_EXPIRED', done_at = now()
+         FROM c WHERE s.message_id = c.message_id AND s.idx = c.idx
+         RETURNING s.message_id`,
+        [limit],
+      );
+      await this.rollup(q, [...new Set(r.rows.map((x) => x.message_id))]);
+      return r.rowCount;
+    });
+  }
+}

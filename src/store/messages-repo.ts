@@ -1,0 +1,196 @@
+import type { MessageDraft } from '../messaging/compose.ts';
+import type { Db, Queryable } from './db.ts';
+
+export interface StoredMessage {
+  id: string;
+  from: string;
+  to: string;
+  body: string;
+  status: string;
+  reason: string | null;
+  errorCode: string | null;
+  encoding: string;
+  segments: number;
+  possibleDuplicate: boolean;
+  statusCallback: string | null;
+  metadata: Record<string, unknown> | null;
+  sendAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface MessageDetail extends StoredMessage {
+  parts: Array<{
+    index: number;
+    status: string;
+    carrier: string | null;
+    smscMessageId: string | null;
+    attempts: number;
+    possibleDuplicate: boolean;
+    errorCode: string | null;
+    reason: string | null;
+    submittedAt: string | null;
+    doneAt: string | null;
+  }>;
+  history: Array<{ status: string; reason: string | null; at: string }>;
+}
+
+export interface ListFilter {
+  status?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  createdAfter?: Date | undefined;
+  createdBefore?: Date | undefined;
+  cursor?: { createdAt: Date; id: string } | undefined;
+  limit: number;
+}
+
+const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : d == null ? null : new Date(String(d)).toISOString());
+
+const MESSAGE_COLUMNS = `id, from_e164, to_e164, body, status, reason, error_code, encoding, segments, possible_duplicate,
+  status_callback, metadata, send_at, created_at, updated_at`;
+
+function toMessage(r: Record<string, unknown>): StoredMessage {
+  return {
+    id: r.id as string,
+    from: r.from_e164 as string,
+    to: r.to_e164 as string,
+    body: r.body as string,
+    status: r.status as string,
+    reason: (r.reason as string | null) ?? null,
+    errorCode: (r.error_code as string | null) ?? null,
+    encoding: r.encoding as string,
+    segments: Number(r.segments),
+    possibleDuplicate: Boolean(r.possible_duplicate),
+    statusCallback: (r.status_callback as string | null) ?? null,
+    metadata: (r.metadata as Record<string, unknown> | null) ?? null,
+    sendAt: iso(r.send_at),
+    createdAt: iso(r.created_at)!,
+    updatedAt: iso(r.updated_at)!,
+  };
+}
+
+const INSERT_SQL = `
+WITH m AS (
+  INSERT INTO messages (id, account_id, from_e164, to_e164, number_type, body, encoding, segments, status, status_rank,
+                        status_callback, metadata, send_at, expires_at, idempotency_key, request_hash, created_at, updated_at)
+  SELECT x.id, x.account_id, x.from_e164, x.to_e164, x.number_type, x.body, x.encoding, x.segments, x.status, 0,
+         x.status_callback, x.metadata::jsonb, x.send_at, x.expires_at, x.idem, x.hash, x.created_at, x.created_at
+  FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[],
+              $10::text[], $11::text[], $12::timestamptz[], $13::timestamptz[], $14::text[], $15::text[], $16::timestamptz[])
+       AS x(id, account_id, from_e164, to_e164, number_type, body, encoding, segments, status, status_callback, metadata,
+            send_at, expires_at, idem, hash, created_at)
+  ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  RETURNING id, status, created_at
+), s AS (
+  INSERT INTO segments (message_id, idx, status, status_rank, from_e164, to_e164, number_type, payload, data_coding,
+                        esm_class, use_payload_tlv, next_attempt_at, expires_at)
+  SELECT x.message_id, x.idx, m.status, 0, x.from_e164, x.to_e164, x.number_type, decode(x.payload, 'hex'), x.dc, x.esm,
+         x.tlv, x.next_at, x.expires_at
+  FROM unnest($17::uuid[], $18::int[], $19::text[], $20::text[], $21::text[], $22::text[], $23::int[], $24::int[],
+              $25::boolean[], $26::timestamptz[], $27::timestamptz[])
+       AS x(message_id, idx, from_e164, to_e164, number_type, payload, dc, esm, tlv, next_at, expires_at)
+  JOIN m ON m.id = x.message_id
+), e AS (
+  INSERT INTO message_events (message_id, status, at) SELECT id, status, created_at FROM m
+)
+SELECT id FROM m`;
+
+/** Messages: batched inserts for the accept path, and account-scoped reads. */
+export class MessagesRepo {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Inserts drafts in one statement. Returns the ids actually inserted: a draft whose
+   * (account, idempotency key) already exists is skipped, for the caller to resolve.
+   */
+  async insertDrafts(q: Queryable, drafts: MessageDraft[], now: Date): Promise<Set<string>> {
+    if (drafts.length === 0) return new Set();
+    const m: unknown[][] = Array.from({ length: 16 }, () => []);
+    const s: unknown[][] = Array.from({ length: 11 }, () => []);
+    const at = now.toISOString();
+    for (const d of drafts) {
+      const status = d.sendAt ? 'scheduled' : 'queued';
+      const row = [d.id, d.accountId, d.from, d.to, d.numberType, d.body, d.encoding, d.segmentCount, status,
+        d.statusCallback ?? null, d.metadata ? JSON.stringify(d.metadata) : null, d.sendAt?.toISOString() ?? null,
+        d.expiresAt.toISOString(), d.idempotencyKey ?? null, d.requestHash, at];
+      row.forEach((v, i) => m[i]!.push(v));
+      const next = (d.sendAt ?? now).toISOString();
+      for (const seg of d.segments) {
+        const srow = [d.id, seg.idx, d.from, d.to, d.numberType, seg.payload.toString('hex'), seg.dataCoding, seg.esmClass,
+          seg.usePayloadTlv, next, d.expiresAt.toISOString()];
+        srow.forEach((v, i) => s[i]!.push(v));
+      }
+    }
+    const r = await q.query<{ id: string }>(INSERT_SQL, [...m, ...s]);
+    return new Set(r.rows.map((x) => x.id));
+  }
+
+  /** Existing messages for idempotency keys of one account: key → {id, hash, message}. */
+  async byIdempotencyKeys(accountId: string, keys: string[]): Promise<Map<string, { hash: string; message: StoredMessage }>> {
+    const out = new Map<string, { hash: string; message: StoredMessage }>();
+    if (keys.length === 0) return out;
+    const r = await this.db.query<Record<string, unknown>>(
+      `SELECT ${MESSAGE_COLUMNS}, idempotency_key, request_hash FROM messages WHERE account_id = $1 AND idempotency_key = ANY($2::text[])`,
+      [accountId, keys],
+    );
+    for (const row of r.rows) out.set(row.idempotency_key as string, { hash: row.request_hash as string, message: toMessage(row) });
+    return out;
+  }
+
+  /** One message with its parts and status history; undefined when absent or another account's. */
+  async get(accountId: string, id: string): Promise<MessageDetail | undefined> {
+    const r = await this.db.query<Record<string, unknown>>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1 AND account_id = $2`, [id, accountId]);
+    const row = r.rows[0];
+    if (!row) return undefined;
+    const [segs, events] = await Promise.all([
+      this.db.query<Record<string, unknown>>(
+        `SELECT idx, status, carrier_id, smsc_id, attempts, possible_duplicate, error_code, reason, submitted_at, done_at
+         FROM segments WHERE message_id = $1 ORDER BY idx`,
+        [id],
+      ),
+      this.db.query<Record<string, unknown>>('SELECT status, reason, at FROM message_events WHERE message_id = $1 ORDER BY id', [id]),
+    ]);
+    return {
+      ...toMessage(row),
+      parts: segs.rows.map((s) => ({
+        index: Number(s.idx),
+        status: s.status as string,
+        carrier: (s.carrier_id as string | null) ?? null,
+        smscMessageId: (s.smsc_id as string | null) ?? null,
+        attempts: Number(s.attempts),
+        possibleDuplicate: Boolean(s.possible_duplicate),
+        errorCode: (s.error_code as string | null) ?? null,
+        reason: (s.reason as string | null) ?? null,
+        submittedAt: iso(s.submitted_at),
+        doneAt: iso(s.done_at),
+      })),
+      history: events.rows.map((e) => ({ status: e.status as string, reason: (e.reason as string | null) ?? null, at: iso(e.at)! })),
+    };
+  }
+
+  /** A page of an account's messages, newest first, keyset-paginated on (created_at, id). */
+  async list(accountId: string, f: ListFilter): Promise<StoredMessage[]> {
+    const where = ['account_id = $1'];
+    const params: unknown[] = [accountId];
+    const add = (sql: string, v: unknown) => {
+      params.push(v);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (f.status) add('status = ?', f.status);
+    if (f.from) add('from_e164 = ?', f.from);
+    if (f.to) add('to_e164 = ?', f.to);
+    if (f.createdAfter) add('created_at >= ?', f.createdAfter.toISOString());
+    if (f.createdBefore) add('created_at < ?', f.createdBefore.toISOString());
+    if (f.cursor) {
+      params.push(f.cursor.createdAt.toISOString(), f.cursor.id);
+      where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+    }
+    params.push(f.limit);
+    const r = await this.db.query<Record<string, unknown>>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return r.rows.map(toMessage);
+  }
+}
