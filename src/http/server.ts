@@ -49,7 +49,7 @@ function errorReply(code: string, message: string, action: string, details?: unk
 export async function buildHttp(deps: HttpDeps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.log,
-    logController: { disableRequestLogging: true },
+    disableRequestLogging: true,
     bodyLimit: 4 * 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
