@@ -127,11 +127,13 @@ export function fields(to: string, text: string, over: Partial<SubmitFields> = {
   };
 }
 
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+export async function waitFor(cond: () => boolean, timeoutMs: number, what: string, poll?: () => Promise<void>): Promise<void> {
   const until = Date.now() + timeoutMs;
-  while (!cond()) {
+  for (;;) {
+    if (poll) await poll();
+    if (cond()) return;
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, poll ? 50 : 10));
   }
 }
 
