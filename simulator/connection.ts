@@ -25,6 +25,8 @@ export class EsmeConnection {
   private queueFullLeft = 0;
   private replies: Buffer[] | undefined;
   closed = false;
+  /** deliver_sm written and not yet acknowledged, by sequence number. */
+  readonly unacked = new Map<number, Buffer>();
 
   constructor(
     readonly socket: net.Socket,
@@ -113,7 +115,7 @@ export class EsmeConnection {
       return;
     }
     if (commandId === CMD.deliver_sm_resp) {
-      this.core.onDeliverResp(this, frame.readUInt32BE(8));
+      this.core.onDeliverResp(this, frame.readUInt32BE(8), seq);
       return;
     }
     let pdu: ReturnType<typeof decode>;

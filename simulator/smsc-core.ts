@@ -38,6 +38,7 @@ export interface SimStats {
   malformed: number;
   unknownCommands: number;
   heldReceipts: number;
+  redelivered: number;
 }
 
 export function emptyStats(): SimStats {
@@ -63,6 +64,7 @@ export function emptyStats(): SimStats {
     malformed: 0,
     unknownCommands: 0,
     heldReceipts: 0,
+    redelivered: 0,
   };
 }
 
@@ -139,13 +141,32 @@ export class SmscCore {
     }
   }
 
+  /** A connection went away: what it never acknowledged is delivered again elsewhere (or held). */
   onClosed(conn: EsmeConnection): void {
     this.connections.delete(conn);
+    const unacked = [...conn.unacked.values()];
+    conn.unacked.clear();
+    for (const pdu of unacked) {
+      this.stats.redelivered++;
+      this.deliverOrHold(conn.systemId, pdu);
+    }
   }
 
-  onDeliverResp(_conn: EsmeConnection, status: number): void {
-    if (status === 0) this.stats.receiptResps++;
-    else this.stats.receiptRespErrors++;
+  /** An ESME answered a deliver_sm; an error answer (e.g. 0x64 temporary) is retried after a second. */
+  onDeliverResp(conn: EsmeConnection, status: number, seq: number): void {
+    const pdu = conn.unacked.get(seq);
+    conn.unacked.delete(seq);
+    if (status === 0) {
+      this.stats.receiptResps++;
+      return;
+    }
+    this.stats.receiptRespErrors++;
+    if (pdu) {
+      setTimeout(() => {
+        this.stats.redelivered++;
+        this.deliverOrHold(conn.systemId, pdu);
+      }, 1_000).unref();
+    }
   }
 
   /** Registers an accepted submit; returns its id and a function that sends its receipt. */
@@ -211,14 +232,7 @@ export class SmscCore {
     };
     this.stats.mo++;
     if (req.concat === 'payload' || (n === 1 && data.length > 254)) {
-      target.write(
-        encode('deliver_sm', target.nextSeq(), {
-          ...base,
-          esm_class: 0,
-          short_message: Buffer.alloc(0),
-          message_payload: data,
-        }),
-      );
+      this.sendDeliver(target, encode('deliver_sm', 0, { ...base, esm_class: 0, short_message: Buffer.alloc(0), message_payload: data }));
       return 1;
     }
     const parts = n === 1 ? [data] : splitEncoded(data, enc, n);
@@ -240,7 +254,7 @@ export class SmscCore {
           fields.short_message = Buffer.concat([udh, p]);
         }
       }
-      target.write(encode('deliver_sm', target.nextSeq(), fields));
+      this.sendDeliver(target, encode('deliver_sm', 0, fields));
     });
     return parts.length;
   }
@@ -407,18 +421,27 @@ export class SmscCore {
     this.stats.receipts++;
     const target = this.receiverFor(origin.systemId, origin);
     if (target) this.sendDeliver(target, pdu);
+    else this.deliverOrHold(origin.systemId, pdu);
+  }
+
+  private deliverOrHold(systemId: string, pdu: Buffer): void {
+    const target = this.receiverFor(systemId);
+    if (target) this.sendDeliver(target, pdu);
     else {
-      const list = this.held.get(origin.systemId) ?? [];
+      const list = this.held.get(systemId) ?? [];
       if (list.length < 100_000) {
         list.push(pdu);
-        this.held.set(origin.systemId, list);
+        this.held.set(systemId, list);
         this.stats.heldReceipts++;
       }
     }
   }
 
+  /** Writes a deliver_sm and keeps it until the ESME acknowledges it, as an SMSC does. */
   private sendDeliver(conn: EsmeConnection, pdu: Buffer): void {
-    pdu.writeUInt32BE(conn.nextSeq(), 12);
+    const seq = conn.nextSeq();
+    pdu.writeUInt32BE(seq, 12);
+    conn.unacked.set(seq, pdu);
     conn.write(pdu);
   }
 }
