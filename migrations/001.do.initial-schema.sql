@@ -54,8 +54,13 @@ CREATE TABLE messages (
   possible_duplicate boolean NOT NULL DEFAULT false,
   callback_seq integer NOT NULL DEFAULT 0,
   created_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now()
-);
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  -- Status history: each status is reached at most once and never left backwards, so one
+  -- timestamp per stage is the whole history (queued/scheduled at created_at).
+  sending_at timestamptz,
+  sent_at timestamptz,
+  final_at timestamptz
+) WITH (fillfactor = 80);
 CREATE UNIQUE INDEX messages_idempotency ON messages(account_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX messages_account_created ON messages(account_id, created_at DESC, id DESC);
 
@@ -63,6 +68,8 @@ CREATE INDEX messages_account_created ON messages(account_id, created_at DESC, i
 CREATE TABLE segments (
   message_id uuid NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
   idx smallint NOT NULL,
+  -- how many segments the message has: single-part messages roll up without aggregating
+  parts smallint NOT NULL,
   status text NOT NULL,
   status_rank smallint NOT NULL,
   from_e164 text NOT NULL,
@@ -87,7 +94,7 @@ CREATE TABLE segments (
   submitted_at timestamptz,
   done_at timestamptz,
   PRIMARY KEY (message_id, idx)
-);
+) WITH (fillfactor = 80);
 CREATE INDEX segments_due ON segments(next_attempt_at) WHERE status IN ('queued', 'scheduled');
 CREATE INDEX segments_leased ON segments(lease_until) WHERE status = 'sending';
 
@@ -97,17 +104,8 @@ CREATE TABLE segment_smsc_ids (
   id_key text NOT NULL,
   message_id uuid NOT NULL,
   idx smallint NOT NULL,
-  PRIMARY KEY (carrier_id, id_key)
+  PRIMARY KEY (id_key, carrier_id)
 );
-
-CREATE TABLE message_events (
-  id bigserial PRIMARY KEY,
-  message_id uuid NOT NULL,
-  status text NOT NULL,
-  reason text,
-  at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX message_events_message ON message_events(message_id, id);
 
 CREATE TABLE webhook_deliveries (
   id bigserial PRIMARY KEY,

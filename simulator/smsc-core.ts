@@ -232,7 +232,15 @@ export class SmscCore {
     };
     this.stats.mo++;
     if (req.concat === 'payload' || (n === 1 && data.length > 254)) {
-      this.sendDeliver(target, encode('deliver_sm', 0, { ...base, esm_class: 0, short_message: Buffer.alloc(0), message_payload: data }));
+      this.sendDeliver(
+        target,
+        encode('deliver_sm', 0, {
+          ...base,
+          esm_class: 0,
+          short_message: Buffer.alloc(0),
+          message_payload: data,
+        }),
+      );
       return 1;
     }
     const parts = n === 1 ? [data] : splitEncoded(data, enc, n);

@@ -7,7 +7,7 @@ import type { Logger } from './logger.ts';
 import { AcceptService } from './messaging/accept.ts';
 import { Dispatcher } from './messaging/dispatcher.ts';
 import { InboundService } from './messaging/inbound-service.ts';
-import { MemoryParking, RedisParking, type ReceiptParking } from './messaging/parking.ts';
+import { MemoryParking, type ReceiptParking, RedisParking } from './messaging/parking.ts';
 import { ReceiptService } from './messaging/receipt-service.ts';
 import { Router } from './messaging/router.ts';
 import { WebhookSender } from './messaging/webhooks.ts';
@@ -45,10 +45,23 @@ export interface GatewayOptions {
  * Wires the gateway from one validated config: storage, carriers, dispatch, receipts, webhooks,
  * metrics and the HTTP API. Fails (throws) when the database cannot be reached or migrated.
  */
-export async function createGateway(config: AppConfig, log: Logger, opts: GatewayOptions = {}): Promise<Gateway> {
-  const db = opts.db ?? (await openDb({ url: config.databaseUrl, dataDir: config.dataDir, schema: opts.schema, poolSize: config.dbPoolSize }));
+export async function createGateway(
+  config: AppConfig,
+  log: Logger,
+  opts: GatewayOptions = {},
+): Promise<Gateway> {
+  const db =
+    opts.db ??
+    (await openDb({
+      url: config.databaseUrl,
+      dataDir: config.dataDir,
+      schema: opts.schema,
+      poolSize: config.dbPoolSize,
+    }));
   await migrate(db, opts.schema);
-  const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 }) : undefined;
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 })
+    : undefined;
   redis?.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
   const parking: ReceiptParking = redis ? new RedisParking(redis, config.redisPrefix) : new MemoryParking();
   const metrics = createMetrics();
@@ -93,7 +106,8 @@ export async function createGateway(config: AppConfig, log: Logger, opts: Gatewa
             await inbound.store(c.id, m);
             metrics.mo.labels(c.id).inc();
           },
-          onBindState: (bindId, state, reason) => log.info({ carrier: c.id, bindId, state, reason }, 'bind state'),
+          onBindState: (bindId, state, reason) =>
+            log.info({ carrier: c.id, bindId, state, reason }, 'bind state'),
           onSubmitLatency: (ms) => metrics.submitLatency.labels(c.id).observe(ms / 1000),
         },
         log,
@@ -116,8 +130,10 @@ export async function createGateway(config: AppConfig, log: Logger, opts: Gatewa
     sweepMs: Math.min(5_000, Math.max(250, config.leaseMs / 4)),
     retry: { initialMs: 500, maxMs: 60_000, multiplier: 2 },
   });
-  dispatcher.onOutcome = (o) => metrics.submits.labels('carrierId' in o && o.carrierId ? o.carrierId : 'none', o.status).inc();
+  dispatcher.onOutcome = (o) =>
+    metrics.submits.labels('carrierId' in o && o.carrierId ? o.carrierId : 'none', o.status).inc();
   dispatcher.onRollup = onRollup;
+  receipts.pendingWrite = (carrierId, keys) => dispatcher.pendingWrite(carrierId, keys);
 
   const http = await buildHttp({
     log,
@@ -129,8 +145,15 @@ export async function createGateway(config: AppConfig, log: Logger, opts: Gatewa
     defaultRegion: config.defaultRegion,
     readiness: async () => {
       const checks: Record<string, boolean> = {};
-      checks.database = await db.query('SELECT 1').then(() => true, () => false);
-      if (redis) checks.redis = await redis.ping().then((p) => p === 'PONG', () => false);
+      checks.database = await db.query('SELECT 1').then(
+        () => true,
+        () => false,
+      );
+      if (redis)
+        checks.redis = await redis.ping().then(
+          (p) => p === 'PONG',
+          () => false,
+        );
       checks.carrier = carriers.some((c) => c.boundTransmitters > 0);
       return checks;
     },

@@ -16,7 +16,12 @@ export interface Demo {
  * simulator and writes $PARLEY_DATA_DIR/demo.json; later starts read it back. The API key exists
  * in clear only in that file.
  */
-export async function prepareDemo(accounts: AccountsRepo, config: AppConfig, apiUrl: string, simulatorControlUrl: string): Promise<Demo> {
+export async function prepareDemo(
+  accounts: AccountsRepo,
+  config: AppConfig,
+  apiUrl: string,
+  simulatorControlUrl: string,
+): Promise<Demo> {
   const file = path.join(config.dataDir, 'demo.json');
   try {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as Demo;

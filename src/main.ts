@@ -5,8 +5,8 @@
  */
 import { SmscSimulator } from '../simulator/smsc.ts';
 import { createGateway } from './app.ts';
-import { type AppConfig, loadConfig } from './config/config.ts';
 import { parseCarrierConfig } from './config/carrier-config.ts';
+import { type AppConfig, loadConfig } from './config/config.ts';
 import { prepareDemo } from './demo.ts';
 import { createLogger } from './logger.ts';
 
@@ -21,15 +21,29 @@ const log = createLogger({ level: config.logLevel });
 
 let simulator: SmscSimulator | undefined;
 if (config.simulator) {
-  simulator = new SmscSimulator({ port: config.simulator.port, controlPort: config.simulator.controlPort, systemId: 'parley', password: 'parley' });
+  simulator = new SmscSimulator({
+    port: config.simulator.port,
+    controlPort: config.simulator.controlPort,
+    systemId: 'parley',
+    password: 'parley',
+  });
   try {
     await simulator.start();
   } catch (err) {
-    process.stderr.write(`parley: cannot start the bundled simulator on port ${config.simulator.port}: ${(err as Error).message}\n`);
+    process.stderr.write(
+      `parley: cannot start the bundled simulator on port ${config.simulator.port}: ${(err as Error).message}\n`,
+    );
     process.exit(1);
   }
   config.carriers.push(
-    parseCarrierConfig({ id: 'simulator', host: '127.0.0.1', port: simulator.port, systemId: 'parley', password: 'parley', windowSize: 100 }),
+    parseCarrierConfig({
+      id: 'simulator',
+      host: '127.0.0.1',
+      port: simulator.port,
+      systemId: 'parley',
+      password: 'parley',
+      windowSize: 100,
+    }),
   );
 }
 
@@ -46,7 +60,12 @@ const address = await gateway.http.listen({ port: config.port, host: config.host
 log.info({ address }, 'parley listening');
 
 if (simulator) {
-  const demo = await prepareDemo(gateway.accounts, config, address, `http://127.0.0.1:${simulator.controlPort}`);
+  const demo = await prepareDemo(
+    gateway.accounts,
+    config,
+    address,
+    `http://127.0.0.1:${simulator.controlPort}`,
+  );
   process.stdout.write(
     [
       '',

@@ -7,8 +7,12 @@ const schema = z.object({
 });
 
 /** The CLI's own configuration (a separate program from the gateway). */
-export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): { url: string; adminToken: string | undefined } {
+export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): {
+  url: string;
+  adminToken: string | undefined;
+} {
   const r = schema.safeParse(env);
-  if (!r.success) throw new ConfigError(r.error.issues.map((i) => `env.${i.path.join('.')}: ${i.message}`).join('; '));
+  if (!r.success)
+    throw new ConfigError(r.error.issues.map((i) => `env.${i.path.join('.')}: ${i.message}`).join('; '));
   return { url: r.data.PARLEY_URL.replace(/\/$/, ''), adminToken: r.data.PARLEY_ADMIN_TOKEN };
 }

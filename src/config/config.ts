@@ -30,11 +30,23 @@ const envSchema = z.object({
   PARLEY_SIMULATOR_CONTROL_PORT: z.coerce.number().int().min(0).max(65535).default(8775),
   PARLEY_INSTANCE_ID: z.string().optional(),
   PARLEY_LEASE_MS: z.coerce.number().int().min(1000).default(120_000),
-  PARLEY_VALIDITY_MS: z.coerce.number().int().min(1000).default(48 * 3600_000),
+  PARLEY_VALIDITY_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(48 * 3600_000),
   PARLEY_MAX_SEGMENTS: z.coerce.number().int().min(1).max(255).default(10),
-  PARLEY_RECEIPT_PARK_TTL_MS: z.coerce.number().int().min(100).default(10 * 60_000),
+  PARLEY_RECEIPT_PARK_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(10 * 60_000),
   PARLEY_REDIS_PREFIX: z.string().default('parley:'),
-  PARLEY_WEBHOOK_MAX_AGE_MS: z.coerce.number().int().min(1000).default(24 * 3600_000),
+  PARLEY_WEBHOOK_MAX_AGE_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(24 * 3600_000),
   PARLEY_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(1000),
   PARLEY_DB_POOL: z.coerce.number().int().min(2).max(100).default(10),
 });
@@ -103,7 +115,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     }
     for (const [i, r] of routes.entries()) {
       for (const id of r.carriers) {
-        if (!ids.has(id)) throw new ConfigError(`invalid ${path.basename(v.PARLEY_CONFIG)}: config.routes.${i}.carriers: unknown carrier "${id}"`);
+        if (!ids.has(id))
+          throw new ConfigError(
+            `invalid ${path.basename(v.PARLEY_CONFIG)}: config.routes.${i}.carriers: unknown carrier "${id}"`,
+          );
       }
     }
   }

@@ -5,7 +5,9 @@ export const ErrorBody = Type.Object(
     error: Type.Object({
       code: Type.String({ description: 'stable machine-readable code' }),
       message: Type.String(),
-      action: Type.String({ description: 'retry | permanent | throttle | rebind | fix-request | fix-config' }),
+      action: Type.String({
+        description: 'retry | permanent | throttle | rebind | fix-request | fix-config',
+      }),
       details: Type.Optional(Type.Unknown()),
     }),
   },
@@ -16,9 +18,19 @@ export const SendBody = Type.Object(
   {
     to: Type.String({ minLength: 1, maxLength: 32, description: 'destination, E.164 preferred' }),
     body: Type.String({ maxLength: 10_000 }),
-    from: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: "one of the account's numbers; default: its first" })),
-    statusCallback: Type.Optional(Type.String({ maxLength: 2048, description: 'URL receiving signed status events' })),
-    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'echoed in callbacks; at most 4 KB' })),
+    from: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 32,
+        description: "one of the account's numbers; default: its first",
+      }),
+    ),
+    statusCallback: Type.Optional(
+      Type.String({ maxLength: 2048, description: 'URL receiving signed status events' }),
+    ),
+    metadata: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), { description: 'echoed in callbacks; at most 4 KB' }),
+    ),
     sendAt: Type.Optional(Type.String({ description: 'ISO 8601 time to send at (scheduled)' })),
   },
   { additionalProperties: false },
@@ -31,7 +43,10 @@ export const AcceptedBody = Type.Object({
   encoding: Type.String(),
 });
 
-export const BatchBody = Type.Object({ messages: Type.Array(SendBody, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false });
+export const BatchBody = Type.Object(
+  { messages: Type.Array(SendBody, { minItems: 1, maxItems: 1000 }) },
+  { additionalProperties: false },
+);
 
 export const BatchResult = Type.Object({
   accepted: Type.Integer(),
@@ -84,12 +99,30 @@ export const MessageDetailBody = Type.Object({
       doneAt: Type.Union([Type.String(), Type.Null()]),
     }),
   ),
-  history: Type.Array(Type.Object({ status: Type.String(), reason: Type.Union([Type.String(), Type.Null()]), at: Type.String() })),
+  history: Type.Array(
+    Type.Object({
+      status: Type.String(),
+      reason: Type.Union([Type.String(), Type.Null()]),
+      at: Type.String(),
+    }),
+  ),
 });
 
 export const ListQuery = Type.Object({
   status: Type.Optional(
-    Type.Union(['scheduled', 'queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'expired', 'rejected'].map((s) => Type.Literal(s))),
+    Type.Union(
+      [
+        'scheduled',
+        'queued',
+        'sending',
+        'sent',
+        'delivered',
+        'undelivered',
+        'failed',
+        'expired',
+        'rejected',
+      ].map((s) => Type.Literal(s)),
+    ),
   ),
   from: Type.Optional(Type.String({ maxLength: 32 })),
   to: Type.Optional(Type.String({ maxLength: 32 })),
@@ -99,7 +132,10 @@ export const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
 });
 
-export const EncodeBody = Type.Object({ body: Type.String({ maxLength: 10_000 }), allowLatin1: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+export const EncodeBody = Type.Object(
+  { body: Type.String({ maxLength: 10_000 }), allowLatin1: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false },
+);
 
 export const EncodeResult = Type.Object({
   encoding: Type.String(),

@@ -59,7 +59,11 @@ export async function buildHttp(deps: HttpDeps): Promise<App> {
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Parley SMS gateway', version: '0.1.0', description: 'Send SMS, follow their status, receive signed status callbacks.' },
+      info: {
+        title: 'Parley SMS gateway',
+        version: '0.1.0',
+        description: 'Send SMS, follow their status, receive signed status callbacks.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -76,31 +80,58 @@ export async function buildHttp(deps: HttpDeps): Promise<App> {
       return reply.status(400).send(errorReply('VALIDATION_FAILED', e.message, 'fix-request'));
     }
     if (e.statusCode && e.statusCode < 500) {
-      const code = e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'BODY_TOO_LARGE' : e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
+      const code =
+        e.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? 'BODY_TOO_LARGE'
+          : e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? 'UNSUPPORTED_MEDIA_TYPE'
+            : 'BAD_REQUEST';
       return reply.status(e.statusCode).send(errorReply(code, e.message, 'fix-request'));
     }
     req.log.error({ err }, 'unhandled error');
-    return reply.status(500).send(errorReply('INTERNAL', 'internal error; nothing about it depends on your request, try again', 'retry'));
+    return reply
+      .status(500)
+      .send(
+        errorReply(
+          'INTERNAL',
+          'internal error; nothing about it depends on your request, try again',
+          'retry',
+        ),
+      );
   });
-  app.setNotFoundHandler((req, reply) => reply.status(404).send(errorReply('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, 'fix-request')));
+  app.setNotFoundHandler((req, reply) =>
+    reply
+      .status(404)
+      .send(errorReply('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, 'fix-request')),
+  );
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    deps.metrics.httpDuration.labels(route, req.method, `${Math.floor(reply.statusCode / 100)}xx`).observe(reply.elapsedTime / 1000);
+    deps.metrics.httpDuration
+      .labels(route, req.method, `${Math.floor(reply.statusCode / 100)}xx`)
+      .observe(reply.elapsedTime / 1000);
   });
 
   const authCache = new Map<string, { accountId: string; at: number }>();
   const authenticate = async (req: FastifyRequest) => {
     const h = req.headers.authorization;
     const key = h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
-    if (!key) throw new AppError('UNAUTHORIZED', 'send your API key as "Authorization: Bearer <key>"', { httpStatus: 401, action: 'fix-request' });
+    if (!key)
+      throw new AppError('UNAUTHORIZED', 'send your API key as "Authorization: Bearer <key>"', {
+        httpStatus: 401,
+        action: 'fix-request',
+      });
     const hit = authCache.get(key);
     if (hit && Date.now() - hit.at < 30_000) {
       req.accountId = hit.accountId;
       return;
     }
     const accountId = await deps.accounts.accountIdForKey(key);
-    if (!accountId) throw new AppError('UNAUTHORIZED', 'unknown or revoked API key', { httpStatus: 401, action: 'fix-request' });
+    if (!accountId)
+      throw new AppError('UNAUTHORIZED', 'unknown or revoked API key', {
+        httpStatus: 401,
+        action: 'fix-request',
+      });
     if (authCache.size > 10_000) authCache.clear();
     authCache.set(key, { accountId, at: Date.now() });
     req.accountId = accountId;

@@ -5,7 +5,7 @@ import type { AccountsRepo, SendingNumber } from '../store/accounts-repo.ts';
 import { Batcher } from '../store/batcher.ts';
 import type { Db } from '../store/db.ts';
 import type { MessagesRepo, StoredMessage } from '../store/messages-repo.ts';
-import { type ComposePolicy, type MessageDraft, type SendRequest, composeMessage } from './compose.ts';
+import { type ComposePolicy, composeMessage, type MessageDraft, type SendRequest } from './compose.ts';
 
 /** What the API answers for an accepted message. */
 export interface Accepted {
@@ -15,10 +15,15 @@ export interface Accepted {
   encoding: string;
 }
 
-export type BatchItemResult = { index: number; accepted: Accepted } | { index: number; error: { code: string; message: string } };
+export type BatchItemResult =
+  | { index: number; accepted: Accepted }
+  | { index: number; error: { code: string; message: string } };
 
 function notFound(what: string): AppError {
-  return new AppError('NUMBER_NOT_FOUND', `${what} is not one of this account's numbers`, { httpStatus: 404, action: 'fix-request' });
+  return new AppError('NUMBER_NOT_FOUND', `${what} is not one of this account's numbers`, {
+    httpStatus: 404,
+    action: 'fix-request',
+  });
 }
 
 /**
@@ -37,7 +42,11 @@ export class AcceptService {
     private readonly messages: MessagesRepo,
     private readonly accounts: AccountsRepo,
     private readonly policy: ComposePolicy,
-    writer: { maxItems: number; maxDelayMs: number; concurrency: number } = { maxItems: 2000, maxDelayMs: 2, concurrency: 4 },
+    writer: { maxItems: number; maxDelayMs: number; concurrency: number } = {
+      maxItems: 2000,
+      maxDelayMs: 2,
+      concurrency: 4,
+    },
   ) {
     this.writer = new Batcher(async (groups) => {
       const now = new Date();
@@ -62,7 +71,11 @@ export class AcceptService {
   private resolveFrom(list: SendingNumber[], from: string | undefined): { e164: string; type: NumberType } {
     if (from === undefined) {
       const first = list[0];
-      if (!first) throw new AppError('NO_SENDING_NUMBER', 'this account has no number to send from; add one first', { httpStatus: 422, action: 'fix-request' });
+      if (!first)
+        throw new AppError('NO_SENDING_NUMBER', 'this account has no number to send from; add one first', {
+          httpStatus: 422,
+          action: 'fix-request',
+        });
       return first;
     }
     const exact = list.find((n) => n.e164 === from.trim());
@@ -78,14 +91,29 @@ export class AcceptService {
     return n;
   }
 
-  private draft(accountId: string, list: SendingNumber[], req: SendRequest, idempotencyKey: string | undefined, now: Date): MessageDraft {
+  private draft(
+    accountId: string,
+    list: SendingNumber[],
+    req: SendRequest,
+    idempotencyKey: string | undefined,
+    now: Date,
+  ): MessageDraft {
     const from = this.resolveFrom(list, req.from);
     this.ref = (this.ref + 1) & 0xff;
-    return composeMessage(req, { accountId, from, idempotencyKey, now, referenceNumber: this.ref }, this.policy);
+    return composeMessage(
+      req,
+      { accountId, from, idempotencyKey, now, referenceNumber: this.ref },
+      this.policy,
+    );
   }
 
   private static toAccepted(d: MessageDraft): Accepted {
-    return { id: d.id, status: d.sendAt ? 'scheduled' : 'queued', segments: d.segmentCount, encoding: d.encoding };
+    return {
+      id: d.id,
+      status: d.sendAt ? 'scheduled' : 'queued',
+      segments: d.segmentCount,
+      encoding: d.encoding,
+    };
   }
 
   private static fromStored(m: StoredMessage): Accepted {
@@ -96,7 +124,11 @@ export class AcceptService {
    * Accepts one message. Same Idempotency-Key and same request ⇒ the first answer again; same key
    * and a different request ⇒ IDEMPOTENCY_CONFLICT (409). Database trouble ⇒ DATABASE_UNAVAILABLE (503).
    */
-  async acceptOne(accountId: string, req: SendRequest, idempotencyKey?: string): Promise<{ accepted: Accepted; replayed: boolean }> {
+  async acceptOne(
+    accountId: string,
+    req: SendRequest,
+    idempotencyKey?: string,
+  ): Promise<{ accepted: Accepted; replayed: boolean }> {
     const list = await this.accountNumbers(accountId);
     const d = this.draft(accountId, list, req, idempotencyKey, new Date());
     const inserted = await this.write([d]);
@@ -104,10 +136,19 @@ export class AcceptService {
       this.onAccepted(1);
       return { accepted: AcceptService.toAccepted(d), replayed: false };
     }
-    const existing = (await this.messages.byIdempotencyKeys(accountId, [idempotencyKey!])).get(idempotencyKey!);
-    if (!existing) throw new AppError('DATABASE_UNAVAILABLE', 'message not stored; try again', { httpStatus: 503, action: 'retry' });
+    const existing = (await this.messages.byIdempotencyKeys(accountId, [idempotencyKey!])).get(
+      idempotencyKey!,
+    );
+    if (!existing)
+      throw new AppError('DATABASE_UNAVAILABLE', 'message not stored; try again', {
+        httpStatus: 503,
+        action: 'retry',
+      });
     if (existing.hash !== d.requestHash) {
-      throw new AppError('IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different request', { httpStatus: 409, action: 'fix-request' });
+      throw new AppError('IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different request', {
+        httpStatus: 409,
+        action: 'fix-request',
+      });
     }
     return { accepted: AcceptService.fromStored(existing.message), replayed: true };
   }
@@ -138,11 +179,15 @@ export class AcceptService {
       return await this.writer.add(drafts);
     } catch (err) {
       if (err instanceof AppError) throw err;
-      throw new AppError('DATABASE_UNAVAILABLE', 'the database did not accept the write; nothing was stored, try again', {
-        httpStatus: 503,
-        action: 'retry',
-        cause: err,
-      });
+      throw new AppError(
+        'DATABASE_UNAVAILABLE',
+        'the database did not accept the write; nothing was stored, try again',
+        {
+          httpStatus: 503,
+          action: 'retry',
+          cause: err,
+        },
+      );
     }
   }
 

@@ -54,7 +54,14 @@ function bad(code: string, message: string): AppError {
 
 /** Stable hash of what the client asked, to tell an idempotent retry from a different request. */
 export function requestHash(req: SendRequest): string {
-  const canonical = JSON.stringify([req.to, req.body, req.from ?? null, req.statusCallback ?? null, req.metadata ?? null, req.sendAt ?? null]);
+  const canonical = JSON.stringify([
+    req.to,
+    req.body,
+    req.from ?? null,
+    req.statusCallback ?? null,
+    req.metadata ?? null,
+    req.sendAt ?? null,
+  ]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 
@@ -65,7 +72,13 @@ export function requestHash(req: SendRequest): string {
  */
 export function composeMessage(
   req: SendRequest,
-  ctx: { accountId: string; from: { e164: string; type: NumberType }; idempotencyKey?: string | undefined; now: Date; referenceNumber: number },
+  ctx: {
+    accountId: string;
+    from: { e164: string; type: NumberType };
+    idempotencyKey?: string | undefined;
+    now: Date;
+    referenceNumber: number;
+  },
   policy: ComposePolicy,
 ): MessageDraft {
   const to = toE164(req.to, policy.defaultRegion, 'INVALID_TO_NUMBER');
@@ -73,8 +86,10 @@ export function composeMessage(
   let sendAt: Date | undefined;
   if (req.sendAt !== undefined) {
     sendAt = new Date(req.sendAt);
-    if (Number.isNaN(sendAt.getTime())) throw bad('INVALID_SEND_AT', `sendAt "${req.sendAt}" is not an ISO 8601 date-time`);
-    if (sendAt.getTime() > ctx.now.getTime() + 35 * 86_400_000) throw bad('INVALID_SEND_AT', 'sendAt may be at most 35 days ahead');
+    if (Number.isNaN(sendAt.getTime()))
+      throw bad('INVALID_SEND_AT', `sendAt "${req.sendAt}" is not an ISO 8601 date-time`);
+    if (sendAt.getTime() > ctx.now.getTime() + 35 * 86_400_000)
+      throw bad('INVALID_SEND_AT', 'sendAt may be at most 35 days ahead');
     if (sendAt.getTime() <= ctx.now.getTime()) sendAt = undefined;
   }
   if (req.statusCallback !== undefined) {
@@ -84,7 +99,8 @@ export function composeMessage(
     } catch {
       u = undefined;
     }
-    if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:')) throw bad('INVALID_CALLBACK_URL', 'statusCallback must be an http(s) URL');
+    if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:'))
+      throw bad('INVALID_CALLBACK_URL', 'statusCallback must be an http(s) URL');
   }
   let enc: ReturnType<typeof encodeMessage>;
   try {
@@ -93,7 +109,10 @@ export function composeMessage(
     throw bad('BODY_TOO_LONG', `body needs more than 255 segments; the limit is ${policy.maxSegments}`);
   }
   if (enc.segmentCount > policy.maxSegments) {
-    throw bad('BODY_TOO_LONG', `body needs ${enc.segmentCount} segments (${enc.encoding}); the limit is ${policy.maxSegments}`);
+    throw bad(
+      'BODY_TOO_LONG',
+      `body needs ${enc.segmentCount} segments (${enc.encoding}); the limit is ${policy.maxSegments}`,
+    );
   }
   const payloadMode = policy.encode.mode === 'payload';
   const startAt = sendAt ?? ctx.now;

@@ -48,7 +48,12 @@ export function submitFieldsFor(seg: ClaimedSegment): SubmitFields {
  * (timeout, dropped bind) is re-sent at most once, marked possibleDuplicate; a second such answer
  * fails it as SUBMIT_OUTCOME_UNKNOWN rather than risk a third copy.
  */
-export function outcomeFor(seg: ClaimedSegment, carrierId: string, o: SubmitOutcome, retry: DispatcherOptions['retry']): SegmentOutcome {
+export function outcomeFor(
+  seg: ClaimedSegment,
+  carrierId: string,
+  o: SubmitOutcome,
+  retry: DispatcherOptions['retry'],
+): SegmentOutcome {
   const base = { messageId: seg.messageId, idx: seg.idx };
   switch (o.kind) {
     case 'ok':
@@ -57,10 +62,17 @@ export function outcomeFor(seg: ClaimedSegment, carrierId: string, o: SubmitOutc
       return { ...base, status: 'failed', carrierId, commandStatus: o.commandStatus, reason: o.reason };
     default:
       if (o.possiblySubmitted) {
-        if (seg.resends >= 1) return { ...base, status: 'failed', carrierId, reason: 'SUBMIT_OUTCOME_UNKNOWN' };
+        if (seg.resends >= 1)
+          return { ...base, status: 'failed', carrierId, reason: 'SUBMIT_OUTCOME_UNKNOWN' };
         return { ...base, status: 'queued', delayMs: 0, possibleDuplicate: true, reason: o.code };
       }
-      return { ...base, status: 'queued', delayMs: backoffDelay(retry, seg.attempts - 1), possibleDuplicate: false, reason: o.code };
+      return {
+        ...base,
+        status: 'queued',
+        delayMs: backoffDelay(retry, seg.attempts - 1),
+        possibleDuplicate: false,
+        reason: o.code,
+      };
   }
 }
 
@@ -76,6 +88,8 @@ export class Dispatcher {
   private sweeper: NodeJS.Timeout | undefined;
   private roomWaiter: (() => void) | undefined;
   private readonly writer: Batcher<SegmentOutcome, undefined>;
+  /** SMSC ids whose 'sent' outcome is being written, keyed carrier + id key. */
+  private readonly writing = new Map<string, Promise<void>>();
   onOutcome: (o: SegmentOutcome) => void = () => undefined;
   onRollup: (r: RollupResult) => void = () => undefined;
 
@@ -86,10 +100,13 @@ export class Dispatcher {
     private readonly log: Logger,
     private readonly opts: DispatcherOptions,
   ) {
-    this.writer = new Batcher(async (items) => {
-      await this.writeOutcomes(items);
-      return items.map(() => undefined);
-    }, { maxItems: 2000, maxDelayMs: 5, concurrency: 2 });
+    this.writer = new Batcher(
+      async (items) => {
+        await this.writeOutcomes(items);
+        return items.map(() => undefined);
+      },
+      { maxItems: 2000, maxDelayMs: 5, concurrency: 2 },
+    );
   }
 
   get pendingSegments(): number {
@@ -146,9 +163,26 @@ export class Dispatcher {
     this.inFlight++;
     const done = (o: SegmentOutcome) => {
       this.onOutcome(o);
-      this.writer
-        .add(o)
-        .catch((err) => this.log.error({ err, messageId: o.messageId }, 'outcome not written; the lease will return the segment'))
+      const written = this.writer.add(o);
+      if (o.status === 'sent') {
+        const settled = written.then(
+          () => undefined,
+          () => undefined,
+        );
+        for (const k of o.idKeys) this.writing.set(`${o.carrierId}\u0000${k}`, settled);
+        void settled.then(() => {
+          for (const k of o.idKeys)
+            if (this.writing.get(`${o.carrierId}\u0000${k}`) === settled)
+              this.writing.delete(`${o.carrierId}\u0000${k}`);
+        });
+      }
+      written
+        .catch((err) =>
+          this.log.error(
+            { err, messageId: o.messageId },
+            'outcome not written; the lease will return the segment',
+          ),
+        )
         .finally(() => {
           this.inFlight--;
           if (this.roomWaiter && this.opts.maxInFlight - this.inFlight >= this.opts.claimBatch / 4) {
@@ -164,10 +198,28 @@ export class Dispatcher {
     }
     const carrier = this.router.pick(seg.numberType, seg.to);
     if (!carrier) {
-      done({ messageId: seg.messageId, idx: seg.idx, status: 'queued', delayMs: 1_000, possibleDuplicate: false, reason: 'NO_CARRIER_BOUND' });
+      done({
+        messageId: seg.messageId,
+        idx: seg.idx,
+        status: 'queued',
+        delayMs: 1_000,
+        possibleDuplicate: false,
+        reason: 'NO_CARRIER_BOUND',
+      });
       return;
     }
-    carrier.submit(submitFieldsFor(seg)).then((o) => done(outcomeFor(seg, carrier.cfg.id, o, this.opts.retry)));
+    carrier
+      .submit(submitFieldsFor(seg))
+      .then((o) => done(outcomeFor(seg, carrier.cfg.id, o, this.opts.retry)));
+  }
+
+  /** A promise for an in-flight 'sent' write of one of these ids, if any (see ReceiptService.pendingWrite). */
+  pendingWrite(carrierId: string, keys: string[]): Promise<void> | undefined {
+    for (const k of keys) {
+      const p = this.writing.get(`${carrierId}\u0000${k}`);
+      if (p) return p;
+    }
+    return undefined;
   }
 
   private async writeOutcomes(items: SegmentOutcome[]): Promise<void> {
@@ -182,14 +234,19 @@ export class Dispatcher {
         await sleep(backoffDelay({ initialMs: 100, maxMs: 5_000, multiplier: 2 }, attempt));
       }
     }
-    const pairs = items.flatMap((o) => (o.status === 'sent' ? o.idKeys.map((key) => ({ carrierId: o.carrierId, key })) : []));
-    await this.receipts.idsStored(pairs).catch((err) => this.log.error({ err }, 'matching parked receipts failed'));
+    const pairs = items.flatMap((o) =>
+      o.status === 'sent' ? o.idKeys.map((key) => ({ carrierId: o.carrierId, key })) : [],
+    );
+    await this.receipts
+      .idsStored(pairs)
+      .catch((err) => this.log.error({ err }, 'matching parked receipts failed'));
   }
 
   private async sweep(): Promise<void> {
     try {
       const reclaimed = await this.repo.reclaimExpiredLeases();
-      if (reclaimed > 0) this.log.warn({ reclaimed }, 'reclaimed segments whose lease expired (instance died mid-send)');
+      if (reclaimed > 0)
+        this.log.warn({ reclaimed }, 'reclaimed segments whose lease expired (instance died mid-send)');
       await this.repo.expireOverdue();
     } catch (err) {
       this.log.error({ err }, 'sweep failed');

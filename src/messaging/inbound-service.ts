@@ -12,20 +12,25 @@ export class InboundService {
   private readonly writer: Batcher<{ carrierId: string; m: MoMessage }, undefined>;
 
   constructor(private readonly db: Db) {
-    this.writer = new Batcher(async (items) => {
-      const cols: unknown[][] = [[], [], [], [], [], [], []];
-      for (const { carrierId, m } of items) {
-        [randomUUID(), m.from, m.to, m.text, m.segments, m.complete, carrierId].forEach((v, i) => cols[i]!.push(v));
-      }
-      await this.db.query(
-        `INSERT INTO inbound_messages (id, account_id, from_e164, to_e164, body, segments, complete, carrier_id)
+    this.writer = new Batcher(
+      async (items) => {
+        const cols: unknown[][] = [[], [], [], [], [], [], []];
+        for (const { carrierId, m } of items) {
+          [randomUUID(), m.from, m.to, m.text, m.segments, m.complete, carrierId].forEach((v, i) =>
+            cols[i]!.push(v),
+          );
+        }
+        await this.db.query(
+          `INSERT INTO inbound_messages (id, account_id, from_e164, to_e164, body, segments, complete, carrier_id)
          SELECT x.id, n.account_id, x.f, x.t, x.b, x.s, x.c, x.carrier
          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::boolean[], $7::text[]) AS x(id, f, t, b, s, c, carrier)
          LEFT JOIN numbers n ON n.e164 = x.t OR n.e164 = ltrim(x.t, '+')`,
-        cols,
-      );
-      return items.map(() => undefined);
-    }, { maxItems: 500, maxDelayMs: 5, concurrency: 1 });
+          cols,
+        );
+        return items.map(() => undefined);
+      },
+      { maxItems: 500, maxDelayMs: 5, concurrency: 1 },
+    );
   }
 
   store(carrierId: string, m: MoMessage): Promise<undefined> {

@@ -59,7 +59,8 @@ export class MemoryParking implements ReceiptParking {
 
   private remove(e: { r: ReceiptUpdate; until: number }): void {
     this.all.delete(e);
-    for (const k of e.r.idKeys) if (this.byKey.get(keyOf(e.r.carrierId, k)) === e) this.byKey.delete(keyOf(e.r.carrierId, k));
+    for (const k of e.r.idKeys)
+      if (this.byKey.get(keyOf(e.r.carrierId, k)) === e) this.byKey.delete(keyOf(e.r.carrierId, k));
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.ts';
-import { type Receipt, type ReceiptState, messageIdKeys } from '../smpp/receipt.ts';
+import { messageIdKeys, type Receipt, type ReceiptState } from '../smpp/receipt.ts';
 import { Batcher } from '../store/batcher.ts';
 import type { DispatchRepo, ReceiptUpdate, RollupResult } from '../store/dispatch-repo.ts';
 import type { ReceiptParking } from './parking.ts';
@@ -36,6 +36,12 @@ export class ReceiptService {
   private timer: NodeJS.Timeout | undefined;
   readonly stats: ReceiptStats = { applied: 0, parked: 0, unmatchedExpired: 0, intermediate: 0 };
   onRollup: (r: RollupResult) => void = () => undefined;
+  /**
+   * When this instance has just received the submit_sm_resp for one of these ids and its write is
+   * in flight, a promise that settles once it is stored: the receipt then matches at once instead
+   * of being parked (the usual race, since SMSCs send receipts right behind the response).
+   */
+  pendingWrite: (carrierId: string, keys: string[]) => Promise<void> | undefined = () => undefined;
 
   constructor(
     private readonly repo: DispatchRepo,
@@ -43,15 +49,21 @@ export class ReceiptService {
     private readonly log: Logger,
     private readonly ttlMs: number,
   ) {
-    this.writer = new Batcher(async (items) => {
-      const { matched, rollup } = await this.repo.applyReceipts(items);
-      this.onRollup(rollup);
-      return matched;
-    }, { maxItems: 2000, maxDelayMs: 5, concurrency: 2 });
+    this.writer = new Batcher(
+      async (items) => {
+        const { matched, rollup } = await this.repo.applyReceipts(items);
+        this.onRollup(rollup);
+        return matched;
+      },
+      { maxItems: 2000, maxDelayMs: 5, concurrency: 2 },
+    );
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.sweep().catch((err) => this.log.error({ err }, 'receipt sweep failed')), 1_000);
+    this.timer = setInterval(
+      () => void this.sweep().catch((err) => this.log.error({ err }, 'receipt sweep failed')),
+      1_000,
+    );
     this.timer.unref();
   }
 
@@ -67,8 +79,19 @@ export class ReceiptService {
       this.stats.intermediate++;
       return;
     }
-    const update: ReceiptUpdate = { carrierId, idKeys: messageIdKeys(r.messageId), status, errorCode: r.errorCode, reason: `RECEIPT_${r.state}` };
+    const update: ReceiptUpdate = {
+      carrierId,
+      idKeys: messageIdKeys(r.messageId),
+      status,
+      errorCode: r.errorCode,
+      reason: `RECEIPT_${r.state}`,
+    };
     if (update.idKeys.length === 0) return;
+    // The submit_sm_resp that precedes a receipt in the same TCP read is registered a few
+    // microtasks later; one macrotask turn lets it land so the check below sees it.
+    await new Promise<void>((r) => setImmediate(r));
+    const pending = this.pendingWrite(carrierId, update.idKeys);
+    if (pending) await pending;
     if (await this.writer.add(update)) {
       this.stats.applied++;
       return;
@@ -92,7 +115,10 @@ export class ReceiptService {
   private async sweep(): Promise<void> {
     for (const u of await this.parking.expired(Date.now())) {
       this.stats.unmatchedExpired++;
-      this.log.warn({ carrier: u.carrierId, keys: u.idKeys, status: u.status }, 'receipt never matched a sent segment; dropped after TTL');
+      this.log.warn(
+        { carrier: u.carrierId, keys: u.idKeys, status: u.status },
+        'receipt never matched a sent segment; dropped after TTL',
+      );
     }
     const local = this.parking.local();
     if (local.length === 0) return;

@@ -20,7 +20,9 @@ export class Router {
 
   constructor(carriers: Carrier[], rules: RouteRule[]) {
     this.byId = new Map(carriers.map((c) => [c.cfg.id, c]));
-    for (const r of rules) for (const id of r.carriers) if (!this.byId.has(id)) throw new Error(`route names unknown carrier "${id}"`);
+    for (const r of rules)
+      for (const id of r.carriers)
+        if (!this.byId.has(id)) throw new Error(`route names unknown carrier "${id}"`);
     // Without rules every carrier is a route for everything, in configuration order.
     this.rules = rules.length > 0 ? rules : [{ carriers: carriers.map((c) => c.cfg.id) }];
   }

@@ -106,7 +106,10 @@ export class WebhookSender {
       if (Date.now() - w.createdAt.getTime() > this.opts.maxAgeMs) {
         await this.repo.giveUp(w.id, error);
         this.stats.abandoned++;
-        this.log.warn({ messageId: w.messageId, attempts: w.attempts, error }, 'status callback abandoned after max age');
+        this.log.warn(
+          { messageId: w.messageId, attempts: w.attempts, error },
+          'status callback abandoned after max age',
+        );
       } else {
         await this.repo.retryLater(w.id, backoffDelay(this.opts.backoff, w.attempts - 1), error);
       }

@@ -13,10 +13,14 @@ export function toE164(input: string, defaultRegion: string, code = 'INVALID_PHO
   const raw = input.trim();
   const p = parsePhoneNumberFromString(raw, defaultRegion as CountryCode);
   if (!p || !p.isPossible()) {
-    throw new AppError(code, `"${input}" is not a phone number we can send to; use E.164, e.g. +14155550123`, {
-      httpStatus: 400,
-      action: 'fix-request',
-    });
+    throw new AppError(
+      code,
+      `"${input}" is not a phone number we can send to; use E.164, e.g. +14155550123`,
+      {
+        httpStatus: 400,
+        action: 'fix-request',
+      },
+    );
   }
   return p.number;
 }
@@ -29,7 +33,10 @@ export function normalizeSendingNumber(input: string, type: NumberType, defaultR
   if (type === 'short_code') {
     const digits = input.trim();
     if (!/^\d{3,8}$/.test(digits)) {
-      throw new AppError('INVALID_SHORT_CODE', `"${input}" is not a short code (3 to 8 digits)`, { httpStatus: 400, action: 'fix-request' });
+      throw new AppError('INVALID_SHORT_CODE', `"${input}" is not a short code (3 to 8 digits)`, {
+        httpStatus: 400,
+        action: 'fix-request',
+      });
     }
     return digits;
   }

@@ -34,8 +34,16 @@ export class AccountsRepo {
     const account: Account = { id: randomUUID(), name, webhookSecret: randomBytes(24).toString('base64url') };
     const apiKey = newApiKey();
     await this.db.tx(async (q) => {
-      await q.query('INSERT INTO accounts (id, name, webhook_secret) VALUES ($1, $2, $3)', [account.id, name, account.webhookSecret]);
-      await q.query('INSERT INTO api_keys (key_hash, account_id, prefix) VALUES ($1, $2, $3)', [hashApiKey(apiKey), account.id, apiKey.slice(0, 7)]);
+      await q.query('INSERT INTO accounts (id, name, webhook_secret) VALUES ($1, $2, $3)', [
+        account.id,
+        name,
+        account.webhookSecret,
+      ]);
+      await q.query('INSERT INTO api_keys (key_hash, account_id, prefix) VALUES ($1, $2, $3)', [
+        hashApiKey(apiKey),
+        account.id,
+        apiKey.slice(0, 7),
+      ]);
     });
     return { account, apiKey };
   }
@@ -67,10 +75,18 @@ export class AccountsRepo {
   async addNumber(accountId: string, e164: string, type: NumberType): Promise<SendingNumber> {
     const id = randomUUID();
     try {
-      await this.db.query('INSERT INTO numbers (id, account_id, e164, type) VALUES ($1, $2, $3, $4)', [id, accountId, e164, type]);
+      await this.db.query('INSERT INTO numbers (id, account_id, e164, type) VALUES ($1, $2, $3, $4)', [
+        id,
+        accountId,
+        e164,
+        type,
+      ]);
     } catch (err) {
       if (isUniqueViolation(err)) {
-        throw new AppError('NUMBER_TAKEN', `${e164} is already assigned`, { httpStatus: 409, action: 'fix-request' });
+        throw new AppError('NUMBER_TAKEN', `${e164} is already assigned`, {
+          httpStatus: 409,
+          action: 'fix-request',
+        });
       }
       throw err;
     }

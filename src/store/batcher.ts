@@ -68,17 +68,19 @@ export class Batcher<T, R> {
     this.items = [];
     this.waiters = [];
     this.running++;
-    this.flushFn(items).then(
-      (results) => waiters.forEach((w, i) => w.resolve(results[i] as R)),
-      (err) => {
-        for (const w of waiters) w.reject(err);
-      },
-    ).finally(() => {
-      this.running--;
-      if (this.items.length > 0) {
-        if (this.items.length >= this.opts.maxItems || !this.timer) this.kick();
-      }
-      for (const r of this.idle.splice(0)) r();
-    });
+    this.flushFn(items)
+      .then(
+        (results) => waiters.forEach((w, i) => w.resolve(results[i] as R)),
+        (err) => {
+          for (const w of waiters) w.reject(err);
+        },
+      )
+      .finally(() => {
+        this.running--;
+        if (this.items.length > 0) {
+          if (this.items.length >= this.opts.maxItems || !this.timer) this.kick();
+        }
+        for (const r of this.idle.splice(0)) r();
+      });
   }
 }

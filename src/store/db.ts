@@ -4,7 +4,15 @@ import { AppError } from '../errors/app-error.ts';
 
 /** What repositories need from a database: parameterised queries and transactions. */
 export interface Queryable {
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[]; rowCount: number }>;
+  /**
+   * Runs one statement. `name` makes it a prepared statement on PostgreSQL (parsed and planned once
+   * per connection): used for the per-batch statements of the hot path.
+   */
+  query<T = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+    name?: string,
+  ): Promise<{ rows: T[]; rowCount: number }>;
 }
 
 export interface Db extends Queryable {
@@ -18,11 +26,15 @@ export interface Db extends Queryable {
 
 /** Wraps driver failures as a retryable 503 so HTTP callers know to try again. */
 function unavailable(err: unknown): AppError {
-  return new AppError('DATABASE_UNAVAILABLE', 'the database did not accept the write; nothing was stored, try again', {
-    httpStatus: 503,
-    action: 'retry',
-    cause: err,
-  });
+  return new AppError(
+    'DATABASE_UNAVAILABLE',
+    'the database did not accept the write; nothing was stored, try again',
+    {
+      httpStatus: 503,
+      action: 'retry',
+      cause: err,
+    },
+  );
 }
 
 export function isUniqueViolation(err: unknown): boolean {
@@ -33,8 +45,10 @@ class PgDb implements Db {
   readonly kind = 'postgres' as const;
   constructor(private readonly pool: pg.Pool) {}
 
-  async query<T>(sql: string, params?: unknown[]) {
-    const r = await this.pool.query(sql, params as unknown[]);
+  async query<T>(sql: string, params?: unknown[], name?: string) {
+    const r = await this.pool.query(
+      name ? { name, text: sql, values: params as unknown[] } : { text: sql, values: params as unknown[] },
+    );
     return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
   }
 
@@ -43,8 +57,12 @@ class PgDb implements Db {
     try {
       await client.query('BEGIN');
       const q: Queryable = {
-        query: async <R>(sql: string, params?: unknown[]) => {
-          const r = await client.query(sql, params as unknown[]);
+        query: async <R>(sql: string, params?: unknown[], name?: string) => {
+          const r = await client.query(
+            name
+              ? { name, text: sql, values: params as unknown[] }
+              : { text: sql, values: params as unknown[] },
+          );
           return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
         },
       };
@@ -83,7 +101,11 @@ class PgliteDb implements Db {
   }
 
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
-    return this.db.transaction(async (t) => fn({ query: async <R>(sql: string, params?: unknown[]) => PgliteDb.wrap<R>(await t.query(sql, params)) }));
+    return this.db.transaction(async (t) =>
+      fn({
+        query: async <R>(sql: string, params?: unknown[]) => PgliteDb.wrap<R>(await t.query(sql, params)),
+      }),
+    );
   }
 
   async exec(sql: string): Promise<void> {

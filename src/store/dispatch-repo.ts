@@ -19,8 +19,22 @@ export interface ClaimedSegment {
 /** Where a segment goes after a submit attempt. */
 export type SegmentOutcome =
   | { messageId: string; idx: number; status: 'sent'; carrierId: string; smscId: string; idKeys: string[] }
-  | { messageId: string; idx: number; status: 'failed' | 'rejected' | 'expired'; carrierId?: string | undefined; commandStatus?: number | undefined; reason: string }
-  | { messageId: string; idx: number; status: 'queued'; delayMs: number; possibleDuplicate: boolean; reason: string };
+  | {
+      messageId: string;
+      idx: number;
+      status: 'failed' | 'rejected' | 'expired';
+      carrierId?: string | undefined;
+      commandStatus?: number | undefined;
+      reason: string;
+    }
+  | {
+      messageId: string;
+      idx: number;
+      status: 'queued';
+      delayMs: number;
+      possibleDuplicate: boolean;
+      reason: string;
+    };
 
 export interface ReceiptUpdate {
   carrierId: string;
@@ -30,35 +44,28 @@ export interface ReceiptUpdate {
   reason: string;
 }
 
-const ROLLUP_SQL = `
-WITH agg AS (
-  SELECT message_id,
-         min(status_rank) AS min_rank, max(status_rank) AS max_rank,
-         bool_and(status = 'delivered') AS all_delivered,
-         (array_agg(status ORDER BY idx) FILTER (WHERE status IN ('failed', 'rejected', 'undelivered', 'expired')))[1] AS fail_status,
-         (array_agg(reason ORDER BY idx) FILTER (WHERE status IN ('failed', 'rejected', 'undelivered', 'expired')))[1] AS fail_reason,
-         (array_agg(error_code ORDER BY idx) FILTER (WHERE status IN ('failed', 'rejected', 'undelivered', 'expired')))[1] AS fail_code,
-         bool_or(possible_duplicate) AS dup
-  FROM segments WHERE message_id = ANY($1::uuid[]) GROUP BY message_id
-), t AS (
-  SELECT message_id, dup, fail_reason, fail_code,
-         CASE WHEN fail_status IS NOT NULL THEN fail_status
-              WHEN all_delivered THEN 'delivered'
-              WHEN min_rank >= 2 THEN 'sent'
-              WHEN max_rank >= 1 THEN 'sending' END AS status
-  FROM agg
-), u AS (
+const ROLLUP_SELECT =
+  'SELECT status, count(*)::int AS n, bool_or(status_callback IS NOT NULL) AS webhooks FROM u GROUP BY status';
+
+/**
+ * CTEs applying target statuses `t(message_id, status, reason, error_code, dup)` to messages, never
+ * backwards, and queuing status callbacks. Run under PROBE_BY_INDEX.
+ */
+function applyStatuses(idFilter: string, finalSelect = ROLLUP_SELECT): string {
+  // idFilter is kept for callers that can bound the ids further; 'true' relies on index probes.
+  return `u AS (
   UPDATE messages m
   SET status = t.status, status_rank = parley_status_rank(t.status),
-      reason = COALESCE(t.fail_reason, m.reason), error_code = COALESCE(t.fail_code, m.error_code),
+      reason = COALESCE(t.reason, m.reason), error_code = COALESCE(t.error_code, m.error_code),
       possible_duplicate = m.possible_duplicate OR t.dup, updated_at = now(),
+      sending_at = CASE WHEN t.status = 'sending' THEN now() ELSE m.sending_at END,
+      sent_at = CASE WHEN t.status = 'sent' THEN now() ELSE m.sent_at END,
+      final_at = CASE WHEN parley_status_rank(t.status) = 3 THEN now() ELSE m.final_at END,
       callback_seq = m.callback_seq + CASE WHEN m.status_callback IS NULL THEN 0 ELSE 1 END
   FROM t
-  WHERE m.id = t.message_id AND t.status IS NOT NULL AND m.status_rank < parley_status_rank(t.status)
+  WHERE m.id = t.message_id AND ${idFilter} AND t.status IS NOT NULL AND m.status_rank < parley_status_rank(t.status)
   RETURNING m.id, m.account_id, m.status, m.reason, m.error_code, m.status_callback, m.callback_seq, m.segments,
             m.metadata, m.from_e164, m.to_e164, m.updated_at, m.possible_duplicate
-), ev AS (
-  INSERT INTO message_events (message_id, status, reason) SELECT id, status, reason FROM u
 ), wh AS (
   INSERT INTO webhook_deliveries (message_id, account_id, url, seq, body)
   SELECT id, account_id, status_callback, callback_seq,
@@ -67,7 +74,61 @@ WITH agg AS (
                            'sequence', callback_seq, 'metadata', metadata, 'timestamp', updated_at)::text
   FROM u WHERE status_callback IS NOT NULL
 )
-SELECT status, count(*)::int AS n, bool_or(status_callback IS NOT NULL) AS webhooks FROM u GROUP BY status`;
+${finalSelect}`;
+}
+
+const APPLY_TAIL = applyStatuses('true');
+/** In the claim statement: claimed messages become `sending` in the same round trip. */
+const CLAIM_TAIL = applyStatuses('true', 'SELECT * FROM s');
+
+/**
+ * Every dispatch statement joins a few hundred keys against tables of millions of rows. The
+ * planner's estimate for unnest() makes it hash the whole table; probing the primary key per key
+ * is what keeps the cost per message flat as tables grow, so hash and merge joins are off here.
+ */
+const PROBE_BY_INDEX = ['SET LOCAL enable_hashjoin = off', 'SET LOCAL enable_mergejoin = off'];
+
+async function probeByIndex(q: Queryable): Promise<void> {
+  for (const sql of PROBE_BY_INDEX) await q.query(sql);
+}
+
+/** Message status from explicit targets (single-part messages, claims). */
+const DIRECT_SQL = `WITH t AS (
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::boolean[]) AS t(message_id, status, reason, error_code, dup)
+), ${APPLY_TAIL}`;
+
+/** Message status aggregated over all segments (multi-part messages): failed when any part failed, delivered when all were. */
+const AGG_SQL = `WITH agg AS (
+  SELECT message_id,
+         min(status_rank) AS min_rank, max(status_rank) AS max_rank,
+         bool_and(status = 'delivered') AS all_delivered,
+         (array_agg(status ORDER BY idx) FILTER (WHERE status IN ('failed', 'rejected', 'undelivered', 'expired')))[1] AS fail_status,
+         (array_agg(reason ORDER BY idx) FILTER (WHERE status IN ('failed', 'rejected', 'undelivered', 'expired')))[1] AS reason,
+         (array_agg(error_code ORDER BY idx) FILTER (WHERE status IN ('failed', 'rejected', 'undelivered', 'expired')))[1] AS error_code,
+         bool_or(possible_duplicate) AS dup
+  FROM segments WHERE message_id = ANY($1::uuid[]) GROUP BY message_id
+), t AS (
+  SELECT message_id, dup, reason, error_code,
+         CASE WHEN fail_status IS NOT NULL THEN fail_status
+              WHEN all_delivered THEN 'delivered'
+              WHEN min_rank >= 2 THEN 'sent'
+              WHEN max_rank >= 1 THEN 'sending' END AS status
+  FROM agg
+), ${APPLY_TAIL}`;
+
+/** A segment row as the update statements return it, for the roll-up. */
+interface UpdatedSegment {
+  message_id: string;
+  parts: number;
+  status: string;
+  reason: string | null;
+  error_code: string | null;
+  possible_duplicate: boolean;
+}
+
+const UPDATED_COLUMNS =
+  's.message_id, s.idx, s.parts, s.status, s.reason, s.error_code, s.possible_duplicate';
+const FAILED = new Set(['failed', 'rejected', 'undelivered', 'expired']);
 
 export interface RollupResult {
   /** Messages that changed status, by new status. */
@@ -83,15 +144,76 @@ export class DispatchRepo {
     private readonly owner: string,
   ) {}
 
-  /** Rolls segment states up to their messages; writes history rows and status callbacks for changes. */
-  async rollup(q: Queryable, messageIds: string[]): Promise<RollupResult> {
-    const out: RollupResult = { changed: {}, webhooks: false };
-    if (messageIds.length === 0) return out;
-    const r = await q.query<{ status: string; n: number; webhooks: boolean }>(ROLLUP_SQL, [messageIds]);
-    for (const row of r.rows) {
-      out.changed[row.status] = row.n;
-      out.webhooks ||= row.webhooks;
+  private static merge(
+    into: RollupResult,
+    rows: Array<{ status: string; n: number; webhooks: boolean }>,
+  ): void {
+    for (const row of rows) {
+      into.changed[row.status] = (into.changed[row.status] ?? 0) + row.n;
+      into.webhooks ||= row.webhooks;
     }
+  }
+
+  /** Sets explicit message statuses (never backwards), with history rows and status callbacks. */
+  private async applyTargets(
+    q: Queryable,
+    targets: Array<[id: string, status: string, reason: string | null, code: string | null, dup: boolean]>,
+    out: RollupResult,
+  ): Promise<void> {
+    if (targets.length === 0) return;
+    const cols: unknown[][] = [[], [], [], [], []];
+    for (const t of targets) t.forEach((v, i) => cols[i]!.push(v));
+    DispatchRepo.merge(
+      out,
+      (
+        await q.query<{ status: string; n: number; webhooks: boolean }>(
+          DIRECT_SQL,
+          cols,
+          'parley_apply_direct',
+        )
+      ).rows,
+    );
+  }
+
+  /** Rolls multi-part messages up from all their segments. */
+  async rollup(
+    q: Queryable,
+    messageIds: string[],
+    out: RollupResult = { changed: {}, webhooks: false },
+  ): Promise<RollupResult> {
+    if (messageIds.length > 0)
+      DispatchRepo.merge(
+        out,
+        (
+          await q.query<{ status: string; n: number; webhooks: boolean }>(
+            AGG_SQL,
+            [messageIds],
+            'parley_apply_agg',
+          )
+        ).rows,
+      );
+    return out;
+  }
+
+  /** Roll-up after segment updates: single-part messages take their segment's status directly. */
+  private async rollupRows(q: Queryable, rows: UpdatedSegment[]): Promise<RollupResult> {
+    const out: RollupResult = { changed: {}, webhooks: false };
+    const direct: Array<[string, string, string | null, string | null, boolean]> = [];
+    const multi = new Set<string>();
+    for (const r of rows) {
+      if (Number(r.parts) === 1) {
+        const failed = FAILED.has(r.status);
+        direct.push([
+          r.message_id,
+          r.status,
+          failed ? r.reason : null,
+          failed ? r.error_code : null,
+          Boolean(r.possible_duplicate),
+        ]);
+      } else multi.add(r.message_id);
+    }
+    await this.applyTargets(q, direct, out);
+    await this.rollup(q, [...multi], out);
     return out;
   }
 
@@ -100,54 +222,67 @@ export class DispatchRepo {
    * share one database without taking the same work. Marks their messages `sending`.
    */
   async claim(limit: number, leaseMs: number): Promise<ClaimedSegment[]> {
-    return this.db.tx(async (q) => {
-      const r = await q.query<Record<string, unknown>>(
+    const r = await this.db.tx(async (q) => {
+      await probeByIndex(q);
+      return q.query<Record<string, unknown>>(
         `WITH c AS (
-           SELECT message_id, idx FROM segments
-           WHERE status IN ('queued', 'scheduled') AND next_attempt_at <= now()
-           ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         SELECT message_id, idx FROM segments
+         WHERE status IN ('queued', 'scheduled') AND next_attempt_at <= now()
+         ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED
+       ), s AS (
          UPDATE segments s
          SET status = 'sending', status_rank = 1, lease_owner = $1,
              lease_until = now() + $3 * interval '1 millisecond', attempts = s.attempts + 1
          FROM c WHERE s.message_id = c.message_id AND s.idx = c.idx
          RETURNING s.message_id, s.idx, s.from_e164, s.to_e164, s.number_type, s.payload, s.data_coding, s.esm_class,
-                   s.use_payload_tlv, s.expires_at, s.attempts, s.resends`,
+                   s.use_payload_tlv, s.expires_at, s.attempts, s.resends
+       ), t AS (
+         SELECT DISTINCT message_id, 'sending'::text AS status, NULL::text AS reason, NULL::text AS error_code, false AS dup FROM s
+       ), ${CLAIM_TAIL}`,
         [this.owner, limit, leaseMs],
+        'parley_claim',
       );
-      const segs = r.rows.map((x) => ({
-        messageId: x.message_id as string,
-        idx: Number(x.idx),
-        from: x.from_e164 as string,
-        to: x.to_e164 as string,
-        numberType: x.number_type as string,
-        payload: Buffer.from(x.payload as Uint8Array),
-        dataCoding: Number(x.data_coding),
-        esmClass: Number(x.esm_class),
-        usePayloadTlv: Boolean(x.use_payload_tlv),
-        expiresAt: x.expires_at instanceof Date ? x.expires_at : new Date(String(x.expires_at)),
-        attempts: Number(x.attempts),
-        resends: Number(x.resends),
-      }));
-      await this.rollup(q, [...new Set(segs.map((s) => s.messageId))]);
-      return segs;
     });
+    return r.rows.map((x) => ({
+      messageId: x.message_id as string,
+      idx: Number(x.idx),
+      from: x.from_e164 as string,
+      to: x.to_e164 as string,
+      numberType: x.number_type as string,
+      payload: Buffer.from(x.payload as Uint8Array),
+      dataCoding: Number(x.data_coding),
+      esmClass: Number(x.esm_class),
+      usePayloadTlv: Boolean(x.use_payload_tlv),
+      expiresAt: x.expires_at instanceof Date ? x.expires_at : new Date(String(x.expires_at)),
+      attempts: Number(x.attempts),
+      resends: Number(x.resends),
+    }));
   }
 
   /** Writes submit outcomes for segments this instance leased; returns the roll-up. */
   async applyOutcomes(outcomes: SegmentOutcome[]): Promise<RollupResult> {
     return this.db.tx(async (q) => {
+      await probeByIndex(q);
       const cols: unknown[][] = Array.from({ length: 10 }, () => []);
       const ids: unknown[][] = [[], [], [], []];
       for (const o of outcomes) {
         const row = [
-          o.messageId, o.idx, o.status,
+          o.messageId,
+          o.idx,
+          o.status,
           o.status === 'sent' ? o.carrierId : o.status === 'queued' ? null : (o.carrierId ?? null),
           o.status === 'sent' ? o.smscId : null,
-          o.status === 'failed' || o.status === 'rejected' || o.status === 'expired' ? (o.commandStatus ?? null) : null,
+          o.status === 'failed' || o.status === 'rejected' || o.status === 'expired'
+            ? (o.commandStatus ?? null)
+            : null,
           o.status === 'sent' ? null : o.reason,
           o.status === 'queued' ? o.delayMs : 0,
           o.status === 'queued' ? o.possibleDuplicate : false,
-          o.status === 'failed' || o.status === 'rejected' ? (o.commandStatus === undefined ? null : `0x${o.commandStatus.toString(16).padStart(8, '0')}`) : null,
+          o.status === 'failed' || o.status === 'rejected'
+            ? o.commandStatus === undefined
+              ? null
+              : `0x${o.commandStatus.toString(16).padStart(8, '0')}`
+            : null,
         ];
         row.forEach((v, i) => cols[i]!.push(v));
         if (o.status === 'sent') {
@@ -159,7 +294,7 @@ export class DispatchRepo {
           }
         }
       }
-      const r = await q.query<{ message_id: string }>(
+      const r = await q.query<UpdatedSegment>(
         `WITH o AS (
            SELECT * FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::int[], $10::boolean[], $11::text[])
              AS o(message_id, idx, status, carrier_id, smsc_id, command_status, reason, delay_ms, dup, error_code))
@@ -175,18 +310,20 @@ export class DispatchRepo {
              lease_owner = NULL, lease_until = NULL
          FROM o
          WHERE s.message_id = o.message_id AND s.idx = o.idx AND s.status = 'sending' AND s.lease_owner = $1
-         RETURNING s.message_id`,
+         RETURNING ${UPDATED_COLUMNS}`,
         [this.owner, ...cols],
+        'parley_outcomes',
       );
       if (ids[0]!.length > 0) {
         await q.query(
           `INSERT INTO segment_smsc_ids (carrier_id, id_key, message_id, idx)
            SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::int[])
-           ON CONFLICT (carrier_id, id_key) DO UPDATE SET message_id = EXCLUDED.message_id, idx = EXCLUDED.idx`,
+           ON CONFLICT (id_key, carrier_id) DO UPDATE SET message_id = EXCLUDED.message_id, idx = EXCLUDED.idx`,
           ids,
+          'parley_smsc_ids',
         );
       }
-      return this.rollup(q, [...new Set(r.rows.map((x) => x.message_id))]);
+      return this.rollupRows(q, r.rows);
     });
   }
 
@@ -196,6 +333,7 @@ export class DispatchRepo {
    */
   async applyReceipts(receipts: ReceiptUpdate[]): Promise<{ matched: boolean[]; rollup: RollupResult }> {
     return this.db.tx(async (q) => {
+      await probeByIndex(q);
       const cols: unknown[][] = [[], [], [], [], [], []];
       receipts.forEach((rc, ord) => {
         for (const k of rc.idKeys) {
@@ -207,7 +345,7 @@ export class DispatchRepo {
           cols[5]!.push(rc.reason);
         }
       });
-      const r = await q.query<{ ord: number; message_id: string }>(
+      const r = await q.query<UpdatedSegment & { ord: number }>(
         `WITH r AS (
            SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
              AS r(ord, carrier_id, id_key, status, error_code, reason)),
@@ -221,13 +359,22 @@ export class DispatchRepo {
                reason = hit.reason, done_at = now()
            FROM hit
            WHERE s.message_id = hit.message_id AND s.idx = hit.idx AND s.status_rank < parley_status_rank(hit.status)
-           RETURNING s.message_id)
-         SELECT ord, message_id FROM hit`,
+           RETURNING ${UPDATED_COLUMNS})
+         SELECT ord, NULL::uuid AS message_id, NULL::smallint AS parts, NULL AS status, NULL AS reason, NULL AS error_code,
+                NULL::boolean AS possible_duplicate FROM hit
+         UNION ALL
+         SELECT NULL, message_id, parts, status, reason, error_code, possible_duplicate FROM u`,
         cols,
+        'parley_receipts',
       );
       const matched = receipts.map(() => false);
-      for (const row of r.rows) matched[Number(row.ord)] = true;
-      const rollup = await this.rollup(q, [...new Set(r.rows.map((x) => x.message_id))]);
+      for (const row of r.rows) if (row.ord !== null) matched[Number(row.ord)] = true;
+      const updated = r.rows.filter((x) => x.message_id !== null);
+      const seen = new Set<string>();
+      const rollup = await this.rollupRows(
+        q,
+        updated.filter((x) => !seen.has(x.message_id) && seen.add(x.message_id)),
+      );
       return { matched, rollup };
     });
   }

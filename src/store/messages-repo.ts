@@ -45,7 +45,8 @@ export interface ListFilter {
   limit: number;
 }
 
-const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : d == null ? null : new Date(String(d)).toISOString());
+const iso = (d: unknown) =>
+  d instanceof Date ? d.toISOString() : d == null ? null : new Date(String(d)).toISOString();
 
 const MESSAGE_COLUMNS = `id, from_e164, to_e164, body, status, reason, error_code, encoding, segments, possible_duplicate,
   status_callback, metadata, send_at, created_at, updated_at`;
@@ -83,16 +84,14 @@ WITH m AS (
   ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id, status, created_at
 ), s AS (
-  INSERT INTO segments (message_id, idx, status, status_rank, from_e164, to_e164, number_type, payload, data_coding,
+  INSERT INTO segments (message_id, idx, parts, status, status_rank, from_e164, to_e164, number_type, payload, data_coding,
                         esm_class, use_payload_tlv, next_attempt_at, expires_at)
-  SELECT x.message_id, x.idx, m.status, 0, x.from_e164, x.to_e164, x.number_type, decode(x.payload, 'hex'), x.dc, x.esm,
+  SELECT x.message_id, x.idx, x.parts, m.status, 0, x.from_e164, x.to_e164, x.number_type, decode(x.payload, 'hex'), x.dc, x.esm,
          x.tlv, x.next_at, x.expires_at
   FROM unnest($17::uuid[], $18::int[], $19::text[], $20::text[], $21::text[], $22::text[], $23::int[], $24::int[],
-              $25::boolean[], $26::timestamptz[], $27::timestamptz[])
-       AS x(message_id, idx, from_e164, to_e164, number_type, payload, dc, esm, tlv, next_at, expires_at)
+              $25::boolean[], $26::timestamptz[], $27::timestamptz[], $28::int[])
+       AS x(message_id, idx, from_e164, to_e164, number_type, payload, dc, esm, tlv, next_at, expires_at, parts)
   JOIN m ON m.id = x.message_id
-), e AS (
-  INSERT INTO message_events (message_id, status, at) SELECT id, status, created_at FROM m
 )
 SELECT id FROM m`;
 
@@ -107,50 +106,92 @@ export class MessagesRepo {
   async insertDrafts(q: Queryable, drafts: MessageDraft[], now: Date): Promise<Set<string>> {
     if (drafts.length === 0) return new Set();
     const m: unknown[][] = Array.from({ length: 16 }, () => []);
-    const s: unknown[][] = Array.from({ length: 11 }, () => []);
+    const s: unknown[][] = Array.from({ length: 12 }, () => []);
     const at = now.toISOString();
     for (const d of drafts) {
       const status = d.sendAt ? 'scheduled' : 'queued';
-      const row = [d.id, d.accountId, d.from, d.to, d.numberType, d.body, d.encoding, d.segmentCount, status,
-        d.statusCallback ?? null, d.metadata ? JSON.stringify(d.metadata) : null, d.sendAt?.toISOString() ?? null,
-        d.expiresAt.toISOString(), d.idempotencyKey ?? null, d.requestHash, at];
+      const row = [
+        d.id,
+        d.accountId,
+        d.from,
+        d.to,
+        d.numberType,
+        d.body,
+        d.encoding,
+        d.segmentCount,
+        status,
+        d.statusCallback ?? null,
+        d.metadata ? JSON.stringify(d.metadata) : null,
+        d.sendAt?.toISOString() ?? null,
+        d.expiresAt.toISOString(),
+        d.idempotencyKey ?? null,
+        d.requestHash,
+        at,
+      ];
       row.forEach((v, i) => m[i]!.push(v));
       const next = (d.sendAt ?? now).toISOString();
       for (const seg of d.segments) {
-        const srow = [d.id, seg.idx, d.from, d.to, d.numberType, seg.payload.toString('hex'), seg.dataCoding, seg.esmClass,
-          seg.usePayloadTlv, next, d.expiresAt.toISOString()];
+        const srow = [
+          d.id,
+          seg.idx,
+          d.from,
+          d.to,
+          d.numberType,
+          seg.payload.toString('hex'),
+          seg.dataCoding,
+          seg.esmClass,
+          seg.usePayloadTlv,
+          next,
+          d.expiresAt.toISOString(),
+          d.segmentCount,
+        ];
         srow.forEach((v, i) => s[i]!.push(v));
       }
     }
-    const r = await q.query<{ id: string }>(INSERT_SQL, [...m, ...s]);
+    const r = await q.query<{ id: string }>(INSERT_SQL, [...m, ...s], 'parley_insert_drafts');
     return new Set(r.rows.map((x) => x.id));
   }
 
   /** Existing messages for idempotency keys of one account: key → {id, hash, message}. */
-  async byIdempotencyKeys(accountId: string, keys: string[]): Promise<Map<string, { hash: string; message: StoredMessage }>> {
+  async byIdempotencyKeys(
+    accountId: string,
+    keys: string[],
+  ): Promise<Map<string, { hash: string; message: StoredMessage }>> {
     const out = new Map<string, { hash: string; message: StoredMessage }>();
     if (keys.length === 0) return out;
     const r = await this.db.query<Record<string, unknown>>(
       `SELECT ${MESSAGE_COLUMNS}, idempotency_key, request_hash FROM messages WHERE account_id = $1 AND idempotency_key = ANY($2::text[])`,
       [accountId, keys],
     );
-    for (const row of r.rows) out.set(row.idempotency_key as string, { hash: row.request_hash as string, message: toMessage(row) });
+    for (const row of r.rows)
+      out.set(row.idempotency_key as string, { hash: row.request_hash as string, message: toMessage(row) });
     return out;
   }
 
   /** One message with its parts and status history; undefined when absent or another account's. */
   async get(accountId: string, id: string): Promise<MessageDetail | undefined> {
-    const r = await this.db.query<Record<string, unknown>>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1 AND account_id = $2`, [id, accountId]);
+    const r = await this.db.query<Record<string, unknown>>(
+      `SELECT ${MESSAGE_COLUMNS}, sending_at, sent_at, final_at FROM messages WHERE id = $1 AND account_id = $2`,
+      [id, accountId],
+    );
     const row = r.rows[0];
     if (!row) return undefined;
-    const [segs, events] = await Promise.all([
-      this.db.query<Record<string, unknown>>(
-        `SELECT idx, status, carrier_id, smsc_id, attempts, possible_duplicate, error_code, reason, submitted_at, done_at
-         FROM segments WHERE message_id = $1 ORDER BY idx`,
-        [id],
-      ),
-      this.db.query<Record<string, unknown>>('SELECT status, reason, at FROM message_events WHERE message_id = $1 ORDER BY id', [id]),
-    ]);
+    const segs = await this.db.query<Record<string, unknown>>(
+      `SELECT idx, status, carrier_id, smsc_id, attempts, possible_duplicate, error_code, reason, submitted_at, done_at
+       FROM segments WHERE message_id = $1 ORDER BY idx`,
+      [id],
+    );
+    const history: MessageDetail['history'] = [
+      { status: row.send_at ? 'scheduled' : 'queued', reason: null, at: iso(row.created_at)! },
+    ];
+    if (row.sending_at) history.push({ status: 'sending', reason: null, at: iso(row.sending_at)! });
+    if (row.sent_at) history.push({ status: 'sent', reason: null, at: iso(row.sent_at)! });
+    if (row.final_at)
+      history.push({
+        status: row.status as string,
+        reason: (row.reason as string | null) ?? null,
+        at: iso(row.final_at)!,
+      });
     return {
       ...toMessage(row),
       parts: segs.rows.map((s) => ({
@@ -165,7 +206,7 @@ export class MessagesRepo {
         submittedAt: iso(s.submitted_at),
         doneAt: iso(s.done_at),
       })),
-      history: events.rows.map((e) => ({ status: e.status as string, reason: (e.reason as string | null) ?? null, at: iso(e.at)! })),
+      history,
     };
   }
 

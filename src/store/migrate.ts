@@ -16,7 +16,8 @@ export async function migrate(db: Db, schema?: string): Promise<number> {
     schemaTable: schema ? `${schema}.schemaversion` : 'schemaversion',
     ...(schema ? { currentSchema: schema } : {}),
     execQuery: (query: string) => db.query(query),
-    execSqlScript: (script: string) => db.exec(schema ? `SET search_path = ${schema}, public;\n${script}` : script),
+    execSqlScript: (script: string) =>
+      db.exec(schema ? `SET search_path = ${schema}, public;\n${script}` : script),
   });
   const applied = await postgrator.migrate();
   return applied.length;

@@ -40,7 +40,10 @@ export class WebhooksRepo {
   }
 
   async delivered(id: string): Promise<void> {
-    await this.db.query('UPDATE webhook_deliveries SET delivered_at = now(), lease_until = NULL WHERE id = $1::bigint', [id]);
+    await this.db.query(
+      'UPDATE webhook_deliveries SET delivered_at = now(), lease_until = NULL WHERE id = $1::bigint',
+      [id],
+    );
   }
 
   async retryLater(id: string, delayMs: number, error: string): Promise<void> {
@@ -52,6 +55,9 @@ export class WebhooksRepo {
   }
 
   async giveUp(id: string, error: string): Promise<void> {
-    await this.db.query('UPDATE webhook_deliveries SET failed_at = now(), lease_until = NULL, last_error = $2 WHERE id = $1::bigint', [id, error.slice(0, 500)]);
+    await this.db.query(
+      'UPDATE webhook_deliveries SET failed_at = now(), lease_until = NULL, last_error = $2 WHERE id = $1::bigint',
+      [id, error.slice(0, 500)],
+    );
   }
 }

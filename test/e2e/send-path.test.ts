@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, type TestGateway, startTestGateway } from '../helpers/gateway.ts';
+import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
 let t: TestGateway;
 let auth: Record<string, string>;
@@ -11,18 +11,37 @@ afterAll(async () => t?.stop());
 
 describe('HTTP → PostgreSQL → SMPP → receipt → status', () => {
   it('accepts, submits, and shows delivered with the full history', async () => {
-    const r = await t.request('POST', '/v1/messages', { to: '+14155550123', body: 'Hello from Parley' }, auth);
+    const r = await t.request(
+      'POST',
+      '/v1/messages',
+      { to: '+14155550123', body: 'Hello from Parley' },
+      auth,
+    );
     expect(r.status).toBe(202);
     expect(r.json).toMatchObject({ status: 'queued', segments: 1, encoding: 'gsm7' });
     await t.waitFinal([r.json.id]);
     const g = await t.request('GET', `/v1/messages/${r.json.id}`, undefined, auth);
     expect(g.status).toBe(200);
-    expect(g.json).toMatchObject({ status: 'delivered', from: t.account.number, to: '+14155550123', body: 'Hello from Parley' });
-    expect(g.json.history.map((h: { status: string }) => h.status)).toEqual(['queued', 'sending', 'sent', 'delivered']);
+    expect(g.json).toMatchObject({
+      status: 'delivered',
+      from: t.account.number,
+      to: '+14155550123',
+      body: 'Hello from Parley',
+    });
+    expect(g.json.history.map((h: { status: string }) => h.status)).toEqual([
+      'queued',
+      'sending',
+      'sent',
+      'delivered',
+    ]);
     expect(g.json.parts).toHaveLength(1);
     expect(g.json.parts[0]).toMatchObject({ status: 'delivered', carrier: 'sim', attempts: 1 });
     const seen = t.sim.core.listMessages(10).find((m) => m.id === g.json.parts[0].smscMessageId);
-    expect(seen).toMatchObject({ text: 'Hello from Parley', to: '14155550123', from: t.account.number.slice(1) });
+    expect(seen).toMatchObject({
+      text: 'Hello from Parley',
+      to: '14155550123',
+      from: t.account.number.slice(1),
+    });
   });
 
   it('splits long and UCS-2 text into segments that each get a receipt', async () => {
@@ -33,7 +52,11 @@ describe('HTTP → PostgreSQL → SMPP → receipt → status', () => {
     const g = await t.request('GET', `/v1/messages/${r.json.id}`, undefined, auth);
     expect(g.json.status).toBe('delivered');
     expect(g.json.to).toBe('+14155550124');
-    expect(g.json.parts.map((p: { status: string }) => p.status)).toEqual(['delivered', 'delivered', 'delivered']);
+    expect(g.json.parts.map((p: { status: string }) => p.status)).toEqual([
+      'delivered',
+      'delivered',
+      'delivered',
+    ]);
     const smscIds = new Set(g.json.parts.map((p: { smscMessageId: string }) => p.smscMessageId));
     const got = t.sim.core.listMessages(100).filter((m) => smscIds.has(m.id as string));
     expect(got.map((m) => m.text).join('')).toBe(body);
@@ -51,13 +74,28 @@ describe('HTTP → PostgreSQL → SMPP → receipt → status', () => {
     expect(r.status).toBe(200);
     expect(r.json.accepted).toBe(2);
     expect(r.json.rejected).toBe(3);
-    expect(r.json.results.map((x: { error?: { code: string } }) => x.error?.code ?? 'ok')).toEqual(['ok', 'INVALID_TO_NUMBER', 'BODY_EMPTY', 'NUMBER_NOT_FOUND', 'ok']);
+    expect(r.json.results.map((x: { error?: { code: string } }) => x.error?.code ?? 'ok')).toEqual([
+      'ok',
+      'INVALID_TO_NUMBER',
+      'BODY_EMPTY',
+      'NUMBER_NOT_FOUND',
+      'ok',
+    ]);
     const ids = r.json.results.filter((x: { id?: string }) => x.id).map((x: { id: string }) => x.id);
     const final = await t.waitFinal(ids);
     expect([...final.values()].every((m) => m.status === 'delivered')).toBe(true);
     const five = await t.request('GET', `/v1/messages/${ids[1]}`, undefined, auth);
     expect(five.json.metadata).toEqual({ order: 5 });
-    expect((await t.request('POST', '/v1/messages/batch', { messages: Array(1001).fill({ to: '+1', body: 'x' }) }, auth)).status).toBe(400);
+    expect(
+      (
+        await t.request(
+          'POST',
+          '/v1/messages/batch',
+          { messages: Array(1001).fill({ to: '+1', body: 'x' }) },
+          auth,
+        )
+      ).status,
+    ).toBe(400);
   });
 
   it('makes Idempotency-Key replays return the first answer and conflicting reuse a 409', async () => {
@@ -71,7 +109,10 @@ describe('HTTP → PostgreSQL → SMPP → receipt → status', () => {
     const c = await t.request('POST', '/v1/messages', { to: '+14155550140', body: 'twice' }, h);
     expect(c.status).toBe(409);
     expect(c.json.error.code).toBe('IDEMPOTENCY_CONFLICT');
-    const n = await t.gw.db.query<{ n: number }>('SELECT count(*)::int AS n FROM messages WHERE idempotency_key = $1', [h['idempotency-key']]);
+    const n = await t.gw.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM messages WHERE idempotency_key = $1',
+      [h['idempotency-key']],
+    );
     expect(n.rows[0]!.n).toBe(1);
   });
 
@@ -89,15 +130,26 @@ describe('HTTP → PostgreSQL → SMPP → receipt → status', () => {
     ];
     for (const [body, status, code] of cases) {
       const r = await t.request('POST', '/v1/messages', body, auth);
-      expect({ status: r.status, code: r.json.error?.code }, JSON.stringify(body).slice(0, 60)).toEqual({ status, code });
+      expect({ status: r.status, code: r.json.error?.code }, JSON.stringify(body).slice(0, 60)).toEqual({
+        status,
+        code,
+      });
       expect(r.json.error.message.length).toBeGreaterThan(5);
       expect(JSON.stringify(r.json)).not.toMatch(/at .*\.ts:\d+/);
     }
     expect((await t.request('POST', '/v1/messages', '{"to":', auth)).status).toBe(400);
-    expect((await t.request('POST', '/v1/messages', { to: '+1', body: 'x' })).json.error.code).toBe('UNAUTHORIZED');
-    expect((await t.request('POST', '/v1/messages', { to: '+1', body: 'x' }, { authorization: 'Bearer nope' })).status).toBe(401);
+    expect((await t.request('POST', '/v1/messages', { to: '+1', body: 'x' })).json.error.code).toBe(
+      'UNAUTHORIZED',
+    );
+    expect(
+      (await t.request('POST', '/v1/messages', { to: '+1', body: 'x' }, { authorization: 'Bearer nope' }))
+        .status,
+    ).toBe(401);
     expect((await t.request('GET', '/v1/messages/not-a-uuid', undefined, auth)).status).toBe(404);
-    expect((await t.request('POST', '/v1/admin/accounts', { name: 'x' }, { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect(
+      (await t.request('POST', '/v1/admin/accounts', { name: 'x' }, { authorization: 'Bearer wrong' }))
+        .status,
+    ).toBe(401);
   });
 
   it('dry-runs the encoding', async () => {
@@ -110,7 +162,12 @@ describe('HTTP → PostgreSQL → SMPP → receipt → status', () => {
 
   it('lists with filters and cursor pagination, newest first', async () => {
     const to = '+14155550160';
-    const batch = await t.request('POST', '/v1/messages/batch', { messages: Array.from({ length: 7 }, (_, i) => ({ to, body: `page ${i}` })) }, auth);
+    const batch = await t.request(
+      'POST',
+      '/v1/messages/batch',
+      { messages: Array.from({ length: 7 }, (_, i) => ({ to, body: `page ${i}` })) },
+      auth,
+    );
     await t.waitFinal(batch.json.results.map((x: { id: string }) => x.id));
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -122,10 +179,19 @@ describe('HTTP → PostgreSQL → SMPP → receipt → status', () => {
       cursor = r.json.nextCursor;
     } while (cursor);
     expect(seen.sort()).toEqual(batch.json.results.map((x: { id: string }) => x.id).sort());
-    const delivered = await t.request('GET', `/v1/messages?status=delivered&to=${encodeURIComponent(to)}`, undefined, auth);
+    const delivered = await t.request(
+      'GET',
+      `/v1/messages?status=delivered&to=${encodeURIComponent(to)}`,
+      undefined,
+      auth,
+    );
     expect(delivered.json.data).toHaveLength(7);
-    expect((await t.request('GET', '/v1/messages?status=sent&to=%2B14155550160', undefined, auth)).json.data).toHaveLength(0);
-    expect((await t.request('GET', '/v1/messages?cursor=garbage', undefined, auth)).json.error.code).toBe('INVALID_CURSOR');
+    expect(
+      (await t.request('GET', '/v1/messages?status=sent&to=%2B14155550160', undefined, auth)).json.data,
+    ).toHaveLength(0);
+    expect((await t.request('GET', '/v1/messages?cursor=garbage', undefined, auth)).json.error.code).toBe(
+      'INVALID_CURSOR',
+    );
   });
 
   it('keeps tenants apart: foreign ids are 404, lists are scoped, foreign numbers cannot send', async () => {
@@ -135,12 +201,22 @@ describe('HTTP → PostgreSQL → SMPP → receipt → status', () => {
     expect((await t.request('GET', `/v1/messages/${mine.json.id}`, undefined, theirs)).status).toBe(404);
     const list = await t.request('GET', '/v1/messages?limit=200', undefined, theirs);
     expect(list.json.data).toHaveLength(0);
-    const steal = await t.request('POST', '/v1/messages', { to: '+14155550171', body: 'x', from: t.account.number }, theirs);
+    const steal = await t.request(
+      'POST',
+      '/v1/messages',
+      { to: '+14155550171', body: 'x', from: t.account.number },
+      theirs,
+    );
     expect(steal.status).toBe(404);
     expect(steal.json.error.code).toBe('NUMBER_NOT_FOUND');
     const numbers = await t.request('GET', '/v1/numbers', undefined, theirs);
     expect(numbers.json.data).toEqual([{ number: '+15550109999', type: 'local' }]);
-    const dup = await t.request('POST', '/v1/admin/numbers', { accountId: other.id, number: t.account.number, type: 'local' }, { authorization: `Bearer ${ADMIN_TOKEN}` });
+    const dup = await t.request(
+      'POST',
+      '/v1/admin/numbers',
+      { accountId: other.id, number: t.account.number, type: 'local' },
+      { authorization: `Bearer ${ADMIN_TOKEN}` },
+    );
     expect(dup.status).toBe(409);
   });
 
@@ -153,7 +229,9 @@ describe('HTTP → PostgreSQL → SMPP → receipt → status', () => {
     await t.waitFinal([r.json.id]);
     const g = await t.request('GET', `/v1/messages/${r.json.id}`, undefined, auth);
     expect(g.json.status).toBe('delivered');
-    expect(new Date(g.json.parts[0].submittedAt).getTime()).toBeGreaterThanOrEqual(new Date(sendAt).getTime() - 50);
+    expect(new Date(g.json.parts[0].submittedAt).getTime()).toBeGreaterThanOrEqual(
+      new Date(sendAt).getTime() - 50,
+    );
   });
 
   it('serves health, metrics and OpenAPI', async () => {

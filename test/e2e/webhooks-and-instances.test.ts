@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signWebhook } from '../../src/messaging/webhooks.ts';
-import { type TestGateway, startTestGateway } from '../helpers/gateway.ts';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { waitFor } from '../helpers/smpp.ts';
 
 const stops: Array<() => Promise<void>> = [];
@@ -18,7 +18,12 @@ async function sink(failFirst: number) {
     req.on('data', (d) => (body += d));
     req.on('end', () => {
       const status = calls++ < failFirst ? 500 : 204;
-      got.push({ body, signature: String(req.headers['x-parley-signature']), seq: String(req.headers['x-parley-sequence']), status });
+      got.push({
+        body,
+        signature: String(req.headers['x-parley-signature']),
+        seq: String(req.headers['x-parley-sequence']),
+        status,
+      });
       res.writeHead(status).end();
     });
   });
@@ -29,12 +34,24 @@ async function sink(failFirst: number) {
 
 describe('status callbacks', () => {
   it('POSTs signed events with per-message sequence numbers, retrying failures from the database', async () => {
-    const t = await startTestGateway({ file: import.meta.filename, env: { PARLEY_WEBHOOK_BACKOFF_MS: '50' } });
+    const t = await startTestGateway({
+      file: import.meta.filename,
+      env: { PARLEY_WEBHOOK_BACKOFF_MS: '50' },
+    });
     stops.push(() => t.stop());
     const s = await sink(2);
-    const r = await t.request('POST', '/v1/messages', { to: '+14155550190', body: 'hook me', statusCallback: s.url, metadata: { ref: 'A1' } }, { authorization: `Bearer ${t.account.apiKey}` });
+    const r = await t.request(
+      'POST',
+      '/v1/messages',
+      { to: '+14155550190', body: 'hook me', statusCallback: s.url, metadata: { ref: 'A1' } },
+      { authorization: `Bearer ${t.account.apiKey}` },
+    );
     await t.waitFinal([r.json.id]);
-    await waitFor(() => s.got.filter((g) => g.status === 204).length >= 3, 10_000, 'three delivered callbacks (sending, sent, delivered)');
+    await waitFor(
+      () => s.got.filter((g) => g.status === 204).length >= 3,
+      10_000,
+      'three delivered callbacks (sending, sent, delivered)',
+    );
     const ok = s.got.filter((g) => g.status === 204).map((g) => JSON.parse(g.body));
     expect(ok.map((e) => e.status).sort()).toEqual(['delivered', 'sending', 'sent']);
     const bySeq = [...ok].sort((a, b) => a.sequence - b.sequence).map((e) => e.status);
@@ -54,21 +71,42 @@ describe('status callbacks', () => {
   });
 
   it('keeps retrying across a restart (attempts live in PostgreSQL) and gives up after the max age', async () => {
-    const t = await startTestGateway({ file: import.meta.filename, env: { PARLEY_WEBHOOK_BACKOFF_MS: '200', PARLEY_WEBHOOK_MAX_AGE_MS: '3000' } });
+    const t = await startTestGateway({
+      file: import.meta.filename,
+      env: { PARLEY_WEBHOOK_BACKOFF_MS: '200', PARLEY_WEBHOOK_MAX_AGE_MS: '3000' },
+    });
     stops.push(() => t.stop());
     const s = await sink(1_000_000);
-    const r = await t.request('POST', '/v1/messages', { to: '+14155550191', body: 'nobody listens', statusCallback: s.url }, { authorization: `Bearer ${t.account.apiKey}` });
+    const r = await t.request(
+      'POST',
+      '/v1/messages',
+      { to: '+14155550191', body: 'nobody listens', statusCallback: s.url },
+      { authorization: `Bearer ${t.account.apiKey}` },
+    );
     await t.waitFinal([r.json.id]);
     await waitFor(() => s.got.length >= 3, 5_000, 'first attempts');
     await t.gw.stop();
     const before = s.got.length;
-    const again = await startTestGateway({ file: import.meta.filename, shared: { schema: t.schema, sim: t.sim }, env: { PARLEY_WEBHOOK_BACKOFF_MS: '200', PARLEY_WEBHOOK_MAX_AGE_MS: '3000' } });
-    stops.push(() => again.gw.stop());
-    const q = () => again.gw.db.query<{ failed: boolean; attempts: number }>('SELECT failed_at IS NOT NULL AS failed, attempts FROM webhook_deliveries WHERE message_id = $1', [r.json.id]);
-    let rows: Array<{ failed: boolean; attempts: number }> = [];
-    await waitFor(() => rows.length === 3 && rows.every((x) => x.failed), 10_000, 'callbacks abandoned', async () => {
-      rows = (await q()).rows;
+    const again = await startTestGateway({
+      file: import.meta.filename,
+      shared: { schema: t.schema, sim: t.sim },
+      env: { PARLEY_WEBHOOK_BACKOFF_MS: '200', PARLEY_WEBHOOK_MAX_AGE_MS: '3000' },
     });
+    stops.push(() => again.gw.stop());
+    const q = () =>
+      again.gw.db.query<{ failed: boolean; attempts: number }>(
+        'SELECT failed_at IS NOT NULL AS failed, attempts FROM webhook_deliveries WHERE message_id = $1',
+        [r.json.id],
+      );
+    let rows: Array<{ failed: boolean; attempts: number }> = [];
+    await waitFor(
+      () => rows.length === 3 && rows.every((x) => x.failed),
+      10_000,
+      'callbacks abandoned',
+      async () => {
+        rows = (await q()).rows;
+      },
+    );
     expect(s.got.length).toBeGreaterThan(before);
     expect(rows.every((x) => x.attempts >= 2)).toBe(true);
   });
@@ -76,22 +114,44 @@ describe('status callbacks', () => {
 
 describe('several instances on one database', () => {
   it('share the work without sending anything twice, with receipts parked in Redis across instances', async () => {
-    const a = await startTestGateway({ file: import.meta.filename, redis: true, scenario: 'receipt-before-response' });
+    const a = await startTestGateway({
+      file: import.meta.filename,
+      redis: true,
+      scenario: 'receipt-before-response',
+    });
     stops.push(() => a.stop());
-    const b = await startTestGateway({ file: import.meta.filename, redis: true, shared: { schema: a.schema, sim: a.sim } });
+    const b = await startTestGateway({
+      file: import.meta.filename,
+      redis: true,
+      shared: { schema: a.schema, sim: a.sim },
+    });
     stops.push(() => b.gw.stop());
     const auth = { authorization: `Bearer ${a.account.apiKey}` };
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {
-      const r = await a.request('POST', '/v1/messages/batch', { messages: Array.from({ length: 250 }, (_, j) => ({ to: `+1415556${String(1000 + i * 250 + j)}`, body: `multi ${i}-${j}` })) }, auth);
+      const r = await a.request(
+        'POST',
+        '/v1/messages/batch',
+        {
+          messages: Array.from({ length: 250 }, (_, j) => ({
+            to: `+1415556${String(1000 + i * 250 + j)}`,
+            body: `multi ${i}-${j}`,
+          })),
+        },
+        auth,
+      );
       ids.push(...r.json.results.map((x: { id: string }) => x.id));
     }
     const final = await a.waitFinal(ids, 30_000);
     expect([...final.values()].every((m) => m.status === 'delivered')).toBe(true);
     expect(a.sim.stats.accepted).toBe(1000);
-    const owners = await a.gw.db.query<{ n: number }>('SELECT count(DISTINCT carrier_id)::int AS n FROM segments');
+    const owners = await a.gw.db.query<{ n: number }>(
+      'SELECT count(DISTINCT carrier_id)::int AS n FROM segments',
+    );
     expect(owners.rows[0]!.n).toBe(1);
-    const sentByA = a.gw.metrics.submits.get ? (await a.gw.metrics.submits.get()).values.reduce((s, v) => s + v.value, 0) : 0;
+    const sentByA = a.gw.metrics.submits.get
+      ? (await a.gw.metrics.submits.get()).values.reduce((s, v) => s + v.value, 0)
+      : 0;
     const sentByB = (await b.gw.metrics.submits.get()).values.reduce((s, v) => s + v.value, 0);
     expect(sentByA).toBeGreaterThan(0);
     expect(sentByB).toBeGreaterThan(0);

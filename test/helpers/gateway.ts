@@ -1,12 +1,12 @@
 import pg from 'pg';
-import { createGateway, type Gateway } from '../../src/app.ts';
-import { parseCarrierConfig } from '../../src/config/carrier-config.ts';
-import { loadConfig } from '../../src/config/config.ts';
-import type { CarrierConfigInput } from '../../src/config/carrier-config.ts';
 import { namedScenario, type Scenario } from '../../simulator/scenario.ts';
 import { SmscSimulator } from '../../simulator/smsc.ts';
-import { silent, waitFor } from './smpp.ts';
+import { createGateway, type Gateway } from '../../src/app.ts';
+import type { CarrierConfigInput } from '../../src/config/carrier-config.ts';
+import { parseCarrierConfig } from '../../src/config/carrier-config.ts';
+import { loadConfig } from '../../src/config/config.ts';
 import { databaseUrl, redisUrl, uniqueSchema } from './services.ts';
+import { silent, waitFor } from './smpp.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -16,7 +16,12 @@ export interface TestGateway {
   schema: string;
   dbUrl: string;
   account: { id: string; apiKey: string; number: string };
-  request(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any; headers: Record<string, unknown> }>;
+  request(
+    method: string,
+    url: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; json: any; headers: Record<string, unknown> }>;
   createAccount(name: string, number: string): Promise<{ id: string; apiKey: string; number: string }>;
   waitFinal(ids: string[], timeoutMs?: number): Promise<Map<string, any>>;
   stop(): Promise<void>;
@@ -39,7 +44,13 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
   const schema = o.shared?.schema ?? uniqueSchema(o.file);
   const sim =
     o.shared?.sim ??
-    new SmscSimulator({ port: 0, seed: 7, systemId: 'parley', password: 'parley', scenario: typeof o.scenario === 'object' ? o.scenario : namedScenario(o.scenario ?? 'default') });
+    new SmscSimulator({
+      port: 0,
+      seed: 7,
+      systemId: 'parley',
+      password: 'parley',
+      scenario: typeof o.scenario === 'object' ? o.scenario : namedScenario(o.scenario ?? 'default'),
+    });
   if (!o.shared) await sim.start();
   const env: Record<string, string> = {
     DATABASE_URL: dbUrl,
@@ -53,14 +64,27 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
   const config = loadConfig(env);
   config.carriers.push(
     parseCarrierConfig({
-      id: 'sim', host: '127.0.0.1', port: sim.port, systemId: 'parley', password: 'parley', windowSize: 50,
-      reconnect: { initialMs: 50, maxMs: 500, multiplier: 2 }, queueTimeoutMs: 5_000, responseTimeoutMs: 3_000, ...o.carrier,
+      id: 'sim',
+      host: '127.0.0.1',
+      port: sim.port,
+      systemId: 'parley',
+      password: 'parley',
+      windowSize: 50,
+      reconnect: { initialMs: 50, maxMs: 500, multiplier: 2 },
+      queueTimeoutMs: 5_000,
+      responseTimeoutMs: 3_000,
+      ...o.carrier,
     }),
   );
   const gw = await createGateway(config, silent, { schema });
   gw.start();
   const request: TestGateway['request'] = async (method, url, body, headers = {}) => {
-    const r = await gw.http.inject({ method: method as 'GET', url, payload: body as object, headers: { 'content-type': 'application/json', ...headers } });
+    const r = await gw.http.inject({
+      method: method as 'GET',
+      url,
+      payload: body as object,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
     let json: any;
     try {
       json = r.json();
@@ -70,9 +94,19 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
     return { status: r.statusCode, json, headers: r.headers };
   };
   const createAccount = async (name: string, number: string) => {
-    const a = await request('POST', '/v1/admin/accounts', { name }, { authorization: `Bearer ${ADMIN_TOKEN}` });
+    const a = await request(
+      'POST',
+      '/v1/admin/accounts',
+      { name },
+      { authorization: `Bearer ${ADMIN_TOKEN}` },
+    );
     if (a.status !== 201) throw new Error(`account create: ${JSON.stringify(a.json)}`);
-    const n = await request('POST', '/v1/admin/numbers', { accountId: a.json.id, number, type: 'local' }, { authorization: `Bearer ${ADMIN_TOKEN}` });
+    const n = await request(
+      'POST',
+      '/v1/admin/numbers',
+      { accountId: a.json.id, number, type: 'local' },
+      { authorization: `Bearer ${ADMIN_TOKEN}` },
+    );
     if (n.status !== 201) throw new Error(`number add: ${JSON.stringify(n.json)}`);
     return { id: a.json.id as string, apiKey: a.json.apiKey as string, number };
   };
@@ -84,14 +118,24 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
       timeoutMs,
       `${ids.length} messages final`,
       async () => {
-        const r = await gw.db.query<{ id: string; status: string }>('SELECT id, status FROM messages WHERE id = ANY($1::uuid[])', [ids]);
+        const r = await gw.db.query<{ id: string; status: string }>(
+          'SELECT id, status FROM messages WHERE id = ANY($1::uuid[])',
+          [ids],
+        );
         for (const row of r.rows) if (FINAL.has(row.status)) out.set(row.id, row);
       },
     );
     return out;
   };
   return {
-    gw, sim, schema, dbUrl, account, request, createAccount, waitFinal,
+    gw,
+    sim,
+    schema,
+    dbUrl,
+    account,
+    request,
+    createAccount,
+    waitFinal,
     stop: async () => {
       await gw.stop();
       if (!o.shared) {

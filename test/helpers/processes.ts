@@ -4,13 +4,21 @@ export interface Child {
   child: ChildProcess;
   lines: string[];
   /** First stdout line (JSON) that satisfies `pred`. */
-  waitLine(pred: (o: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>>;
+  waitLine(
+    pred: (o: Record<string, unknown>) => boolean,
+    timeoutMs: number,
+  ): Promise<Record<string, unknown>>;
   exited: Promise<number | null>;
 }
 
 /** Runs a TypeScript entry point of this repo under node + tsx, collecting JSON log lines. */
-export function runTs(script: string, args: string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+export function runTs(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Child {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -41,7 +49,8 @@ export function runTs(script: string, args: string[], env: Record<string, string
           // not a JSON line
         }
       }
-      if (Date.now() > until || child.exitCode !== null) throw new Error(`${script}: no matching line in ${timeoutMs} ms:\n${lines.slice(-20).join('\n')}`);
+      if (Date.now() > until || child.exitCode !== null)
+        throw new Error(`${script}: no matching line in ${timeoutMs} ms:\n${lines.slice(-20).join('\n')}`);
       await new Promise<void>((r) => {
         waiters.push(r);
         setTimeout(r, 100);

@@ -127,7 +127,12 @@ export function fields(to: string, text: string, over: Partial<SubmitFields> = {
   };
 }
 
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string, poll?: () => Promise<void>): Promise<void> {
+export async function waitFor(
+  cond: () => boolean,
+  timeoutMs: number,
+  what: string,
+  poll?: () => Promise<void>,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     if (poll) await poll();
