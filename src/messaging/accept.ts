@@ -80,12 +80,7 @@ export class AcceptService {
     }
     const exact = list.find((n) => n.e164 === from.trim());
     if (exact) return exact;
-    let e164: string;
-    try {
-      e164 = toE164(from, this.policy.defaultRegion, 'INVALID_FROM_NUMBER');
-    } catch (err) {
-      throw err;
-    }
+    const e164 = toE164(from, this.policy.defaultRegion, 'INVALID_FROM_NUMBER');
     const n = list.find((x) => x.e164 === e164);
     if (!n) throw notFound(`from ${from}`);
     return n;

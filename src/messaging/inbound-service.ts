@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MoMessage } from '../smpp/inbound.ts';
 import { Batcher } from '../store/batcher.ts';
+import { columns, pushRow } from '../store/columns.ts';
 import type { Db } from '../store/db.ts';
 
 /**
@@ -14,12 +15,9 @@ export class InboundService {
   constructor(private readonly db: Db) {
     this.writer = new Batcher(
       async (items) => {
-        const cols: unknown[][] = [[], [], [], [], [], [], []];
-        for (const { carrierId, m } of items) {
-          [randomUUID(), m.from, m.to, m.text, m.segments, m.complete, carrierId].forEach((v, i) =>
-            cols[i]!.push(v),
-          );
-        }
+        const cols = columns(7);
+        for (const { carrierId, m } of items)
+          pushRow(cols, [randomUUID(), m.from, m.to, m.text, m.segments, m.complete, carrierId]);
         await this.db.query(
           `INSERT INTO inbound_messages (id, account_id, from_e164, to_e164, body, segments, complete, carrier_id)
          SELECT x.id, n.account_id, x.f, x.t, x.b, x.s, x.c, x.carrier

@@ -1,3 +1,4 @@
+import { pushRow } from './columns.ts';
 import type { Db, Queryable } from './db.ts';
 
 /** A claimed segment: everything needed to submit it without another query. */
@@ -162,7 +163,7 @@ export class DispatchRepo {
   ): Promise<void> {
     if (targets.length === 0) return;
     const cols: unknown[][] = [[], [], [], [], []];
-    for (const t of targets) t.forEach((v, i) => cols[i]!.push(v));
+    for (const t of targets) pushRow(cols, t);
     DispatchRepo.merge(
       out,
       (
@@ -284,7 +285,7 @@ export class DispatchRepo {
               : `0x${o.commandStatus.toString(16).padStart(8, '0')}`
             : null,
         ];
-        row.forEach((v, i) => cols[i]!.push(v));
+        pushRow(cols, row);
         if (o.status === 'sent') {
           for (const k of o.idKeys) {
             ids[0]!.push(o.carrierId);

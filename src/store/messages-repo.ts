@@ -1,4 +1,5 @@
 import type { MessageDraft } from '../messaging/compose.ts';
+import { pushRow } from './columns.ts';
 import type { Db, Queryable } from './db.ts';
 
 export interface StoredMessage {
@@ -128,7 +129,7 @@ export class MessagesRepo {
         d.requestHash,
         at,
       ];
-      row.forEach((v, i) => m[i]!.push(v));
+      pushRow(m, row);
       const next = (d.sendAt ?? now).toISOString();
       for (const seg of d.segments) {
         const srow = [
@@ -145,7 +146,7 @@ export class MessagesRepo {
           d.expiresAt.toISOString(),
           d.segmentCount,
         ];
-        srow.forEach((v, i) => s[i]!.push(v));
+        pushRow(s, srow);
       }
     }
     const r = await q.query<{ id: string }>(INSERT_SQL, [...m, ...s], 'parley_insert_drafts');
