@@ -70,7 +70,9 @@ export class Batcher<T, R> {
     this.running++;
     this.flushFn(items)
       .then(
-        (results) => waiters.forEach((w, i) => w.resolve(results[i] as R)),
+        (results) => {
+          for (let i = 0; i < waiters.length; i++) waiters[i]!.resolve(results[i] as R);
+        },
         (err) => {
           for (const w of waiters) w.reject(err);
         },
