@@ -8,6 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -132,6 +133,36 @@ async function call(p: string, body: unknown, key: string): Promise<any> {
   });
   return r.json();
 }
+// Keep-alive with a bounded pool, as an API client would: a new TCP connection per request would
+// measure SYN backlog overflow instead of the gateway.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+function postJson(p: string, body: unknown, key: string): Promise<number> {
+  const data = JSON.stringify(body);
+  const target = new URL(p, url);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        agent,
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(data),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
 async function metric(name: string, label = ''): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   let sum = 0;
@@ -240,24 +271,27 @@ const parleyFinalPerSec = (N * 1000) / tFinal;
 // Open-loop single POSTs at a fixed offered rate: accept latency.
 const rate = Number(values.offered);
 const secs = Number(values['offered-seconds']);
+const warmup = Math.min(2, secs) * rate;
 const singles: number[] = [];
 let errors = 0;
-const tStart = performance.now();
+let tStart = performance.now();
 const inflight: Promise<void>[] = [];
-for (let i = 0; i < rate * secs; i++) {
-  const due = tStart + (i * 1000) / rate;
+// The first two seconds warm up connections, prepared statements and the JIT; they are not counted.
+for (let i = 0; i < warmup + rate * secs; i++) {
+  if (i === warmup) {
+    await Promise.all(inflight.splice(0));
+    singles.length = 0;
+    errors = 0;
+    tStart = performance.now();
+  }
+  const due = tStart + ((i < warmup ? i : i - warmup) * 1000) / rate;
   const wait = due - performance.now();
   if (wait > 1) await new Promise((r) => setTimeout(r, wait));
   const s = performance.now();
   inflight.push(
-    fetch(`${url}/v1/messages`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ to: `+1415${String(8000000 + i)}`, body: `single ${i}` }),
-    })
-      .then(async (r) => {
-        await r.arrayBuffer();
-        if (r.status !== 202) errors++;
+    postJson(`/v1/messages`, { to: `+1415${String(8000000 + i)}`, body: `single ${i}` }, key)
+      .then((status) => {
+        if (status !== 202) errors++;
         singles.push(performance.now() - s);
       })
       .catch(() => {
@@ -268,12 +302,19 @@ for (let i = 0; i < rate * secs; i++) {
 await Promise.all(inflight);
 const achieved = (singles.length * 1000) / (performance.now() - tStart);
 singles.sort((a, b) => a - b);
+const lagP99 = await metric('parley_process_nodejs_eventloop_lag_p99_seconds');
+const lagMax = await metric('parley_process_nodejs_eventloop_lag_max_seconds');
+const gcSum = await metric('parley_process_nodejs_gc_duration_seconds_sum');
+console.log(
+  `gateway event loop lag p99=${fmt(lagP99 * 1000, 1)}ms max=${fmt(lagMax * 1000, 1)}ms, GC total=${fmt(gcSum, 2)}s`,
+);
 console.log(
   `single POST at ${rate}/s offered for ${secs}s: achieved=${fmt(achieved)}/s errors=${errors} accept p50=${fmt(percentile(singles, 50), 1)}ms p99=${fmt(percentile(singles, 99), 1)}ms`,
 );
 
 gw.child.kill('SIGTERM');
 await gw.exited;
+if (process.env.BENCH_GATEWAY_LOG) writeFileSync(process.env.BENCH_GATEWAY_LOG, gw.lines.join('\n'));
 
 if (values['vs-kannel']) {
   const peers = path.resolve('..', 'shared', 'peers', 'kannel', 'bench-e2e.sh');

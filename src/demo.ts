@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AppConfig } from './config/config.ts';
 import type { AccountsRepo } from './store/accounts-repo.ts';
@@ -22,6 +22,7 @@ export async function prepareDemo(
   apiUrl: string,
   simulatorControlUrl: string,
 ): Promise<Demo> {
+  mkdirSync(config.dataDir, { recursive: true });
   const file = path.join(config.dataDir, 'demo.json');
   try {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as Demo;
@@ -34,8 +35,18 @@ export async function prepareDemo(
     // no demo yet
   }
   const { account, apiKey } = await accounts.createAccount('Demo');
-  const number = '+15550100001';
-  await accounts.addNumber(account.id, number, 'local');
+  // 555-01xx is reserved for fiction; take the first one no account has yet.
+  let number = '';
+  for (let n = 1; n < 100 && !number; n++) {
+    const candidate = `+155501000${String(n).padStart(2, '0')}`;
+    try {
+      await accounts.addNumber(account.id, candidate, 'local');
+      number = candidate;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'NUMBER_TAKEN') throw err;
+    }
+  }
+  if (!number) throw new Error('no free demo number in +1 555 010 0001..0099');
   const demo: Demo = { apiUrl, apiKey, accountId: account.id, number, simulatorControlUrl };
   writeFileSync(file, `${JSON.stringify(demo, null, 2)}\n`, { mode: 0o600 });
   return demo;

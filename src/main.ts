@@ -60,25 +60,31 @@ const address = await gateway.http.listen({ port: config.port, host: config.host
 log.info({ address }, 'parley listening');
 
 if (simulator) {
+  // A demo that cannot be prepared is not a reason to stop a running gateway.
   const demo = await prepareDemo(
     gateway.accounts,
     config,
     address,
     `http://127.0.0.1:${simulator.controlPort}`,
-  );
-  process.stdout.write(
-    [
-      '',
-      `Parley is running on embedded defaults (${config.databaseUrl ? 'PostgreSQL' : `PGlite in ${config.dataDir}`}, bundled SMSC simulator).`,
-      `  API:        ${demo.apiUrl}`,
-      `  Docs:       ${demo.apiUrl}/docs`,
-      `  Simulator:  ${demo.simulatorControlUrl}  (POST /mo to send yourself a reply)`,
-      `  Demo:       ${config.dataDir}/demo.json`,
-      'Send a first message:',
-      `  curl -s ${demo.apiUrl}/v1/messages -H 'Authorization: Bearer ${demo.apiKey}' -H 'content-type: application/json' -d '{"to":"+14155550123","body":"Hello from Parley"}'`,
-      '',
-    ].join('\n'),
-  );
+  ).catch((err: Error) => {
+    log.error({ err: err.message }, 'demo account not prepared');
+    return undefined;
+  });
+  if (demo) {
+    process.stdout.write(
+      [
+        '',
+        `Parley is running on embedded defaults (${config.databaseUrl ? 'PostgreSQL' : `PGlite in ${config.dataDir}`}, bundled SMSC simulator).`,
+        `  API:        ${demo.apiUrl}`,
+        `  Docs:       ${demo.apiUrl}/docs`,
+        `  Simulator:  ${demo.simulatorControlUrl}  (POST /mo to send yourself a reply)`,
+        `  Demo:       ${config.dataDir}/demo.json`,
+        'Send a first message:',
+        `  curl -s ${demo.apiUrl}/v1/messages -H 'Authorization: Bearer ${demo.apiKey}' -H 'content-type: application/json' -d '{"to":"+14155550123","body":"Hello from Parley"}'`,
+        '',
+      ].join('\n'),
+    );
+  }
 }
 
 let stopping = false;

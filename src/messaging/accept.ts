@@ -50,7 +50,8 @@ export class AcceptService {
   ) {
     this.writer = new Batcher(async (groups) => {
       const now = new Date();
-      const inserted = await this.db.tx((q) => this.messages.insertDrafts(q, groups.flat(), now));
+      // One statement (messages and segments in CTEs) is atomic on its own: no BEGIN/COMMIT round trips.
+      const inserted = await this.messages.insertDrafts(this.db, groups.flat(), now);
       return groups.map(() => inserted);
     }, writer);
   }

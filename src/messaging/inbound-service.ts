@@ -4,6 +4,11 @@ import { Batcher } from '../store/batcher.ts';
 import { columns, pushRow } from '../store/columns.ts';
 import type { Db } from '../store/db.ts';
 
+/** Numbers are stored as E.164 or as short-code digits; an MO's destination may lack the '+'. */
+export function numberKey(to: string): string {
+  return to.startsWith('+') || /^\d{3,8}$/.test(to) ? to : `+${to}`;
+}
+
 /**
  * Stores inbound (MO) messages, batched, attributed to the account that owns the destination
  * number (null when no account does, kept for the operator). The SMSC gets its deliver_sm_resp
@@ -22,7 +27,7 @@ export class InboundService {
           `INSERT INTO inbound_messages (id, account_id, from_e164, to_e164, body, segments, complete, carrier_id)
          SELECT x.id, n.account_id, x.f, x.t, x.b, x.s, x.c, x.carrier
          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::boolean[], $7::text[]) AS x(id, f, t, b, s, c, carrier)
-         LEFT JOIN numbers n ON n.e164 = x.t OR n.e164 = ltrim(x.t, '+')`,
+         LEFT JOIN numbers n ON n.e164 = x.t`,
           cols,
         );
         return items.map(() => undefined);

@@ -132,10 +132,16 @@ export interface DbOptions {
  */
 export async function openDb(opts: DbOptions): Promise<Db> {
   if (opts.url) {
+    // Every batch statement joins a few hundred keys from unnest() against tables of millions of
+    // rows; the planner's row estimate for unnest() makes it hash whole tables. Probing primary
+    // keys is what keeps the cost per message flat as tables grow, so hash and merge joins are off
+    // for the gateway's sessions (its other queries are key lookups and index range scans).
+    const settings = ['-c enable_hashjoin=off', '-c enable_mergejoin=off'];
+    if (opts.schema) settings.push(`-c search_path=${opts.schema},public`);
     const pool = new pg.Pool({
       connectionString: opts.url,
       max: opts.poolSize ?? 10,
-      ...(opts.schema ? { options: `-c search_path=${opts.schema},public` } : {}),
+      options: settings.join(' '),
     });
     pool.on('error', () => undefined); // idle client errors surface on the next query instead
     try {

@@ -82,17 +82,6 @@ const APPLY_TAIL = applyStatuses('true');
 /** In the claim statement: claimed messages become `sending` in the same round trip. */
 const CLAIM_TAIL = applyStatuses('true', 'SELECT * FROM s');
 
-/**
- * Every dispatch statement joins a few hundred keys against tables of millions of rows. The
- * planner's estimate for unnest() makes it hash the whole table; probing the primary key per key
- * is what keeps the cost per message flat as tables grow, so hash and merge joins are off here.
- */
-const PROBE_BY_INDEX = ['SET LOCAL enable_hashjoin = off', 'SET LOCAL enable_mergejoin = off'];
-
-async function probeByIndex(q: Queryable): Promise<void> {
-  for (const sql of PROBE_BY_INDEX) await q.query(sql);
-}
-
 /** Message status from explicit targets (single-part messages, claims). */
 const DIRECT_SQL = `WITH t AS (
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::boolean[]) AS t(message_id, status, reason, error_code, dup)
@@ -223,10 +212,8 @@ export class DispatchRepo {
    * share one database without taking the same work. Marks their messages `sending`.
    */
   async claim(limit: number, leaseMs: number): Promise<ClaimedSegment[]> {
-    const r = await this.db.tx(async (q) => {
-      await probeByIndex(q);
-      return q.query<Record<string, unknown>>(
-        `WITH c AS (
+    const r = await this.db.query<Record<string, unknown>>(
+      `WITH c AS (
          SELECT message_id, idx FROM segments
          WHERE status IN ('queued', 'scheduled') AND next_attempt_at <= now()
          ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED
@@ -240,10 +227,9 @@ export class DispatchRepo {
        ), t AS (
          SELECT DISTINCT message_id, 'sending'::text AS status, NULL::text AS reason, NULL::text AS error_code, false AS dup FROM s
        ), ${CLAIM_TAIL}`,
-        [this.owner, limit, leaseMs],
-        'parley_claim',
-      );
-    });
+      [this.owner, limit, leaseMs],
+      'parley_claim',
+    );
     return r.rows.map((x) => ({
       messageId: x.message_id as string,
       idx: Number(x.idx),
@@ -263,7 +249,6 @@ export class DispatchRepo {
   /** Writes submit outcomes for segments this instance leased; returns the roll-up. */
   async applyOutcomes(outcomes: SegmentOutcome[]): Promise<RollupResult> {
     return this.db.tx(async (q) => {
-      await probeByIndex(q);
       const cols: unknown[][] = Array.from({ length: 10 }, () => []);
       const ids: unknown[][] = [[], [], [], []];
       for (const o of outcomes) {
@@ -334,7 +319,6 @@ export class DispatchRepo {
    */
   async applyReceipts(receipts: ReceiptUpdate[]): Promise<{ matched: boolean[]; rollup: RollupResult }> {
     return this.db.tx(async (q) => {
-      await probeByIndex(q);
       const cols: unknown[][] = [[], [], [], [], [], []];
       receipts.forEach((rc, ord) => {
         for (const k of rc.idKeys) {

@@ -87,12 +87,13 @@ WITH m AS (
 ), s AS (
   INSERT INTO segments (message_id, idx, parts, status, status_rank, from_e164, to_e164, number_type, payload, data_coding,
                         esm_class, use_payload_tlv, next_attempt_at, expires_at)
-  SELECT x.message_id, x.idx, x.parts, m.status, 0, x.from_e164, x.to_e164, x.number_type, decode(x.payload, 'hex'), x.dc, x.esm,
+  SELECT x.message_id, x.idx, x.parts, x.status, 0, x.from_e164, x.to_e164, x.number_type, decode(x.payload, 'hex'), x.dc, x.esm,
          x.tlv, x.next_at, x.expires_at
   FROM unnest($17::uuid[], $18::int[], $19::text[], $20::text[], $21::text[], $22::text[], $23::int[], $24::int[],
-              $25::boolean[], $26::timestamptz[], $27::timestamptz[], $28::int[])
-       AS x(message_id, idx, from_e164, to_e164, number_type, payload, dc, esm, tlv, next_at, expires_at, parts)
-  JOIN m ON m.id = x.message_id
+              $25::boolean[], $26::timestamptz[], $27::timestamptz[], $28::int[], $29::text[], $30::boolean[])
+       AS x(message_id, idx, from_e164, to_e164, number_type, payload, dc, esm, tlv, next_at, expires_at, parts, status, idem)
+  -- Fresh random ids cannot conflict; only idempotent drafts may have been skipped above.
+  WHERE NOT x.idem OR x.message_id IN (SELECT id FROM m)
 )
 SELECT id FROM m`;
 
@@ -107,7 +108,7 @@ export class MessagesRepo {
   async insertDrafts(q: Queryable, drafts: MessageDraft[], now: Date): Promise<Set<string>> {
     if (drafts.length === 0) return new Set();
     const m: unknown[][] = Array.from({ length: 16 }, () => []);
-    const s: unknown[][] = Array.from({ length: 12 }, () => []);
+    const s: unknown[][] = Array.from({ length: 14 }, () => []);
     const at = now.toISOString();
     for (const d of drafts) {
       const status = d.sendAt ? 'scheduled' : 'queued';
@@ -145,6 +146,8 @@ export class MessagesRepo {
           next,
           d.expiresAt.toISOString(),
           d.segmentCount,
+          status,
+          d.idempotencyKey !== undefined,
         ];
         pushRow(s, srow);
       }
