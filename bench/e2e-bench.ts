@@ -6,7 +6,7 @@
  * POSTs at a fixed offered rate for accept p50/p99. --vs-kannel also runs Kannel against the same
  * simulator (../shared/peers/kannel/bench-e2e.sh) and prints the ratio.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -193,6 +193,14 @@ const batches = Math.ceil(N / BATCH);
 let peakGwRss = 0;
 let peakSimRss = 0;
 let peakPgRss = 0;
+let peakHeap = 0;
+let peakExternal = 0;
+const memSampler = setInterval(() => {
+  void Promise.all([metric('parley_process_nodejs_heap_size_used_bytes'), metric('parley_process_nodejs_external_memory_bytes')]).then(([h, e]) => {
+    peakHeap = Math.max(peakHeap, h / 2 ** 20);
+    peakExternal = Math.max(peakExternal, e / 2 ** 20);
+  });
+}, 1000);
 const sampler = setInterval(() => {
   peakGwRss = Math.max(peakGwRss, rssOf(gw.child.pid!).rssMb);
   peakSimRss = Math.max(peakSimRss, rssOf(sim.child.pid!).rssMb);
@@ -232,6 +240,7 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 100));
 }
 clearInterval(sampler);
+clearInterval(memSampler);
 const cpu1 = {
   gw: cpuSecondsOf(gw.child.pid!),
   sim: cpuSecondsOf(sim.child.pid!),
@@ -264,7 +273,7 @@ console.log(
 );
 console.log(
   `  cpu s: gateway=${fmt(cpu1.gw - cpu0.gw, 2)} simulator=${fmt(cpu1.sim - cpu0.sim, 2)} postgres=${fmt(cpu1.pg - cpu0.pg, 2)} loader=${fmt((cpu1.me.user + cpu1.me.system) / 1e6, 2)}` +
-    `  peak rss MB: gateway=${fmt(peakGwRss)} simulator=${fmt(peakSimRss)} postgres(all)=${fmt(peakPgRss)}`,
+    `  peak rss MB: gateway=${fmt(peakGwRss)} (heap used ${fmt(peakHeap)}, external ${fmt(peakExternal)}) simulator=${fmt(peakSimRss)} postgres(all)=${fmt(peakPgRss)}`,
 );
 const parleyFinalPerSec = (N * 1000) / tFinal;
 

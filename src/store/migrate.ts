@@ -1,9 +1,20 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Postgrator from 'postgrator';
 import type { Db } from './db.ts';
 
-const MIGRATIONS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+/** migrations/ at the repository root, found from this module in src/store or from the bundle in dist/. */
+function migrationsDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const rel of ['../../migrations', '../migrations']) {
+    const dir = path.resolve(here, rel);
+    if (existsSync(dir)) return dir;
+  }
+  throw new Error(`migrations/ not found near ${here}`);
+}
+
+const MIGRATIONS = migrationsDir();
 
 /**
  * Brings the schema to the latest version with Postgrator (plain SQL files in migrations/).

@@ -11,14 +11,15 @@ export interface Child {
   exited: Promise<number | null>;
 }
 
-/** Runs a TypeScript entry point of this repo under node + tsx, collecting JSON log lines. */
+/** Runs an entry point of this repo (TypeScript under tsx, or built JavaScript), collecting JSON log lines. */
 export function runTs(
   script: string,
   args: string[],
   env: Record<string, string>,
   nodeArgs: string[] = [],
 ): Child {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, script, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
