@@ -109,8 +109,13 @@ writeFileSync(
     ],
   }),
 );
+// The gateway runs as `npm start` runs it: the esbuild bundle under plain node, with its heap flags.
+execFileSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
+const START_FLAGS = /node (.*) dist\/main\.js/
+  .exec(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start)![1]!
+  .split(' ');
 const gw = runTs(
-  'src/main.ts',
+  'dist/main.js',
   [],
   {
     DATABASE_URL: dbUrl,
@@ -120,7 +125,7 @@ const gw = runTs(
     LOG_LEVEL: 'info',
     PARLEY_DB_POOL: '16',
   },
-  (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  [...START_FLAGS, ...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean)],
 );
 const listening = await gw.waitLine((o) => o.msg === 'parley listening', 60_000);
 const url = String(listening.address);
@@ -196,7 +201,10 @@ let peakPgRss = 0;
 let peakHeap = 0;
 let peakExternal = 0;
 const memSampler = setInterval(() => {
-  void Promise.all([metric('parley_process_nodejs_heap_size_used_bytes'), metric('parley_process_nodejs_external_memory_bytes')]).then(([h, e]) => {
+  void Promise.all([
+    metric('parley_process_nodejs_heap_size_used_bytes'),
+    metric('parley_process_nodejs_external_memory_bytes'),
+  ]).then(([h, e]) => {
     peakHeap = Math.max(peakHeap, h / 2 ** 20);
     peakExternal = Math.max(peakExternal, e / 2 ** 20);
   });
