@@ -1,20 +1,10 @@
 import type { EsmeConnection } from './connection.ts';
-import { encodeDeliverSm, type SubmitView } from './fast-pdu.ts';
+import { type MoRequest, moPdus, receiptPdu, type StoredSubmit } from './deliveries.ts';
+import type { SubmitView } from './fast-pdu.ts';
 import { CMD, ERR, encode } from './pdu.ts';
 import { createRandom } from './prng.ts';
 import type { ReceiptStat, Scenario } from './scenario.ts';
-import { dataCodingFor, decodeBytes, encodeText, type SimEncoding, splitEncoded } from './text.ts';
-
-const MESSAGE_STATE: Record<ReceiptStat, number> = {
-  ENROUTE: 1,
-  DELIVRD: 2,
-  EXPIRED: 3,
-  DELETED: 4,
-  UNDELIV: 5,
-  ACCEPTD: 6,
-  UNKNOWN: 7,
-  REJECTD: 8,
-};
+import { decodeBytes } from './text.ts';
 
 export interface SimStats {
   connections: number;
@@ -68,45 +58,17 @@ export function emptyStats(): SimStats {
   };
 }
 
-/** A submit as the simulator stored it; text is decoded only when read. */
-interface Stored {
-  id: string;
-  systemId: string;
-  from: string;
-  to: string;
-  dataCoding: number;
-  esmClass: number;
-  registeredDelivery: number;
-  raw: Buffer;
-  at: number;
-}
-
-export interface MoRequest {
-  from: string;
-  to: string;
-  text: string;
-  encoding?: SimEncoding;
-  segments?: number;
-  concat?: 'udh8' | 'udh16' | 'sar' | 'payload';
-  systemId?: string;
-}
-
-function two(n: number): string {
-  return n < 10 ? `0${n}` : String(n);
-}
-
 /** State shared by all connections: scenario, randomness, ids, stored messages, receipt routing. */
 export class SmscCore {
   stats = emptyStats();
   random: () => number;
   readonly connections = new Set<EsmeConnection>();
   private idCounter: number;
-  private messages: Stored[] = [];
+  private messages: StoredSubmit[] = [];
   private messagesAt = 0;
   private held = new Map<string, Buffer[]>();
   private rr = 0;
   private moRef = 0;
-  private dateCache = { second: -1, text: '' };
 
   constructor(
     public scenario: Scenario,
@@ -177,7 +139,7 @@ export class SmscCore {
     this.stats.accepted++;
     const id = this.nextId();
     const raw = pdu.shortMessage.length > 0 ? pdu.shortMessage : (pdu.messagePayload ?? Buffer.alloc(0));
-    const stored: Stored = {
+    const stored: StoredSubmit = {
       id,
       systemId: conn.systemId,
       from: pdu.sourceAddr,
@@ -199,7 +161,7 @@ export class SmscCore {
       if (!wants) return;
       const copies = this.chance(r.duplicateProbability) ? 2 : 1;
       const fire = () => {
-        const deliver = this.receiptPdu(stored, stat);
+        const deliver = receiptPdu(stored, stat, this.scenario);
         for (let i = 0; i < copies; i++) this.routeReceipt(conn, i === 0 ? deliver : Buffer.from(deliver));
       };
       if (receiptFirst) fire();
@@ -214,57 +176,13 @@ export class SmscCore {
 
   /** Sends an MO as one or more deliver_sm; returns the number of PDUs, throws on bad input or no receiver. */
   injectMo(req: MoRequest): number {
-    const enc = req.encoding ?? 'gsm7';
-    const data = encodeText(req.text, enc);
-    if (!data) throw new Error(`text cannot be encoded as ${enc}`);
     const target = this.receiverFor(req.systemId);
-    if (!target) throw new Error('no receiver or transceiver bind to deliver to');
-    const n = Math.max(1, Math.min(255, req.segments ?? 1));
-    const dc = dataCodingFor(enc);
-    const base = {
-      source_addr_ton: 1,
-      source_addr_npi: 1,
-      source_addr: req.from.replace(/^\+/, ''),
-      dest_addr_ton: 1,
-      dest_addr_npi: 1,
-      destination_addr: req.to.replace(/^\+/, ''),
-      data_coding: dc,
-    };
-    this.stats.mo++;
-    if (req.concat === 'payload' || (n === 1 && data.length > 254)) {
-      this.sendDeliver(
-        target,
-        encode('deliver_sm', 0, {
-          ...base,
-          esm_class: 0,
-          short_message: Buffer.alloc(0),
-          message_payload: data,
-        }),
-      );
-      return 1;
-    }
-    const parts = n === 1 ? [data] : splitEncoded(data, enc, n);
     this.moRef = (this.moRef + 1) & 0xffff;
-    const ref = this.moRef;
-    parts.forEach((p, i) => {
-      const fields: Record<string, unknown> = { ...base, esm_class: 0, short_message: p };
-      if (parts.length > 1) {
-        if (req.concat === 'sar') {
-          fields.sar_msg_ref_num = ref;
-          fields.sar_total_segments = parts.length;
-          fields.sar_segment_seqnum = i + 1;
-        } else {
-          const udh =
-            req.concat === 'udh16'
-              ? Buffer.from([6, 8, 4, ref >> 8, ref & 0xff, parts.length, i + 1])
-              : Buffer.from([5, 0, 3, ref & 0xff, parts.length, i + 1]);
-          fields.esm_class = 0x40;
-          fields.short_message = Buffer.concat([udh, p]);
-        }
-      }
-      this.sendDeliver(target, encode('deliver_sm', 0, fields));
-    });
-    return parts.length;
+    const pdus = moPdus(req, this.moRef);
+    if (!target) throw new Error('no receiver or transceiver bind to deliver to');
+    this.stats.mo++;
+    for (const pdu of pdus) this.sendDeliver(target, pdu);
+    return pdus.length;
   }
 
   /** Stored submits, newest last, decoded for reading. */
@@ -315,7 +233,7 @@ export class SmscCore {
     this.held.clear();
   }
 
-  private remember(m: Stored): void {
+  private remember(m: StoredSubmit): void {
     if (this.messageLogSize <= 0) return;
     if (this.messages.length < this.messageLogSize) this.messages.push(m);
     else {
@@ -338,23 +256,6 @@ export class SmscCore {
     }
   }
 
-  private renderId(id: string): string {
-    switch (this.scenario.receipts.idRendering) {
-      case 'decimal':
-        return /^[0-9A-F]+$/i.test(id) && this.scenario.idFormat === 'hex'
-          ? BigInt(`0x${id}`).toString(10)
-          : id;
-      case 'leading-zeros':
-        return id.padStart(Math.max(id.length + 2, 20), '0');
-      case 'uppercase':
-        return id.toUpperCase();
-      case 'lowercase':
-        return id.toLowerCase();
-      default:
-        return id;
-    }
-  }
-
   private pickOutcome(): ReceiptStat {
     const entries = Object.entries(this.scenario.receipts.outcomes) as Array<[ReceiptStat, number]>;
     if (entries.length === 1) return entries[0]![0];
@@ -365,55 +266,6 @@ export class SmscCore {
       if (x < 0) return k;
     }
     return entries[entries.length - 1]![0];
-  }
-
-  private receiptDate(): string {
-    const now = Date.now();
-    const s = Math.floor(now / 1000);
-    if (s !== this.dateCache.second) {
-      const d = new Date(now);
-      this.dateCache = {
-        second: s,
-        text: `${two(d.getUTCFullYear() % 100)}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}${two(d.getUTCHours())}${two(d.getUTCMinutes())}`,
-      };
-    }
-    return this.dateCache.text;
-  }
-
-  private receiptPdu(m: Stored, stat: ReceiptStat): Buffer {
-    const r = this.scenario.receipts;
-    const rid = this.renderId(m.id);
-    const err = stat === 'DELIVRD' ? 0 : (r.errorCodes[stat] ?? 0);
-    let shortMessage = Buffer.alloc(0);
-    if (r.format !== 'tlv') {
-      let body = m.raw;
-      if (m.esmClass & 0x40 && body.length > 0) body = body.subarray(1 + body[0]!);
-      const text = decodeBytes(body.subarray(0, 20), m.dataCoding)
-        .slice(0, 20)
-        .replace(/[^\x20-\x7e]/g, '.');
-      const date = this.receiptDate();
-      shortMessage = Buffer.from(
-        `id:${rid} sub:001 dlvrd:${stat === 'DELIVRD' ? '001' : '000'} submit date:${date} done date:${date} stat:${stat} err:${String(err).padStart(3, '0')} text:${text}`,
-        'latin1',
-      );
-    }
-    const tlvs: Array<[number, Buffer]> = [];
-    if (r.format !== 'text') {
-      tlvs.push([0x001e, Buffer.from(`${rid}\0`, 'latin1')], [0x0427, Buffer.from([MESSAGE_STATE[stat]])]);
-      if (err) tlvs.push([0x0423, Buffer.from([3, (err >> 8) & 0xff, err & 0xff])]);
-    }
-    return encodeDeliverSm(0, {
-      sourceAddrTon: 1,
-      sourceAddrNpi: 1,
-      sourceAddr: m.to,
-      destAddrTon: 1,
-      destAddrNpi: 1,
-      destinationAddr: m.from,
-      esmClass: 0x04,
-      dataCoding: 0,
-      shortMessage,
-      tlvs,
-    });
   }
 
   private receiverFor(systemId: string | undefined, prefer?: EsmeConnection): EsmeConnection | undefined {
@@ -454,4 +306,5 @@ export class SmscCore {
   }
 }
 
+export type { MoRequest };
 export { CMD };

@@ -31,6 +31,7 @@ export type {
   SubmitResponse,
 } from './session-types.ts';
 
+import { CoalescingWriter } from './coalescing-writer.ts';
 import { PduFramer } from './framer.ts';
 import { SendWindow } from './send-window.ts';
 
@@ -56,12 +57,7 @@ export class SmppSession {
   private readonly framer = new PduFramer(MAX_PDU_LENGTH);
   private readonly window: SendWindow<SubmitCallback>;
   private seq = 0;
-  private outbox: Buffer[] = [];
-  private flushScheduled = false;
-  /** Bytes queued in the outbox for the next flush. */
-  private outboxBytes = 0;
-  /** canSubmit said no because of buffered bytes: tell the bind when they drain. */
-  private starved = false;
+  private writer: CoalescingWriter | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private enquireSeq: number | undefined;
   private enquireMissed = 0;
@@ -100,11 +96,7 @@ export class SmppSession {
   /** True when a submit can be written now without exceeding the window or socket buffer. */
   canSubmit(): boolean {
     if (this.state !== 'bound' || this.opts.bindMode === 'rx' || this.window.free === 0) return false;
-    if (this.outboxBytes + (this.socket?.writableLength ?? 0) >= this.opts.writeHighWaterMark) {
-      this.starved = true;
-      return false;
-    }
-    return true;
+    return !this.writer?.full;
   }
 
   setWindowCapacity(n: number): void {
@@ -136,7 +128,9 @@ export class SmppSession {
       socket.setKeepAlive(true, 30_000);
       socket.on(this.opts.tls ? 'secureConnect' : 'connect', () => this.sendBind());
       socket.on('data', (chunk: Buffer) => this.onData(chunk));
-      socket.on('drain', () => this.unstarve());
+      this.writer = new CoalescingWriter(socket, this.opts.writeHighWaterMark, () => {
+        if (this.state === 'bound') this.handlers.onWritable();
+      });
       socket.on('error', (err) => this.close(`socket error: ${err.message}`, err));
       socket.on('close', () => this.close('connection closed by peer'));
     });
@@ -195,8 +189,7 @@ export class SmppSession {
     this.state = 'closed';
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
-    this.outbox = [];
-    this.outboxBytes = 0;
+    this.writer?.close();
     this.socket?.destroy();
     for (const e of this.window.drain()) e.ctx({ kind: 'closed', reason });
     if (this.bindWaiter) {
@@ -234,32 +227,7 @@ export class SmppSession {
   }
 
   private write(buf: Buffer): void {
-    if (this.state === 'closed') return;
-    this.outbox.push(buf);
-    this.outboxBytes += buf.length;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      process.nextTick(() => this.flush());
-    }
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    const socket = this.socket;
-    if (!socket || this.state === 'closed' || this.outbox.length === 0) return;
-    const data = this.outbox.length === 1 ? this.outbox[0]! : Buffer.concat(this.outbox, this.outboxBytes);
-    this.outbox = [];
-    this.outboxBytes = 0;
-    socket.write(data);
-    this.unstarve();
-  }
-
-  /** Wakes the bind once buffered bytes fall below the high-water mark again. */
-  private unstarve(): void {
-    if (!this.starved || this.state !== 'bound') return;
-    if ((this.socket?.writableLength ?? 0) >= this.opts.writeHighWaterMark) return;
-    this.starved = false;
-    this.handlers.onWritable();
+    if (this.state !== 'closed') this.writer?.write(buf);
   }
 
   private onData(chunk: Buffer): void {
