@@ -4,6 +4,7 @@ import { parseCarrierConfig } from '../src/config/carrier-config.ts';
 import { createLogger } from '../src/logger.ts';
 import { Carrier } from '../src/smpp/carrier.ts';
 import { encodeMessage } from '../src/smpp/encoding/segment.ts';
+import { fields } from '../test/helpers/smpp.ts';
 import type { ClientResult } from './proc-stats.ts';
 
 const [port, n, window] = process.argv.slice(2).map(Number) as [number, number, number];
@@ -55,22 +56,7 @@ await new Promise<void>((resolveAll) => {
       const m = encodeMessage(`Parley bench message ${i}`);
       const p = m.parts[0]!;
       carrier
-        .submit({
-          serviceType: '',
-          sourceAddr: '12345',
-          sourceAddrTon: 0,
-          sourceAddrNpi: 0,
-          destinationAddr: `1555${i}`,
-          destAddrTon: 1,
-          destAddrNpi: 1,
-          esmClass: 0,
-          protocolId: 0,
-          priorityFlag: 0,
-          validityPeriod: '',
-          registeredDelivery: 1,
-          dataCoding: m.dataCoding,
-          shortMessage: p.bytes,
-        })
+        .submit(fields(`1555${i}`, '', { dataCoding: m.dataCoding, shortMessage: p.bytes }))
         .then((o) => {
           if (o.kind === 'ok') ok++;
           else errors++;

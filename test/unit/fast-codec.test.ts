@@ -8,23 +8,9 @@ import {
 } from '../../src/smpp/fast-codec.ts';
 import { COMMAND_ID, decodePdu, encodePdu, inboundFromFields } from '../../src/smpp/pdu-codec.ts';
 import type { SubmitFields } from '../../src/smpp/session.ts';
+import { fields } from '../helpers/smpp.ts';
 
-const base: SubmitFields = {
-  serviceType: '',
-  sourceAddr: '12345',
-  sourceAddrTon: 0,
-  sourceAddrNpi: 0,
-  destinationAddr: '15551230000',
-  destAddrTon: 1,
-  destAddrNpi: 1,
-  esmClass: 0,
-  protocolId: 0,
-  priorityFlag: 0,
-  validityPeriod: '',
-  registeredDelivery: 1,
-  dataCoding: 0,
-  shortMessage: Buffer.from('hello'),
-};
+const base: SubmitFields = fields('15551230000', 'hello');
 
 function viaLibrary(seq: number, f: SubmitFields): Buffer {
   const fields: Record<string, unknown> = {
