@@ -123,7 +123,7 @@ export async function createGateway(
   };
   const router = new Router(carriers, config.routes);
   const dispatcher = new Dispatcher(dispatchRepo, router, receipts, log, {
-    claimBatch: 500,
+    claimBatch: 250,
     maxInFlight: 5_000,
     leaseMs: config.leaseMs,
     pollMs: 20,
