@@ -206,7 +206,11 @@ export class Carrier {
         return;
       case 'rebind':
         bind.recycle(`SMSC answered ${statusName(status)}`);
-        this.requeueFront(job);
+        if (job.attempts > retry.maxTemporaryRetries) {
+          this.finish(job, this.retryable(job, 'SMPP_BIND_STATE', statusName(status), status, false));
+        } else {
+          this.requeueFront(job);
+        }
         return;
       case 'temporary':
         if (job.attempts > retry.maxTemporaryRetries) {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { waitFor } from '../helpers/smpp.ts';
 
 let t: TestGateway;
 let auth: Record<string, string>;
@@ -232,6 +233,40 @@ describe('HTTP → PostgreSQL → SMPP → receipt → status', () => {
     expect(new Date(g.json.parts[0].submittedAt).getTime()).toBeGreaterThanOrEqual(
       new Date(sendAt).getTime() - 50,
     );
+  });
+
+  it('stores inbound messages for the account that owns the number, reassembled', async () => {
+    t.sim.injectMo({ from: '+14155550199', to: t.account.number, text: 'STOP' });
+    t.sim.injectMo({
+      from: '+14155550198',
+      to: t.account.number,
+      text: 'Ответ '.repeat(30),
+      encoding: 'ucs2',
+      segments: 3,
+    });
+    t.sim.injectMo({ from: '+14155550197', to: '+19995550000', text: 'to nobody' });
+    type Row = { from_e164: string; body: string; segments: number; account_id: string | null };
+    let rows: Row[] = [];
+    await waitFor(
+      () => rows.length === 3,
+      5_000,
+      'three inbound rows',
+      async () => {
+        rows = (
+          await t.gw.db.query<Row>(
+            "SELECT from_e164, body, segments, account_id FROM inbound_messages WHERE from_e164 LIKE '+1415555019%' ORDER BY from_e164 DESC",
+          )
+        ).rows;
+      },
+    );
+    expect(rows[0]).toMatchObject({
+      from_e164: '+14155550199',
+      body: 'STOP',
+      segments: 1,
+      account_id: t.account.id,
+    });
+    expect(rows[1]).toMatchObject({ body: 'Ответ '.repeat(30), segments: 3, account_id: t.account.id });
+    expect(rows[2]!.account_id).toBeNull();
   });
 
   it('serves health, metrics and OpenAPI', async () => {
