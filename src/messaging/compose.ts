@@ -38,7 +38,8 @@ export interface MessageDraft {
   sendAt: Date | undefined;
   expiresAt: Date;
   idempotencyKey: string | undefined;
-  requestHash: string;
+  /** Hash of the request, kept only with an idempotency key (to tell a replay from a conflict). */
+  requestHash: string | undefined;
 }
 
 export interface ComposePolicy {
@@ -137,6 +138,6 @@ export function composeMessage(
     sendAt,
     expiresAt: new Date(startAt.getTime() + policy.validityMs),
     idempotencyKey: ctx.idempotencyKey,
-    requestHash: requestHash(req),
+    requestHash: ctx.idempotencyKey === undefined ? undefined : requestHash(req),
   };
 }

@@ -127,7 +127,7 @@ export class MessagesRepo {
         d.sendAt?.toISOString() ?? null,
         d.expiresAt.toISOString(),
         d.idempotencyKey ?? null,
-        d.requestHash,
+        d.requestHash ?? null,
         at,
       ];
       pushRow(m, row);
