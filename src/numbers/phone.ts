@@ -12,7 +12,7 @@ export type NumberType = (typeof NUMBER_TYPES)[number];
 export function toE164(input: string, defaultRegion: string, code = 'INVALID_PHONE_NUMBER'): string {
   const raw = input.trim();
   const p = parsePhoneNumberFromString(raw, defaultRegion as CountryCode);
-  if (!p || !p.isPossible()) {
+  if (!p?.isPossible()) {
     throw new AppError(
       code,
       `"${input}" is not a phone number we can send to; use E.164, e.g. +14155550123`,

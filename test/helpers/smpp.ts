@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { namedScenario, type Scenario } from '../../simulator/scenario.ts';
 import { type SimulatorOptions, SmscSimulator } from '../../simulator/smsc.ts';
 import { type CarrierConfigInput, parseCarrierConfig } from '../../src/config/carrier-config.ts';
@@ -153,4 +154,19 @@ export function tally(outcomes: SubmitOutcome[]): Record<string, number> {
 
 export function okIds(outcomes: SubmitOutcome[]): string[] {
   return outcomes.flatMap((o) => (o.kind === 'ok' ? [o.messageId] : []));
+}
+
+/** A simulator and a carrier for one test each, stopped after every test. */
+export function simHarness(): { sim: SmscSimulator | undefined; tc: TestCarrier | undefined } {
+  const h: { sim: SmscSimulator | undefined; tc: TestCarrier | undefined } = {
+    sim: undefined,
+    tc: undefined,
+  };
+  afterEach(async () => {
+    await h.tc?.stop();
+    await h.sim?.stop();
+    h.tc = undefined;
+    h.sim = undefined;
+  });
+  return h;
 }

@@ -1,23 +1,23 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import smpp from 'smpp';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { submitResp } from '../../simulator/pdu.ts';
 import { namedScenario, scenarioFromJson } from '../../simulator/scenario.ts';
-import type { SmscSimulator } from '../../simulator/smsc.ts';
 import { decodeBytes, encodeText } from '../../simulator/text.ts';
 import { encodeMessage } from '../../src/smpp/encoding/segment.ts';
 import { encodeHeaderOnly, encodePdu } from '../../src/smpp/pdu-codec.ts';
-import { carrierConfig, fields, okIds, startSimulator, TestCarrier, waitFor } from '../helpers/smpp.ts';
+import {
+  carrierConfig,
+  fields,
+  okIds,
+  simHarness,
+  startSimulator,
+  TestCarrier,
+  waitFor,
+} from '../helpers/smpp.ts';
 
-let sim: SmscSimulator | undefined;
-let tc: TestCarrier | undefined;
-afterEach(async () => {
-  await tc?.stop();
-  await sim?.stop();
-  tc = undefined;
-  sim = undefined;
-});
+const h = simHarness();
 
 /** Opens a raw TCP connection and collects what the simulator answers. */
 async function raw(port: number) {
@@ -33,21 +33,21 @@ async function raw(port: number) {
 
 describe('simulator protocol robustness', () => {
   it('nacks an impossible command_length and closes only that connection', async () => {
-    sim = await startSimulator();
-    tc = new TestCarrier(carrierConfig(sim.port));
-    await tc.waitBound();
-    const c = await raw(sim.port);
+    h.sim = await startSimulator();
+    h.tc = new TestCarrier(carrierConfig(h.sim.port));
+    await h.tc.waitBound();
+    const c = await raw(h.sim.port);
     c.sock.write(Buffer.from('00000002000000040000000000000001', 'hex'));
     await waitFor(() => c.closed(), 2_000, 'close');
     expect(c.all().subarray(0, 12).toString('hex')).toBe('000000108000000000000002');
-    expect(sim.stats.malformed).toBe(1);
-    const out = await tc.submitMany(10);
+    expect(h.sim.stats.malformed).toBe(1);
+    const out = await h.tc.submitMany(10);
     expect(out.every((o) => o.kind === 'ok')).toBe(true);
   });
 
   it('answers unknown commands with generic_nack ESME_RINVCMDID and keeps the connection', async () => {
-    sim = await startSimulator();
-    const c = await raw(sim.port);
+    h.sim = await startSimulator();
+    const c = await raw(h.sim.port);
     c.sock.write(Buffer.concat([encodeHeaderOnly(0x00000999, 0, 5), encodeHeaderOnly(0x15, 0, 6)]));
     await waitFor(() => c.all().length >= 32, 2_000, 'replies');
     expect(c.all().subarray(0, 16).toString('hex')).toBe('00000010800000000000000300000005');
@@ -57,8 +57,8 @@ describe('simulator protocol robustness', () => {
   });
 
   it('refuses submit_sm before bind and a second bind on one connection', async () => {
-    sim = await startSimulator();
-    const c = await raw(sim.port);
+    h.sim = await startSimulator();
+    const c = await raw(h.sim.port);
     c.sock.write(encodePdu('submit_sm', 1, { destination_addr: '1', short_message: Buffer.from('x') }));
     c.sock.write(
       encodePdu('bind_transceiver', 2, { system_id: 'a', password: 'b', interface_version: 0x34 }),
@@ -89,14 +89,14 @@ describe('simulator protocol robustness', () => {
 
 describe('simulator behaviour', () => {
   it('holds receipts for a transmitter-only bind until a receiver of the same system_id binds', async () => {
-    sim = await startSimulator();
-    tc = new TestCarrier(carrierConfig(sim.port, { binds: [{ mode: 'tx', count: 1 }] }));
-    await tc.waitBound();
-    const out = await tc.submitMany(20);
-    await waitFor(() => sim!.stats.heldReceipts === 20, 2_000, 'held receipts');
-    const rx = new TestCarrier(carrierConfig(sim.port, { binds: [{ mode: 'rx', count: 1 }] }));
+    h.sim = await startSimulator();
+    h.tc = new TestCarrier(carrierConfig(h.sim.port, { binds: [{ mode: 'tx', count: 1 }] }));
+    await h.tc.waitBound();
+    const out = await h.tc.submitMany(20);
+    await waitFor(() => h.sim!.stats.heldReceipts === 20, 2_000, 'held receipts');
+    const rx = new TestCarrier(carrierConfig(h.sim.port, { binds: [{ mode: 'rx', count: 1 }] }));
     await waitFor(() => rx.matchedReceipts(okIds(out)).size === 20, 3_000, 'receipts on the receiver');
-    expect(sim.stats.heldReceipts).toBe(0);
+    expect(h.sim.stats.heldReceipts).toBe(0);
     await rx.stop();
   });
 
@@ -121,12 +121,12 @@ describe('simulator behaviour', () => {
   });
 
   it('keeps what it received, decoded, for GET /messages', async () => {
-    sim = await startSimulator();
-    tc = new TestCarrier(carrierConfig(sim.port));
-    await tc.waitBound();
+    h.sim = await startSimulator();
+    h.tc = new TestCarrier(carrierConfig(h.sim.port));
+    await h.tc.waitBound();
     const m = encodeMessage(`Grüße € ${'x'.repeat(160)}`, { referenceNumber: 3 });
     for (const p of m.parts)
-      await tc.carrier.submit(
+      await h.tc.carrier.submit(
         fields('15550001111', '', {
           shortMessage: p.bytes,
           esmClass: m.udhi ? 0x40 : 0,
@@ -134,10 +134,10 @@ describe('simulator behaviour', () => {
         }),
       );
     const u = encodeMessage('Привет');
-    await tc.carrier.submit(
+    await h.tc.carrier.submit(
       fields('15550001112', '', { shortMessage: u.parts[0]!.bytes, dataCoding: u.dataCoding }),
     );
-    const msgs = sim.core.listMessages(10);
+    const msgs = h.sim.core.listMessages(10);
     expect(
       msgs
         .map((x) => x.text)
@@ -159,16 +159,16 @@ describe('simulator control API', () => {
   };
 
   it('injects MO, switches scenarios, reports stats, resets and drops connections', async () => {
-    sim = await startSimulator('default', { controlPort: 0 });
-    const port = sim.controlPort!;
+    h.sim = await startSimulator('default', { controlPort: 0 });
+    const port = h.sim.controlPort!;
     expect((await call(port, 'POST', '/mo', { from: '+1', to: '2', text: 'hi' })).status).toBe(409);
-    tc = new TestCarrier(carrierConfig(sim.port));
-    await tc.waitBound();
+    h.tc = new TestCarrier(carrierConfig(h.sim.port));
+    await h.tc.waitBound();
     expect(
       await call(port, 'POST', '/mo', { from: '+15551230000', to: '12345', text: 'START', segments: 1 }),
     ).toEqual({ status: 202, json: { parts: 1 } });
-    await waitFor(() => tc!.mo.length === 1, 2_000, 'MO');
-    expect(tc.mo[0]!.text).toBe('START');
+    await waitFor(() => h.tc!.mo.length === 1, 2_000, 'MO');
+    expect(h.tc.mo[0]!.text).toBe('START');
     expect((await call(port, 'POST', '/mo', { from: '+1', text: 'x' })).status).toBe(400);
     expect((await call(port, 'POST', '/mo', '{not json')).status).toBe(400);
     expect(
@@ -181,11 +181,11 @@ describe('simulator control API', () => {
     expect((await call(port, 'POST', '/scenario', { name: 'throttle' })).json.scenario).toMatchObject({
       name: 'throttle',
     });
-    expect(sim.scenario.faults.throughputLimit).toBe(200);
+    expect(h.sim.scenario.faults.throughputLimit).toBe(200);
     expect(
       (await call(port, 'POST', '/scenario', { extends: 'reject', faults: { rejectProbability: 1 } })).status,
     ).toBe(200);
-    const out = await tc.submitMany(3);
+    const out = await h.tc.submitMany(3);
     expect(out.every((o) => o.kind === 'failed')).toBe(true);
 
     const stats = await call(port, 'GET', '/stats');
@@ -194,7 +194,7 @@ describe('simulator control API', () => {
     expect((await call(port, 'POST', '/reset')).json).toEqual({ ok: true });
     expect((await call(port, 'GET', '/stats')).json.rejected).toBe(0);
     expect((await call(port, 'POST', '/disconnect')).json).toEqual({ dropped: 1 });
-    await waitFor(() => tc!.carrier.binds[0]!.counters.binds === 2, 3_000, 'rebind after disconnect');
+    await waitFor(() => h.tc!.carrier.binds[0]!.counters.binds === 2, 3_000, 'rebind after disconnect');
     expect((await call(port, 'GET', '/nope')).status).toBe(404);
   });
 

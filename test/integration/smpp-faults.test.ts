@@ -1,18 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { applyScenario, namedScenario } from '../../simulator/scenario.ts';
 import type { SmscSimulator } from '../../simulator/smsc.ts';
 import type { SubmitOutcome } from '../../src/smpp/carrier.ts';
-import { carrierConfig, okIds, startSimulator, TestCarrier, tally, waitFor } from '../helpers/smpp.ts';
+import {
+  carrierConfig,
+  okIds,
+  simHarness,
+  startSimulator,
+  TestCarrier,
+  tally,
+  waitFor,
+} from '../helpers/smpp.ts';
 
-let sim: SmscSimulator | undefined;
-let tc: TestCarrier | undefined;
-
-afterEach(async () => {
-  await tc?.stop();
-  await sim?.stop();
-  tc = undefined;
-  sim = undefined;
-});
+const h = simHarness();
 
 const definite = (o: SubmitOutcome[]) =>
   o.every((x) => x.kind === 'ok' || x.kind === 'failed' || x.kind === 'retryable');
@@ -27,52 +27,54 @@ async function provesHealthy(t: TestCarrier, s: SmscSimulator): Promise<void> {
 
 describe('src/smpp against the simulator', () => {
   it('submits, gets every id and a matching receipt for each', async () => {
-    sim = await startSimulator('default');
-    tc = new TestCarrier(carrierConfig(sim.port));
-    await tc.waitBound();
-    const out = await tc.submitMany(500);
+    h.sim = await startSimulator('default');
+    h.tc = new TestCarrier(carrierConfig(h.sim.port));
+    await h.tc.waitBound();
+    const out = await h.tc.submitMany(500);
     expect(tally(out)).toEqual({ ok: 500 });
     const ids = okIds(out);
     expect(new Set(ids).size).toBe(500);
-    await waitFor(() => tc!.receipts.length >= 500, 5_000, 'receipts');
-    expect(tc.matchedReceipts(ids).size).toBe(500);
-    expect(tc.receipts.every((r) => r.state === 'DELIVERED')).toBe(true);
-    await waitFor(() => sim!.stats.receiptResps === 500, 5_000, 'deliver_sm_resp for every receipt');
+    await waitFor(() => h.tc!.receipts.length >= 500, 5_000, 'receipts');
+    expect(h.tc.matchedReceipts(ids).size).toBe(500);
+    expect(h.tc.receipts.every((r) => r.state === 'DELIVERED')).toBe(true);
+    await waitFor(() => h.sim!.stats.receiptResps === 500, 5_000, 'deliver_sm_resp for every receipt');
   });
 
   it('slows down on ESME_RTHROTTLED and still delivers everything', async () => {
-    sim = await startSimulator(applyScenario(namedScenario('default'), { faults: { throughputLimit: 300 } }));
-    tc = new TestCarrier(carrierConfig(sim.port, { windowSize: 50 }));
-    await tc.waitBound();
-    const out = await tc.submitMany(900);
+    h.sim = await startSimulator(
+      applyScenario(namedScenario('default'), { faults: { throughputLimit: 300 } }),
+    );
+    h.tc = new TestCarrier(carrierConfig(h.sim.port, { windowSize: 50 }));
+    await h.tc.waitBound();
+    const out = await h.tc.submitMany(900);
     expect(tally(out)).toEqual({ ok: 900 });
-    expect(sim.stats.throttled).toBeGreaterThan(0);
-    expect(tc.carrier.binds[0]!.rate).toBeLessThan(Number.POSITIVE_INFINITY);
+    expect(h.sim.stats.throttled).toBeGreaterThan(0);
+    expect(h.tc.carrier.binds[0]!.rate).toBeLessThan(Number.POSITIVE_INFINITY);
     // Paced, the bind draws far fewer throttles than it sends submits.
-    expect(sim.stats.throttled).toBeLessThan(900);
-    await provesHealthy(tc, sim);
+    expect(h.sim.stats.throttled).toBeLessThan(900);
+    await provesHealthy(h.tc, h.sim);
   });
 
   it('retries ESME_RMSGQFUL bursts', async () => {
-    sim = await startSimulator('queue-full');
+    h.sim = await startSimulator('queue-full');
     // Bursts here are random, not caused by our rate, so let the pace recover quickly.
-    tc = new TestCarrier(
-      carrierConfig(sim.port, { windowSize: 20, throttle: { minRate: 50, increasePerSecond: 1000 } }),
+    h.tc = new TestCarrier(
+      carrierConfig(h.sim.port, { windowSize: 20, throttle: { minRate: 50, increasePerSecond: 1000 } }),
     );
-    await tc.waitBound();
-    const out = await tc.submitMany(600);
+    await h.tc.waitBound();
+    const out = await h.tc.submitMany(600);
     expect(tally(out)).toEqual({ ok: 600 });
-    expect(sim.stats.queueFull).toBeGreaterThan(0);
-    await provesHealthy(tc, sim);
+    expect(h.sim.stats.queueFull).toBeGreaterThan(0);
+    await provesHealthy(h.tc, h.sim);
   });
 
   it('fails permanent errors with the SMSC code kept', async () => {
-    sim = await startSimulator('reject');
-    tc = new TestCarrier(carrierConfig(sim.port));
-    await tc.waitBound();
-    const out = await tc.submitMany(300);
+    h.sim = await startSimulator('reject');
+    h.tc = new TestCarrier(carrierConfig(h.sim.port));
+    await h.tc.waitBound();
+    const out = await h.tc.submitMany(300);
     const failed = out.filter((o) => o.kind === 'failed');
-    expect(failed.length).toBe(sim.stats.rejected);
+    expect(failed.length).toBe(h.sim.stats.rejected);
     expect(failed.length).toBeGreaterThan(0);
     expect(
       failed.every((o) => o.kind === 'failed' && o.commandStatus === 0x0b && o.reason === 'ESME_RINVDSTADR'),
@@ -81,70 +83,72 @@ describe('src/smpp against the simulator', () => {
   });
 
   it('retries generic_nack answers as temporary errors', async () => {
-    sim = await startSimulator('generic-nack');
-    tc = new TestCarrier(carrierConfig(sim.port));
-    await tc.waitBound();
-    const out = await tc.submitMany(400);
+    h.sim = await startSimulator('generic-nack');
+    h.tc = new TestCarrier(carrierConfig(h.sim.port));
+    await h.tc.waitBound();
+    const out = await h.tc.submitMany(400);
     expect(definite(out)).toBe(true);
-    expect(sim.stats.nacks).toBeGreaterThan(0);
+    expect(h.sim.stats.nacks).toBeGreaterThan(0);
     expect(out.filter((o) => o.kind === 'ok').length).toBeGreaterThan(395);
   });
 
   it('turns missing responses into retryable timeouts, rebinds, and recovers', async () => {
-    sim = await startSimulator('missing-responses');
-    tc = new TestCarrier(carrierConfig(sim.port, { responseTimeoutMs: 300, maxConsecutiveTimeouts: 3 }));
-    await tc.waitBound();
-    const out = await tc.submitMany(300);
+    h.sim = await startSimulator('missing-responses');
+    h.tc = new TestCarrier(carrierConfig(h.sim.port, { responseTimeoutMs: 300, maxConsecutiveTimeouts: 3 }));
+    await h.tc.waitBound();
+    const out = await h.tc.submitMany(300);
     expect(definite(out)).toBe(true);
     const timeouts = out.filter((o) => o.kind === 'retryable');
-    expect(timeouts.length).toBeGreaterThanOrEqual(sim.stats.missingResponses);
+    expect(timeouts.length).toBeGreaterThanOrEqual(h.sim.stats.missingResponses);
     expect(timeouts.every((o) => o.kind === 'retryable' && o.possiblySubmitted)).toBe(true);
-    await provesHealthy(tc, sim);
+    await provesHealthy(h.tc, h.sim);
   });
 
   it('times out slow responses without hanging, then recovers', async () => {
-    sim = await startSimulator('slow-responses');
-    tc = new TestCarrier(carrierConfig(sim.port, { responseTimeoutMs: 200, maxConsecutiveTimeouts: 1000 }));
-    await tc.waitBound();
-    const out = await tc.submitMany(200);
+    h.sim = await startSimulator('slow-responses');
+    h.tc = new TestCarrier(
+      carrierConfig(h.sim.port, { responseTimeoutMs: 200, maxConsecutiveTimeouts: 1000 }),
+    );
+    await h.tc.waitBound();
+    const out = await h.tc.submitMany(200);
     expect(definite(out)).toBe(true);
     const t = tally(out);
     expect(t['retryable:SMPP_RESPONSE_TIMEOUT']).toBeGreaterThan(0);
     expect(t.ok).toBeGreaterThan(0);
     // Late answers to timed-out requests are counted, never matched to another request.
-    await provesHealthy(tc, sim);
+    await provesHealthy(h.tc, h.sim);
   });
 
   it('fails in-flight requests back as retryable when the connection drops mid-window, and reconnects', async () => {
-    sim = await startSimulator(
+    h.sim = await startSimulator(
       applyScenario(namedScenario('default'), { faults: { dropAfterSubmits: 150 } }),
     );
-    tc = new TestCarrier(carrierConfig(sim.port, { windowSize: 50 }));
-    await tc.waitBound();
-    const out = await tc.submitMany(1000);
+    h.tc = new TestCarrier(carrierConfig(h.sim.port, { windowSize: 50 }));
+    await h.tc.waitBound();
+    const out = await h.tc.submitMany(1000);
     expect(definite(out)).toBe(true);
     const lost = out.filter((o) => o.kind === 'retryable');
     expect(lost.length).toBeGreaterThan(0);
     expect(
       lost.every((o) => o.kind === 'retryable' && o.code === 'SMPP_BIND_LOST' && o.possiblySubmitted),
     ).toBe(true);
-    expect(sim.stats.dropped).toBeGreaterThan(0);
+    expect(h.sim.stats.dropped).toBeGreaterThan(0);
     // Nothing is reported sent that the SMSC did not accept; the rest is retryable, flagged as possibly submitted.
-    const accepted = new Set(sim.core.listMessages(10_000).map((m) => m.id as string));
+    const accepted = new Set(h.sim.core.listMessages(10_000).map((m) => m.id as string));
     expect(okIds(out).every((id) => accepted.has(id))).toBe(true);
     expect(okIds(out).length + lost.length).toBe(1000);
-    expect(tc.carrier.binds[0]!.counters.binds).toBeGreaterThan(1);
-    await provesHealthy(tc, sim);
+    expect(h.tc.carrier.binds[0]!.counters.binds).toBeGreaterThan(1);
+    await provesHealthy(h.tc, h.sim);
   });
 
   it('declares the link dead after two missed enquire_link responses and rebinds', async () => {
-    sim = await startSimulator('dead-enquire-link');
-    tc = new TestCarrier(carrierConfig(sim.port, { enquireLinkIntervalMs: 150 }));
-    await tc.waitBound();
-    const bind = tc.carrier.binds[0]!;
+    h.sim = await startSimulator('dead-enquire-link');
+    h.tc = new TestCarrier(carrierConfig(h.sim.port, { enquireLinkIntervalMs: 150 }));
+    await h.tc.waitBound();
+    const bind = h.tc.carrier.binds[0]!;
     await waitFor(() => bind.counters.binds >= 2, 3_000, 'a second bind after the link died');
-    sim.setScenario(namedScenario('default'));
-    await provesHealthy(tc, sim);
+    h.sim.setScenario(namedScenario('default'));
+    await provesHealthy(h.tc, h.sim);
   });
 
   it('matches receipts that arrive before submit_sm_resp, twice, or with other id renderings', async () => {
@@ -158,38 +162,38 @@ describe('src/smpp against the simulator', () => {
       'decimal-ids',
       'alnum-ids',
     ]) {
-      sim = await startSimulator(name);
-      tc = new TestCarrier(carrierConfig(sim.port));
-      await tc.waitBound();
-      const out = await tc.submitMany(100);
+      h.sim = await startSimulator(name);
+      h.tc = new TestCarrier(carrierConfig(h.sim.port));
+      await h.tc.waitBound();
+      const out = await h.tc.submitMany(100);
       expect(tally(out), name).toEqual({ ok: 100 });
-      await waitFor(() => tc!.matchedReceipts(okIds(out)).size === 100, 5_000, `receipts for ${name}`);
-      await tc.stop();
-      await sim.stop();
+      await waitFor(() => h.tc!.matchedReceipts(okIds(out)).size === 100, 5_000, `receipts for ${name}`);
+      await h.tc.stop();
+      await h.sim.stop();
     }
-    tc = undefined;
-    sim = undefined;
+    h.tc = undefined;
+    h.sim = undefined;
   });
 
   it('maps out-of-order responses to the right requests', async () => {
-    sim = await startSimulator('out-of-order');
-    tc = new TestCarrier(carrierConfig(sim.port, { windowSize: 50 }));
-    await tc.waitBound();
-    const out = await tc.submitMany(300);
+    h.sim = await startSimulator('out-of-order');
+    h.tc = new TestCarrier(carrierConfig(h.sim.port, { windowSize: 50 }));
+    await h.tc.waitBound();
+    const out = await h.tc.submitMany(300);
     expect(tally(out)).toEqual({ ok: 300 });
-    const byId = new Map(sim.core.listMessages(1000).map((m) => [m.id as string, m.to as string]));
+    const byId = new Map(h.sim.core.listMessages(1000).map((m) => [m.id as string, m.to as string]));
     out.forEach((o, i) => {
       expect(o.kind === 'ok' && byId.get(o.messageId)).toBe(`1555${String(i).padStart(7, '0')}`);
     });
   });
 
   it('hands queued work back as retryable when no bind comes up in time', async () => {
-    sim = await startSimulator('default', { systemId: 'parley', password: 'right' });
-    tc = new TestCarrier(carrierConfig(sim.port, { password: 'wrong', queueTimeoutMs: 300 }));
-    const out = await tc.submitMany(5);
+    h.sim = await startSimulator('default', { systemId: 'parley', password: 'right' });
+    h.tc = new TestCarrier(carrierConfig(h.sim.port, { password: 'wrong', queueTimeoutMs: 300 }));
+    const out = await h.tc.submitMany(5);
     expect(tally(out)).toEqual({ 'retryable:NO_BIND_AVAILABLE': 5 });
     expect(out.every((o) => o.kind === 'retryable' && !o.possiblySubmitted)).toBe(true);
-    expect(tc.carrier.binds[0]!.counters.bindFailures).toBeGreaterThan(0);
-    expect(sim.stats.bindFailures).toBeGreaterThan(0);
+    expect(h.tc.carrier.binds[0]!.counters.bindFailures).toBeGreaterThan(0);
+    expect(h.sim.stats.bindFailures).toBeGreaterThan(0);
   });
 });

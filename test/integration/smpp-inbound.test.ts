@@ -1,42 +1,35 @@
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { SmscSimulator } from '../../simulator/smsc.ts';
+import { describe, expect, it } from 'vitest';
 import { encodeHeaderOnly, encodePdu } from '../../src/smpp/pdu-codec.ts';
 import { SmppSession } from '../../src/smpp/session.ts';
 import {
   carrierConfig,
   okIds,
   silent,
+  simHarness,
   startSimulator,
   TestCarrier,
   tally,
   waitFor,
 } from '../helpers/smpp.ts';
 
-let sim: SmscSimulator | undefined;
-let tc: TestCarrier | undefined;
-afterEach(async () => {
-  await tc?.stop();
-  await sim?.stop();
-  tc = undefined;
-  sim = undefined;
-});
+const h = simHarness();
 
 describe('inbound MO and receipts through src/smpp', () => {
   it('reassembles MO sent as GSM-7, UCS-2, 8/16-bit UDH, SAR and message_payload', async () => {
-    sim = await startSimulator();
-    tc = new TestCarrier(carrierConfig(sim.port));
-    await tc.waitBound();
+    h.sim = await startSimulator();
+    h.tc = new TestCarrier(carrierConfig(h.sim.port));
+    await h.tc.waitBound();
     const long = 'Long reply with € and [brackets] '.repeat(8);
-    sim.injectMo({ from: '+15551230001', to: '12345', text: 'STOP' });
-    sim.injectMo({ from: '+15551230002', to: '12345', text: 'Привет 😀', encoding: 'ucs2' });
-    sim.injectMo({ from: '+15551230003', to: '12345', text: long, segments: 3, concat: 'udh8' });
-    sim.injectMo({ from: '+15551230004', to: '12345', text: long, segments: 2, concat: 'udh16' });
-    sim.injectMo({ from: '+15551230005', to: '12345', text: long, segments: 4, concat: 'sar' });
-    sim.injectMo({ from: '+15551230006', to: '12345', text: long, concat: 'payload' });
-    sim.injectMo({ from: '+15551230007', to: '12345', text: 'crème', encoding: 'latin1' });
-    await waitFor(() => tc!.mo.length === 7, 3_000, '7 MO messages');
-    const byFrom = new Map(tc.mo.map((m) => [m.from, m]));
+    h.sim.injectMo({ from: '+15551230001', to: '12345', text: 'STOP' });
+    h.sim.injectMo({ from: '+15551230002', to: '12345', text: 'Привет 😀', encoding: 'ucs2' });
+    h.sim.injectMo({ from: '+15551230003', to: '12345', text: long, segments: 3, concat: 'udh8' });
+    h.sim.injectMo({ from: '+15551230004', to: '12345', text: long, segments: 2, concat: 'udh16' });
+    h.sim.injectMo({ from: '+15551230005', to: '12345', text: long, segments: 4, concat: 'sar' });
+    h.sim.injectMo({ from: '+15551230006', to: '12345', text: long, concat: 'payload' });
+    h.sim.injectMo({ from: '+15551230007', to: '12345', text: 'crème', encoding: 'latin1' });
+    await waitFor(() => h.tc!.mo.length === 7, 3_000, '7 MO messages');
+    const byFrom = new Map(h.tc.mo.map((m) => [m.from, m]));
     expect(byFrom.get('+15551230001')).toMatchObject({
       to: '+12345',
       text: 'STOP',
@@ -49,12 +42,12 @@ describe('inbound MO and receipts through src/smpp', () => {
     expect(byFrom.get('+15551230005')).toMatchObject({ text: long, segments: 4 });
     expect(byFrom.get('+15551230006')).toMatchObject({ text: long, segments: 1 });
     expect(byFrom.get('+15551230007')?.text).toBe('crème');
-    await waitFor(() => sim!.stats.moResps + sim!.stats.receiptResps >= 0, 100, 'noop');
+    await waitFor(() => h.sim!.stats.moResps + h.sim!.stats.receiptResps >= 0, 100, 'noop');
   });
 
   it('answers deliver_sm with a temporary error when the handler fails, so the SMSC keeps it', async () => {
-    sim = await startSimulator();
-    const cfg = carrierConfig(sim.port);
+    h.sim = await startSimulator();
+    const cfg = carrierConfig(h.sim.port);
     const { Carrier } = await import('../../src/smpp/carrier.ts');
     let calls = 0;
     const carrier = new Carrier(
@@ -70,36 +63,36 @@ describe('inbound MO and receipts through src/smpp', () => {
     );
     carrier.start();
     await waitFor(() => carrier.boundTransmitters === 1, 3_000, 'bound');
-    sim.injectMo({ from: '+1555', to: '1', text: 'hi' });
-    await waitFor(() => sim!.stats.receiptRespErrors === 1, 3_000, 'an error deliver_sm_resp');
+    h.sim.injectMo({ from: '+1555', to: '1', text: 'hi' });
+    await waitFor(() => h.sim!.stats.receiptRespErrors === 1, 3_000, 'an error deliver_sm_resp');
     expect(calls).toBe(1);
     await carrier.stop(100);
   });
 
   it('delivers receipts for a transmitter to the receiver of a tx+rx pair', async () => {
-    sim = await startSimulator();
-    tc = new TestCarrier(carrierConfig(sim.port, { binds: [{ mode: 'txrx', count: 1 }] }));
-    await tc.waitBound();
-    expect(tc.carrier.binds.map((b) => b.mode)).toEqual(['tx', 'rx']);
-    const out = await tc.submitMany(200);
+    h.sim = await startSimulator();
+    h.tc = new TestCarrier(carrierConfig(h.sim.port, { binds: [{ mode: 'txrx', count: 1 }] }));
+    await h.tc.waitBound();
+    expect(h.tc.carrier.binds.map((b) => b.mode)).toEqual(['tx', 'rx']);
+    const out = await h.tc.submitMany(200);
     expect(tally(out)).toEqual({ ok: 200 });
-    await waitFor(() => tc!.matchedReceipts(okIds(out)).size === 200, 5_000, 'receipts via rx');
+    await waitFor(() => h.tc!.matchedReceipts(okIds(out)).size === 200, 5_000, 'receipts via rx');
   });
 
   it('spreads submits over several binds and keeps going when one is dropped', async () => {
-    sim = await startSimulator();
-    tc = new TestCarrier(carrierConfig(sim.port, { binds: [{ mode: 'trx', count: 3 }] }));
-    await tc.waitBound();
-    const first = tc.submitMany(3000);
-    await waitFor(() => sim!.stats.accepted > 500, 5_000, 'traffic');
-    const victim = [...sim.core.connections][0]!;
+    h.sim = await startSimulator();
+    h.tc = new TestCarrier(carrierConfig(h.sim.port, { binds: [{ mode: 'trx', count: 3 }] }));
+    await h.tc.waitBound();
+    const first = h.tc.submitMany(3000);
+    await waitFor(() => h.sim!.stats.accepted > 500, 5_000, 'traffic');
+    const victim = [...h.sim.core.connections][0]!;
     victim.close();
     const out = await first;
     expect(out.every((o) => o.kind === 'ok' || (o.kind === 'retryable' && o.code === 'SMPP_BIND_LOST'))).toBe(
       true,
     );
     expect(new Set(out.flatMap((o) => (o.kind === 'ok' ? [o.bindId] : []))).size).toBe(3);
-    await tc.waitBound();
+    await h.tc.waitBound();
   });
 });
 
@@ -193,15 +186,15 @@ describe('protocol errors from the SMSC', () => {
   });
 
   it('fails a bind rejected for a bad password with ESME_RINVPASWD and a bad system_id with ESME_RINVSYSID', async () => {
-    sim = await startSimulator('default', { systemId: 'parley', password: 'right' });
+    h.sim = await startSimulator('default', { systemId: 'parley', password: 'right' });
     const bad = new SmppSession(
-      { ...carrierConfig(sim.port, { password: 'wrong' }), bindMode: 'trx' },
+      { ...carrierConfig(h.sim.port, { password: 'wrong' }), bindMode: 'trx' },
       { onInbound: () => undefined, onWritable: () => undefined, onClose: () => undefined },
       silent,
     );
     await expect(bad.open()).rejects.toMatchObject({ code: 'SMPP_BIND_REJECTED', commandStatus: 0x0e });
     const badId = new SmppSession(
-      { ...carrierConfig(sim.port, { systemId: 'nobody', password: 'right' }), bindMode: 'trx' },
+      { ...carrierConfig(h.sim.port, { systemId: 'nobody', password: 'right' }), bindMode: 'trx' },
       { onInbound: () => undefined, onWritable: () => undefined, onClose: () => undefined },
       silent,
     );

@@ -3,19 +3,19 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { SmscSimulator } from '../../simulator/smsc.ts';
+import { describe, expect, it } from 'vitest';
 import { encodePdu } from '../../src/smpp/pdu-codec.ts';
-import { carrierConfig, okIds, startSimulator, TestCarrier, tally, waitFor } from '../helpers/smpp.ts';
+import {
+  carrierConfig,
+  okIds,
+  simHarness,
+  startSimulator,
+  TestCarrier,
+  tally,
+  waitFor,
+} from '../helpers/smpp.ts';
 
-let sim: SmscSimulator | undefined;
-let tc: TestCarrier | undefined;
-afterEach(async () => {
-  await tc?.stop();
-  await sim?.stop();
-  tc = undefined;
-  sim = undefined;
-});
+const h = simHarness();
 
 describe('transport', () => {
   it('binds over TLS, verifying the SMSC certificate against a CA file', async () => {
@@ -43,26 +43,26 @@ describe('transport', () => {
       ],
       { stdio: 'ignore' },
     );
-    sim = await startSimulator('default', { tls: { key: readFileSync(key), cert: readFileSync(cert) } });
-    tc = new TestCarrier(carrierConfig(sim.port, { tls: { caFile: cert, rejectUnauthorized: true } }));
-    await tc.waitBound();
-    const out = await tc.submitMany(200);
+    h.sim = await startSimulator('default', { tls: { key: readFileSync(key), cert: readFileSync(cert) } });
+    h.tc = new TestCarrier(carrierConfig(h.sim.port, { tls: { caFile: cert, rejectUnauthorized: true } }));
+    await h.tc.waitBound();
+    const out = await h.tc.submitMany(200);
     expect(tally(out)).toEqual({ ok: 200 });
-    await waitFor(() => tc!.matchedReceipts(okIds(out)).size === 200, 5_000, 'receipts over TLS');
+    await waitFor(() => h.tc!.matchedReceipts(okIds(out)).size === 200, 5_000, 'receipts over TLS');
     // Without the CA the handshake fails and the bind keeps retrying instead of talking in clear.
-    const untrusted = new TestCarrier(carrierConfig(sim.port, { tls: true, queueTimeoutMs: 200 }));
+    const untrusted = new TestCarrier(carrierConfig(h.sim.port, { tls: true, queueTimeoutMs: 200 }));
     await waitFor(() => untrusted.carrier.binds[0]!.counters.bindFailures >= 1, 3_000, 'TLS failure');
     expect(untrusted.carrier.binds[0]!.counters.binds).toBe(0);
     await untrusted.stop();
   });
 
   it('answers an unbind from the SMSC, closes, and binds again', async () => {
-    sim = await startSimulator();
-    tc = new TestCarrier(carrierConfig(sim.port));
-    await tc.waitBound();
-    expect(sim.unbindAll()).toBe(1);
-    await waitFor(() => tc!.carrier.binds[0]!.counters.binds === 2, 3_000, 'rebind after SMSC unbind');
-    expect(tally(await tc.submitMany(10))).toEqual({ ok: 10 });
+    h.sim = await startSimulator();
+    h.tc = new TestCarrier(carrierConfig(h.sim.port));
+    await h.tc.waitBound();
+    expect(h.sim.unbindAll()).toBe(1);
+    await waitFor(() => h.tc!.carrier.binds[0]!.counters.binds === 2, 3_000, 'rebind after SMSC unbind');
+    expect(tally(await h.tc.submitMany(10))).toEqual({ ok: 10 });
   });
 
   it('stops writing when the socket buffer is full instead of growing memory', async () => {
@@ -77,18 +77,18 @@ describe('transport', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as net.AddressInfo).port;
-    tc = new TestCarrier(
+    h.tc = new TestCarrier(
       carrierConfig(port, { windowSize: 10_000, writeHighWaterMark: 64 * 1024, responseTimeoutMs: 60_000 }),
     );
-    await tc.waitBound();
+    await h.tc.waitBound();
     const big = Buffer.alloc(10_000, 0x41);
-    const pending = tc.submitMany(40_000, { shortMessage: Buffer.alloc(0), messagePayload: big });
+    const pending = h.tc.submitMany(40_000, { shortMessage: Buffer.alloc(0), messagePayload: big });
     await new Promise((r) => setTimeout(r, 1_500));
-    const inFlight = tc.carrier.binds[0]!.inFlight;
+    const inFlight = h.tc.carrier.binds[0]!.inFlight;
     // A full window would be 100 MB, far past what loopback buffers hold: the socket must stop the bind first.
     expect(inFlight).toBeLessThan(10_000);
-    expect(tc.carrier.queued).toBeGreaterThan(0);
-    expect(tc.carrier.queued + inFlight).toBe(40_000);
+    expect(h.tc.carrier.queued).toBeGreaterThan(0);
+    expect(h.tc.carrier.queued + inFlight).toBe(40_000);
     peer?.destroy();
     const out = await pending;
     expect(out.every((o) => o.kind === 'retryable')).toBe(true);
