@@ -96,7 +96,10 @@ export class Carrier {
 
   /** Number of binds that can carry submits right now. */
   get boundTransmitters(): number {
-    return this.binds.filter((b) => b.mode !== 'rx' && b.currentState === 'bound').length;
+    // Asked once per routed segment: count without allocating.
+    let n = 0;
+    for (const b of this.binds) if (b.mode !== 'rx' && b.currentState === 'bound') n++;
+    return n;
   }
 
   start(): void {
