@@ -3,7 +3,7 @@ import type { NumberType } from '../numbers/phone.ts';
 import { toE164 } from '../numbers/phone.ts';
 import type { AccountsRepo, SendingNumber } from '../store/accounts-repo.ts';
 import { Batcher } from '../store/batcher.ts';
-import type { Db } from '../store/db.ts';
+import { type Db, databaseUnavailable } from '../store/db.ts';
 import type { MessagesRepo, StoredMessage } from '../store/messages-repo.ts';
 import { type ComposePolicy, composeMessage, type MessageDraft, type SendRequest } from './compose.ts';
 
@@ -135,11 +135,7 @@ export class AcceptService {
     const existing = (await this.messages.byIdempotencyKeys(accountId, [idempotencyKey!])).get(
       idempotencyKey!,
     );
-    if (!existing)
-      throw new AppError('DATABASE_UNAVAILABLE', 'message not stored; try again', {
-        httpStatus: 503,
-        action: 'retry',
-      });
+    if (!existing) throw databaseUnavailable(new Error('idempotent insert skipped but no row found'));
     if (existing.hash !== d.requestHash) {
       throw new AppError('IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different request', {
         httpStatus: 409,
@@ -175,15 +171,7 @@ export class AcceptService {
       return await this.writer.add(drafts);
     } catch (err) {
       if (err instanceof AppError) throw err;
-      throw new AppError(
-        'DATABASE_UNAVAILABLE',
-        'the database did not accept the write; nothing was stored, try again',
-        {
-          httpStatus: 503,
-          action: 'retry',
-          cause: err,
-        },
-      );
+      throw databaseUnavailable(err);
     }
   }
 

@@ -2,7 +2,7 @@ import type { Logger } from '../logger.ts';
 import { backoffDelay } from '../smpp/backoff.ts';
 import type { SubmitOutcome } from '../smpp/carrier.ts';
 import { messageIdKeys } from '../smpp/receipt.ts';
-import type { SubmitFields } from '../smpp/session.ts';
+import type { SubmitFields } from '../smpp/session-types.ts';
 import { Batcher } from '../store/batcher.ts';
 import type { ClaimedSegment, DispatchRepo, RollupResult, SegmentOutcome } from '../store/dispatch-repo.ts';
 import type { ReceiptService } from './receipt-service.ts';

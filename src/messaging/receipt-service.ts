@@ -102,7 +102,8 @@ export class ReceiptService {
 
   /** Segments just got SMSC ids: apply receipts that were waiting for them. */
   async idsStored(pairs: Array<{ carrierId: string; key: string }>): Promise<void> {
-    if (pairs.length === 0 || this.parking.size === 0) return;
+    // No shortcut on the local parking size: with Redis, another instance may hold the receipt.
+    if (pairs.length === 0) return;
     const waiting = await this.parking.take(pairs);
     await Promise.all(waiting.map((u) => this.retry(u)));
   }
@@ -123,11 +124,6 @@ export class ReceiptService {
     const local = this.parking.local();
     if (local.length === 0) return;
     const pairs = local.flatMap((u) => u.idKeys.map((key) => ({ carrierId: u.carrierId, key })));
-    await this.idsStoredForce(pairs);
-  }
-
-  private async idsStoredForce(pairs: Array<{ carrierId: string; key: string }>): Promise<void> {
-    const waiting = await this.parking.take(pairs);
-    await Promise.all(waiting.map((u) => this.retry(u)));
+    await this.idsStored(pairs);
   }
 }

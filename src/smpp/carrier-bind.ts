@@ -4,13 +4,8 @@ import type { CarrierConfig } from '../config/carrier-config.ts';
 import type { Logger } from '../logger.ts';
 import { type AimdState, aimdDecrease, aimdIncrease, backoffDelay } from './backoff.ts';
 import type { InboundPdu } from './inbound.ts';
-import {
-  type BindMode,
-  type SessionHandlers,
-  SmppSession,
-  type SubmitFields,
-  type SubmitResponse,
-} from './session.ts';
+import { SmppSession } from './session.ts';
+import type { BindMode, SessionHandlers, SubmitFields, SubmitResponse } from './session-types.ts';
 
 export type BindState = 'idle' | 'connecting' | 'bound' | 'backoff' | 'stopped';
 

@@ -5,7 +5,7 @@ import { type BindEvents, type BindState, CarrierBind } from './carrier-bind.ts'
 import { classifyStatus, STATUS, statusName } from './command-status.ts';
 import { interpretInbound, type MoMessage, MoReassembler } from './inbound.ts';
 import type { Receipt } from './receipt.ts';
-import type { SubmitFields, SubmitResponse } from './session.ts';
+import type { SubmitFields, SubmitResponse } from './session-types.ts';
 
 /** Final answer for one submit_sm. `possiblySubmitted`: the SMSC may have it (resend = possible duplicate). */
 export type SubmitOutcome =

@@ -8,7 +8,7 @@
 import { SmppProtocolError } from '../errors/app-error.ts';
 import type { InboundPdu } from './inbound.ts';
 import { COMMAND_ID, HEADER_LENGTH } from './pdu-codec.ts';
-import type { SubmitFields } from './session.ts';
+import type { SubmitFields } from './session-types.ts';
 
 const TAG = {
   receipted_message_id: 0x001e,

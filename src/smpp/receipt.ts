@@ -38,11 +38,6 @@ const STATE_BY_STAT: Record<string, ReceiptState> = {
   SKIPPED: 'SKIPPED',
 };
 
-/** States after which the SMSC sends nothing more for the message. */
-export function isFinalState(state: ReceiptState): boolean {
-  return state !== 'ENROUTE' && state !== 'ACCEPTED' && state !== 'UNKNOWN';
-}
-
 export interface Receipt {
   /** Message id as the SMSC wrote it; match with `messageIdKeys`. */
   messageId: string;
@@ -151,9 +146,4 @@ export function messageIdKeys(id: string): string[] {
     keys.add(`s:${stripped}`);
   }
   return [...keys];
-}
-
-/** The single key a submitted id is stored under when only one is wanted: its first reading. */
-export function canonicalMessageId(id: string): string {
-  return messageIdKeys(id)[0] ?? '';
 }

@@ -3,8 +3,10 @@ import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { AppError, SmppBindError, SmppProtocolError } from '../errors/app-error.ts';
 import type { Logger } from '../logger.ts';
+import { CoalescingWriter } from './coalescing-writer.ts';
 import { STATUS, statusName } from './command-status.ts';
 import { decodeDeliverSm, decodeSubmitSmRespId, encodeInboundResp, encodeSubmitSm } from './fast-codec.ts';
+import { PduFramer } from './framer.ts';
 import type { InboundPdu } from './inbound.ts';
 import {
   COMMAND_ID,
@@ -15,6 +17,7 @@ import {
   MAX_PDU_LENGTH,
   type Pdu,
 } from './pdu-codec.ts';
+import { SendWindow } from './send-window.ts';
 import type {
   BindMode,
   SessionHandlers,
@@ -22,18 +25,6 @@ import type {
   SubmitFields,
   SubmitResponse,
 } from './session-types.ts';
-
-export type {
-  BindMode,
-  SessionHandlers,
-  SessionOptions,
-  SubmitFields,
-  SubmitResponse,
-} from './session-types.ts';
-
-import { CoalescingWriter } from './coalescing-writer.ts';
-import { PduFramer } from './framer.ts';
-import { SendWindow } from './send-window.ts';
 
 type State = 'connecting' | 'binding' | 'bound' | 'unbinding' | 'closed';
 type SubmitCallback = (r: SubmitResponse) => void;
@@ -89,18 +80,10 @@ export class SmppSession {
     return this.window.size;
   }
 
-  get windowCapacity(): number {
-    return this.window.capacity;
-  }
-
   /** True when a submit can be written now without exceeding the window or socket buffer. */
   canSubmit(): boolean {
     if (this.state !== 'bound' || this.opts.bindMode === 'rx' || this.window.free === 0) return false;
     return !this.writer?.full;
-  }
-
-  setWindowCapacity(n: number): void {
-    this.window.setCapacity(n);
   }
 
   /**

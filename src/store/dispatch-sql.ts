@@ -5,10 +5,10 @@ export const ROLLUP_SELECT =
 
 /**
  * CTEs applying target statuses `t(message_id, status, reason, error_code, dup)` to messages, never
- * backwards, and queuing status callbacks. Run under PROBE_BY_INDEX.
+ * backwards, and queuing status callbacks. Relies on the session's nested-loop join settings (db.ts)
+ * to probe the messages primary key per target.
  */
-export function applyStatuses(idFilter: string, finalSelect = ROLLUP_SELECT): string {
-  // idFilter is kept for callers that can bound the ids further; 'true' relies on index probes.
+export function applyStatuses(finalSelect = ROLLUP_SELECT): string {
   return `u AS (
   UPDATE messages m
   SET status = t.status, status_rank = parley_status_rank(t.status),
@@ -19,7 +19,7 @@ export function applyStatuses(idFilter: string, finalSelect = ROLLUP_SELECT): st
       final_at = CASE WHEN parley_status_rank(t.status) = 3 THEN now() ELSE m.final_at END,
       callback_seq = m.callback_seq + CASE WHEN m.status_callback IS NULL THEN 0 ELSE 1 END
   FROM t
-  WHERE m.id = t.message_id AND ${idFilter} AND t.status IS NOT NULL AND m.status_rank < parley_status_rank(t.status)
+  WHERE m.id = t.message_id AND t.status IS NOT NULL AND m.status_rank < parley_status_rank(t.status)
   RETURNING m.id, m.account_id, m.status, m.reason, m.error_code, m.status_callback, m.callback_seq, m.segments,
             m.metadata, m.from_e164, m.to_e164, m.updated_at, m.possible_duplicate
 ), wh AS (
@@ -33,9 +33,9 @@ export function applyStatuses(idFilter: string, finalSelect = ROLLUP_SELECT): st
 ${finalSelect}`;
 }
 
-export const APPLY_TAIL = applyStatuses('true');
+export const APPLY_TAIL = applyStatuses();
 /** In the claim statement: claimed messages become `sending` in the same round trip. */
-export const CLAIM_TAIL = applyStatuses('true', 'SELECT * FROM s');
+export const CLAIM_TAIL = applyStatuses('SELECT * FROM s');
 
 /** Message status from explicit targets (single-part messages, claims). */
 export const DIRECT_SQL = `WITH t AS (

@@ -6,7 +6,7 @@ import { createLogger } from '../../src/logger.ts';
 import { Carrier, type SubmitOutcome } from '../../src/smpp/carrier.ts';
 import type { MoMessage } from '../../src/smpp/inbound.ts';
 import { messageIdKeys, type Receipt } from '../../src/smpp/receipt.ts';
-import type { SubmitFields } from '../../src/smpp/session.ts';
+import type { SubmitFields } from '../../src/smpp/session-types.ts';
 
 export const silent = createLogger({ level: process.env.PARLEY_TEST_LOG ?? 'silent' });
 

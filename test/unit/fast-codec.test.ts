@@ -7,7 +7,7 @@ import {
   encodeSubmitSm,
 } from '../../src/smpp/fast-codec.ts';
 import { COMMAND_ID, decodePdu, encodePdu, inboundFromFields } from '../../src/smpp/pdu-codec.ts';
-import type { SubmitFields } from '../../src/smpp/session.ts';
+import type { SubmitFields } from '../../src/smpp/session-types.ts';
 import { fields } from '../helpers/smpp.ts';
 
 const base: SubmitFields = fields('15551230000', 'hello');
