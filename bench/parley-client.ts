@@ -55,7 +55,7 @@ await new Promise<void>((resolveAll) => {
       const i = next++;
       const m = encodeMessage(`Parley bench message ${i}`);
       const p = m.parts[0]!;
-      carrier
+      void carrier
         .submit(fields(`1555${i}`, '', { dataCoding: m.dataCoding, shortMessage: p.bytes }))
         .then((o) => {
           if (o.kind === 'ok') ok++;

@@ -1,37 +1,58 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { Redis } from 'ioredis';
 import type { AppConfig } from './config/config.ts';
-import { type App, buildHttp } from './http/server.ts';
+import { type App, buildHttp, type Readiness } from './http/server.ts';
 import type { Logger } from './logger.ts';
 import { AcceptService } from './messaging/accept.ts';
+import type { AcceptCandidate } from './messaging/compose.ts';
 import { Dispatcher } from './messaging/dispatcher.ts';
-import { InboundService } from './messaging/inbound-service.ts';
-import { MemoryParking, type ReceiptParking, RedisParking } from './messaging/parking.ts';
-import { ReceiptService } from './messaging/receipt-service.ts';
+import { type EventBus, LocalBus } from './messaging/events.ts';
+import { InboundService } from './messaging/inbound.ts';
+import type { ClaimedSegment } from './messaging/model.ts';
+import { Pipeline } from './messaging/pipeline.ts';
+import {
+  carrierAvailablePolicy,
+  DestinationBackoff,
+  schedulePolicy,
+  validityPolicy,
+} from './messaging/policies.ts';
+import { ReceiptService } from './messaging/receipts.ts';
 import { Router } from './messaging/router.ts';
+import { Sweeper } from './messaging/sweeper.ts';
+import { checkCallbackUrl, WebhookTransport } from './messaging/webhook-transport.ts';
 import { WebhookSender } from './messaging/webhooks.ts';
-import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { createMetrics, type Metrics, subscribeMetrics } from './metrics/metrics.ts';
 import { Carrier } from './smpp/carrier.ts';
+import { statusName } from './smpp/command-status.ts';
 import { AccountsRepo } from './store/accounts-repo.ts';
+import { Batcher } from './store/batcher.ts';
 import { type Db, openDb } from './store/db.ts';
-import { DispatchRepo, type RollupResult } from './store/dispatch-repo.ts';
+import { DispatchRepo } from './store/dispatch-repo.ts';
+import { InboundRepo } from './store/inbound-repo.ts';
 import { MessagesRepo } from './store/messages-repo.ts';
 import { migrate } from './store/migrate.ts';
+import { PduLogRepo, type RejectedPduRecord } from './store/pdu-log-repo.ts';
+import { ReceiptsRepo } from './store/receipts-repo.ts';
+import { RedisBus } from './store/redis-bus.ts';
 import { WebhooksRepo } from './store/webhooks-repo.ts';
 
 export interface Gateway {
   http: App;
   db: Db;
+  bus: EventBus;
   accounts: AccountsRepo;
   carriers: Carrier[];
   metrics: Metrics;
   dispatcher: Dispatcher;
   receipts: ReceiptService;
+  inbound: InboundService;
   webhooks: WebhookSender;
-  /** Starts binds, dispatch, receipt sweeping and webhooks (the HTTP listener is main's). */
+  sweeper: Sweeper;
+  dispatchPipeline: Pipeline<ClaimedSegment>;
+  acceptPipeline: Pipeline<AcceptCandidate>;
+  /** Starts binds, dispatch, sweeps and webhooks (the HTTP listener is main's). */
   start(): void;
-  /** Graceful: stop intake, drain windows, unbind, flush writers, close connections. */
+  /** Graceful: stop intake, drain windows, store what is in flight, unbind, close connections. */
   stop(): Promise<void>;
 }
 
@@ -41,9 +62,12 @@ export interface GatewayOptions {
   db?: Db;
 }
 
+const PDU_NAMES: Record<number, string> = { 5: 'deliver_sm', 259: 'data_sm' };
+
 /**
- * Wires the gateway from one validated config: storage, carriers, dispatch, receipts, webhooks,
- * metrics and the HTTP API. Fails (throws) when the database cannot be reached or migrated.
+ * Wires the gateway from one validated config: storage, events, carriers, the accept and dispatch
+ * pipelines, receipts, inbound, webhooks, sweeps, metrics and the HTTP API. Fails (throws) when
+ * the database cannot be reached or migrated.
  */
 export async function createGateway(
   config: AppConfig,
@@ -57,126 +81,194 @@ export async function createGateway(
       dataDir: config.dataDir,
       schema: opts.schema,
       poolSize: config.dbPoolSize,
+      connectTimeoutMs: config.dbConnectTimeoutMs,
+      statementTimeoutMs: config.dbStatementTimeoutMs,
+      onIdleError: (err) => log.debug({ err: err.message }, 'idle database connection failed'),
     }));
   await migrate(db, opts.schema);
-  const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 })
-    : undefined;
-  redis?.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
-  const parking: ReceiptParking = redis ? new RedisParking(redis, config.redisPrefix) : new MemoryParking();
-  const metrics = createMetrics();
   const owner = config.instanceId ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const bus: EventBus & { ready?: () => Promise<boolean> } = config.redisUrl
+    ? new RedisBus(config.redisUrl, config.redisPrefix, owner, log)
+    : new LocalBus((err, type) => log.error({ err, type }, 'event subscriber failed'));
+  const metrics = createMetrics();
+  subscribeMetrics(metrics, bus);
 
   const accounts = new AccountsRepo(db);
   const messages = new MessagesRepo(db);
   const dispatchRepo = new DispatchRepo(db, owner);
-  const accept = new AcceptService(db, messages, accounts, {
-    defaultRegion: config.defaultRegion,
-    maxSegments: config.maxSegments,
-    validityMs: config.validityMs,
-    encode: {},
-  });
-  accept.onAccepted = (n) => metrics.accepted.inc(n);
-  const receipts = new ReceiptService(dispatchRepo, parking, log, config.receiptParkTtlMs);
-  const inbound = new InboundService(db);
-  const webhooks = new WebhookSender(new WebhooksRepo(db), log, {
-    pollMs: 250,
-    batch: 100,
-    timeoutMs: 10_000,
-    maxAgeMs: config.webhookMaxAgeMs,
-    backoff: { initialMs: config.webhookBackoffMs, maxMs: 3_600_000, multiplier: 2 },
-    concurrency: 20,
-  });
-  const onRollup = (r: RollupResult) => {
-    for (const [status, n] of Object.entries(r.changed)) metrics.statusChanges.labels(status).inc(n);
-    if (r.webhooks) webhooks.poke();
-  };
-  receipts.onRollup = onRollup;
+  const receiptsRepo = new ReceiptsRepo(db);
+  const pduLog = new PduLogRepo(db);
+  const receipts = new ReceiptService(receiptsRepo, bus, log, config.receiptParkTtlMs);
+  const inbound = new InboundService(
+    new InboundRepo(db),
+    bus,
+    log,
+    new Map(
+      config.carriers.map((c) => [
+        c.id,
+        { region: c.defaultRegion ?? config.defaultRegion, moReassemblyTimeoutMs: c.moReassemblyTimeoutMs },
+      ]),
+    ),
+    config.defaultRegion,
+  );
+  // Malformed PDUs are kept for operators; a flood of them is dropped (and counted), never queued without limit.
+  const pduWriter = new Batcher<RejectedPduRecord, undefined>(
+    async (rows) => {
+      await pduLog.insert(rows);
+      return rows.map(() => undefined);
+    },
+    { maxItems: 200, maxDelayMs: 20, concurrency: 1, maxPending: 1_000 },
+  );
 
   const carriers = config.carriers.map(
     (c) =>
       new Carrier(
         c,
         {
-          onReceipt: (r) => {
-            metrics.receipts.labels(c.id, r.state).inc();
-            return receipts.handle(c.id, r);
-          },
-          onMo: async (m) => {
-            await inbound.store(c.id, m);
-            metrics.mo.labels(c.id).inc();
-          },
+          onReceipt: (r, candidates) => receipts.handle(c.id, r, candidates),
+          onMo: (part) => inbound.handle(c.id, part),
           onBindState: (bindId, state, reason) =>
             log.info({ carrier: c.id, bindId, state, reason }, 'bind state'),
           onSubmitLatency: (ms) => metrics.submitLatency.labels(c.id).observe(ms / 1000),
+          onInvalidReceipt: () =>
+            bus.publish('receipt.unmatched', [{ carrierId: c.id, smscId: '', cause: 'invalid' }]),
+          onRejectedPdu: (bindId, pdu) => {
+            const command = PDU_NAMES[pdu.commandId] ?? `0x${pdu.commandId.toString(16)}`;
+            log.warn(
+              {
+                carrier: c.id,
+                bindId,
+                command,
+                answered: statusName(pdu.answeredStatus),
+                reason: pdu.reason,
+              },
+              'malformed PDU answered with an error; session kept',
+            );
+            const stored = !pduWriter.full;
+            if (stored)
+              pduWriter
+                .add({ carrierId: c.id, bindId, ...pdu, pdu: pdu.frame })
+                .catch((err: Error) => log.warn({ err: err.message }, 'rejected PDU not stored'));
+            bus.publish('pdu.rejected', [
+              { carrierId: c.id, command, commandStatus: pdu.answeredStatus, stored },
+            ]);
+          },
         },
         log,
       ),
   );
-  const collect = () => {
-    metrics.binds.reset();
-    for (const c of carriers) {
-      for (const b of c.binds) metrics.binds.labels(c.cfg.id, b.currentState).inc();
-      metrics.carrierQueue.labels(c.cfg.id).set(c.queued);
-    }
-    metrics.dispatchInFlight.set(dispatcher.pendingSegments);
-  };
   const router = new Router(carriers, config.routes);
-  const dispatcher = new Dispatcher(dispatchRepo, router, receipts, log, {
+  const backoff = new DestinationBackoff();
+  const acceptPipeline = new Pipeline<AcceptCandidate>([schedulePolicy], (c, body) => ({ ...c, body }));
+  const dispatchPipeline = new Pipeline<ClaimedSegment>([
+    validityPolicy,
+    backoff.policyFor(),
+    carrierAvailablePolicy(router),
+  ]);
+
+  const accept = new AcceptService(messages, accounts, router, acceptPipeline, bus, {
+    defaultRegion: config.defaultRegion,
+    maxSegments: config.maxSegments,
+    validityMs: config.validityMs,
+    maxPending: config.acceptMaxPending,
+    checkCallbackUrl: (url) => checkCallbackUrl(url, config.webhookAllowNetworks),
+  });
+  const dispatcher = new Dispatcher(dispatchRepo, router, dispatchPipeline, backoff, bus, log, {
     claimBatch: 250,
     maxInFlight: 5_000,
     leaseMs: config.leaseMs,
     pollMs: 20,
-    sweepMs: Math.min(5_000, Math.max(250, config.leaseMs / 4)),
     retry: { initialMs: 500, maxMs: 60_000, multiplier: 2 },
   });
-  dispatcher.onOutcome = (o) =>
-    metrics.submits.labels('carrierId' in o && o.carrierId ? o.carrierId : 'none', o.status).inc();
-  dispatcher.onRollup = onRollup;
   receipts.pendingWrite = (carrierId, keys) => dispatcher.pendingWrite(carrierId, keys);
+  const transport = new WebhookTransport(config.webhookAllowNetworks);
+  const webhooks = new WebhookSender(new WebhooksRepo(db), transport, bus, log, {
+    pollMs: 250,
+    batch: 100,
+    timeoutMs: config.webhookTimeoutMs,
+    maxAgeMs: config.webhookMaxAgeMs,
+    backoff: { initialMs: config.webhookBackoffMs, maxMs: 3_600_000, multiplier: 2 },
+    concurrency: 20,
+  });
+  const sweeper = new Sweeper(dispatchRepo, receiptsRepo, inbound, bus, log, {
+    fastMs: 1_000,
+    slowMs: Math.min(5_000, Math.max(250, config.leaseMs / 4)),
+    pruneMs: 600_000,
+    validityMs: config.validityMs,
+    receiptTimeoutMs: config.receiptTimeoutMs,
+    retentionMs: config.unmatchedRetentionMs,
+    rematchWindowMs: 30_000,
+  });
+
+  const readiness = async (): Promise<Readiness> => {
+    const database = await db.query('SELECT 1').then(
+      () => true,
+      () => false,
+    );
+    const out: Readiness = { database, carriers: {} };
+    if (bus instanceof RedisBus) out.redis = await bus.ready();
+    for (const c of carriers)
+      out.carriers[c.id] = {
+        healthy: c.healthyTransmitters,
+        bound: c.boundTransmitters,
+        receivers: c.healthyReceivers,
+        binds: c.binds.length,
+      };
+    return out;
+  };
+  const collect = () => {
+    metrics.binds.reset();
+    for (const c of carriers) {
+      for (const b of c.binds)
+        metrics.binds
+          .labels(c.id, b.currentState === 'bound' && !b.healthy ? 'unhealthy' : b.currentState)
+          .inc();
+      metrics.carrierQueue.labels(c.id).set(c.queued);
+    }
+    metrics.dispatchInFlight.set(dispatcher.pendingSegments);
+    metrics.inboundPending.set(receipts.pending + inbound.pending);
+  };
 
   const http = await buildHttp({
     log,
     accept,
     messages,
     accounts,
+    receipts: receiptsRepo,
+    pduLog,
     metrics,
+    bus,
     adminToken: config.adminToken,
     defaultRegion: config.defaultRegion,
-    readiness: async () => {
-      const checks: Record<string, boolean> = {};
-      checks.database = await db.query('SELECT 1').then(
-        () => true,
-        () => false,
-      );
-      if (redis)
-        checks.redis = await redis.ping().then(
-          (p) => p === 'PONG',
-          () => false,
-        );
-      checks.carrier = carriers.some((c) => c.boundTransmitters > 0);
-      return checks;
-    },
-  });
-  http.addHook('onRequest', async (req) => {
-    if (req.url === '/metrics') collect();
+    authCacheMs: config.authCacheMs,
+    requestTimeoutMs: config.httpRequestTimeoutMs,
+    keepAliveTimeoutMs: config.httpKeepAliveTimeoutMs,
+    bodyLimit: config.httpBodyLimit,
+    readyTimeoutMs: config.readyTimeoutMs,
+    readiness,
+    collect,
   });
 
   let stopped = false;
   return {
     http,
     db,
+    bus,
     accounts,
     carriers,
     metrics,
     dispatcher,
     receipts,
+    inbound,
     webhooks,
+    sweeper,
+    dispatchPipeline,
+    acceptPipeline,
     start() {
       for (const c of carriers) c.start();
-      receipts.start();
       dispatcher.start();
       webhooks.start();
+      sweeper.start();
     },
     async stop() {
       if (stopped) return;
@@ -184,12 +276,17 @@ export async function createGateway(
       await http.close();
       await accept.drain();
       await dispatcher.stop();
+      // Carriers unbind after their windows drain; receipts and MO that arrive meanwhile are
+      // stored before they are answered, and the writers drain after the binds are gone.
       await Promise.all(carriers.map((c) => c.stop()));
       await receipts.stop();
       await inbound.drain();
+      await pduWriter.drain();
+      sweeper.stop();
       await webhooks.stop();
+      transport.close();
+      await bus.close();
       if (!opts.db) await db.close();
-      redis?.disconnect();
     },
   };
 }

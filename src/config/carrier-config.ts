@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MESSAGE_ID_FORMATS } from '../smpp/message-id.ts';
 
 const bindSpec = z.object({
   /** `txrx` opens a transmitter and a receiver as a pair; `trx` one transceiver. */
@@ -40,6 +41,8 @@ export const carrierConfigSchema = z.object({
   responseTimeoutMs: z.number().int().min(100).default(30_000),
   enquireLinkIntervalMs: z.number().int().min(100).default(30_000),
   enquireLinkMaxMissed: z.number().int().min(1).default(2),
+  /** An enquire_link unanswered this long is missed (the link is unhealthy meanwhile). */
+  enquireLinkTimeoutMs: z.number().int().min(50).default(10_000),
   connectTimeoutMs: z.number().int().min(100).default(10_000),
   bindTimeoutMs: z.number().int().min(100).default(10_000),
   writeHighWaterMark: z
@@ -84,6 +87,28 @@ export const carrierConfigSchema = z.object({
   maxConsecutiveTimeouts: z.number().int().min(1).default(3),
   /** How long to wait for the rest of a concatenated MO before delivering it incomplete. */
   moReassemblyTimeoutMs: z.number().int().min(100).default(60_000),
+  /**
+   * How this SMSC renders message ids in submit_sm_resp and in receipts. `auto` matches the same
+   * rendering (case and leading zeros aside) and, failing that, hex against decimal; name the
+   * formats when the SMSC renders one id differently in the two places (e.g. base36 / decimal), so
+   * that every id has exactly one reading and no two ids can be confused.
+   */
+  messageIdFormat: z
+    .object({
+      submit: z.enum(MESSAGE_ID_FORMATS).default('auto'),
+      receipt: z.enum(MESSAGE_ID_FORMATS).default('auto'),
+    })
+    .default({ submit: 'auto', receipt: 'auto' }),
+  /**
+   * Region for addresses this SMSC sends without an international TON (0 unknown, 2 national),
+   * e.g. `14155550100`; unset: PARLEY_DEFAULT_REGION.
+   */
+  defaultRegion: z.string().length(2).optional(),
+  /**
+   * Inbound PDUs (receipts, MO) read but not yet stored and answered, per session; above it the
+   * session stops reading the socket until storage catches up (backpressure to the SMSC).
+   */
+  maxPendingInbound: z.number().int().min(1).max(100_000).default(1_000),
 });
 
 export type CarrierConfig = z.infer<typeof carrierConfigSchema>;

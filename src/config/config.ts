@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors/app-error.ts';
+import { NUMBER_TYPES } from '../messaging/vocabulary.ts';
 import { carrierConfigSchema } from './carrier-config.ts';
 
 const routeSchema = z.object({
-  numberTypes: z.array(z.enum(['local', 'toll_free', 'short_code', 'mobile'])).optional(),
+  numberTypes: z.array(z.enum(NUMBER_TYPES)).optional(),
   prefixes: z.array(z.string().regex(/^\+\d*$/, 'prefixes are E.164 starts like "+1" or "+4477"')).optional(),
   carriers: z.array(z.string()).min(1),
 });
@@ -49,7 +51,62 @@ const envSchema = z.object({
     .default(24 * 3600_000),
   PARLEY_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(1000),
   PARLEY_DB_POOL: z.coerce.number().int().min(2).max(100).default(10),
+  PARLEY_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
+  PARLEY_DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  PARLEY_HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  PARLEY_HTTP_KEEPALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(72_000),
+  PARLEY_HTTP_BODY_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(4 * 1024 * 1024),
+  PARLEY_READY_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2_000),
+  PARLEY_AUTH_CACHE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000, 'revoked keys must stop within 1 s')
+    .default(1_000),
+  PARLEY_ACCEPT_MAX_PENDING: z.coerce.number().int().min(100).default(20_000),
+  PARLEY_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  PARLEY_WEBHOOK_ALLOW_NETWORKS: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const list = s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
+      for (const n of list) {
+        if (!isCidrOrIp(n)) {
+          ctx.addIssue({ code: 'custom', message: `"${n}" is not an IP address or CIDR range` });
+          return z.NEVER;
+        }
+      }
+      return list;
+    }),
+  PARLEY_RECEIPT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(72 * 3600_000),
+  PARLEY_UNMATCHED_RETENTION_MS: z.coerce
+    .number()
+    .int()
+    .min(60_000)
+    .default(7 * 86_400_000),
 });
+
+function isCidrOrIp(s: string): boolean {
+  try {
+    if (s.includes('/')) ipaddr.parseCIDR(s);
+    else ipaddr.parse(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export interface AppConfig {
   port: number;
@@ -71,6 +128,19 @@ export interface AppConfig {
   webhookMaxAgeMs: number;
   webhookBackoffMs: number;
   dbPoolSize: number;
+  dbConnectTimeoutMs: number;
+  dbStatementTimeoutMs: number;
+  httpRequestTimeoutMs: number;
+  httpKeepAliveTimeoutMs: number;
+  httpBodyLimit: number;
+  readyTimeoutMs: number;
+  authCacheMs: number;
+  acceptMaxPending: number;
+  webhookTimeoutMs: number;
+  /** Networks callbacks may reach although private or reserved (operator's own receivers). */
+  webhookAllowNetworks: string[];
+  receiptTimeoutMs: number;
+  unmatchedRetentionMs: number;
   /** Set when no carrier is configured: the bundled simulator runs in-process as the carrier. */
   simulator: { port: number; controlPort: number } | undefined;
 }
@@ -142,6 +212,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     webhookMaxAgeMs: v.PARLEY_WEBHOOK_MAX_AGE_MS,
     webhookBackoffMs: v.PARLEY_WEBHOOK_BACKOFF_MS,
     dbPoolSize: v.PARLEY_DB_POOL,
+    dbConnectTimeoutMs: v.PARLEY_DB_CONNECT_TIMEOUT_MS,
+    dbStatementTimeoutMs: v.PARLEY_DB_STATEMENT_TIMEOUT_MS,
+    httpRequestTimeoutMs: v.PARLEY_HTTP_REQUEST_TIMEOUT_MS,
+    httpKeepAliveTimeoutMs: v.PARLEY_HTTP_KEEPALIVE_TIMEOUT_MS,
+    httpBodyLimit: v.PARLEY_HTTP_BODY_LIMIT,
+    readyTimeoutMs: v.PARLEY_READY_TIMEOUT_MS,
+    authCacheMs: v.PARLEY_AUTH_CACHE_MS,
+    acceptMaxPending: v.PARLEY_ACCEPT_MAX_PENDING,
+    webhookTimeoutMs: v.PARLEY_WEBHOOK_TIMEOUT_MS,
+    webhookAllowNetworks: v.PARLEY_WEBHOOK_ALLOW_NETWORKS,
+    receiptTimeoutMs: v.PARLEY_RECEIPT_TIMEOUT_MS,
+    unmatchedRetentionMs: v.PARLEY_UNMATCHED_RETENTION_MS,
     simulator:
       carriers.length === 0
         ? { port: v.PARLEY_SIMULATOR_PORT, controlPort: v.PARLEY_SIMULATOR_CONTROL_PORT }

@@ -1,32 +1,29 @@
-/** What a caller should do about an error; stable across releases. */
-export type ErrorAction = 'retry' | 'permanent' | 'throttle' | 'rebind' | 'fix-request' | 'fix-config';
+import { ERROR_CATALOG, type ErrorAction, type ErrorCode } from './catalog.ts';
+
+export type { ErrorAction, ErrorCode };
 
 /**
- * The one error type the gateway throws across module boundaries.
- * `code` is stable and machine-readable; `httpStatus` is what the HTTP layer answers;
- * `action` tells the caller whether trying again can help. Never carries a stack to clients.
+ * The one error type the gateway throws across module boundaries. `code` comes from the catalog
+ * (src/errors/catalog.ts), which fixes its HTTP status and the caller's action. Never carries a
+ * stack or a cause to clients.
  */
 export class AppError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly httpStatus: number;
   readonly action: ErrorAction;
   readonly details: Record<string, unknown> | undefined;
 
   constructor(
-    code: string,
-    message: string,
-    opts: {
-      httpStatus?: number;
-      action?: ErrorAction;
-      details?: Record<string, unknown>;
-      cause?: unknown;
-    } = {},
+    code: ErrorCode,
+    message?: string,
+    opts: { details?: Record<string, unknown> | undefined; cause?: unknown } = {},
   ) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    const d = ERROR_CATALOG[code];
+    super(message ?? d.message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'AppError';
     this.code = code;
-    this.httpStatus = opts.httpStatus ?? 500;
-    this.action = opts.action ?? 'permanent';
+    this.httpStatus = d.status;
+    this.action = d.action;
     this.details = opts.details;
   }
 
@@ -38,19 +35,29 @@ export class AppError extends Error {
   }
 }
 
+/** Shorthand for a 4xx/5xx AppError from the catalog. */
+export function appError(code: ErrorCode, message?: string, details?: Record<string, unknown>): AppError {
+  return new AppError(code, message, { details });
+}
+
 /** Configuration that fails validation at start; names the bad field. */
 export class ConfigError extends AppError {
   constructor(message: string, details?: Record<string, unknown>) {
-    super('CONFIG_INVALID', message, { httpStatus: 500, action: 'fix-config', details });
+    super('CONFIG_INVALID', message, { details });
     this.name = 'ConfigError';
   }
 }
 
-/** A peer violated SMPP framing or sent an undecodable PDU; the session must be destroyed. */
+/**
+ * A peer violated SMPP framing or sent a PDU we cannot read. `commandStatus` is what to answer
+ * when the frame itself was intact (the session survives); framing errors destroy the session.
+ */
 export class SmppProtocolError extends AppError {
-  constructor(message: string, cause?: unknown) {
-    super('SMPP_PROTOCOL_ERROR', message, { httpStatus: 502, action: 'rebind', cause });
+  readonly commandStatus: number | undefined;
+  constructor(message: string, cause?: unknown, commandStatus?: number) {
+    super('SMPP_PROTOCOL_ERROR', message, { cause });
     this.name = 'SmppProtocolError';
+    this.commandStatus = commandStatus;
   }
 }
 
@@ -58,11 +65,7 @@ export class SmppProtocolError extends AppError {
 export class SmppBindError extends AppError {
   readonly commandStatus: number;
   constructor(message: string, commandStatus: number) {
-    super('SMPP_BIND_REJECTED', message, {
-      httpStatus: 502,
-      action: 'fix-config',
-      details: { commandStatus },
-    });
+    super('SMPP_BIND_REJECTED', message, { details: { commandStatus } });
     this.name = 'SmppBindError';
     this.commandStatus = commandStatus;
   }

@@ -1,18 +1,38 @@
 import { Type } from '@sinclair/typebox';
+import { ERROR_ACTIONS, ERROR_CODES } from '../errors/catalog.ts';
+import { MESSAGE_STATUSES } from '../messaging/vocabulary.ts';
+
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+export const UuidString = Type.String({ pattern: UUID_PATTERN, minLength: 36, maxLength: 36 });
+export const IdParams = Type.Object({ id: UuidString });
 
 export const ErrorBody = Type.Object(
   {
     error: Type.Object({
-      code: Type.String({ description: 'stable machine-readable code' }),
+      code: Type.Union(
+        ERROR_CODES.map((c) => Type.Literal(c)),
+        { description: 'stable machine-readable code (src/errors/catalog.ts)' },
+      ),
       message: Type.String(),
-      action: Type.String({
-        description: 'retry | permanent | throttle | rebind | fix-request | fix-config',
-      }),
+      action: Type.Union(
+        ERROR_ACTIONS.map((a) => Type.Literal(a)),
+        { description: 'what the caller should do' },
+      ),
       details: Type.Optional(Type.Unknown()),
     }),
   },
   { $id: 'Error' },
 );
+
+/** Error responses every route may give (referenced by $id). */
+export const ERROR_RESPONSES = {
+  400: { $ref: 'Error#' },
+  401: { $ref: 'Error#' },
+  404: { $ref: 'Error#' },
+  409: { $ref: 'Error#' },
+  422: { $ref: 'Error#' },
+  503: { $ref: 'Error#' },
+} as const;
 
 export const SendBody = Type.Object(
   {
@@ -29,7 +49,9 @@ export const SendBody = Type.Object(
       Type.String({ maxLength: 2048, description: 'URL receiving signed status events' }),
     ),
     metadata: Type.Optional(
-      Type.Record(Type.String(), Type.Unknown(), { description: 'echoed in callbacks; at most 4 KB' }),
+      Type.Record(Type.String(), Type.Unknown(), {
+        description: 'echoed in callbacks; at most 4 KB of JSON, nested at most 8 deep',
+      }),
     ),
     sendAt: Type.Optional(Type.String({ description: 'ISO 8601 time to send at (scheduled)' })),
   },
@@ -109,21 +131,7 @@ export const MessageDetailBody = Type.Object({
 });
 
 export const ListQuery = Type.Object({
-  status: Type.Optional(
-    Type.Union(
-      [
-        'scheduled',
-        'queued',
-        'sending',
-        'sent',
-        'delivered',
-        'undelivered',
-        'failed',
-        'expired',
-        'rejected',
-      ].map((s) => Type.Literal(s)),
-    ),
-  ),
+  status: Type.Optional(Type.Union(MESSAGE_STATUSES.map((s) => Type.Literal(s)))),
   from: Type.Optional(Type.String({ maxLength: 32 })),
   to: Type.Optional(Type.String({ maxLength: 32 })),
   createdAfter: Type.Optional(Type.String({ description: 'ISO 8601, inclusive' })),

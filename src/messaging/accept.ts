@@ -1,11 +1,15 @@
-import { AppError } from '../errors/app-error.ts';
-import type { NumberType } from '../numbers/phone.ts';
+import { AppError, type ErrorCode } from '../errors/app-error.ts';
+import { ERROR_CATALOG } from '../errors/catalog.ts';
 import { toE164 } from '../numbers/phone.ts';
-import type { AccountsRepo, SendingNumber } from '../store/accounts-repo.ts';
-import { Batcher } from '../store/batcher.ts';
-import { type Db, databaseUnavailable } from '../store/db.ts';
-import type { MessagesRepo, StoredMessage } from '../store/messages-repo.ts';
-import { type ComposePolicy, composeMessage, type MessageDraft, type SendRequest } from './compose.ts';
+import { Batcher, BatcherFullError } from '../store/batcher.ts';
+import { classifyDbError, dbErrorToAppError } from '../store/db-errors.ts';
+import { type AcceptCandidate, type ComposePolicy, checkRequest, draftFor } from './compose.ts';
+import { DEFAULT_PROFILE } from './encode-profile.ts';
+import type { EventBus } from './events.ts';
+import type { MessageDraft, SendRequest } from './model.ts';
+import type { Pipeline } from './pipeline.ts';
+import type { MessageStore, MessageView, NumberDirectory, SendingNumber } from './ports.ts';
+import type { Router } from './router.ts';
 
 /** What the API answers for an accepted message. */
 export interface Accepted {
@@ -19,47 +23,60 @@ export type BatchItemResult =
   | { index: number; accepted: Accepted }
   | { index: number; error: { code: string; message: string } };
 
-function notFound(what: string): AppError {
-  return new AppError('NUMBER_NOT_FOUND', `${what} is not one of this account's numbers`, {
-    httpStatus: 404,
-    action: 'fix-request',
-  });
+export interface AcceptOptions extends ComposePolicy {
+  /** Drafts held by the writer above which requests are refused with OVERLOADED (503). */
+  maxPending: number;
+  /** Checks a callback URL's form and literal address; throws INVALID_CALLBACK_URL. */
+  checkCallbackUrl: (url: string) => void;
+}
+
+function policyError(code: string, message: string): AppError {
+  return code in ERROR_CATALOG
+    ? new AppError(code as ErrorCode, message)
+    : new AppError('VALIDATION_FAILED', message);
 }
 
 /**
- * The accept path: validates and encodes, then commits through one batching writer, so that many
- * concurrent requests share one INSERT. A request is answered only after its transaction commits:
- * "accepted" means stored in PostgreSQL.
+ * The accept path: checks a request, runs the accept policies, encodes for the route's carrier,
+ * then commits through one batching writer, so that many concurrent requests share one INSERT.
+ * A request is answered only after its row is committed: "accepted" means stored. A row the
+ * database refuses fails alone (the batch is split until it stands alone); a database that is
+ * unavailable fails the request with DATABASE_UNAVAILABLE (503).
  */
 export class AcceptService {
-  private readonly writer: Batcher<MessageDraft[], Set<string>>;
+  private readonly writer: Batcher<MessageDraft, boolean>;
   private readonly numbers = new Map<string, { at: number; list: SendingNumber[] }>();
   private ref = Math.floor(Math.random() * 256);
-  onAccepted: (n: number) => void = () => undefined;
 
   constructor(
-    private readonly db: Db,
-    private readonly messages: MessagesRepo,
-    private readonly accounts: AccountsRepo,
-    private readonly policy: ComposePolicy,
-    writer: { maxItems: number; maxDelayMs: number; concurrency: number } = {
-      maxItems: 2000,
-      maxDelayMs: 2,
-      concurrency: 4,
-    },
+    private readonly store: MessageStore,
+    private readonly directory: NumberDirectory,
+    private readonly router: Router,
+    private readonly pipeline: Pipeline<AcceptCandidate>,
+    private readonly bus: EventBus,
+    private readonly opts: AcceptOptions,
+    writer = { maxItems: 2000, maxDelayMs: 2, concurrency: 4 },
   ) {
-    this.writer = new Batcher(async (groups) => {
-      const now = new Date();
-      // One statement (messages and segments in CTEs) is atomic on its own: no BEGIN/COMMIT round trips.
-      const inserted = await this.messages.insertDrafts(this.db, groups.flat(), now);
-      return groups.map(() => inserted);
-    }, writer);
+    this.writer = new Batcher(
+      async (drafts) => {
+        // One statement (messages and segments in CTEs) is atomic on its own: no BEGIN/COMMIT round trips.
+        const inserted = await this.store.insertDrafts(drafts, new Date());
+        return drafts.map((d) => inserted.has(d.id));
+      },
+      { ...writer, maxPending: opts.maxPending, isolate: (err) => classifyDbError(err) === 'data' },
+    );
   }
 
   private async accountNumbers(accountId: string): Promise<SendingNumber[]> {
     const hit = this.numbers.get(accountId);
     if (hit && Date.now() - hit.at < 5_000) return hit.list;
-    const list = await this.accounts.listNumbers(accountId);
+    let list: SendingNumber[];
+    try {
+      list = await this.directory.listNumbers(accountId);
+    } catch (err) {
+      throw dbErrorToAppError(err);
+    }
+    if (this.numbers.size > 10_000) this.numbers.clear();
     this.numbers.set(accountId, { at: Date.now(), list });
     return list;
   }
@@ -69,38 +86,81 @@ export class AcceptService {
     this.numbers.delete(accountId);
   }
 
-  private resolveFrom(list: SendingNumber[], from: string | undefined): { e164: string; type: NumberType } {
+  private resolveFrom(list: SendingNumber[], from: string | undefined): SendingNumber {
     if (from === undefined) {
       const first = list[0];
-      if (!first)
-        throw new AppError('NO_SENDING_NUMBER', 'this account has no number to send from; add one first', {
-          httpStatus: 422,
-          action: 'fix-request',
-        });
+      if (!first) throw new AppError('NO_SENDING_NUMBER');
       return first;
     }
     const exact = list.find((n) => n.e164 === from.trim());
     if (exact) return exact;
-    const e164 = toE164(from, this.policy.defaultRegion, 'INVALID_FROM_NUMBER');
+    const e164 = toE164(from, this.opts.defaultRegion, 'INVALID_FROM_NUMBER');
     const n = list.find((x) => x.e164 === e164);
-    if (!n) throw notFound(`from ${from}`);
+    if (!n)
+      throw new AppError(
+        'NUMBER_NOT_FOUND',
+        `from ${from.slice(0, 64)} is not one of this account's numbers`,
+      );
     return n;
   }
 
-  private draft(
+  /** Candidates → policies → drafts; per item either a draft or the AppError that stopped it. */
+  private async prepare(
     accountId: string,
-    list: SendingNumber[],
-    req: SendRequest,
+    reqs: readonly SendRequest[],
     idempotencyKey: string | undefined,
-    now: Date,
-  ): MessageDraft {
-    const from = this.resolveFrom(list, req.from);
-    this.ref = (this.ref + 1) & 0xff;
-    return composeMessage(
-      req,
-      { accountId, from, idempotencyKey, now, referenceNumber: this.ref },
-      this.policy,
-    );
+  ): Promise<Array<MessageDraft | AppError>> {
+    const list = await this.accountNumbers(accountId);
+    const now = new Date();
+    const out: Array<MessageDraft | AppError> = new Array(reqs.length);
+    const candidates: Array<{ i: number; c: AcceptCandidate }> = [];
+    reqs.forEach((req, i) => {
+      try {
+        const from = this.resolveFrom(list, req.from);
+        candidates.push({
+          i,
+          c: checkRequest(
+            req,
+            { accountId, from, idempotencyKey, now },
+            this.opts,
+            this.opts.checkCallbackUrl,
+          ),
+        });
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        out[i] = err;
+      }
+    });
+    let verdicts: Awaited<ReturnType<Pipeline<AcceptCandidate>['run']>>;
+    try {
+      verdicts = await this.pipeline.run(candidates.map((x) => x.c));
+    } catch (err) {
+      throw dbErrorToAppError(err);
+    }
+    candidates.forEach(({ i, c }, k) => {
+      const v = verdicts[k]!;
+      const d = v.decision;
+      if (d.kind === 'reject') {
+        out[i] = policyError(d.code, d.message);
+        return;
+      }
+      const body = v.body ?? c.body;
+      const profile = this.router.primaryProfile(c.numberType, c.to) ?? DEFAULT_PROFILE;
+      this.ref = (this.ref + 1) & 0xffff;
+      try {
+        out[i] = draftFor(
+          { ...c, body },
+          profile,
+          this.opts,
+          this.ref,
+          d.kind === 'defer' ? d.until : undefined,
+        );
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        out[i] = err;
+      }
+    });
+    return out;
   }
 
   private static toAccepted(d: MessageDraft): Accepted {
@@ -112,67 +172,86 @@ export class AcceptService {
     };
   }
 
-  private static fromStored(m: StoredMessage): Accepted {
+  private static fromStored(m: MessageView): Accepted {
     return { id: m.id, status: m.status, segments: m.segments, encoding: m.encoding };
+  }
+
+  /** Maps a writer failure to what the caller sees: 503 (unavailable, saturated) or 400 (refused row). */
+  private static writeError(err: unknown): unknown {
+    if (err instanceof BatcherFullError) return new AppError('OVERLOADED');
+    return dbErrorToAppError(err);
   }
 
   /**
    * Accepts one message. Same Idempotency-Key and same request ⇒ the first answer again; same key
-   * and a different request ⇒ IDEMPOTENCY_CONFLICT (409). Database trouble ⇒ DATABASE_UNAVAILABLE (503).
+   * and a different request ⇒ IDEMPOTENCY_CONFLICT (409). Database unavailable ⇒ 503.
    */
   async acceptOne(
     accountId: string,
     req: SendRequest,
     idempotencyKey?: string,
   ): Promise<{ accepted: Accepted; replayed: boolean }> {
-    const list = await this.accountNumbers(accountId);
-    const d = this.draft(accountId, list, req, idempotencyKey, new Date());
-    const inserted = await this.write([d]);
-    if (inserted.has(d.id)) {
-      this.onAccepted(1);
-      return { accepted: AcceptService.toAccepted(d), replayed: false };
+    const [d] = await this.prepare(accountId, [req], idempotencyKey);
+    if (d instanceof AppError) throw d;
+    const draft = d!;
+    let inserted: boolean;
+    try {
+      inserted = await this.writer.add(draft);
+    } catch (err) {
+      throw AcceptService.writeError(err);
     }
-    const existing = (await this.messages.byIdempotencyKeys(accountId, [idempotencyKey!])).get(
-      idempotencyKey!,
-    );
-    if (!existing) throw databaseUnavailable(new Error('idempotent insert skipped but no row found'));
-    if (existing.hash !== d.requestHash) {
-      throw new AppError('IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different request', {
-        httpStatus: 409,
-        action: 'fix-request',
-      });
+    if (inserted) {
+      this.bus.publish('message.accepted', [{ accountId, count: 1 }]);
+      return { accepted: AcceptService.toAccepted(draft), replayed: false };
     }
+    let existing: { hash: string; message: MessageView } | undefined;
+    try {
+      existing = (await this.store.byIdempotencyKeys(accountId, [idempotencyKey!])).get(idempotencyKey!);
+    } catch (err) {
+      throw dbErrorToAppError(err);
+    }
+    if (!existing)
+      throw new AppError(
+        'DATABASE_UNAVAILABLE',
+        'the idempotent insert was skipped but no row was found; try again',
+      );
+    if (existing.hash !== draft.requestHash) throw new AppError('IDEMPOTENCY_CONFLICT');
     return { accepted: AcceptService.fromStored(existing.message), replayed: true };
   }
 
-  /** Accepts valid items of a batch in one transaction; invalid ones get their error, in order. */
+  /**
+   * Accepts the valid items of a batch; each item succeeds or fails on its own (invalid ones get
+   * their error, in order). Rejects as a whole only when the database is unavailable.
+   */
   async acceptBatch(accountId: string, reqs: SendRequest[]): Promise<BatchItemResult[]> {
-    const list = await this.accountNumbers(accountId);
-    const now = new Date();
-    const results: BatchItemResult[] = [];
+    const prepared = await this.prepare(accountId, reqs, undefined);
     const drafts: Array<{ index: number; draft: MessageDraft }> = [];
-    reqs.forEach((req, index) => {
-      try {
-        drafts.push({ index, draft: this.draft(accountId, list, req, undefined, now) });
-      } catch (err) {
-        if (!(err instanceof AppError)) throw err;
-        results.push({ index, error: { code: err.code, message: err.message } });
-      }
+    const results: BatchItemResult[] = new Array(reqs.length);
+    prepared.forEach((p, index) => {
+      if (p instanceof AppError) results[index] = { index, error: { code: p.code, message: p.message } };
+      else drafts.push({ index, draft: p });
     });
-    await this.write(drafts.map((d) => d.draft));
-    this.onAccepted(drafts.length);
-    for (const { index, draft } of drafts) results.push({ index, accepted: AcceptService.toAccepted(draft) });
-    return results.sort((a, b) => a.index - b.index);
-  }
-
-  private async write(drafts: MessageDraft[]): Promise<Set<string>> {
-    if (drafts.length === 0) return new Set();
+    let settled: PromiseSettledResult<boolean>[];
     try {
-      return await this.writer.add(drafts);
+      settled = await this.writer.addAll(drafts.map((d) => d.draft));
     } catch (err) {
-      if (err instanceof AppError) throw err;
-      throw databaseUnavailable(err);
+      throw AcceptService.writeError(err);
     }
+    let ok = 0;
+    settled.forEach((s, k) => {
+      const { index, draft } = drafts[k]!;
+      if (s.status === 'fulfilled') {
+        ok++;
+        results[index] = { index, accepted: AcceptService.toAccepted(draft) };
+        return;
+      }
+      const e = AcceptService.writeError(s.reason);
+      if (e instanceof AppError && e.httpStatus < 500)
+        results[index] = { index, error: { code: e.code, message: e.message } };
+      else throw e;
+    });
+    if (ok > 0) this.bus.publish('message.accepted', [{ accountId, count: ok }]);
+    return results;
   }
 
   drain(): Promise<void> {

@@ -1,56 +1,35 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import { AppError } from '../errors/app-error.ts';
-import type { NumberType } from '../numbers/phone.ts';
 import { toE164 } from '../numbers/phone.ts';
-import { type EncodeOptions, encodeMessage } from '../smpp/encoding/segment.ts';
+import { encodeForProfile } from './encode-profile.ts';
+import type { EncodeProfile, MessageDraft, SendRequest } from './model.ts';
+import type { NumberType } from './vocabulary.ts';
 
-/** What a client asks to send (validated shape, not yet checked against the account). */
-export interface SendRequest {
-  to: string;
-  body: string;
-  from?: string | undefined;
-  statusCallback?: string | undefined;
-  metadata?: Record<string, unknown> | undefined;
-  sendAt?: string | undefined;
+/** How far ahead a message may be scheduled. */
+export const MAX_SCHEDULE_MS = 35 * 86_400_000;
+
+export interface ComposePolicy {
+  defaultRegion: string;
+  maxSegments: number;
+  validityMs: number;
 }
 
-export interface DraftSegment {
-  idx: number;
-  payload: Buffer;
-  dataCoding: number;
-  esmClass: number;
-  usePayloadTlv: boolean;
-}
-
-/** A message ready to be stored: numbers normalised, text encoded and cut into segments. */
-export interface MessageDraft {
+/** A request checked and normalised, before policies and encoding: what accept policies decide on. */
+export interface AcceptCandidate {
   id: string;
   accountId: string;
   from: string;
   to: string;
   numberType: NumberType;
   body: string;
-  encoding: string;
-  segmentCount: number;
-  segments: DraftSegment[];
   statusCallback: string | undefined;
   metadata: Record<string, unknown> | undefined;
+  /** As asked (may be in the past: then now). */
   sendAt: Date | undefined;
-  expiresAt: Date;
   idempotencyKey: string | undefined;
-  /** Hash of the request, kept only with an idempotency key (to tell a replay from a conflict). */
   requestHash: string | undefined;
-}
-
-export interface ComposePolicy {
-  defaultRegion: string;
-  maxSegments: number;
-  validityMs: number;
-  encode: EncodeOptions;
-}
-
-function bad(code: string, message: string): AppError {
-  return new AppError(code, message, { httpStatus: 400, action: 'fix-request' });
+  now: Date;
 }
 
 /** Stable hash of what the client asked, to tell an idempotent retry from a different request. */
@@ -66,78 +45,109 @@ export function requestHash(req: SendRequest): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
+const MIN_DATE = Date.UTC(1970, 0, 1);
+const MAX_DATE = Date.UTC(9999, 11, 31, 23, 59, 59);
+
 /**
- * Turns a request into a draft. Pure apart from the id and clock. Throws a 4xx AppError with a
- * stable code: INVALID_TO_NUMBER, BODY_EMPTY, BODY_TOO_LONG, INVALID_SEND_AT, INVALID_CALLBACK_URL.
- * `from` must already be resolved to one of the account's numbers by the caller.
+ * Parses an ISO 8601 date-time the database can store (1970–9999). Throws INVALID_DATE (or `code`)
+ * naming `field` otherwise.
  */
-export function composeMessage(
+export function parseDateTime(
+  field: string,
+  v: string,
+  code: 'INVALID_DATE' | 'INVALID_SEND_AT' = 'INVALID_DATE',
+): Date {
+  const t = /^\d{4}-\d{2}-\d{2}/.test(v) ? Date.parse(v) : Number.NaN;
+  if (!Number.isFinite(t) || t < MIN_DATE || t > MAX_DATE)
+    throw new AppError(code, `${field} must be an ISO 8601 date-time between 1970 and 9999`);
+  return new Date(t);
+}
+
+/**
+ * Checks and normalises a request (numbers, body, callback URL form, sendAt syntax). Pure apart
+ * from the id. Throws a 4xx AppError: INVALID_TO_NUMBER, BODY_EMPTY, INVALID_SEND_AT,
+ * INVALID_CALLBACK_URL. `from` must already be resolved to one of the account's numbers.
+ */
+export function checkRequest(
   req: SendRequest,
   ctx: {
     accountId: string;
     from: { e164: string; type: NumberType };
     idempotencyKey?: string | undefined;
     now: Date;
-    referenceNumber: number;
   },
   policy: ComposePolicy,
-): MessageDraft {
+  checkCallbackUrl: (url: string) => void,
+): AcceptCandidate {
   const to = toE164(req.to, policy.defaultRegion, 'INVALID_TO_NUMBER');
-  if (req.body.length === 0) throw bad('BODY_EMPTY', 'body must not be empty');
-  let sendAt: Date | undefined;
-  if (req.sendAt !== undefined) {
-    sendAt = new Date(req.sendAt);
-    if (Number.isNaN(sendAt.getTime()))
-      throw bad('INVALID_SEND_AT', `sendAt "${req.sendAt}" is not an ISO 8601 date-time`);
-    if (sendAt.getTime() > ctx.now.getTime() + 35 * 86_400_000)
-      throw bad('INVALID_SEND_AT', 'sendAt may be at most 35 days ahead');
-    if (sendAt.getTime() <= ctx.now.getTime()) sendAt = undefined;
-  }
-  if (req.statusCallback !== undefined) {
-    let u: URL | undefined;
-    try {
-      u = new URL(req.statusCallback);
-    } catch {
-      u = undefined;
-    }
-    if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:'))
-      throw bad('INVALID_CALLBACK_URL', 'statusCallback must be an http(s) URL');
-  }
-  let enc: ReturnType<typeof encodeMessage>;
-  try {
-    enc = encodeMessage(req.body, { ...policy.encode, referenceNumber: ctx.referenceNumber });
-  } catch {
-    throw bad('BODY_TOO_LONG', `body needs more than 255 segments; the limit is ${policy.maxSegments}`);
-  }
-  if (enc.segmentCount > policy.maxSegments) {
-    throw bad(
-      'BODY_TOO_LONG',
-      `body needs ${enc.segmentCount} segments (${enc.encoding}); the limit is ${policy.maxSegments}`,
-    );
-  }
-  const payloadMode = policy.encode.mode === 'payload';
-  const startAt = sendAt ?? ctx.now;
+  if (req.body.length === 0) throw new AppError('BODY_EMPTY');
+  const sendAt =
+    req.sendAt === undefined ? undefined : parseDateTime('sendAt', req.sendAt, 'INVALID_SEND_AT');
+  if (req.statusCallback !== undefined) checkCallbackUrl(req.statusCallback);
   return {
-    id: randomUUID(),
+    // Time-ordered ids keep the primary-key indexes append-only and their hot pages few.
+    id: uuidv7(),
     accountId: ctx.accountId,
     from: ctx.from.e164,
     to,
     numberType: ctx.from.type,
     body: req.body,
-    encoding: enc.encoding,
-    segmentCount: enc.segmentCount,
-    segments: enc.parts.map((p, idx) => ({
-      idx,
-      payload: p.bytes,
-      dataCoding: enc.dataCoding,
-      esmClass: enc.udhi ? 0x40 : 0,
-      usePayloadTlv: payloadMode || p.bytes.length > 254,
-    })),
     statusCallback: req.statusCallback,
     metadata: req.metadata,
     sendAt,
-    expiresAt: new Date(startAt.getTime() + policy.validityMs),
     idempotencyKey: ctx.idempotencyKey,
     requestHash: ctx.idempotencyKey === undefined ? undefined : requestHash(req),
+    now: ctx.now,
   };
 }
+
+/**
+ * Encodes an accepted candidate for its route's carrier profile. `notBefore` is when it may be
+ * sent (a future sendAt, or a deferral by a policy). Throws BODY_TOO_LONG above `maxSegments`.
+ */
+export function draftFor(
+  c: AcceptCandidate,
+  profile: EncodeProfile,
+  policy: ComposePolicy,
+  referenceNumber: number,
+  notBefore: Date | undefined,
+): MessageDraft {
+  let enc: ReturnType<typeof encodeForProfile>;
+  try {
+    enc = encodeForProfile(c.body, profile, referenceNumber);
+  } catch {
+    throw new AppError(
+      'BODY_TOO_LONG',
+      `body needs more than 255 segments; the limit is ${policy.maxSegments}`,
+    );
+  }
+  if (enc.segmentCount > policy.maxSegments) {
+    throw new AppError(
+      'BODY_TOO_LONG',
+      `body needs ${enc.segmentCount} segments (${enc.encoding}); the limit is ${policy.maxSegments}`,
+    );
+  }
+  const sendAt = notBefore && notBefore.getTime() > c.now.getTime() ? notBefore : undefined;
+  const startAt = sendAt ?? c.now;
+  return {
+    id: c.id,
+    accountId: c.accountId,
+    from: c.from,
+    to: c.to,
+    numberType: c.numberType,
+    body: c.body,
+    encoding: enc.encoding,
+    segmentCount: enc.segmentCount,
+    segments: enc.segments,
+    profile: enc.profile,
+    statusCallback: c.statusCallback,
+    metadata: c.metadata,
+    sendAt,
+    expiresAt: new Date(startAt.getTime() + policy.validityMs),
+    idempotencyKey: c.idempotencyKey,
+    requestHash: c.requestHash,
+  };
+}
+
+/** A random id for things that are not messages (api keys, parked receipts). */
+export const newId = (): string => randomUUID();

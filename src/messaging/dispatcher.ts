@@ -1,12 +1,16 @@
 import type { Logger } from '../logger.ts';
 import { backoffDelay } from '../smpp/backoff.ts';
-import type { SubmitOutcome } from '../smpp/carrier.ts';
-import { messageIdKeys } from '../smpp/receipt.ts';
-import type { SubmitFields } from '../smpp/session-types.ts';
 import { Batcher } from '../store/batcher.ts';
-import type { ClaimedSegment, DispatchRepo, RollupResult, SegmentOutcome } from '../store/dispatch-repo.ts';
-import type { ReceiptService } from './receipt-service.ts';
+import { classifyDbError } from '../store/db-errors.ts';
+import { dataCodingFor, encodeForProfile, profileKey, referenceOf, sameSplit } from './encode-profile.ts';
+import type { EventBus, GatewayEvents } from './events.ts';
+import type { ClaimedSegment, DraftSegment, SegmentOutcome } from './model.ts';
+import { outcomeFor, submitFieldsFor } from './outcome.ts';
+import type { Pipeline, Verdict } from './pipeline.ts';
+import type { DestinationBackoff } from './policies.ts';
+import type { CarrierLink, DispatchStore } from './ports.ts';
 import type { Router } from './router.ts';
+import type { Reason } from './vocabulary.ts';
 
 export interface DispatcherOptions {
   claimBatch: number;
@@ -14,89 +18,36 @@ export interface DispatcherOptions {
   maxInFlight: number;
   leaseMs: number;
   pollMs: number;
-  /** How often leases and validity are swept. */
-  sweepMs: number;
   retry: { initialMs: number; maxMs: number; multiplier: number };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** submit_sm fields for a stored segment: E.164 as international TON/NPI, short codes as network-specific. */
-export function submitFieldsFor(seg: ClaimedSegment): SubmitFields {
-  const shortCode = seg.numberType === 'short_code';
-  return {
-    serviceType: '',
-    sourceAddr: seg.from.replace(/^\+/, ''),
-    sourceAddrTon: shortCode ? 3 : 1,
-    sourceAddrNpi: shortCode ? 0 : 1,
-    destinationAddr: seg.to.replace(/^\+/, ''),
-    destAddrTon: 1,
-    destAddrNpi: 1,
-    esmClass: seg.esmClass,
-    protocolId: 0,
-    priorityFlag: 0,
-    validityPeriod: '',
-    registeredDelivery: 1,
-    dataCoding: seg.dataCoding,
-    shortMessage: seg.usePayloadTlv ? Buffer.alloc(0) : seg.payload,
-    messagePayload: seg.usePayloadTlv ? seg.payload : undefined,
-  };
-}
+type Encoded = Pick<DraftSegment, 'payload' | 'dataCoding' | 'esmClass' | 'usePayloadTlv'>;
 
 /**
- * Maps a carrier's answer to where the segment goes next. A submit that may have reached the SMSC
- * (timeout, dropped bind) is re-sent at most once, marked possibleDuplicate; a second such answer
- * fails it as SUBMIT_OUTCOME_UNKNOWN rather than risk a third copy.
- */
-export function outcomeFor(
-  seg: ClaimedSegment,
-  carrierId: string,
-  o: SubmitOutcome,
-  retry: DispatcherOptions['retry'],
-): SegmentOutcome {
-  const base = { messageId: seg.messageId, idx: seg.idx };
-  switch (o.kind) {
-    case 'ok':
-      return { ...base, status: 'sent', carrierId, smscId: o.messageId, idKeys: messageIdKeys(o.messageId) };
-    case 'failed':
-      return { ...base, status: 'failed', carrierId, commandStatus: o.commandStatus, reason: o.reason };
-    default:
-      if (o.possiblySubmitted) {
-        if (seg.resends >= 1)
-          return { ...base, status: 'failed', carrierId, reason: 'SUBMIT_OUTCOME_UNKNOWN' };
-        return { ...base, status: 'queued', delayMs: 0, possibleDuplicate: true, reason: o.code };
-      }
-      return {
-        ...base,
-        status: 'queued',
-        delayMs: backoffDelay(retry, seg.attempts - 1),
-        possibleDuplicate: false,
-        reason: o.code,
-      };
-  }
-}
-
-/**
- * Moves stored segments to carriers: claims due work with a lease, submits through the router,
- * and writes outcomes back in batches (each followed by the message roll-up). Sweeps expired
- * leases (a dead instance's work) and overdue segments.
+ * Moves stored segments to carriers: claims due work with a lease, runs the dispatch policies on
+ * each claimed batch (validity, destination back-off, a bound carrier, and those of later
+ * issues), routes, encodes for the chosen carrier's profile and submits; writes outcomes back in
+ * batches (each with its message roll-up, published as `message.status` events). A deferred or
+ * retried segment goes back to the database with its next time and holds no lease.
  */
 export class Dispatcher {
   private inFlight = 0;
   private stopped = true;
+  private stopDeadline = Number.POSITIVE_INFINITY;
   private loop: Promise<void> | undefined;
-  private sweeper: NodeJS.Timeout | undefined;
   private roomWaiter: (() => void) | undefined;
   private readonly writer: Batcher<SegmentOutcome, undefined>;
-  /** SMSC ids whose 'sent' outcome is being written, keyed carrier + id key. */
+  /** SMSC id keys whose 'sent' outcome is being written: carrier + key → settles when stored. */
   private readonly writing = new Map<string, Promise<void>>();
-  onOutcome: (o: SegmentOutcome) => void = () => undefined;
-  onRollup: (r: RollupResult) => void = () => undefined;
+  private results: Array<GatewayEvents['submit.result']> = [];
 
   constructor(
-    private readonly repo: DispatchRepo,
+    private readonly store: DispatchStore,
     private readonly router: Router,
-    private readonly receipts: ReceiptService,
+    private readonly pipeline: Pipeline<ClaimedSegment>,
+    private readonly backoff: DestinationBackoff,
+    private readonly bus: EventBus,
     private readonly log: Logger,
     private readonly opts: DispatcherOptions,
   ) {
@@ -116,19 +67,26 @@ export class Dispatcher {
   start(): void {
     this.stopped = false;
     this.loop = this.run();
-    this.sweeper = setInterval(() => void this.sweep(), this.opts.sweepMs);
-    this.sweeper.unref();
   }
 
-  /** Stops claiming; waits for outstanding submits to be answered (carriers stop later) and written. */
+  /** Stops claiming; waits (bounded) for outstanding submits to be answered and written. */
   async stop(timeoutMs = 10_000): Promise<void> {
     this.stopped = true;
-    clearInterval(this.sweeper);
+    this.stopDeadline = Date.now() + timeoutMs;
     this.roomWaiter?.();
     await this.loop;
-    const until = Date.now() + timeoutMs;
-    while (this.inFlight > 0 && Date.now() < until) await sleep(10);
+    while (this.inFlight > 0 && Date.now() < this.stopDeadline) await sleep(10);
     await this.writer.drain();
+  }
+
+  /** A promise for an in-flight 'sent' write of one of these id keys, if any (receipts wait for it). */
+  pendingWrite(carrierId: string, keys: readonly string[]): Promise<void> | undefined {
+    if (this.writing.size === 0) return undefined;
+    for (const k of keys) {
+      const p = this.writing.get(`${carrierId}\u0000${k}`);
+      if (p !== undefined) return p;
+    }
+    return undefined;
   }
 
   private async run(): Promise<void> {
@@ -145,111 +103,195 @@ export class Dispatcher {
         });
         continue;
       }
-      let segs: ClaimedSegment[];
       const limit = Math.min(room, this.opts.claimBatch);
+      let segs: ClaimedSegment[];
       try {
-        segs = await this.repo.claim(limit, this.opts.leaseMs);
+        const claimed = await this.store.claim(limit, this.opts.leaseMs);
+        segs = claimed.segments;
+        this.bus.publish('message.status', claimed.rollup.changes);
       } catch (err) {
-        this.log.error({ err }, 'claim failed; retrying');
+        this.log.warn({ err: (err as Error).message, kind: classifyDbError(err) }, 'claim failed; retrying');
         await sleep(1_000);
         continue;
       }
-      for (const s of segs) this.submit(s);
+      if (segs.length > 0) await this.dispatch(segs);
       if (segs.length < limit) await sleep(this.opts.pollMs);
     }
   }
 
-  private submit(seg: ClaimedSegment): void {
-    this.inFlight++;
-    const done = (o: SegmentOutcome) => {
-      this.onOutcome(o);
-      const written = this.writer.add(o);
-      if (o.status === 'sent') {
-        const settled = written.then(
-          () => undefined,
-          () => undefined,
-        );
-        for (const k of o.idKeys) this.writing.set(`${o.carrierId}\u0000${k}`, settled);
-        void settled.then(() => {
-          for (const k of o.idKeys)
-            if (this.writing.get(`${o.carrierId}\u0000${k}`) === settled)
-              this.writing.delete(`${o.carrierId}\u0000${k}`);
-        });
+  private async dispatch(segs: ClaimedSegment[]): Promise<void> {
+    this.inFlight += segs.length;
+    let verdicts: Verdict[];
+    try {
+      verdicts = await this.pipeline.run(segs);
+    } catch (err) {
+      // A policy could not load its context: nothing was decided, the batch waits a little.
+      this.log.warn({ err: (err as Error).message }, 'dispatch policies failed; batch deferred');
+      for (const seg of segs) this.done(seg, this.defer(seg, Date.now() + 1_000, 'temporary_error'));
+      return;
+    }
+    const reencode: Array<{ seg: ClaimedSegment; carrier: CarrierLink }> = [];
+    segs.forEach((seg, i) => {
+      const d = verdicts[i]!.decision;
+      if (d.kind === 'reject') {
+        this.done(seg, { messageId: seg.messageId, idx: seg.idx, status: d.status, reason: d.reason });
+        return;
       }
-      written
-        .catch((err) =>
-          this.log.error(
-            { err, messageId: o.messageId },
-            'outcome not written; the lease will return the segment',
-          ),
-        )
-        .finally(() => {
-          this.inFlight--;
-          if (this.roomWaiter && this.opts.maxInFlight - this.inFlight >= this.opts.claimBatch / 4) {
-            const w = this.roomWaiter;
-            this.roomWaiter = undefined;
-            w();
-          }
-        });
+      if (d.kind === 'defer') {
+        this.done(seg, this.defer(seg, d.until.getTime(), d.reason));
+        return;
+      }
+      const carrier = this.router.pick(seg.numberType, seg.to);
+      if (!carrier) {
+        this.done(seg, this.defer(seg, Date.now() + 1_000, 'no_carrier_bound'));
+        return;
+      }
+      const key = profileKey(carrier.profile);
+      if (seg.profile === key || seg.profile === '') this.submit(seg, carrier, seg);
+      else if (sameSplit(seg.profile, key))
+        this.submit(seg, carrier, { ...seg, dataCoding: dataCodingFor(seg.dataCoding, carrier.profile) });
+      else reencode.push({ seg, carrier });
+    });
+    if (reencode.length > 0) await this.reencode(reencode);
+  }
+
+  /**
+   * Failover to a carrier that cuts text differently. A single-row message is re-encoded in memory;
+   * a multi-row one is re-split in the database while none of its parts was submitted (its new
+   * rows are claimed again at once); once a part is out, the rest keeps the split it began with
+   * (UDH parts are valid on any SMPP carrier) with the carrier's GSM data_coding.
+   */
+  private async reencode(items: Array<{ seg: ClaimedSegment; carrier: CarrierLink }>): Promise<void> {
+    let bodies: Map<string, string>;
+    try {
+      bodies = await this.store.bodies([...new Set(items.map((x) => x.seg.messageId))]);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 're-encoding failed; segments deferred');
+      for (const { seg } of items) this.done(seg, this.defer(seg, Date.now() + 1_000, 're_encoding'));
+      return;
+    }
+    const resplit = new Map<string, boolean>();
+    for (const { seg, carrier } of items) {
+      const body = bodies.get(seg.messageId);
+      const fallback = { ...seg, dataCoding: dataCodingFor(seg.dataCoding, carrier.profile) };
+      if (body === undefined) {
+        this.submit(seg, carrier, fallback);
+        continue;
+      }
+      const ref = referenceOf(seg.payload, seg.esmClass) ?? Number.parseInt(seg.messageId.slice(-4), 16);
+      const enc = encodeForProfile(body, carrier.profile, ref);
+      if (seg.parts === 1 && enc.segments.length === 1) {
+        this.submit(seg, carrier, enc.segments[0]!);
+        continue;
+      }
+      let replaced = resplit.get(seg.messageId);
+      if (replaced === undefined) {
+        replaced = await this.store
+          .resplit(seg.messageId, {
+            segments: enc.segments,
+            segmentCount: enc.segmentCount,
+            encoding: enc.encoding,
+            profile: enc.profile,
+          })
+          .catch(() => false);
+        resplit.set(seg.messageId, replaced);
+      }
+      if (replaced) this.release();
+      else this.submit(seg, carrier, fallback);
+    }
+  }
+
+  private defer(seg: ClaimedSegment, until: number, reason: Reason): SegmentOutcome {
+    return {
+      messageId: seg.messageId,
+      idx: seg.idx,
+      status: 'queued',
+      delayMs: Math.max(0, until - Date.now()),
+      possibleDuplicate: false,
+      reason,
+      deferred: true,
     };
-    if (seg.expiresAt.getTime() <= Date.now()) {
-      done({ messageId: seg.messageId, idx: seg.idx, status: 'expired', reason: 'VALIDITY_EXPIRED' });
-      return;
-    }
-    const carrier = this.router.pick(seg.numberType, seg.to);
-    if (!carrier) {
-      done({
-        messageId: seg.messageId,
-        idx: seg.idx,
-        status: 'queued',
-        delayMs: 1_000,
-        possibleDuplicate: false,
-        reason: 'NO_CARRIER_BOUND',
+  }
+
+  private submit(seg: ClaimedSegment, carrier: CarrierLink, encoded: Encoded): void {
+    carrier.submit(submitFieldsFor(seg, encoded)).then(
+      (o) => {
+        if (o.kind === 'ok') {
+          if (this.backoff.size > 0) this.backoff.clear(seg.to);
+        }
+        const wait = o.kind === 'retryable' && o.code === 'SMPP_QUEUE_FULL' ? this.backoff.hit(seg.to) : 0;
+        this.results.push({
+          carrierId: carrier.id,
+          result: o.kind === 'ok' ? 'ok' : o.code,
+          commandStatus: o.kind === 'ok' ? 0 : o.commandStatus,
+        });
+        this.done(seg, outcomeFor(seg, carrier.id, o, this.opts.retry, wait));
+      },
+      (err: unknown) => {
+        // Carrier.submit never rejects; if it ever did, the segment must not be lost.
+        this.log.error({ err: (err as Error).message }, 'submit rejected unexpectedly; segment retried');
+        this.done(seg, this.defer(seg, Date.now() + 1_000, 'temporary_error'));
+      },
+    );
+  }
+
+  private done(_seg: ClaimedSegment, o: SegmentOutcome): void {
+    const written = this.writer.add(o);
+    if (o.status === 'sent' && o.idKey) {
+      const k = `${o.carrierId}\u0000${o.idKey}`;
+      const settled = written.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.writing.set(k, settled);
+      void settled.then(() => {
+        if (this.writing.get(k) === settled) this.writing.delete(k);
       });
-      return;
     }
-    carrier
-      .submit(submitFieldsFor(seg))
-      .then((o) => done(outcomeFor(seg, carrier.cfg.id, o, this.opts.retry)));
+    written
+      .catch((err: unknown) =>
+        this.log.error(
+          { err: (err as Error).message },
+          'outcome not written; the lease will return the segment',
+        ),
+      )
+      .finally(() => this.release());
   }
 
-  /** A promise for an in-flight 'sent' write of one of these ids, if any (see ReceiptService.pendingWrite). */
-  pendingWrite(carrierId: string, keys: string[]): Promise<void> | undefined {
-    for (const k of keys) {
-      const p = this.writing.get(`${carrierId}\u0000${k}`);
-      if (p) return p;
+  private release(): void {
+    this.inFlight--;
+    if (this.roomWaiter && this.opts.maxInFlight - this.inFlight >= this.opts.claimBatch / 4) {
+      const w = this.roomWaiter;
+      this.roomWaiter = undefined;
+      w();
     }
-    return undefined;
   }
 
+  /**
+   * Writes outcomes; while the database is unavailable it keeps trying (the in-flight cap stops
+   * new claims meanwhile, and leases outlast an outage), until shutdown's deadline.
+   */
   private async writeOutcomes(items: SegmentOutcome[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const rollup = await this.repo.applyOutcomes(items);
-        this.onRollup(rollup);
+        const rollup = await this.store.applyOutcomes(items);
+        this.bus.publish('message.status', rollup.changes);
         break;
       } catch (err) {
-        if (attempt >= 8) throw err;
-        this.log.warn({ err: (err as Error).message, attempt }, 'writing outcomes failed; retrying');
+        const kind = classifyDbError(err);
+        if (kind !== 'unavailable' || Date.now() > this.stopDeadline) throw err;
+        if (attempt % 10 === 0)
+          this.log.warn(
+            { err: (err as Error).message, attempt, items: items.length },
+            'writing outcomes failed; retrying',
+          );
         await sleep(backoffDelay({ initialMs: 100, maxMs: 5_000, multiplier: 2 }, attempt));
       }
     }
-    const pairs = items.flatMap((o) =>
-      o.status === 'sent' ? o.idKeys.map((key) => ({ carrierId: o.carrierId, key })) : [],
-    );
-    await this.receipts
-      .idsStored(pairs)
-      .catch((err) => this.log.error({ err }, 'matching parked receipts failed'));
-  }
-
-  private async sweep(): Promise<void> {
-    try {
-      const reclaimed = await this.repo.reclaimExpiredLeases();
-      if (reclaimed > 0)
-        this.log.warn({ reclaimed }, 'reclaimed segments whose lease expired (instance died mid-send)');
-      await this.repo.expireOverdue();
-    } catch (err) {
-      this.log.error({ err }, 'sweep failed');
+    if (this.results.length > 0) {
+      const r = this.results;
+      this.results = [];
+      this.bus.publish('submit.result', r);
     }
   }
 }

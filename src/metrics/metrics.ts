@@ -1,12 +1,13 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { EventBus } from '../messaging/events.ts';
 
 /**
- * Parley's Prometheus metrics. Labels are low-cardinality only (carrier, status, result):
- * never a phone number, message id or account id.
+ * Parley's Prometheus metrics. Labels are low-cardinality only (carrier, status, result, cause,
+ * command): never a phone number, message id or account id.
  */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'parley_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'parley_' });
   const r = [registry];
   return {
     registry,
@@ -23,25 +24,32 @@ export function createMetrics() {
     }),
     submits: new Counter({
       name: 'parley_segments_submit_total',
-      help: 'Segment submit attempts by result',
+      help: 'submit_sm attempts by result (ok, or the SMPP-level outcome code)',
       labelNames: ['carrier', 'result'],
       registers: r,
     }),
     receipts: new Counter({
       name: 'parley_receipts_total',
-      help: 'Delivery receipts received, by state',
-      labelNames: ['carrier', 'state'],
+      help: 'Delivery receipts received, by state and what became of them (applied, parked, intermediate)',
+      labelNames: ['carrier', 'state', 'outcome'],
       registers: r,
     }),
     receiptsUnmatched: new Counter({
       name: 'parley_receipts_unmatched_total',
-      help: 'Receipts that matched no sent segment within the parking TTL',
+      help: 'Receipts that matched no sent segment: within their TTL (ttl) or unusable (invalid)',
+      labelNames: ['carrier', 'cause'],
       registers: r,
     }),
     mo: new Counter({
       name: 'parley_mo_total',
-      help: 'Inbound messages stored',
-      labelNames: ['carrier'],
+      help: 'Inbound messages stored (attributed to an account or not)',
+      labelNames: ['carrier', 'attributed'],
+      registers: r,
+    }),
+    pdusRejected: new Counter({
+      name: 'parley_smpp_pdus_rejected_total',
+      help: 'PDUs from an SMSC answered with an error status (malformed body); the session was kept',
+      labelNames: ['carrier', 'command'],
       registers: r,
     }),
     submitLatency: new Histogram({
@@ -53,7 +61,7 @@ export function createMetrics() {
     }),
     binds: new Gauge({
       name: 'parley_smpp_binds',
-      help: 'SMPP binds by state',
+      help: 'SMPP binds by state (bound, unhealthy, connecting, backoff, ...)',
       labelNames: ['carrier', 'state'],
       registers: r,
     }),
@@ -68,9 +76,14 @@ export function createMetrics() {
       help: 'Segments claimed and not yet written back',
       registers: r,
     }),
+    inboundPending: new Gauge({
+      name: 'parley_inbound_pending',
+      help: 'Receipts and MO read from SMSCs and not yet stored',
+      registers: r,
+    }),
     webhooks: new Counter({
       name: 'parley_webhook_deliveries_total',
-      help: 'Status callback attempts by result',
+      help: 'Status callback attempts by result (delivered, failed, blocked, abandoned)',
       labelNames: ['result'],
       registers: r,
     }),
@@ -85,3 +98,46 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * Counts what the bus reports. Only events of this instance count (origin local): with several
+ * instances each exports its own share and Prometheus sums them.
+ */
+export function subscribeMetrics(m: Metrics, bus: EventBus): () => void {
+  const offs = [
+    bus.subscribe('message.accepted', (evs, origin) => {
+      if (origin !== 'local') return;
+      let n = 0;
+      for (const e of evs) n += e.count;
+      m.accepted.inc(n);
+    }),
+    bus.subscribe('message.status', (evs, origin) => {
+      if (origin !== 'local') return;
+      const by = new Map<string, number>();
+      for (const e of evs) by.set(e.status, (by.get(e.status) ?? 0) + 1);
+      for (const [status, n] of by) m.statusChanges.labels(status).inc(n);
+    }),
+    bus.subscribe('submit.result', (evs) => {
+      for (const e of evs) m.submits.labels(e.carrierId, e.result).inc();
+    }),
+    bus.subscribe('receipt.received', (evs) => {
+      for (const e of evs) m.receipts.labels(e.carrierId, e.state, e.outcome).inc();
+    }),
+    bus.subscribe('receipt.unmatched', (evs) => {
+      for (const e of evs) m.receiptsUnmatched.labels(e.carrierId, e.cause).inc();
+    }),
+    bus.subscribe('message.inbound', (evs, origin) => {
+      if (origin !== 'local') return;
+      for (const e of evs) m.mo.labels(e.carrierId, e.accountId ? 'true' : 'false').inc();
+    }),
+    bus.subscribe('pdu.rejected', (evs) => {
+      for (const e of evs) m.pdusRejected.labels(e.carrierId, e.command).inc();
+    }),
+    bus.subscribe('webhook.attempt', (evs) => {
+      for (const e of evs) m.webhooks.labels(e.result).inc();
+    }),
+  ];
+  return () => {
+    for (const off of offs) off();
+  };
+}

@@ -5,7 +5,13 @@ import type { Logger } from '../logger.ts';
 import { type AimdState, aimdDecrease, aimdIncrease, backoffDelay } from './backoff.ts';
 import type { InboundPdu } from './inbound.ts';
 import { SmppSession } from './session.ts';
-import type { BindMode, SessionHandlers, SubmitFields, SubmitResponse } from './session-types.ts';
+import type {
+  BindMode,
+  RejectedPdu,
+  SessionHandlers,
+  SubmitFields,
+  SubmitResponse,
+} from './session-types.ts';
 
 export type BindState = 'idle' | 'connecting' | 'bound' | 'backoff' | 'stopped';
 
@@ -15,6 +21,7 @@ export interface BindEvents {
   onInbound(bind: CarrierBind, pdu: InboundPdu, respond: (status: number) => void): void;
   onStateChange(bind: CarrierBind, state: BindState, reason?: string): void;
   onSubmitLatency?(ms: number): void;
+  onRejected?(bind: CarrierBind, pdu: RejectedPdu): void;
 }
 
 /**
@@ -61,6 +68,11 @@ export class CarrierBind {
 
   get inFlight(): number {
     return this.session?.inFlight ?? 0;
+  }
+
+  /** Bound and answering enquire_link in time (a silently dead link is bound but not healthy). */
+  get healthy(): boolean {
+    return this.state === 'bound' && (this.session?.healthy ?? false);
   }
 
   start(): void {
@@ -195,6 +207,7 @@ export class CarrierBind {
         if (this.state === 'bound') this.events.onReady(this);
       },
       onSubmitLatency: (ms) => this.events.onSubmitLatency?.(ms),
+      onRejected: (pdu) => this.events.onRejected?.(this, pdu),
       onClose: (reason) => {
         if (this.session !== session) return;
         this.session = undefined;

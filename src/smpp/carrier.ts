@@ -3,13 +3,17 @@ import type { Logger } from '../logger.ts';
 import { backoffDelay } from './backoff.ts';
 import { type BindEvents, type BindState, CarrierBind } from './carrier-bind.ts';
 import { classifyStatus, STATUS, statusName } from './command-status.ts';
-import { interpretInbound, type MoMessage, MoReassembler } from './inbound.ts';
+import { type InboundPdu, interpretInbound, type MoPart } from './inbound.ts';
+import { receiptIdCandidates, submitIdKey } from './message-id.ts';
 import type { Receipt } from './receipt.ts';
-import type { SubmitFields, SubmitResponse } from './session-types.ts';
+import type { RejectedPdu, SubmitFields, SubmitResponse } from './session-types.ts';
 
-/** Final answer for one submit_sm. `possiblySubmitted`: the SMSC may have it (resend = possible duplicate). */
+/**
+ * Final answer for one submit_sm. `possiblySubmitted`: the SMSC may have it (resend = possible
+ * duplicate). `idKey` is the SMSC id reduced to the key receipts are matched by (message-id.ts).
+ */
 export type SubmitOutcome =
-  | { kind: 'ok'; messageId: string; bindId: string; attempts: number }
+  | { kind: 'ok'; messageId: string; idKey: string; bindId: string; attempts: number }
   | {
       kind: 'retryable';
       code: string;
@@ -21,13 +25,20 @@ export type SubmitOutcome =
   | { kind: 'failed'; code: string; reason: string; commandStatus: number; attempts: number };
 
 export interface CarrierHandlers {
-  /** A delivery receipt; resolve once it is stored. A rejection answers the SMSC with a temporary error so it resends. */
-  onReceipt(receipt: Receipt, bindId: string): Promise<void> | void;
-  /** A whole (or timed-out, incomplete) MO message. */
-  onMo(message: MoMessage, bindId: string): Promise<void> | void;
+  /**
+   * A delivery receipt and the id keys it may match (most likely first); resolve once it is
+   * stored. A rejection answers the SMSC with a temporary error so it resends.
+   */
+  onReceipt(receipt: Receipt, candidates: string[], bindId: string): Promise<void> | void;
+  /** An MO message or one part of a concatenated one; resolve once it is stored (same contract). */
+  onMo(part: MoPart, bindId: string): Promise<void> | void;
   onBindState?(bindId: string, state: BindState, reason?: string): void;
   /** submit_sm → submit_sm_resp time in ms. */
   onSubmitLatency?(ms: number): void;
+  /** A malformed PDU from the SMSC was answered with an error (the session goes on). */
+  onRejectedPdu?(bindId: string, pdu: RejectedPdu): void;
+  /** A receipt without id or state was acknowledged and dropped. */
+  onInvalidReceipt?(bindId: string): void;
 }
 
 interface Job {
@@ -51,7 +62,6 @@ export class Carrier {
   private rr = 0;
   private pumping = false;
   private sweeper: NodeJS.Timeout | undefined;
-  private readonly reassembler: MoReassembler;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private stopped = false;
   readonly counters = {
@@ -60,6 +70,7 @@ export class Carrier {
     failed: 0,
     retryable: 0,
     throttled: 0,
+    queueFull: 0,
     receipts: 0,
     mo: 0,
     invalidReceipts: 0,
@@ -70,11 +81,11 @@ export class Carrier {
     private readonly handlers: CarrierHandlers,
     private readonly log: Logger,
   ) {
-    this.reassembler = new MoReassembler(cfg.moReassemblyTimeoutMs);
     const events: BindEvents = {
       onReady: () => this.pump(),
       onSubmitLatency: (ms) => this.handlers.onSubmitLatency?.(ms),
       onInbound: (bind, pdu, respond) => this.onInbound(bind.id, pdu, respond),
+      onRejected: (bind, pdu) => this.handlers.onRejectedPdu?.(bind.id, pdu),
       onStateChange: (bind, state, reason) => {
         this.handlers.onBindState?.(bind.id, state, reason);
         if (state === 'bound') this.pump();
@@ -90,6 +101,16 @@ export class Carrier {
     }
   }
 
+  get id(): string {
+    return this.cfg.id;
+  }
+
+  /** How this carrier wants text encoded (messaging encodes for it; see encode-profile.ts). */
+  get profile(): Pick<CarrierConfig, 'gsmDataCoding' | 'allowLatin1' | 'concatRef' | 'longMessageMode'> {
+    const { gsmDataCoding, allowLatin1, concatRef, longMessageMode } = this.cfg;
+    return { gsmDataCoding, allowLatin1, concatRef, longMessageMode };
+  }
+
   get queued(): number {
     return this.queue.length - this.head;
   }
@@ -99,6 +120,20 @@ export class Carrier {
     // Asked once per routed segment: count without allocating.
     let n = 0;
     for (const b of this.binds) if (b.mode !== 'rx' && b.currentState === 'bound') n++;
+    return n;
+  }
+
+  /** Transmitting binds that are bound and answer enquire_link in time. */
+  get healthyTransmitters(): number {
+    let n = 0;
+    for (const b of this.binds) if (b.mode !== 'rx' && b.healthy) n++;
+    return n;
+  }
+
+  /** Receiving binds (rx or trx) that are bound and healthy: receipts and MO can arrive. */
+  get healthyReceivers(): number {
+    let n = 0;
+    for (const b of this.binds) if (b.mode !== 'tx' && b.healthy) n++;
     return n;
   }
 
@@ -141,7 +176,6 @@ export class Carrier {
       this.finish(job, this.retryable(job, 'CARRIER_STOPPED', 'carrier stopped'));
     this.queue = [];
     this.head = 0;
-    for (const m of this.reassembler.expire(Number.POSITIVE_INFINITY)) void this.deliverMo(m, 'reassembly');
   }
 
   private pump(): void {
@@ -190,13 +224,27 @@ export class Carrier {
     const cls = r.kind === 'nack' && status === 0 ? 'temporary' : classifyStatus(status);
     const retry = this.cfg.retry;
     switch (cls) {
-      case 'ok':
+      case 'ok': {
+        const messageId = (r as { messageId: string }).messageId;
+        const idKey = submitIdKey(messageId, this.cfg.messageIdFormat.submit);
+        if (!idKey) {
+          // Accepted, but with no id a receipt could ever match: sent, to be timed out by the receipt timeout.
+          this.log.warn({ carrier: this.cfg.id }, 'submit_sm_resp OK without message_id');
+        }
         this.finish(job, {
           kind: 'ok',
-          messageId: (r as { messageId: string }).messageId,
+          messageId,
+          idKey: idKey ?? '',
           bindId: bind.id,
           attempts: job.attempts,
         });
+        return;
+      }
+      case 'queue-full':
+        // The destination's queue at the SMSC is full: that message waits (the caller backs off
+        // per destination); the bind keeps its pace for everyone else.
+        this.counters.queueFull++;
+        this.finish(job, this.retryable(job, 'SMPP_QUEUE_FULL', statusName(status), status, false));
         return;
       case 'throttle':
         this.counters.throttled++;
@@ -290,39 +338,26 @@ export class Carrier {
         ),
       );
     }
-    for (const m of this.reassembler.expire(now)) void this.deliverMo(m, 'reassembly');
     this.pump();
   }
 
-  private onInbound(
-    bindId: string,
-    pdu: import('./inbound.ts').InboundPdu,
-    respond: (status: number) => void,
-  ): void {
+  private onInbound(bindId: string, pdu: InboundPdu, respond: (status: number) => void): void {
     const ev = interpretInbound(pdu);
     if (ev.kind === 'invalid-receipt') {
       this.counters.invalidReceipts++;
-      this.log.warn({ bind: bindId }, 'receipt without id or state ignored');
+      this.handlers.onInvalidReceipt?.(bindId);
       respond(0);
       return;
     }
     if (ev.kind === 'receipt') {
       this.counters.receipts++;
-      this.settle(() => this.handlers.onReceipt(ev.receipt, bindId), respond);
+      const candidates = receiptIdCandidates(ev.receipt.messageId, this.cfg.messageIdFormat.receipt);
+      this.settle(() => this.handlers.onReceipt(ev.receipt, candidates, bindId), respond);
       return;
     }
-    const whole = this.reassembler.add(ev.part, Date.now());
-    if (!whole) {
-      // Parts wait in memory for their siblings; the SMSC is answered now so it does not resend.
-      respond(0);
-      return;
-    }
-    this.settle(() => this.deliverMo(whole, bindId), respond);
-  }
-
-  private deliverMo(m: MoMessage, bindId: string): Promise<void> | void {
+    // Every MO part is stored before it is answered; reassembly happens in the database.
     this.counters.mo++;
-    return this.handlers.onMo(m, bindId);
+    this.settle(() => this.handlers.onMo(ev.part, bindId), respond);
   }
 
   /** Answers the SMSC once the handler has stored the event; a failure asks the SMSC to resend. */
@@ -339,7 +374,8 @@ export class Carrier {
       (r as Promise<void>).then(
         () => respond(0),
         (err: unknown) => {
-          this.log.error({ err }, 'inbound handler failed');
+          // The handler logs (rate-limited); the SMSC resends after our temporary error.
+          this.log.debug({ err }, 'inbound handler failed');
           respond(STATUS.ESME_RX_T_APPN);
         },
       );

@@ -1,5 +1,9 @@
-/** How a submit_sm_resp command_status should be handled (SMPP 3.4 §5.1.3). */
-export type StatusClass = 'ok' | 'throttle' | 'temporary' | 'rebind' | 'permanent';
+/**
+ * How a submit_sm_resp command_status should be handled (SMPP 3.4 §5.1.3): `throttle` is about
+ * the bind's pace, `queue-full` about one destination's queue at the SMSC (retry that message
+ * later, leave the bind alone).
+ */
+export type StatusClass = 'ok' | 'throttle' | 'queue-full' | 'temporary' | 'rebind' | 'permanent';
 
 export const STATUS = {
   ESME_ROK: 0x00,
@@ -20,6 +24,11 @@ export const STATUS = {
   ESME_RX_T_APPN: 0x64,
   ESME_RX_P_APPN: 0x65,
   ESME_RX_R_APPN: 0x66,
+  ESME_RINVOPTPARSTREAM: 0xc0,
+  ESME_ROPTPARNOTALLWD: 0xc1,
+  ESME_RINVPARLEN: 0xc2,
+  ESME_RMISSINGOPTPARAM: 0xc3,
+  ESME_RINVOPTPARAMVAL: 0xc4,
   ESME_RDELIVERYFAILURE: 0xfe,
   ESME_RUNKNOWNERR: 0xff,
 } as const;
@@ -41,8 +50,9 @@ export function classifyStatus(status: number): StatusClass {
     case STATUS.ESME_ROK:
       return 'ok';
     case STATUS.ESME_RTHROTTLED:
-    case STATUS.ESME_RMSGQFUL:
       return 'throttle';
+    case STATUS.ESME_RMSGQFUL:
+      return 'queue-full';
     case STATUS.ESME_RSYSERR:
     case STATUS.ESME_RX_T_APPN:
     case STATUS.ESME_RDELIVERYFAILURE:

@@ -6,6 +6,7 @@
  * it as the oracle) and, unlike it, bounds-check every field and TLV.
  */
 import { SmppProtocolError } from '../errors/app-error.ts';
+import { STATUS } from './command-status.ts';
 import type { InboundPdu } from './inbound.ts';
 import { COMMAND_ID, HEADER_LENGTH } from './pdu-codec.ts';
 import type { SubmitFields } from './session-types.ts';
@@ -106,7 +107,8 @@ class Reader {
   o = HEADER_LENGTH;
   constructor(private readonly b: Buffer) {}
   u8(field: string): number {
-    if (this.o >= this.b.length) throw new SmppProtocolError(`deliver_sm ends before ${field}`);
+    if (this.o >= this.b.length)
+      throw new SmppProtocolError(`deliver_sm ends before ${field}`, undefined, STATUS.ESME_RINVCMDLEN);
     return this.b[this.o++]!;
   }
   cstring(field: string, max: number): string {
@@ -115,7 +117,11 @@ class Reader {
     let end = start;
     while (end < limit && this.b[end] !== 0) end++;
     if (end >= limit)
-      throw new SmppProtocolError(`deliver_sm ${field} is not NUL-terminated within ${max} octets`);
+      throw new SmppProtocolError(
+        `deliver_sm ${field} is not NUL-terminated within ${max} octets`,
+        undefined,
+        STATUS.ESME_RINVCMDLEN,
+      );
     this.o = end + 1;
     return this.b.toString('latin1', start, end);
   }
@@ -123,16 +129,17 @@ class Reader {
 
 /**
  * Decodes a deliver_sm frame into the fields inbound handling reads. Throws SmppProtocolError on a
- * truncated field or a TLV running past command_length (the library would read past it silently).
+ * truncated field or a TLV running past command_length (the library would read past it silently);
+ * its `commandStatus` is what to answer: the frame itself is intact, so the session survives.
  */
 export function decodeDeliverSm(frame: Buffer): InboundPdu {
   const r = new Reader(frame);
   r.cstring('service_type', 6);
   const sourceAddrTon = r.u8('source_addr_ton');
-  r.u8('source_addr_npi');
+  const sourceAddrNpi = r.u8('source_addr_npi');
   const sourceAddr = r.cstring('source_addr', 65);
   const destAddrTon = r.u8('dest_addr_ton');
-  r.u8('dest_addr_npi');
+  const destAddrNpi = r.u8('dest_addr_npi');
   const destinationAddr = r.cstring('destination_addr', 65);
   const esmClass = r.u8('esm_class');
   r.u8('protocol_id');
@@ -145,14 +152,20 @@ export function decodeDeliverSm(frame: Buffer): InboundPdu {
   r.u8('sm_default_msg_id');
   const smLength = r.u8('sm_length');
   if (r.o + smLength > frame.length)
-    throw new SmppProtocolError('deliver_sm short_message runs past the PDU');
+    throw new SmppProtocolError(
+      'deliver_sm short_message runs past the PDU',
+      undefined,
+      STATUS.ESME_RINVMSGLEN,
+    );
   const shortMessage = frame.subarray(r.o, r.o + smLength);
   let o = r.o + smLength;
   const pdu: InboundPdu = {
     sourceAddr,
     sourceAddrTon,
+    sourceAddrNpi,
     destinationAddr,
     destAddrTon,
+    destAddrNpi,
     esmClass,
     dataCoding,
     shortMessage,
@@ -161,7 +174,12 @@ export function decodeDeliverSm(frame: Buffer): InboundPdu {
     const tag = frame.readUInt16BE(o);
     const len = frame.readUInt16BE(o + 2);
     const v = o + 4;
-    if (v + len > frame.length) throw new SmppProtocolError(`TLV 0x${tag.toString(16)} runs past the PDU`);
+    if (v + len > frame.length)
+      throw new SmppProtocolError(
+        `TLV 0x${tag.toString(16)} runs past the PDU`,
+        undefined,
+        STATUS.ESME_RINVPARLEN,
+      );
     switch (tag) {
       case TAG.receipted_message_id: {
         let end = v;
@@ -192,6 +210,11 @@ export function decodeDeliverSm(frame: Buffer): InboundPdu {
     }
     o = v + len;
   }
-  if (o !== frame.length) throw new SmppProtocolError('trailing octets after the last TLV');
+  if (o !== frame.length)
+    throw new SmppProtocolError(
+      'trailing octets after the last TLV',
+      undefined,
+      STATUS.ESME_RINVOPTPARSTREAM,
+    );
   return pdu;
 }

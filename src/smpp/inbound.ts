@@ -1,12 +1,14 @@
-import { type Alphabet, decodeText, splitUdh } from './encoding/decode.ts';
+import { type Alphabet, alphabetOf, decodeText, splitUdh } from './encoding/decode.ts';
 import { parseReceipt, type Receipt } from './receipt.ts';
 
 /** The fields of a deliver_sm (or data_sm) that inbound handling reads; adapters fill it from the PDU. */
 export interface InboundPdu {
   sourceAddr: string;
   sourceAddrTon: number;
+  sourceAddrNpi?: number | undefined;
   destinationAddr: string;
   destAddrTon: number;
+  destAddrNpi?: number | undefined;
   esmClass: number;
   dataCoding: number;
   shortMessage: Buffer;
@@ -19,14 +21,31 @@ export interface InboundPdu {
   sarSegmentSeqnum?: number | undefined;
 }
 
+/** An SMPP address as it came: digits (or letters) with its type of number and numbering plan. */
+export interface SmppAddress {
+  addr: string;
+  ton: number;
+  npi: number;
+}
+
+/** Concatenation information that passed validation: 2 ≤ total ≤ 255, 1 ≤ seq ≤ total. */
+export interface ConcatInfo {
+  ref: number;
+  total: number;
+  seq: number;
+  source: 'udh' | 'sar';
+}
+
 export interface MoPart {
-  from: string;
-  to: string;
+  from: SmppAddress;
+  to: SmppAddress;
   dataCoding: number;
   alphabet: Alphabet;
+  /** Decoded text of this part (may contain U+0000 or lone surrogates: it is the sender's). */
   text: string;
-  /** Present when this is one part of a concatenated message. */
-  concat: { ref: number; total: number; seq: number; source: 'udh' | 'sar' } | undefined;
+  /** The user data octets without UDH, exactly as received. */
+  raw: Buffer;
+  concat: ConcatInfo | undefined;
 }
 
 export type Inbound =
@@ -46,8 +65,16 @@ export function isReceipt(esmClass: number): boolean {
   return t === 0x04 || t === 0x08 || t === 0x10 || t === 0x20;
 }
 
-function withPlus(addr: string, ton: number): string {
-  return ton === 1 && addr && !addr.startsWith('+') ? `+${addr}` : addr;
+/** Concatenation info only when it is usable; anything else (seq 0, seq > total, total < 2) is a lone message. */
+export function validConcat(
+  ref: number,
+  total: number,
+  seq: number,
+  source: ConcatInfo['source'],
+): ConcatInfo | undefined {
+  if (!Number.isInteger(total) || !Number.isInteger(seq) || !Number.isInteger(ref)) return undefined;
+  if (total < 2 || total > 255 || seq < 1 || seq > total) return undefined;
+  return { ref, total, seq, source };
 }
 
 /**
@@ -66,114 +93,64 @@ export function interpretInbound(pdu: InboundPdu): Inbound {
     return receipt ? { kind: 'receipt', receipt } : { kind: 'invalid-receipt', text };
   }
   let data = body;
-  let concat: MoPart['concat'];
+  let concat: ConcatInfo | undefined;
   if (pdu.esmClass & ESM_UDHI) {
     const split = splitUdh(body);
     data = split.payload;
-    if (split.concat) concat = { ...split.concat, source: 'udh' };
+    if (split.concat) concat = validConcat(split.concat.ref, split.concat.total, split.concat.seq, 'udh');
   }
   if (
     !concat &&
     pdu.sarMsgRefNum !== undefined &&
     pdu.sarTotalSegments !== undefined &&
-    pdu.sarSegmentSeqnum !== undefined &&
-    pdu.sarTotalSegments > 1
+    pdu.sarSegmentSeqnum !== undefined
   ) {
-    concat = { ref: pdu.sarMsgRefNum, total: pdu.sarTotalSegments, seq: pdu.sarSegmentSeqnum, source: 'sar' };
+    concat = validConcat(pdu.sarMsgRefNum, pdu.sarTotalSegments, pdu.sarSegmentSeqnum, 'sar');
   }
   const { text, alphabet } = decodeText(data, pdu.dataCoding);
   return {
     kind: 'mo',
     part: {
-      from: withPlus(pdu.sourceAddr, pdu.sourceAddrTon),
-      to: withPlus(pdu.destinationAddr, pdu.destAddrTon),
+      from: { addr: pdu.sourceAddr, ton: pdu.sourceAddrTon, npi: pdu.sourceAddrNpi ?? 0 },
+      to: { addr: pdu.destinationAddr, ton: pdu.destAddrTon, npi: pdu.destAddrNpi ?? 0 },
       dataCoding: pdu.dataCoding,
       alphabet,
       text,
+      raw: Buffer.from(data),
       concat,
     },
   };
 }
 
-export interface MoMessage {
-  from: string;
-  to: string;
-  text: string;
-  alphabet: Alphabet;
-  segments: number;
-  /** False when the reassembly timed out and missing parts were replaced by a marker. */
-  complete: boolean;
-}
-
-interface Pending {
-  parts: Array<MoPart | undefined>;
-  received: number;
-  firstAt: number;
-}
-
 /** Marker put where a part never arrived, so a partial message is still delivered, never dropped. */
 export const MISSING_PART = '[…]';
 
+/** A stored part of a concatenated MO, as reassembly reads it back. */
+export interface StoredMoPart {
+  seq: number;
+  dataCoding: number;
+  text: string;
+  raw: Buffer;
+}
+
 /**
- * Reassembles concatenated MO parts keyed by (from, to, ref, total). Pure apart from the clock
- * value passed in; call `expire(now)` periodically to flush groups older than `timeoutMs` as
- * incomplete messages. Duplicate parts are ignored.
+ * Joins the parts of one concatenated MO in sequence order, putting MISSING_PART where a part is
+ * absent. When every part is UCS-2, the octets are joined before decoding, so a character split
+ * across two parts (a surrogate pair) comes out whole. Duplicates of a seq count once. Pure.
  */
-export class MoReassembler {
-  private readonly pending = new Map<string, Pending>();
-  constructor(private readonly timeoutMs = 60_000) {}
-
-  get size(): number {
-    return this.pending.size;
+export function joinMoParts(
+  total: number,
+  parts: readonly StoredMoPart[],
+): { text: string; raw: Buffer; complete: boolean; received: number } {
+  const bySeq = new Map<number, StoredMoPart>();
+  for (const p of parts) if (p.seq >= 1 && p.seq <= total && !bySeq.has(p.seq)) bySeq.set(p.seq, p);
+  const ordered = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+  const complete = bySeq.size === total;
+  const raw = Buffer.concat(ordered.map((p) => p.raw));
+  if (complete && ordered.every((p) => alphabetOf(p.dataCoding) === 'ucs2')) {
+    return { text: decodeText(raw, 0x08).text, raw, complete, received: bySeq.size };
   }
-
-  /** Adds a part; returns the whole message when this part completes it (or it was not split). */
-  add(part: MoPart, now: number): MoMessage | undefined {
-    const c = part.concat;
-    if (!c || c.total <= 1) {
-      return {
-        from: part.from,
-        to: part.to,
-        text: part.text,
-        alphabet: part.alphabet,
-        segments: 1,
-        complete: true,
-      };
-    }
-    const key = `${part.from}\u0000${part.to}\u0000${c.ref}\u0000${c.total}`;
-    let p = this.pending.get(key);
-    if (!p) {
-      p = { parts: new Array(c.total).fill(undefined), received: 0, firstAt: now };
-      this.pending.set(key, p);
-    }
-    if (p.parts[c.seq - 1] !== undefined) return undefined;
-    p.parts[c.seq - 1] = part;
-    p.received++;
-    if (p.received < c.total) return undefined;
-    this.pending.delete(key);
-    return this.join(p, true);
-  }
-
-  /** Removes and returns groups whose first part is older than the timeout. */
-  expire(now: number): MoMessage[] {
-    const out: MoMessage[] = [];
-    for (const [key, p] of this.pending) {
-      if (now - p.firstAt < this.timeoutMs) continue;
-      this.pending.delete(key);
-      out.push(this.join(p, false));
-    }
-    return out;
-  }
-
-  private join(p: Pending, complete: boolean): MoMessage {
-    const first = p.parts.find((x) => x !== undefined)!;
-    return {
-      from: first.from,
-      to: first.to,
-      text: p.parts.map((x) => (x ? x.text : MISSING_PART)).join(''),
-      alphabet: first.alphabet,
-      segments: p.parts.length,
-      complete,
-    };
-  }
+  let text = '';
+  for (let seq = 1; seq <= total; seq++) text += bySeq.get(seq)?.text ?? MISSING_PART;
+  return { text, raw, complete, received: bySeq.size };
 }

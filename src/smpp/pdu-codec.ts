@@ -120,8 +120,10 @@ export function inboundFromFields(f: Record<string, unknown>): InboundPdu {
   return {
     sourceAddr: String(f.source_addr ?? ''),
     sourceAddrTon: Number(f.source_addr_ton ?? 0),
+    sourceAddrNpi: Number(f.source_addr_npi ?? 0),
     destinationAddr: String(f.destination_addr ?? ''),
     destAddrTon: Number(f.dest_addr_ton ?? 0),
+    destAddrNpi: Number(f.dest_addr_npi ?? 0),
     esmClass: Number(f.esm_class ?? 0),
     dataCoding: Number(f.data_coding ?? 0),
     shortMessage: Buffer.isBuffer(f.short_message) ? f.short_message : Buffer.alloc(0),

@@ -42,8 +42,13 @@ export interface Receipt {
   /** Message id as the SMSC wrote it; match with `messageIdKeys`. */
   messageId: string;
   state: ReceiptState;
-  /** Carrier error: `err:` of the text, or the network_error_code TLV rendered as `type:code`. */
+  /**
+   * Carrier error code, the same whether it came as `err:042` in the text or as the
+   * network_error_code TLV (its error code part): decimal without leading zeros, e.g. `42`.
+   */
   errorCode: string | undefined;
+  /** network_error_code's network type (1 ANSI-136, 2 IS-95, 3 GSM, ...) when the TLV came. */
+  errorNetworkType: number | undefined;
   submitted: number | undefined;
   delivered: number | undefined;
   submitDate: Date | undefined;
@@ -93,6 +98,14 @@ export function parseReceiptDate(s: string | undefined): Date | undefined {
   return new Date(Date.UTC(2000 + yy, mo - 1, dd, hh, mi, ss));
 }
 
+/** `err:` of a receipt text: decimal digits lose their leading zeros; anything else is kept, upper-cased. */
+export function normalizeErrorCode(err: string | undefined): string | undefined {
+  if (err === undefined) return undefined;
+  const t = err.trim();
+  if (t === '') return undefined;
+  return /^[0-9]+$/.test(t) ? String(Number.parseInt(t, 10)) : t.toUpperCase();
+}
+
 function toInt(s: string | undefined): number | undefined {
   if (s === undefined || !/^\d+$/.test(s)) return undefined;
   return Number(s);
@@ -110,40 +123,22 @@ export function parseReceipt(text: string, tlvs: ReceiptTlvs = {}): Receipt | un
   const textState = f.stat ? STATE_BY_STAT[f.stat.toUpperCase()] : undefined;
   const state = tlvState ?? textState ?? (f.stat ? 'UNKNOWN' : undefined);
   if (!messageId || !state) return undefined;
-  let errorCode = f.err;
+  let errorCode = normalizeErrorCode(f.err);
+  let errorNetworkType: number | undefined;
   const nec = tlvs.networkErrorCode;
-  if (nec && nec.length >= 3) errorCode = `${nec[0]}:${(nec[1]! << 8) | nec[2]!}`;
+  if (nec && nec.length >= 3) {
+    errorCode = String((nec[1]! << 8) | nec[2]!);
+    errorNetworkType = nec[0];
+  }
   return {
     messageId,
     state,
     errorCode,
+    errorNetworkType,
     submitted: toInt(f.sub),
     delivered: toInt(f.dlvrd),
     submitDate: parseReceiptDate(f['submit date']),
     doneDate: parseReceiptDate(f['done date']),
     text: f.text,
   };
-}
-
-/**
- * Keys under which a message id can be found, so that renderings of one id match:
- * case, leading zeros, and hex versus decimal. Register a submitted id under all its keys and
- * look a receipt id up by any of its keys. An all-digit id is ambiguous (decimal, or hex without
- * letters), so it yields both readings; a collision needs two live ids that are each other's
- * hex/decimal rendering, which a per-carrier correlation map makes negligible.
- */
-export function messageIdKeys(id: string): string[] {
-  const s = id.trim().toLowerCase();
-  if (s === '') return [];
-  const stripped = s.replace(/^0+(?=.)/, '');
-  const keys = new Set<string>();
-  if (/^[0-9]+$/.test(stripped)) {
-    keys.add(`n:${BigInt(stripped).toString(10)}`);
-    if (stripped.length <= 30) keys.add(`n:${BigInt(`0x${stripped}`).toString(10)}`);
-  } else if (/^[0-9a-f]+$/.test(stripped) && stripped.length <= 30) {
-    keys.add(`n:${BigInt(`0x${stripped}`).toString(10)}`);
-  } else {
-    keys.add(`s:${stripped}`);
-  }
-  return [...keys];
 }

@@ -21,10 +21,24 @@ export interface SessionOptions {
   enquireLinkIntervalMs: number;
   /** Missed enquire_link responses in a row that declare the link dead. */
   enquireLinkMaxMissed: number;
+  /** An enquire_link unanswered this long counts as missed. */
+  enquireLinkTimeoutMs?: number;
   connectTimeoutMs: number;
   bindTimeoutMs: number;
   /** Bytes queued in the socket above which we stop sending until it drains. */
   writeHighWaterMark: number;
+  /** Inbound PDUs handed on but not yet answered above which the socket is not read (backpressure). */
+  maxPendingInbound?: number;
+}
+
+/** A PDU whose frame was intact but whose body we could not read: answered with an error, session kept. */
+export interface RejectedPdu {
+  commandId: number;
+  sequenceNumber: number;
+  /** The command_status we answered with (in the resp, or in a generic_nack). */
+  answeredStatus: number;
+  reason: string;
+  frame: Buffer;
 }
 
 /** What the SMSC (or its absence) said about one submit. */
@@ -62,4 +76,6 @@ export interface SessionHandlers {
   onClose(reason: string, error: Error | undefined): void;
   /** submit_sm → submit_sm_resp time in ms, for latency histograms. */
   onSubmitLatency?(ms: number): void;
+  /** A malformed PDU was answered with an error; the session goes on. */
+  onRejected?(pdu: RejectedPdu): void;
 }

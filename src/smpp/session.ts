@@ -51,14 +51,26 @@ export class SmppSession {
   private writer: CoalescingWriter | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private enquireSeq: number | undefined;
+  private enquireSentAt = 0;
   private enquireMissed = 0;
   private lastEnquireAt = 0;
+  /** Inbound PDUs handed to the handler and not yet answered. */
+  private inboundPending = 0;
+  private paused = false;
   private bindSeq = 0;
   private unbindSeq = 0;
   private bindWaiter: { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
   private unbindWaiter: (() => void) | undefined;
   /** Counters for metrics and tests. */
-  readonly counters = { lateResponses: 0, nacks: 0, protocolErrors: 0, enquireSent: 0, inbound: 0 };
+  readonly counters = {
+    lateResponses: 0,
+    nacks: 0,
+    protocolErrors: 0,
+    rejectedPdus: 0,
+    enquireSent: 0,
+    inbound: 0,
+    pauses: 0,
+  };
 
   constructor(
     private readonly opts: SessionOptions,
@@ -66,6 +78,10 @@ export class SmppSession {
     private readonly log: Logger,
   ) {
     this.window = new SendWindow(opts.windowSize, opts.responseTimeoutMs);
+  }
+
+  private get enquireTimeoutMs(): number {
+    return this.opts.enquireLinkTimeoutMs ?? this.opts.responseTimeoutMs;
   }
 
   get isBound(): boolean {
@@ -80,9 +96,25 @@ export class SmppSession {
     return this.window.size;
   }
 
+  /** Inbound PDUs read and not yet answered (bounded by maxPendingInbound). */
+  get pendingInbound(): number {
+    return this.inboundPending;
+  }
+
+  /**
+   * Bound and answering: false while an enquire_link has gone unanswered longer than the response
+   * timeout (a link that died silently), before it is declared dead and closed.
+   */
+  get healthy(): boolean {
+    if (this.state !== 'bound') return false;
+    if (this.enquireMissed > 0) return false;
+    return !(this.enquireSeq !== undefined && Date.now() - this.enquireSentAt > this.opts.responseTimeoutMs);
+  }
+
   /** True when a submit can be written now without exceeding the window or socket buffer. */
   canSubmit(): boolean {
     if (this.state !== 'bound' || this.opts.bindMode === 'rx' || this.window.free === 0) return false;
+    if (this.enquireMissed > 0) return false;
     return !this.writer?.full;
   }
 
@@ -94,11 +126,7 @@ export class SmppSession {
   open(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () =>
-          this.close(
-            'bind timeout',
-            new AppError('SMPP_BIND_TIMEOUT', 'no bind response in time', { action: 'rebind' }),
-          ),
+        () => this.close('bind timeout', new AppError('SMPP_BIND_TIMEOUT', 'no bind response in time')),
         this.opts.connectTimeoutMs + this.opts.bindTimeoutMs,
       );
       this.bindWaiter = { resolve, reject, timer };
@@ -179,7 +207,7 @@ export class SmppSession {
       clearTimeout(this.bindWaiter.timer);
       const w = this.bindWaiter;
       this.bindWaiter = undefined;
-      w.reject(error ?? new AppError('SMPP_BIND_FAILED', reason, { action: 'rebind' }));
+      w.reject(error ?? new AppError('SMPP_BIND_FAILED', reason));
     }
     this.unbindWaiter?.();
     this.unbindWaiter = undefined;
@@ -251,19 +279,76 @@ export class SmppSession {
         this.afterResponse();
         return;
       }
-      case COMMAND_ID.deliver_sm:
-        this.onInbound(decodeDeliverSm(frame), seq, COMMAND_ID.deliver_sm_resp);
+      case COMMAND_ID.deliver_sm: {
+        let pdu: InboundPdu;
+        try {
+          pdu = decodeDeliverSm(frame);
+        } catch (err) {
+          this.reject(frame, COMMAND_ID.deliver_sm_resp, err);
+          return;
+        }
+        this.onInbound(pdu, seq, COMMAND_ID.deliver_sm_resp);
         return;
+      }
       case COMMAND_ID.enquire_link:
         this.write(encodeHeaderOnly(COMMAND_ID.enquire_link_resp, 0, seq));
         return;
-      case COMMAND_ID.enquire_link_resp:
+      case COMMAND_ID.enquire_link_resp: {
         if (seq === this.enquireSeq) this.enquireSeq = undefined;
+        const wasMissing = this.enquireMissed > 0;
         this.enquireMissed = 0;
+        // A late answer makes the bind healthy again: let queued submits go.
+        if (wasMissing && this.state === 'bound') this.handlers.onWritable();
         return;
-      default:
-        this.dispatch(decodePdu(frame));
+      }
+      default: {
+        let pdu: Pdu;
+        try {
+          pdu = decodePdu(frame);
+        } catch (err) {
+          this.onUndecodable(frame, commandId, seq, err);
+          return;
+        }
+        this.dispatch(pdu);
+      }
     }
+  }
+
+  /**
+   * A frame whose body the library cannot read. Framing is intact, so the stream can go on:
+   * requests get an error answer, late or stray responses are dropped. Only a broken answer to
+   * our own bind ends the session (there is no session to keep).
+   */
+  private onUndecodable(frame: Buffer, commandId: number, seq: number, err: unknown): void {
+    if (this.state === 'binding' && seq === this.bindSeq) throw err;
+    if (commandId & 0x80000000) {
+      this.counters.lateResponses++;
+      return;
+    }
+    const respId = commandId === COMMAND_ID.data_sm ? COMMAND_ID.data_sm_resp : COMMAND_ID.generic_nack;
+    this.reject(frame, respId, err);
+  }
+
+  /** Answers a malformed request with an error status (in its resp, or a generic_nack) and reports it. */
+  private reject(frame: Buffer, respId: number, err: unknown): void {
+    const seq = frame.readUInt32BE(12);
+    const status =
+      err instanceof SmppProtocolError && err.commandStatus !== undefined
+        ? err.commandStatus
+        : STATUS.ESME_RINVCMDLEN;
+    this.counters.rejectedPdus++;
+    this.write(
+      respId === COMMAND_ID.generic_nack
+        ? encodeHeaderOnly(COMMAND_ID.generic_nack, status, seq)
+        : encodeInboundResp(respId, seq, status),
+    );
+    this.handlers.onRejected?.({
+      commandId: frame.readUInt32BE(4),
+      sequenceNumber: seq,
+      answeredStatus: status,
+      reason: err instanceof Error ? err.message : String(err),
+      frame: Buffer.from(frame),
+    });
   }
 
   private dispatch(pdu: Pdu): void {
@@ -337,13 +422,30 @@ export class SmppSession {
     this.handlers.onWritable();
   }
 
+  /**
+   * Hands an inbound PDU on; it is answered when the handler has stored it. While too many are
+   * unanswered the socket is not read, so an SMSC flooding us waits in TCP instead of in our heap.
+   */
   private onInbound(inbound: InboundPdu, seq: number, respId: number): void {
     this.counters.inbound++;
+    this.inboundPending++;
+    const max = this.opts.maxPendingInbound ?? Number.POSITIVE_INFINITY;
+    if (!this.paused && this.inboundPending >= max) {
+      this.paused = true;
+      this.counters.pauses++;
+      this.socket?.pause();
+    }
     let answered = false;
     this.handlers.onInbound(inbound, (status) => {
-      if (answered || this.state === 'closed') return;
+      if (answered) return;
       answered = true;
+      this.inboundPending--;
+      if (this.state === 'closed') return;
       this.write(encodeInboundResp(respId, seq, status));
+      if (this.paused && this.inboundPending <= max / 2) {
+        this.paused = false;
+        this.socket?.resume();
+      }
     });
   }
 
@@ -353,20 +455,25 @@ export class SmppSession {
     const expired = this.window.expire(performance.now());
     for (const e of expired) e.ctx({ kind: 'timeout' });
     if (expired.length > 0) this.handlers.onWritable();
-    if (now - this.lastEnquireAt >= this.opts.enquireLinkIntervalMs) {
-      this.lastEnquireAt = now;
-      if (this.enquireSeq !== undefined) {
-        this.enquireMissed++;
-        if (this.enquireMissed >= this.opts.enquireLinkMaxMissed) {
-          this.close(
-            'link dead: enquire_link unanswered',
-            new AppError('SMPP_LINK_DEAD', `${this.enquireMissed} enquire_link responses missed`, {
-              action: 'rebind',
-            }),
-          );
-          return;
-        }
+    // An enquire_link unanswered within its timeout is missed; the next one goes at once, so a
+    // silently dead link is found in enquireLinkMaxMissed × enquireLinkTimeoutMs.
+    let send = now - this.lastEnquireAt >= this.opts.enquireLinkIntervalMs;
+    if (this.enquireSeq !== undefined) {
+      if (now - this.enquireSentAt <= this.enquireTimeoutMs) return;
+      this.enquireSeq = undefined;
+      this.enquireMissed++;
+      if (this.enquireMissed >= this.opts.enquireLinkMaxMissed) {
+        this.close(
+          'link dead: enquire_link unanswered',
+          new AppError('SMPP_LINK_DEAD', `${this.enquireMissed} enquire_link responses missed`),
+        );
+        return;
       }
+      send = true;
+    }
+    if (send) {
+      this.lastEnquireAt = now;
+      this.enquireSentAt = now;
       this.enquireSeq = this.nextSeq();
       this.counters.enquireSent++;
       this.write(encodeHeaderOnly(COMMAND_ID.enquire_link, 0, this.enquireSeq));

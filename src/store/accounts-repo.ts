@@ -1,7 +1,10 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { AppError } from '../errors/app-error.ts';
-import type { NumberType } from '../numbers/phone.ts';
+import type { NumberDirectory, SendingNumber } from '../messaging/ports.ts';
+import type { NumberType } from '../messaging/vocabulary.ts';
 import { type Db, isUniqueViolation } from './db.ts';
+
+export type { SendingNumber };
 
 export interface Account {
   id: string;
@@ -9,11 +12,13 @@ export interface Account {
   webhookSecret: string;
 }
 
-export interface SendingNumber {
+export interface ApiKeyInfo {
   id: string;
   accountId: string;
-  e164: string;
-  type: NumberType;
+  prefix: string;
+  name: string | null;
+  createdAt: string;
+  revokedAt: string | null;
 }
 
 /** API keys are shown once and stored as SHA-256: a leaked table does not leak keys. */
@@ -25,27 +30,74 @@ function newApiKey(): string {
   return `pk_${randomBytes(24).toString('base64url')}`;
 }
 
+const iso = (v: unknown) => (v == null ? null : (v instanceof Date ? v : new Date(String(v))).toISOString());
+
+function toKeyInfo(r: Record<string, unknown>): ApiKeyInfo {
+  return {
+    id: r.id as string,
+    accountId: r.account_id as string,
+    prefix: r.prefix as string,
+    name: (r.name as string | null) ?? null,
+    createdAt: iso(r.created_at)!,
+    revokedAt: iso(r.revoked_at),
+  };
+}
+
 /** Accounts, API keys and sending numbers. Every read is scoped by account id. */
-export class AccountsRepo {
+export class AccountsRepo implements NumberDirectory {
   constructor(private readonly db: Db) {}
 
   /** Creates an account and its first API key; returns the key in clear, the only time it exists. */
-  async createAccount(name: string): Promise<{ account: Account; apiKey: string }> {
+  async createAccount(name: string): Promise<{ account: Account; apiKey: string; keyId: string }> {
     const account: Account = { id: randomUUID(), name, webhookSecret: randomBytes(24).toString('base64url') };
     const apiKey = newApiKey();
+    const keyId = randomUUID();
     await this.db.tx(async (q) => {
       await q.query('INSERT INTO accounts (id, name, webhook_secret) VALUES ($1, $2, $3)', [
         account.id,
         name,
         account.webhookSecret,
       ]);
-      await q.query('INSERT INTO api_keys (key_hash, account_id, prefix) VALUES ($1, $2, $3)', [
-        hashApiKey(apiKey),
-        account.id,
-        apiKey.slice(0, 7),
-      ]);
+      await q.query(
+        'INSERT INTO api_keys (id, key_hash, account_id, prefix, name) VALUES ($1, $2, $3, $4, $5)',
+        [keyId, hashApiKey(apiKey), account.id, apiKey.slice(0, 7), 'first key'],
+      );
     });
-    return { account, apiKey };
+    return { account, apiKey, keyId };
+  }
+
+  /** A further API key for an account; the key in clear is returned only now. */
+  async createApiKey(accountId: string, name: string | null): Promise<{ key: ApiKeyInfo; apiKey: string }> {
+    const apiKey = newApiKey();
+    const r = await this.db.query<Record<string, unknown>>(
+      `INSERT INTO api_keys (id, key_hash, account_id, prefix, name) VALUES ($1, $2, $3, $4, $5)
+       RETURNING id, account_id, prefix, name, created_at, revoked_at`,
+      [randomUUID(), hashApiKey(apiKey), accountId, apiKey.slice(0, 7), name],
+    );
+    return { key: toKeyInfo(r.rows[0]!), apiKey };
+  }
+
+  async listApiKeys(accountId: string): Promise<ApiKeyInfo[]> {
+    const r = await this.db.query<Record<string, unknown>>(
+      `SELECT id, account_id, prefix, name, created_at, revoked_at FROM api_keys WHERE account_id = $1
+       ORDER BY created_at, id`,
+      [accountId],
+    );
+    return r.rows.map(toKeyInfo);
+  }
+
+  /**
+   * Revokes a key (of `accountId` when given: an account revokes only its own). Returns the key's
+   * hash for the caches of every instance, or undefined when there is no such key. Revoking twice
+   * is not an error.
+   */
+  async revokeApiKey(keyId: string, accountId?: string): Promise<string | undefined> {
+    const r = await this.db.query<{ key_hash: string }>(
+      `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())
+       WHERE id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid) RETURNING key_hash`,
+      [keyId, accountId ?? null],
+    );
+    return r.rows[0]?.key_hash;
   }
 
   async getAccount(id: string): Promise<Account | undefined> {
@@ -63,10 +115,11 @@ export class AccountsRepo {
   }
 
   /** The account an API key belongs to, or undefined for an unknown or revoked key. */
-  async accountIdForKey(apiKey: string): Promise<string | undefined> {
+  async accountIdForKeyHash(keyHash: string): Promise<string | undefined> {
     const r = await this.db.query<{ account_id: string }>(
       'SELECT account_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
-      [hashApiKey(apiKey)],
+      [keyHash],
+      'parley_auth_key',
     );
     return r.rows[0]?.account_id;
   }
@@ -82,12 +135,7 @@ export class AccountsRepo {
         type,
       ]);
     } catch (err) {
-      if (isUniqueViolation(err)) {
-        throw new AppError('NUMBER_TAKEN', `${e164} is already assigned`, {
-          httpStatus: 409,
-          action: 'fix-request',
-        });
-      }
+      if (isUniqueViolation(err)) throw new AppError('NUMBER_TAKEN', `${e164} is already assigned`);
       throw err;
     }
     return { id, accountId, e164, type };

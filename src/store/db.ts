@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
-import { AppError } from '../errors/app-error.ts';
+import { databaseUnavailable } from './db-errors.ts';
 
 /** What repositories need from a database: parameterised queries and transactions. */
 export interface Queryable {
   /**
-   * Runs one statement. `name` makes it a prepared statement on PostgreSQL (parsed and planned once
-   * per connection): used for the per-batch statements of the hot path.
+   * Runs one statement. `name` makes it a prepared statement on PostgreSQL (parsed once per
+   * connection): used for the per-batch statements of the hot path.
    */
   query<T = Record<string, unknown>>(
     sql: string,
@@ -24,21 +24,37 @@ export interface Db extends Queryable {
   close(): Promise<void>;
 }
 
-/** Wraps driver failures as a retryable 503 so HTTP callers know to try again. */
-function unavailable(err: unknown): AppError {
-  return new AppError(
-    'DATABASE_UNAVAILABLE',
-    'the database did not accept the write; nothing was stored, try again',
-    {
-      httpStatus: 503,
-      action: 'retry',
-      cause: err,
-    },
-  );
-}
+/**
+ * Planner settings of every gateway session. The hot statements join a batch from unnest() to
+ * tables of millions of rows; the only plan whose cost stays flat as tables grow is a nested loop
+ * driven by the batch, probing primary keys. Statistics are often stale (autovacuum may be off,
+ * tables fill between ANALYZEs), so a wrong row estimate must not be able to pick anything else:
+ * hash and merge joins, bitmap scans and sequential scans are disabled (the latter two only lose
+ * against an index path, which every gateway query has), and JIT compilation (triggered by large
+ * mis-estimated costs) is off. test/e2e/plan-stability.test.ts checks every hot statement's plan
+ * on never-analyzed and stale tables.
+ */
+export const PLANNER_SETTINGS: Readonly<Record<string, string>> = {
+  enable_hashjoin: 'off',
+  enable_mergejoin: 'off',
+  enable_bitmapscan: 'off',
+  enable_seqscan: 'off',
+  jit: 'off',
+};
 
-export function isUniqueViolation(err: unknown): boolean {
-  return (err as { code?: string })?.code === '23505';
+export interface DbOptions {
+  /** postgres:// URL; when absent an embedded PGlite database lives in `dataDir`. */
+  url: string | undefined;
+  dataDir: string;
+  /** Schema to work in (tests give each file its own). */
+  schema?: string | undefined;
+  poolSize?: number;
+  /** Give up connecting after this long (a hung or unreachable server). */
+  connectTimeoutMs?: number;
+  /** Server- and client-side bound on any one statement. */
+  statementTimeoutMs?: number;
+  /** Called for errors of idle connections (they surface on the next query anyway). */
+  onIdleError?: (err: Error) => void;
 }
 
 class PgDb implements Db {
@@ -54,6 +70,15 @@ class PgDb implements Db {
 
   async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A checked-out client whose server goes away (failover, pg_terminate_backend, fast shutdown)
+    // emits 'error'; without a listener that is an uncaught exception. The pending query rejects
+    // as well, so the listener only has to exist.
+    let lost: Error | undefined;
+    const onError = (err: Error) => {
+      lost = err;
+    };
+    client.on('error', onError);
+    let failure: unknown;
     try {
       await client.query('BEGIN');
       const q: Queryable = {
@@ -70,10 +95,14 @@ class PgDb implements Db {
       await client.query('COMMIT');
       return out;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      failure = err;
+      if (!lost) await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      client.off('error', onError);
+      // A client that failed is destroyed rather than reused: after a timeout or a lost
+      // connection its protocol state is unknown.
+      client.release(failure === undefined ? undefined : (lost ?? (failure as Error)));
     }
   }
 
@@ -117,46 +146,58 @@ class PgliteDb implements Db {
   }
 }
 
-export interface DbOptions {
-  /** postgres:// URL; when absent an embedded PGlite database lives in `dataDir`. */
-  url: string | undefined;
-  dataDir: string;
-  /** Schema to work in (tests give each file its own). */
-  schema?: string | undefined;
-  poolSize?: number;
+function quoteSetting(v: string): string {
+  return /^[a-z0-9_.,]+$/i.test(v) ? v : `'${v.replace(/'/g, "''")}'`;
 }
 
 /**
- * Opens PostgreSQL (pool) or embedded PGlite. Fails with DATABASE_UNAVAILABLE when the server
- * cannot be reached; the caller (main) prints it and exits.
+ * Opens PostgreSQL (a pool with connect, statement and idle-transaction timeouts) or embedded
+ * PGlite. Fails with DATABASE_UNAVAILABLE when the server cannot be reached.
  */
 export async function openDb(opts: DbOptions): Promise<Db> {
+  const stmtMs = opts.statementTimeoutMs ?? 15_000;
+  const settings: Record<string, string> = {
+    ...PLANNER_SETTINGS,
+    statement_timeout: String(stmtMs),
+    idle_in_transaction_session_timeout: String(Math.max(stmtMs * 2, 10_000)),
+  };
+  if (opts.schema) settings.search_path = `${opts.schema},public`;
   if (opts.url) {
-    // Every batch statement joins a few hundred keys from unnest() against tables of millions of
-    // rows; the planner's row estimate for unnest() makes it hash whole tables. Probing primary
-    // keys is what keeps the cost per message flat as tables grow, so hash and merge joins are off
-    // for the gateway's sessions (its other queries are key lookups and index range scans).
-    const settings = ['-c enable_hashjoin=off', '-c enable_mergejoin=off'];
-    if (opts.schema) settings.push(`-c search_path=${opts.schema},public`);
     const pool = new pg.Pool({
       connectionString: opts.url,
       max: opts.poolSize ?? 10,
-      options: settings.join(' '),
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
+      // The client-side bound also covers a server that stopped answering altogether.
+      query_timeout: stmtMs + 1_000,
+      keepAlive: true,
+      idleTimeoutMillis: 30_000,
+      application_name: 'parley',
+      options: Object.entries(settings)
+        .map(([k, v]) => `-c ${k}=${v}`)
+        .join(' '),
     });
-    pool.on('error', () => undefined); // idle client errors surface on the next query instead
+    pool.on('error', (err) => opts.onIdleError?.(err));
     try {
       if (opts.schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
       await pool.query('SELECT 1');
     } catch (err) {
       await pool.end().catch(() => undefined);
-      throw unavailable(err);
+      throw databaseUnavailable(err);
     }
     return new PgDb(pool);
   }
   const { PGlite } = await import('@electric-sql/pglite');
   mkdirSync(opts.dataDir, { recursive: true });
   const db = await PGlite.create(`${opts.dataDir}/pglite`);
+  const { statement_timeout: _s, idle_in_transaction_session_timeout: _i, ...local } = settings;
+  await db.exec(
+    Object.entries(local)
+      .map(([k, v]) => `SET ${k} = ${quoteSetting(v)};`)
+      .join('\n'),
+  );
   return new PgliteDb(db);
 }
 
-export { unavailable as databaseUnavailable };
+export function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: string })?.code === '23505';
+}

@@ -1,25 +1,34 @@
-/** SQL of the dispatch path: status roll-up to messages, shared by claim, outcome and receipt writes. */
+/**
+ * SQL of the dispatch path. Plan stability is a property of how these are written, checked by
+ * test/e2e/plan-stability.test.ts: every statement is driven by its batch (unnest of parameter
+ * arrays) and reaches the big tables only through primary keys. Conditions on status use
+ * `status_rank`, which no partial index is defined on, so no index on status can be chosen for
+ * them whatever the statistics say; the session settings (db.ts) leave no join but a nested loop.
+ */
 
-export const ROLLUP_SELECT =
-  'SELECT status, count(*)::int AS n, bool_or(status_callback IS NOT NULL) AS webhooks FROM u GROUP BY status';
+/** A message-status change as the roll-up returns it. */
+export const CHANGE_COLUMNS =
+  'id, account_id, status, reason, error_code, (status_callback IS NOT NULL) AS cb';
 
 /**
- * CTEs applying target statuses `t(message_id, status, reason, error_code, dup)` to messages, never
- * backwards, and queuing status callbacks. Relies on the session's nested-loop join settings (db.ts)
- * to probe the messages primary key per target.
+ * CTEs applying target statuses `t(message_id, status, reason, error_code, dup)` to messages,
+ * never backwards (an `unknown` message may still learn its real final status), and queuing
+ * status callbacks. Defines `u` (changed messages) and `wh` (callbacks).
  */
-export function applyStatuses(finalSelect = ROLLUP_SELECT): string {
-  return `u AS (
+export const APPLY_STATUSES = `u AS (
   UPDATE messages m
   SET status = t.status, status_rank = parley_status_rank(t.status),
-      reason = COALESCE(t.reason, m.reason), error_code = COALESCE(t.error_code, m.error_code),
+      reason = CASE WHEN t.status = 'delivered' THEN NULL ELSE COALESCE(t.reason, m.reason) END,
+      error_code = COALESCE(t.error_code, m.error_code),
       possible_duplicate = m.possible_duplicate OR t.dup, updated_at = now(),
       sending_at = CASE WHEN t.status = 'sending' THEN now() ELSE m.sending_at END,
       sent_at = CASE WHEN t.status = 'sent' THEN now() ELSE m.sent_at END,
       final_at = CASE WHEN parley_status_rank(t.status) = 3 THEN now() ELSE m.final_at END,
       callback_seq = m.callback_seq + CASE WHEN m.status_callback IS NULL THEN 0 ELSE 1 END
   FROM t
-  WHERE m.id = t.message_id AND t.status IS NOT NULL AND m.status_rank < parley_status_rank(t.status)
+  WHERE m.id = t.message_id AND t.status IS NOT NULL
+    AND (m.status_rank < parley_status_rank(t.status) OR (m.status = 'unknown' AND t.status <> 'unknown'
+         AND parley_status_rank(t.status) = 3))
   RETURNING m.id, m.account_id, m.status, m.reason, m.error_code, m.status_callback, m.callback_seq, m.segments,
             m.metadata, m.from_e164, m.to_e164, m.updated_at, m.possible_duplicate
 ), wh AS (
@@ -29,48 +38,146 @@ export function applyStatuses(finalSelect = ROLLUP_SELECT): string {
                            'to', to_e164, 'segments', segments, 'possibleDuplicate', possible_duplicate,
                            'sequence', callback_seq, 'metadata', metadata, 'timestamp', updated_at)::text
   FROM u WHERE status_callback IS NOT NULL
-)
-${finalSelect}`;
-}
+)`;
 
-export const APPLY_TAIL = applyStatuses();
-/** In the claim statement: claimed messages become `sending` in the same round trip. */
-export const CLAIM_TAIL = applyStatuses('SELECT * FROM s');
+/** Single-part messages take their segment's status; `s` is the updated segments CTE. */
+const SINGLE_PART_TARGETS = `t AS (
+  SELECT message_id, status,
+         CASE WHEN parley_status_rank(status) = 3 AND status <> 'delivered' THEN reason END AS reason,
+         CASE WHEN parley_status_rank(status) = 3 AND status <> 'delivered' THEN error_code END AS error_code,
+         possible_duplicate AS dup
+  FROM s WHERE parts = 1
+)`;
 
-/** Message status from explicit targets (single-part messages, claims). */
-export const DIRECT_SQL = `WITH t AS (
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::boolean[]) AS t(message_id, status, reason, error_code, dup)
-), ${APPLY_TAIL}`;
+/**
+ * Result rows of a segment write: kind 1 a changed message, kind 2 a multi-part message to
+ * aggregate, kind 3 a parked receipt that now matches (outcome writes only).
+ */
+const RESULT = (withHits: boolean) => `
+SELECT 1 AS k, id AS message_id, account_id, status, reason, error_code, cb, NULL::smallint AS idx, NULL::uuid AS receipt_id
+FROM (SELECT ${CHANGE_COLUMNS} FROM u) c
+UNION ALL
+SELECT DISTINCT 2, message_id, NULL::uuid, NULL, NULL, NULL, NULL::boolean, NULL::smallint, NULL::uuid FROM s WHERE parts > 1
+${withHits ? 'UNION ALL SELECT 3, message_id, NULL::uuid, status, reason, error_code, NULL::boolean, idx, receipt_id FROM hit' : ''}`;
 
-/** Message status aggregated over all segments (multi-part messages): failed when any part failed, delivered when all were. */
+/** Claims due segments with a lease and marks their messages `sending`, in one round trip. */
+export const CLAIM_SQL = `WITH c AS (
+  SELECT message_id, idx FROM segments
+  WHERE status IN ('queued', 'scheduled') AND next_attempt_at <= now()
+  ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED
+), s AS (
+  UPDATE segments s
+  SET status = 'sending', status_rank = 1, lease_owner = $1,
+      lease_until = now() + $3 * interval '1 millisecond', attempts = s.attempts + 1
+  FROM c WHERE s.message_id = c.message_id AND s.idx = c.idx
+  RETURNING s.message_id, s.idx, s.parts, s.from_e164, s.to_e164, s.number_type, s.payload, s.data_coding, s.esm_class,
+            s.use_payload_tlv, s.profile, s.expires_at, s.attempts, s.resends
+), t AS (
+  SELECT DISTINCT message_id, 'sending'::text AS status, NULL::text AS reason, NULL::text AS error_code, false AS dup FROM s
+), ${APPLY_STATUSES}
+SELECT 0 AS k, message_id, idx, parts, from_e164, to_e164, number_type, payload, data_coding, esm_class, use_payload_tlv,
+       profile, expires_at, attempts, resends, NULL::uuid AS account_id, NULL AS status, NULL::boolean AS cb FROM s
+UNION ALL
+SELECT 1, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, account_id, status, cb
+FROM (SELECT ${CHANGE_COLUMNS} FROM u) c`;
+
+/**
+ * Outcomes of submits (and dispatch decisions) for segments this instance leased ($1), the
+ * single-part roll-up, the SMSC id keys of sent segments, and parked receipts those keys match.
+ */
+export const OUTCOMES_SQL = `WITH o AS (
+  SELECT * FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[],
+                       $9::boolean[], $10::text[], $11::boolean[])
+    AS o(message_id, idx, status, carrier_id, smsc_id, reason, delay_ms, dup, error_code, deferred)
+), s AS (
+  UPDATE segments s
+  SET status = o.status, status_rank = parley_status_rank(o.status),
+      carrier_id = COALESCE(o.carrier_id, s.carrier_id), smsc_id = COALESCE(o.smsc_id, s.smsc_id),
+      reason = o.reason, error_code = COALESCE(o.error_code, s.error_code),
+      submitted_at = CASE WHEN o.status = 'sent' THEN now() ELSE s.submitted_at END,
+      done_at = CASE WHEN parley_status_rank(o.status) = 3 THEN now() ELSE s.done_at END,
+      next_attempt_at = CASE WHEN o.status = 'queued' THEN now() + o.delay_ms * interval '1 millisecond'
+                             ELSE s.next_attempt_at END,
+      attempts = s.attempts - CASE WHEN o.deferred THEN 1 ELSE 0 END,
+      possible_duplicate = s.possible_duplicate OR o.dup,
+      resends = s.resends + CASE WHEN o.dup THEN 1 ELSE 0 END,
+      lease_owner = NULL, lease_until = NULL
+  FROM o
+  WHERE s.message_id = o.message_id AND s.idx = o.idx AND s.status_rank = 1 AND s.lease_owner = $1
+  RETURNING s.message_id, s.idx, s.parts, s.status, s.reason, s.error_code, s.possible_duplicate
+), ${SINGLE_PART_TARGETS}, ${APPLY_STATUSES},
+ids AS (
+  SELECT * FROM unnest($12::text[], $13::text[], $14::uuid[], $15::int[]) AS i(carrier_id, id_key, message_id, idx)
+), ins AS (
+  INSERT INTO segment_smsc_ids (carrier_id, id_key, message_id, idx)
+  SELECT carrier_id, id_key, message_id, idx FROM ids
+  ON CONFLICT (id_key, carrier_id) DO UPDATE SET message_id = EXCLUDED.message_id, idx = EXCLUDED.idx
+), hit AS (
+  SELECT DISTINCT ON (p.receipt_id) p.receipt_id, ids.message_id, ids.idx, p.status, p.error_code, p.reason
+  FROM ids JOIN parked_receipts p ON p.id_key = ids.id_key AND p.carrier_id = ids.carrier_id AND p.unmatched_at IS NULL
+  ORDER BY p.receipt_id, p.rank
+)${RESULT(true)}`;
+
+/**
+ * Receipts: each candidate key row `r(ord, rank, carrier_id, id_key, status, error_code, reason)`;
+ * the best-ranked stored key wins per receipt; the segment moves forward only.
+ */
+export const RECEIPTS_SQL = `WITH r AS (
+  SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+    AS r(ord, rank, carrier_id, id_key, status, error_code, reason)
+), hit AS (
+  SELECT DISTINCT ON (r.ord) r.ord, i.message_id, i.idx, r.status, r.error_code, r.reason
+  FROM r JOIN segment_smsc_ids i ON i.id_key = r.id_key AND i.carrier_id = r.carrier_id
+  ORDER BY r.ord, r.rank
+), s AS (
+  UPDATE segments s
+  SET status = hit.status, status_rank = parley_status_rank(hit.status), error_code = hit.error_code,
+      reason = hit.reason, done_at = now()
+  FROM hit
+  WHERE s.message_id = hit.message_id AND s.idx = hit.idx
+    AND (s.status_rank < parley_status_rank(hit.status) OR (s.status_rank = 3 AND s.status = 'unknown'
+         AND hit.status <> 'unknown'))
+  RETURNING s.message_id, s.idx, s.parts, s.status, s.reason, s.error_code, s.possible_duplicate
+), ${SINGLE_PART_TARGETS}, ${APPLY_STATUSES}
+SELECT 0 AS k, NULL::uuid AS message_id, NULL::uuid AS account_id, NULL AS status, NULL AS reason, NULL AS error_code,
+       NULL::boolean AS cb, ord::smallint AS idx, NULL::uuid AS receipt_id FROM hit
+UNION ALL ${RESULT(false)}`;
+
+/** Applies receipts to explicit segments `x(message_id, idx, status, error_code, reason)` (parked ones that now match). */
+export const RECEIPTS_BY_SEGMENT_SQL = `WITH x AS (
+  SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[]) AS x(message_id, idx, status, error_code, reason)
+), s AS (
+  UPDATE segments s
+  SET status = x.status, status_rank = parley_status_rank(x.status), error_code = x.error_code,
+      reason = x.reason, done_at = now()
+  FROM x
+  WHERE s.message_id = x.message_id AND s.idx = x.idx
+    AND (s.status_rank < parley_status_rank(x.status) OR (s.status_rank = 3 AND s.status = 'unknown'
+         AND x.status <> 'unknown'))
+  RETURNING s.message_id, s.idx, s.parts, s.status, s.reason, s.error_code, s.possible_duplicate
+), ${SINGLE_PART_TARGETS}, ${APPLY_STATUSES}${RESULT(false)}`;
+
+/** Message status aggregated over all segments (multi-part): failed when any part failed, delivered when all were. */
 export const AGG_SQL = `WITH agg AS (
   SELECT message_id,
          min(status_rank) AS min_rank, max(status_rank) AS max_rank,
          bool_and(status = 'delivered') AS all_delivered,
+         bool_and(status_rank = 3) AS all_final,
          (array_agg(status ORDER BY idx) FILTER (WHERE status IN ('failed', 'rejected', 'undelivered', 'expired')))[1] AS fail_status,
-         (array_agg(reason ORDER BY idx) FILTER (WHERE status IN ('failed', 'rejected', 'undelivered', 'expired')))[1] AS reason,
-         (array_agg(error_code ORDER BY idx) FILTER (WHERE status IN ('failed', 'rejected', 'undelivered', 'expired')))[1] AS error_code,
+         (array_agg(reason ORDER BY idx) FILTER (WHERE status IN ('failed', 'rejected', 'undelivered', 'expired')))[1] AS fail_reason,
+         (array_agg(error_code ORDER BY idx) FILTER (WHERE status IN ('failed', 'rejected', 'undelivered', 'expired')))[1] AS fail_code,
+         (array_agg(reason ORDER BY idx) FILTER (WHERE status = 'unknown'))[1] AS unknown_reason,
          bool_or(possible_duplicate) AS dup
   FROM segments WHERE message_id = ANY($1::uuid[]) GROUP BY message_id
 ), t AS (
-  SELECT message_id, dup, reason, error_code,
+  SELECT message_id, dup,
+         CASE WHEN fail_status IS NOT NULL THEN fail_reason WHEN all_final AND NOT all_delivered THEN unknown_reason END AS reason,
+         fail_code AS error_code,
          CASE WHEN fail_status IS NOT NULL THEN fail_status
               WHEN all_delivered THEN 'delivered'
+              WHEN all_final THEN 'unknown'
               WHEN min_rank >= 2 THEN 'sent'
               WHEN max_rank >= 1 THEN 'sending' END AS status
   FROM agg
-), ${APPLY_TAIL}`;
-
-/** A segment row as the update statements return it, for the roll-up. */
-export interface UpdatedSegment {
-  message_id: string;
-  parts: number;
-  status: string;
-  reason: string | null;
-  error_code: string | null;
-  possible_duplicate: boolean;
-}
-
-export const UPDATED_COLUMNS =
-  's.message_id, s.idx, s.parts, s.status, s.reason, s.error_code, s.possible_duplicate';
-export const FAILED = new Set(['failed', 'rejected', 'undelivered', 'expired']);
+), ${APPLY_STATUSES}
+SELECT ${CHANGE_COLUMNS} FROM u`;

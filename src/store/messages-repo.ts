@@ -1,24 +1,9 @@
-import type { MessageDraft } from '../messaging/compose.ts';
+import type { MessageDraft } from '../messaging/model.ts';
+import type { MessageStore, MessageView } from '../messaging/ports.ts';
 import { pushRow } from './columns.ts';
-import type { Db, Queryable } from './db.ts';
+import type { Db } from './db.ts';
 
-export interface StoredMessage {
-  id: string;
-  from: string;
-  to: string;
-  body: string;
-  status: string;
-  reason: string | null;
-  errorCode: string | null;
-  encoding: string;
-  segments: number;
-  possibleDuplicate: boolean;
-  statusCallback: string | null;
-  metadata: Record<string, unknown> | null;
-  sendAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type StoredMessage = MessageView;
 
 export interface MessageDetail extends StoredMessage {
   parts: Array<{
@@ -86,29 +71,29 @@ WITH m AS (
   RETURNING id, status, created_at
 ), s AS (
   INSERT INTO segments (message_id, idx, parts, status, status_rank, from_e164, to_e164, number_type, payload, data_coding,
-                        esm_class, use_payload_tlv, next_attempt_at, expires_at)
+                        esm_class, use_payload_tlv, next_attempt_at, expires_at, profile)
   SELECT x.message_id, x.idx, x.parts, x.status, 0, x.from_e164, x.to_e164, x.number_type, decode(x.payload, 'hex'), x.dc, x.esm,
-         x.tlv, x.next_at, x.expires_at
+         x.tlv, x.next_at, x.expires_at, x.profile
   FROM unnest($17::uuid[], $18::int[], $19::text[], $20::text[], $21::text[], $22::text[], $23::int[], $24::int[],
-              $25::boolean[], $26::timestamptz[], $27::timestamptz[], $28::int[], $29::text[], $30::boolean[])
-       AS x(message_id, idx, from_e164, to_e164, number_type, payload, dc, esm, tlv, next_at, expires_at, parts, status, idem)
+              $25::boolean[], $26::timestamptz[], $27::timestamptz[], $28::int[], $29::text[], $30::boolean[], $31::text[])
+       AS x(message_id, idx, from_e164, to_e164, number_type, payload, dc, esm, tlv, next_at, expires_at, parts, status, idem, profile)
   -- Fresh random ids cannot conflict; only idempotent drafts may have been skipped above.
   WHERE NOT x.idem OR x.message_id IN (SELECT id FROM m)
 )
 SELECT id FROM m`;
 
 /** Messages: batched inserts for the accept path, and account-scoped reads. */
-export class MessagesRepo {
+export class MessagesRepo implements MessageStore {
   constructor(private readonly db: Db) {}
 
   /**
    * Inserts drafts in one statement. Returns the ids actually inserted: a draft whose
    * (account, idempotency key) already exists is skipped, for the caller to resolve.
    */
-  async insertDrafts(q: Queryable, drafts: MessageDraft[], now: Date): Promise<Set<string>> {
+  async insertDrafts(drafts: MessageDraft[], now: Date): Promise<Set<string>> {
     if (drafts.length === 0) return new Set();
     const m: unknown[][] = Array.from({ length: 16 }, () => []);
-    const s: unknown[][] = Array.from({ length: 14 }, () => []);
+    const s: unknown[][] = Array.from({ length: 15 }, () => []);
     const at = now.toISOString();
     for (const d of drafts) {
       const status = d.sendAt ? 'scheduled' : 'queued';
@@ -145,14 +130,15 @@ export class MessagesRepo {
           seg.usePayloadTlv,
           next,
           d.expiresAt.toISOString(),
-          d.segmentCount,
+          d.segments.length,
           status,
           d.idempotencyKey !== undefined,
+          d.profile,
         ];
         pushRow(s, srow);
       }
     }
-    const r = await q.query<{ id: string }>(INSERT_SQL, [...m, ...s], 'parley_insert_drafts');
+    const r = await this.db.query<{ id: string }>(INSERT_SQL, [...m, ...s], 'parley_insert_drafts');
     return new Set(r.rows.map((x) => x.id));
   }
 

@@ -99,9 +99,9 @@ describe('every simulator fault ends with every message in a final state', () =>
     const g = await t.request('GET', `/v1/messages/${ids[0]}`, undefined, {
       authorization: `Bearer ${t.account.apiKey}`,
     });
-    expect(g.json.reason).toBe('VALIDITY_EXPIRED');
+    expect(g.json.reason).toBe('validity_expired');
     const ready = await t.request('GET', '/health/ready');
     expect(ready.status).toBe(503);
-    expect(ready.json.checks.carrier).toBe(false);
+    expect(ready.json.checks.carriers.sim).toMatchObject({ healthy: 0, bound: 0 });
   });
 });

@@ -272,7 +272,11 @@ describe('HTTP → PostgreSQL → SMPP → receipt → status', () => {
   it('serves health, metrics and OpenAPI', async () => {
     expect((await t.request('GET', '/health/live')).status).toBe(200);
     const ready = await t.request('GET', '/health/ready');
-    expect(ready.json).toEqual({ ok: true, checks: { database: true, carrier: true } });
+    expect(ready.json).toEqual({
+      ok: true,
+      degraded: false,
+      checks: { database: true, carriers: { sim: { healthy: 1, bound: 1, receivers: 1, binds: 1 } } },
+    });
     const m = await t.request('GET', '/metrics');
     expect(m.json).toMatch(/parley_messages_accepted_total \d+/);
     expect(m.json).toMatch(/parley_smpp_binds\{carrier="sim",state="bound"\} 1/);

@@ -37,7 +37,7 @@ describe('status callbacks', () => {
   it('POSTs signed events with per-message sequence numbers, retrying failures from the database', async () => {
     const t = await startTestGateway({
       file: import.meta.filename,
-      env: { PARLEY_WEBHOOK_BACKOFF_MS: '50' },
+      env: { PARLEY_WEBHOOK_BACKOFF_MS: '50', PARLEY_WEBHOOK_ALLOW_NETWORKS: '127.0.0.1/32' },
     });
     stops.push(() => t.stop());
     const s = await sink(2);
@@ -74,7 +74,7 @@ describe('status callbacks', () => {
   it('keeps retrying across a restart (attempts live in PostgreSQL) and gives up after the max age', async () => {
     const t = await startTestGateway({
       file: import.meta.filename,
-      env: { PARLEY_WEBHOOK_BACKOFF_MS: '200', PARLEY_WEBHOOK_MAX_AGE_MS: '3000' },
+      env: { PARLEY_WEBHOOK_BACKOFF_MS: '200', PARLEY_WEBHOOK_MAX_AGE_MS: '3000', PARLEY_WEBHOOK_ALLOW_NETWORKS: '127.0.0.1/32' },
     });
     stops.push(() => t.stop());
     const s = await sink(1_000_000);
@@ -91,7 +91,7 @@ describe('status callbacks', () => {
     const again = await startTestGateway({
       file: import.meta.filename,
       shared: { schema: t.schema, sim: t.sim },
-      env: { PARLEY_WEBHOOK_BACKOFF_MS: '200', PARLEY_WEBHOOK_MAX_AGE_MS: '3000' },
+      env: { PARLEY_WEBHOOK_BACKOFF_MS: '200', PARLEY_WEBHOOK_MAX_AGE_MS: '3000', PARLEY_WEBHOOK_ALLOW_NETWORKS: '127.0.0.1/32' },
     });
     stops.push(() => again.gw.stop());
     const q = () =>
@@ -188,6 +188,6 @@ describe('several instances on one database', () => {
     expect([...final.values()].every((m) => m.status === 'delivered')).toBe(true);
     expect(b.gw.receipts.stats.parked).toBeGreaterThan(0);
     expect(a.gw.receipts.stats.parked).toBe(0);
-    expect(b.gw.receipts.stats.unmatchedExpired).toBe(0);
+    expect(b.gw.sweeper.stats.unmatched).toBe(0);
   });
 });

@@ -4,8 +4,9 @@ import { type SimulatorOptions, SmscSimulator } from '../../simulator/smsc.ts';
 import { type CarrierConfigInput, parseCarrierConfig } from '../../src/config/carrier-config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { Carrier, type SubmitOutcome } from '../../src/smpp/carrier.ts';
-import type { MoMessage } from '../../src/smpp/inbound.ts';
-import { messageIdKeys, type Receipt } from '../../src/smpp/receipt.ts';
+import { joinMoParts, type MoPart } from '../../src/smpp/inbound.ts';
+import { receiptIdCandidates, submitIdKey } from '../../src/smpp/message-id.ts';
+import type { Receipt } from '../../src/smpp/receipt.ts';
 import type { SubmitFields } from '../../src/smpp/session-types.ts';
 
 export const silent = createLogger({ level: process.env.PARLEY_TEST_LOG ?? 'silent' });
@@ -41,11 +42,22 @@ export function carrierConfig(port: number, over: Partial<CarrierConfigInput> = 
   });
 }
 
+/** A whole MO as the tests read it: parts of concatenated ones joined in memory. */
+export interface TestMo {
+  from: string;
+  to: string;
+  text: string;
+  segments: number;
+  complete: boolean;
+}
+
 /** A carrier wired to in-memory sinks, with receipt correlation that tolerates receipts arriving first. */
 export class TestCarrier {
   readonly carrier: Carrier;
   readonly receipts: Receipt[] = [];
-  readonly mo: MoMessage[] = [];
+  readonly mo: TestMo[] = [];
+  readonly parts: MoPart[] = [];
+  private readonly groups = new Map<string, MoPart[]>();
   private waiters: Array<() => void> = [];
 
   constructor(cfg: ReturnType<typeof carrierConfig>) {
@@ -56,8 +68,31 @@ export class TestCarrier {
           this.receipts.push(r);
           this.wake();
         },
-        onMo: (m) => {
-          this.mo.push(m);
+        onMo: (p) => {
+          this.parts.push(p);
+          const addr = (a: MoPart['from']) => (a.ton === 1 ? `+${a.addr}` : a.addr);
+          if (!p.concat)
+            this.mo.push({ from: addr(p.from), to: addr(p.to), text: p.text, segments: 1, complete: true });
+          else {
+            const key = `${p.from.addr}|${p.to.addr}|${p.concat.ref}|${p.concat.total}`;
+            const list = this.groups.get(key) ?? [];
+            list.push(p);
+            this.groups.set(key, list);
+            const j = joinMoParts(
+              p.concat.total,
+              list.map((x) => ({ seq: x.concat!.seq, dataCoding: x.dataCoding, text: x.text, raw: x.raw })),
+            );
+            if (j.complete) {
+              this.groups.delete(key);
+              this.mo.push({
+                from: addr(p.from),
+                to: addr(p.to),
+                text: j.text,
+                segments: p.concat.total,
+                complete: true,
+              });
+            }
+          }
           this.wake();
         },
       },
@@ -89,10 +124,10 @@ export class TestCarrier {
   /** Receipts whose id matches one of the given submit ids, by the normalised keys. */
   matchedReceipts(ids: string[]): Set<string> {
     const keyToId = new Map<string, string>();
-    for (const id of ids) for (const k of messageIdKeys(id)) keyToId.set(k, id);
+    for (const id of ids) keyToId.set(submitIdKey(id)!, id);
     const matched = new Set<string>();
     for (const r of this.receipts) {
-      for (const k of messageIdKeys(r.messageId)) {
+      for (const k of receiptIdCandidates(r.messageId)) {
         const id = keyToId.get(k);
         if (id) {
           matched.add(id);

@@ -55,16 +55,20 @@ describe('src/smpp against the simulator', () => {
     await provesHealthy(h.tc, h.sim);
   });
 
-  it('retries ESME_RMSGQFUL bursts', async () => {
+  // Regression (issue 6): 0x14 was classed with 0x58 and slowed the whole bind (2 % of answers
+  // 0x14: 2,000 messages in 76 s instead of 4.4 s). It is about one destination's queue.
+  it('hands ESME_RMSGQFUL back per message and leaves the bind pace alone', async () => {
     h.sim = await startSimulator('queue-full');
-    // Bursts here are random, not caused by our rate, so let the pace recover quickly.
-    h.tc = new TestCarrier(
-      carrierConfig(h.sim.port, { windowSize: 20, throttle: { minRate: 50, increasePerSecond: 1000 } }),
-    );
+    h.tc = new TestCarrier(carrierConfig(h.sim.port, { windowSize: 20 }));
     await h.tc.waitBound();
     const out = await h.tc.submitMany(600);
-    expect(tally(out)).toEqual({ ok: 600 });
-    expect(h.sim.stats.queueFull).toBeGreaterThan(0);
+    const qf = out.filter((o) => o.kind === 'retryable' && o.code === 'SMPP_QUEUE_FULL');
+    expect(qf.length).toBe(h.sim.stats.queueFull);
+    expect(qf.length).toBeGreaterThan(0);
+    expect(qf.every((o) => o.kind === 'retryable' && !o.possiblySubmitted && o.commandStatus === 0x14)).toBe(true);
+    expect(out.filter((o) => o.kind === 'ok').length).toBe(600 - qf.length);
+    expect(h.tc.carrier.binds[0]!.rate).toBe(Number.POSITIVE_INFINITY);
+    expect(h.tc.carrier.binds[0]!.counters.throttled).toBe(0);
     await provesHealthy(h.tc, h.sim);
   });
 
@@ -143,7 +147,7 @@ describe('src/smpp against the simulator', () => {
 
   it('declares the link dead after two missed enquire_link responses and rebinds', async () => {
     h.sim = await startSimulator('dead-enquire-link');
-    h.tc = new TestCarrier(carrierConfig(h.sim.port, { enquireLinkIntervalMs: 150 }));
+    h.tc = new TestCarrier(carrierConfig(h.sim.port, { enquireLinkIntervalMs: 150, enquireLinkTimeoutMs: 150 }));
     await h.tc.waitBound();
     const bind = h.tc.carrier.binds[0]!;
     await waitFor(() => bind.counters.binds >= 2, 3_000, 'a second bind after the link died');

@@ -138,34 +138,54 @@ describe('protocol errors from the SMSC', () => {
     raw.server.close();
   });
 
-  it('destroys the session when a PDU cannot be decoded (TLV past the end)', async () => {
-    // deliver_sm whose command_length claims more than the mandatory part holds and a TLV runs off the end.
-    const body = Buffer.concat([
-      encodePdu('deliver_sm', 1, { short_message: Buffer.from('x') }),
-      Buffer.from('0427000a02', 'hex'),
-    ]);
-    body.writeUInt32BE(body.length, 0);
-    const raw = await rawSmsc((s) => s.write(body));
+  // Regression (issue 6): a deliver_sm with valid framing but a TLV running past its end closed the
+  // session without an answer; the SMSC redelivered it after the rebind and the receipts queued
+  // behind it were lost.
+  it('answers a deliver_sm whose TLV runs past the end with an error, keeps the session and the PDUs around it', async () => {
+    const bad = Buffer.concat([encodePdu('deliver_sm', 2, { short_message: Buffer.from('x') }), Buffer.from('0427000a02', 'hex')]);
+    bad.writeUInt32BE(bad.length, 0);
+    const good = (seq: number) => encodePdu('deliver_sm', seq, { source_addr: '1555', short_message: Buffer.from(`ok ${seq}`) });
+    const answers: Array<{ seq: number; status: number }> = [];
+    const raw = await rawSmsc((sock) => {
+      sock.on('data', (d: Buffer) => {
+        for (let o = 0; o + 16 <= d.length; o += d.readUInt32BE(o)) {
+          if (d.readUInt32BE(o + 4) === 0x80000005) answers.push({ seq: d.readUInt32BE(o + 12), status: d.readUInt32BE(o + 8) });
+        }
+      });
+      // One TCP write: a valid PDU, the malformed one, another valid one.
+      sock.write(Buffer.concat([good(1), bad, good(3)]));
+    });
     let closed: string | undefined;
-    let answered = 0;
+    const handed: string[] = [];
+    const rejected: Array<{ seq: number; status: number; frame: string }> = [];
     const cfg = carrierConfig(raw.port);
     const s = new SmppSession(
       { ...cfg, bindMode: 'trx' },
       {
-        onInbound: (_p, r) => {
-          answered++;
+        onInbound: (p, r) => {
+          handed.push(p.shortMessage.toString());
           r(0);
         },
         onWritable: () => undefined,
-        onClose: (r) => (closed = r),
+        onClose: (r) => {
+          closed = r;
+        },
+        onRejected: (p) => rejected.push({ seq: p.sequenceNumber, status: p.answeredStatus, frame: p.frame.toString('hex') }),
       },
       silent,
     );
     await s.open();
-    await new Promise((r) => setTimeout(r, 200));
-    // The bounds-checked deliver_sm decoder rejects it: the session is destroyed, nothing is handed on.
-    expect(closed).toBe('protocol error');
-    expect(answered).toBe(0);
+    await waitFor(() => answers.length === 3, 2_000, 'three deliver_sm_resp');
+    expect(closed).toBeUndefined();
+    expect(s.isBound).toBe(true);
+    expect(handed).toEqual(['ok 1', 'ok 3']);
+    expect(answers.sort((a, b) => a.seq - b.seq)).toEqual([
+      { seq: 1, status: 0 },
+      { seq: 2, status: 0xc2 }, // ESME_RINVPARLEN
+      { seq: 3, status: 0 },
+    ]);
+    expect(rejected).toEqual([{ seq: 2, status: 0xc2, frame: bad.toString('hex') }]);
+    expect(s.counters.rejectedPdus).toBe(1);
     s.close('test over');
     raw.server.close();
   });

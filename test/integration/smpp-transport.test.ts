@@ -78,7 +78,12 @@ describe('transport', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as net.AddressInfo).port;
     h.tc = new TestCarrier(
-      carrierConfig(port, { windowSize: 10_000, writeHighWaterMark: 64 * 1024, responseTimeoutMs: 60_000 }),
+      carrierConfig(port, {
+        windowSize: 10_000,
+        writeHighWaterMark: 64 * 1024,
+        responseTimeoutMs: 60_000,
+        queueTimeoutMs: 3_000,
+      }),
     );
     await h.tc.waitBound();
     const big = Buffer.alloc(10_000, 0x41);
@@ -89,9 +94,10 @@ describe('transport', () => {
     expect(inFlight).toBeLessThan(10_000);
     expect(h.tc.carrier.queued).toBeGreaterThan(0);
     expect(h.tc.carrier.queued + inFlight).toBe(40_000);
+    // No reconnect to a listener that is gone: what was queued times out as retryable.
+    server.close();
     peer?.destroy();
     const out = await pending;
     expect(out.every((o) => o.kind === 'retryable')).toBe(true);
-    server.close();
   });
 });

@@ -4,8 +4,9 @@ import {
   type InboundPdu,
   interpretInbound,
   isReceipt,
+  joinMoParts,
   MISSING_PART,
-  MoReassembler,
+  validConcat,
 } from '../../src/smpp/inbound.ts';
 
 function pdu(over: Partial<InboundPdu>): InboundPdu {
@@ -85,13 +86,18 @@ describe('inbound classification', () => {
       'invalid-receipt',
     );
   });
-  it('decodes an MO, adding + for international TON, and prefers message_payload', () => {
+  it('decodes an MO and prefers message_payload', () => {
     const ev = interpretInbound(
       pdu({ shortMessage: Buffer.alloc(0), messagePayload: Buffer.from('STOP'), dataCoding: 0x01 }),
     );
     expect(ev).toMatchObject({
       kind: 'mo',
-      part: { from: '+15551230000', to: '12345', text: 'STOP', concat: undefined },
+      part: {
+        from: { addr: '15551230000', ton: 1 },
+        to: { addr: '12345', ton: 0 },
+        text: 'STOP',
+        concat: undefined,
+      },
     });
   });
   it('reads UDH and SAR concatenation', () => {
@@ -104,51 +110,77 @@ describe('inbound classification', () => {
   });
 });
 
-describe('MO reassembly', () => {
-  const part = (seq: number, text: string, total = 3, ref = 9, from = '+1') => ({
-    from,
-    to: '12345',
-    dataCoding: 0,
-    alphabet: 'gsm7' as const,
+describe('MO reassembly (pure join; parts are stored in the database)', () => {
+  const part = (seq: number, text: string, dataCoding = 0) => ({
+    seq,
+    dataCoding,
     text,
-    concat: { ref, total, seq, source: 'udh' as const },
+    raw: Buffer.from(text, 'latin1'),
   });
 
-  it('joins parts that arrive out of order and ignores duplicates', () => {
-    const r = new MoReassembler(1000);
-    expect(r.add(part(3, 'c'), 0)).toBeUndefined();
-    expect(r.add(part(1, 'a'), 1)).toBeUndefined();
-    expect(r.add(part(1, 'a'), 2)).toBeUndefined();
-    expect(r.add(part(2, 'b'), 3)).toEqual({
-      from: '+1',
-      to: '12345',
+  it('joins parts in sequence order whatever order they came in, duplicates once', () => {
+    expect(joinMoParts(3, [part(3, 'c'), part(1, 'a'), part(1, 'a'), part(2, 'b')])).toMatchObject({
       text: 'abc',
-      alphabet: 'gsm7',
-      segments: 3,
       complete: true,
+      received: 3,
     });
-    expect(r.size).toBe(0);
   });
-  it('keeps messages from different senders with the same ref apart', () => {
-    const r = new MoReassembler(1000);
-    r.add(part(1, 'x', 2, 1, '+1'), 0);
-    r.add(part(1, 'y', 2, 1, '+2'), 0);
-    expect(r.add(part(2, 'X', 2, 1, '+1'), 0)?.text).toBe('xX');
-    expect(r.add(part(2, 'Y', 2, 1, '+2'), 0)?.text).toBe('yY');
+  it('marks missing parts of an incomplete message instead of dropping it', () => {
+    expect(joinMoParts(3, [part(1, 'a'), part(3, 'c')])).toMatchObject({
+      text: `a${MISSING_PART}c`,
+      complete: false,
+      received: 2,
+    });
+    expect(joinMoParts(2, [])).toMatchObject({ text: `${MISSING_PART}${MISSING_PART}`, complete: false });
   });
-  it('delivers an incomplete message after the timeout instead of dropping it', () => {
-    const r = new MoReassembler(1000);
-    r.add(part(1, 'a'), 0);
-    r.add(part(3, 'c'), 10);
-    expect(r.expire(999)).toEqual([]);
-    expect(r.expire(1000)).toEqual([
-      { from: '+1', to: '12345', text: `a${MISSING_PART}c`, alphabet: 'gsm7', segments: 3, complete: false },
-    ]);
+  it('ignores parts whose seq is outside 1..total', () => {
+    expect(joinMoParts(2, [part(0, 'x'), part(1, 'a'), part(3, 'y'), part(2, 'b')]).text).toBe('ab');
   });
-  it('passes single-part messages straight through', () => {
-    const r = new MoReassembler();
-    expect(
-      r.add({ from: '+1', to: '2', dataCoding: 0, alphabet: 'gsm7', text: 'hi', concat: undefined }, 0)?.text,
-    ).toBe('hi');
+  it('joins UCS-2 octets before decoding, so a character split across parts comes out whole', () => {
+    const bytes = Buffer.from('d83dde00', 'hex'); // 😀 as UTF-16BE: the pair is split between the parts
+    const p1 = { seq: 1, dataCoding: 8, text: '\ud83d', raw: bytes.subarray(0, 2) };
+    const p2 = { seq: 2, dataCoding: 8, text: '\ude00', raw: bytes.subarray(2) };
+    expect(joinMoParts(2, [p2, p1]).text).toBe('😀');
+  });
+});
+
+describe('concatenation info', () => {
+  it('accepts only usable values', () => {
+    expect(validConcat(7, 2, 1, 'udh')).toEqual({ ref: 7, total: 2, seq: 1, source: 'udh' });
+    expect(validConcat(7, 2, 0, 'sar')).toBeUndefined();
+    expect(validConcat(7, 2, 3, 'sar')).toBeUndefined();
+    expect(validConcat(7, 1, 1, 'sar')).toBeUndefined();
+    expect(validConcat(7, 256, 1, 'sar')).toBeUndefined();
+  });
+  // Regression (issue 6): one deliver_sm with sar_segment_seqnum=0 crashed the gateway ~60 s later.
+  it('treats SAR seqnum 0 (or beyond the total) as a lone message', () => {
+    for (const seq of [0, 4, 255]) {
+      const ev = interpretInbound(
+        pdu({
+          shortMessage: Buffer.from('48', 'hex'),
+          sarMsgRefNum: 1,
+          sarTotalSegments: 3,
+          sarSegmentSeqnum: seq,
+        }),
+      );
+      expect(ev.kind === 'mo' && ev.part.concat).toBeUndefined();
+    }
+  });
+  it('keeps the TON/NPI and raw octets of both addresses for normalisation and storage', () => {
+    const ev = interpretInbound(
+      pdu({
+        sourceAddrNpi: 1,
+        destAddrTon: 2,
+        destAddrNpi: 1,
+        destinationAddr: '4155550100',
+        shortMessage: Buffer.from('4869', 'hex'),
+      }),
+    );
+    expect(ev.kind === 'mo' && ev.part).toMatchObject({
+      from: { addr: '15551230000', ton: 1, npi: 1 },
+      to: { addr: '4155550100', ton: 2, npi: 1 },
+      text: 'Hi',
+    });
+    expect(ev.kind === 'mo' && ev.part.raw.toString('hex')).toBe('4869');
   });
 });

@@ -1,20 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { messageIdKeys, parseReceipt, parseReceiptDate, parseReceiptFields } from '../../src/smpp/receipt.ts';
+import {
+  normalizeErrorCode,
+  parseReceipt,
+  parseReceiptDate,
+  parseReceiptFields,
+} from '../../src/smpp/receipt.ts';
 
 const STD =
   'id:8A44102A66000001 sub:001 dlvrd:001 submit date:2611261530 done date:2611261531 stat:DELIVRD err:000 text:hello world';
-
-function matches(a: string, b: string): boolean {
-  const ka = new Set(messageIdKeys(a));
-  return messageIdKeys(b).some((k) => ka.has(k));
-}
 
 describe('receipt text', () => {
   it('parses the SMPP 3.4 appendix B form', () => {
     const r = parseReceipt(STD)!;
     expect(r.messageId).toBe('8A44102A66000001');
     expect(r.state).toBe('DELIVERED');
-    expect(r.errorCode).toBe('000');
+    expect(r.errorCode).toBe('0');
     expect(r.submitted).toBe(1);
     expect(r.delivered).toBe(1);
     expect(r.submitDate?.toISOString()).toBe('2026-11-26T15:30:00.000Z');
@@ -26,7 +26,7 @@ describe('receipt text', () => {
     const r = parseReceipt('STAT:undeliv ERR:034 Done_Date:261126153112 ID:abc123')!;
     expect(r.messageId).toBe('abc123');
     expect(r.state).toBe('UNDELIVERABLE');
-    expect(r.errorCode).toBe('034');
+    expect(r.errorCode).toBe('34');
     expect(r.doneDate?.toISOString()).toBe('2026-11-26T15:31:12.000Z');
     expect(r.submitDate).toBeUndefined();
     expect(r.submitted).toBeUndefined();
@@ -70,7 +70,23 @@ describe('receipt text', () => {
     })!;
     expect(r.messageId).toBe('FFFF');
     expect(r.state).toBe('UNDELIVERABLE');
-    expect(r.errorCode).toBe('3:34');
+    expect(r.errorCode).toBe('34');
+    expect(r.errorNetworkType).toBe(3);
+  });
+
+  // Regression (issue 6): a text-only receipt stored `042` and a TLV receipt of the same error `3:42`.
+  it('stores one carrier error the same whether it came as text or as the TLV', () => {
+    const text = parseReceipt('id:AB stat:UNDELIV err:042')!;
+    const tlv = parseReceipt('', {
+      receiptedMessageId: 'AB',
+      messageState: 5,
+      networkErrorCode: Buffer.from([3, 0, 42]),
+    })!;
+    expect(text.errorCode).toBe('42');
+    expect(tlv.errorCode).toBe(text.errorCode);
+    expect(normalizeErrorCode('000')).toBe('0');
+    expect(normalizeErrorCode(' 0x1f ')).toBe('0X1F');
+    expect(normalizeErrorCode('')).toBeUndefined();
   });
 
   it('works from TLVs alone and rejects a receipt with neither id nor state', () => {
@@ -83,25 +99,5 @@ describe('receipt text', () => {
     expect(parseReceiptDate('2613261530')).toBeUndefined();
     expect(parseReceiptDate('26112615')).toBeUndefined();
     expect(parseReceipt('id:1 submit date:xx stat:DELIVRD')!.submitDate).toBeUndefined();
-  });
-});
-
-describe('message id normalisation', () => {
-  it('matches case and leading-zero renderings', () => {
-    expect(matches('8a44102a', '008A44102A')).toBe(true);
-    expect(matches('abcXYZ', 'ABCxyz')).toBe(true);
-  });
-  it('matches the decimal rendering of a hex id and the reverse', () => {
-    expect(matches('1A2B3C', String(0x1a2b3c))).toBe(true);
-    expect(matches(String(0x131b3174), '131B3174')).toBe(true);
-    expect(matches('0000001715004', '1A2B3C')).toBe(true);
-  });
-  it('does not match different ids', () => {
-    expect(matches('1A2B3C', '1A2B3D')).toBe(false);
-    expect(matches('SIM1X', 'SIM2X')).toBe(false);
-    expect(messageIdKeys('  ')).toEqual([]);
-  });
-  it('gives a stable canonical key', () => {
-    expect(messageIdKeys('00ff')[0]).toBe(messageIdKeys('FF')[0]);
   });
 });

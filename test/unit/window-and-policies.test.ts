@@ -32,10 +32,10 @@ describe('SendWindow', () => {
 });
 
 describe('command_status classes', () => {
-  it('throttles on 0x58 and 0x14, retries temporary codes, rebinds on bind status', () => {
+  it('throttles on 0x58, queue-full (0x14) is per destination, retries temporary codes, rebinds on bind status', () => {
     expect(classifyStatus(0)).toBe('ok');
     expect(classifyStatus(STATUS.ESME_RTHROTTLED)).toBe('throttle');
-    expect(classifyStatus(STATUS.ESME_RMSGQFUL)).toBe('throttle');
+    expect(classifyStatus(STATUS.ESME_RMSGQFUL)).toBe('queue-full');
     expect(classifyStatus(STATUS.ESME_RSYSERR)).toBe('temporary');
     expect(classifyStatus(STATUS.ESME_RX_T_APPN)).toBe('temporary');
     expect(classifyStatus(STATUS.ESME_RINVBNDSTS)).toBe('rebind');

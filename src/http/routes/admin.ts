@@ -1,36 +1,34 @@
-import { timingSafeEqual } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { AppError } from '../../errors/app-error.ts';
-import { NUMBER_TYPES, normalizeSendingNumber } from '../../numbers/phone.ts';
+import { NUMBER_TYPES } from '../../messaging/vocabulary.ts';
+import { normalizeSendingNumber } from '../../numbers/phone.ts';
+import { dbErrorToAppError } from '../../store/db-errors.ts';
+import { ERROR_RESPONSES as err, IdParams, UuidString } from '../schemas.ts';
 import type { App, HttpDeps } from '../server.ts';
+import { ApiKeyBody, revokeKey } from './keys.ts';
 
-function tokenMatches(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+const config = { auth: 'admin' as const };
+const Limit = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+});
+
+async function db<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    throw dbErrorToAppError(e);
+  }
 }
 
-/** /v1/admin: operators create accounts and add numbers; guarded by PARLEY_ADMIN_TOKEN. */
+/**
+ * /v1/admin: operators create accounts, add numbers, manage API keys and inspect what carriers
+ * sent that could not be used. Guarded by PARLEY_ADMIN_TOKEN (disabled without it).
+ */
 export function registerAdminRoutes(app: App, deps: HttpDeps): void {
-  app.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/v1/admin/')) return;
-    if (!deps.adminToken)
-      throw new AppError('ADMIN_DISABLED', 'set PARLEY_ADMIN_TOKEN to enable the admin API', {
-        httpStatus: 403,
-        action: 'fix-config',
-      });
-    const h = req.headers.authorization;
-    if (!h?.startsWith('Bearer ') || !tokenMatches(h.slice(7).trim(), deps.adminToken)) {
-      throw new AppError('UNAUTHORIZED', 'admin API needs "Authorization: Bearer <PARLEY_ADMIN_TOKEN>"', {
-        httpStatus: 401,
-        action: 'fix-request',
-      });
-    }
-  });
-
   app.post(
     '/v1/admin/accounts',
     {
+      config,
       schema: {
         summary: 'Create an account and its first API key (shown once)',
         body: Type.Object(
@@ -42,27 +40,30 @@ export function registerAdminRoutes(app: App, deps: HttpDeps): void {
             id: Type.String(),
             name: Type.String(),
             apiKey: Type.String(),
+            keyId: Type.String(),
             webhookSecret: Type.String(),
           }),
+          ...err,
         },
       },
     },
     async (req, reply) => {
-      const { account, apiKey } = await deps.accounts.createAccount(req.body.name);
+      const { account, apiKey, keyId } = await db(deps.accounts.createAccount(req.body.name));
       return reply
         .status(201)
-        .send({ id: account.id, name: account.name, apiKey, webhookSecret: account.webhookSecret });
+        .send({ id: account.id, name: account.name, apiKey, keyId, webhookSecret: account.webhookSecret });
     },
   );
 
   app.post(
     '/v1/admin/numbers',
     {
+      config,
       schema: {
         summary: 'Add a sending number to an account',
         body: Type.Object(
           {
-            accountId: Type.String(),
+            accountId: UuidString,
             number: Type.String({ minLength: 3, maxLength: 32 }),
             type: Type.Union(NUMBER_TYPES.map((t) => Type.Literal(t))),
           },
@@ -75,23 +76,126 @@ export function registerAdminRoutes(app: App, deps: HttpDeps): void {
             number: Type.String(),
             type: Type.String(),
           }),
+          ...err,
         },
       },
     },
     async (req, reply) => {
       const { accountId, type } = req.body;
-      const account = /^[0-9a-f-]{36}$/i.test(accountId)
-        ? await deps.accounts.getAccount(accountId)
-        : undefined;
-      if (!account)
-        throw new AppError('ACCOUNT_NOT_FOUND', `no account ${accountId}`, {
-          httpStatus: 404,
-          action: 'fix-request',
-        });
+      const account = await db(deps.accounts.getAccount(accountId));
+      if (!account) throw new AppError('ACCOUNT_NOT_FOUND', `no account ${accountId}`);
       const e164 = normalizeSendingNumber(req.body.number, type, deps.defaultRegion);
-      const n = await deps.accounts.addNumber(account.id, e164, type);
+      const n = await db(deps.accounts.addNumber(account.id, e164, type));
       deps.accept.invalidateNumbers(account.id);
       return reply.status(201).send({ id: n.id, accountId: n.accountId, number: n.e164, type: n.type });
     },
+  );
+
+  app.get(
+    '/v1/admin/accounts/:id/api-keys',
+    {
+      config,
+      schema: {
+        summary: "An account's API keys",
+        params: IdParams,
+        response: { 200: Type.Object({ data: Type.Array(ApiKeyBody) }), ...err },
+      },
+    },
+    async (req) => ({ data: await db(deps.accounts.listApiKeys(req.params.id)) }),
+  );
+
+  app.post(
+    '/v1/admin/accounts/:id/api-keys',
+    {
+      config,
+      schema: {
+        summary: 'Create an API key for an account (shown once)',
+        params: IdParams,
+        body: Type.Object(
+          { name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) },
+          { additionalProperties: false },
+        ),
+        response: { 201: Type.Object({ ...ApiKeyBody.properties, apiKey: Type.String() }), ...err },
+      },
+    },
+    async (req, reply) => {
+      if (!(await db(deps.accounts.getAccount(req.params.id)))) throw new AppError('ACCOUNT_NOT_FOUND');
+      const { key, apiKey } = await db(deps.accounts.createApiKey(req.params.id, req.body?.name ?? null));
+      return reply.status(201).send({ ...key, apiKey });
+    },
+  );
+
+  app.delete(
+    '/v1/admin/api-keys/:id',
+    {
+      config,
+      schema: {
+        summary: 'Revoke any API key: it stops working within a second on every instance',
+        params: IdParams,
+        response: { 204: Type.Null(), ...err },
+      },
+    },
+    async (req, reply) => {
+      await revokeKey(deps, req.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/v1/admin/receipts/unmatched',
+    {
+      config,
+      schema: {
+        summary: 'Receipts that never matched a sent segment within their TTL, newest first',
+        querystring: Limit,
+        response: {
+          200: Type.Object({
+            data: Type.Array(
+              Type.Object({
+                carrierId: Type.String(),
+                smscId: Type.String(),
+                status: Type.String(),
+                errorCode: Type.Union([Type.String(), Type.Null()]),
+                receivedAt: Type.String(),
+                unmatchedAt: Type.String(),
+              }),
+            ),
+          }),
+          ...err,
+        },
+      },
+    },
+    async (req) => ({ data: await db(deps.receipts.listUnmatched(req.query.limit ?? 100)) }),
+  );
+
+  app.get(
+    '/v1/admin/pdus/rejected',
+    {
+      config,
+      schema: {
+        summary:
+          'PDUs from SMSCs answered with an error status (malformed body), newest first, with their octets',
+        querystring: Limit,
+        response: {
+          200: Type.Object({
+            data: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                carrierId: Type.String(),
+                bindId: Type.String(),
+                commandId: Type.Integer(),
+                sequenceNumber: Type.Integer(),
+                answeredStatus: Type.Integer(),
+                reason: Type.String(),
+                pdu: Type.String({ description: 'hex' }),
+                receivedAt: Type.String(),
+              }),
+            ),
+          }),
+          ...err,
+        },
+      },
+    },
+    async (req) => ({ data: await db(deps.pduLog.list(req.query.limit ?? 100)) }),
   );
 }

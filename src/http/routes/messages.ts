@@ -1,13 +1,17 @@
 import { Type } from '@sinclair/typebox';
 import { AppError } from '../../errors/app-error.ts';
+import { parseDateTime } from '../../messaging/compose.ts';
 import { toE164 } from '../../numbers/phone.ts';
 import { encodeMessage } from '../../smpp/encoding/segment.ts';
+import { dbErrorToAppError } from '../../store/db-errors.ts';
+import { jsonDepth } from '../plugins/sanitize.ts';
 import {
   AcceptedBody,
   BatchBody,
   BatchResult,
   EncodeBody,
   EncodeResult,
+  ERROR_RESPONSES as err,
   ListQuery,
   MessageBody,
   MessageDetailBody,
@@ -16,21 +20,15 @@ import {
 import type { App, HttpDeps } from '../server.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const err = {
-  400: { $ref: 'Error#' },
-  401: { $ref: 'Error#' },
-  404: { $ref: 'Error#' },
-  409: { $ref: 'Error#' },
-  503: { $ref: 'Error#' },
-};
+const account = { auth: 'account' as const };
 
-function badRequest(code: string, message: string): AppError {
-  return new AppError(code, message, { httpStatus: 400, action: 'fix-request' });
-}
-
-function checkMetadata(m: Record<string, unknown> | undefined): void {
-  if (m !== undefined && JSON.stringify(m).length > 4096)
-    throw badRequest('METADATA_TOO_LARGE', 'metadata must be at most 4 KB of JSON');
+/** Metadata is echoed in callbacks: at most 4 KB of JSON, nested at most 8 deep. */
+export function checkMetadata(m: Record<string, unknown> | undefined): void {
+  if (m === undefined) return;
+  if (jsonDepth(m, 8) > 8)
+    throw new AppError('METADATA_TOO_LARGE', 'metadata may be nested at most 8 levels deep');
+  if (JSON.stringify(m).length > 4096)
+    throw new AppError('METADATA_TOO_LARGE', 'metadata must be at most 4 KB of JSON');
 }
 
 function encodeCursor(createdAt: string, id: string): string {
@@ -39,21 +37,17 @@ function encodeCursor(createdAt: string, id: string): string {
 
 function decodeCursor(c: string): { createdAt: Date; id: string } {
   try {
-    const [at, id] = JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as [string, string];
-    const createdAt = new Date(at);
-    if (Number.isNaN(createdAt.getTime()) || !UUID.test(id)) throw new Error('bad');
-    return { createdAt, id };
+    const v = JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as unknown;
+    if (!Array.isArray(v) || typeof v[0] !== 'string' || typeof v[1] !== 'string' || !UUID.test(v[1]))
+      throw new Error('bad');
+    return { createdAt: parseDateTime('cursor', v[0]), id: v[1] };
   } catch {
-    throw badRequest('INVALID_CURSOR', 'cursor is not one this API returned');
+    throw new AppError('INVALID_CURSOR');
   }
 }
 
 function parseDate(name: string, v: string | undefined): Date | undefined {
-  if (v === undefined) return undefined;
-  const d = new Date(v);
-  if (Number.isNaN(d.getTime()))
-    throw badRequest('VALIDATION_FAILED', `${name} must be an ISO 8601 date-time`);
-  return d;
+  return v === undefined ? undefined : parseDateTime(name, v);
 }
 
 /** /v1/messages: send one, send a batch, read one, list, and the encoding dry-run. Account-scoped. */
@@ -61,6 +55,7 @@ export function registerMessageRoutes(app: App, deps: HttpDeps): void {
   app.post(
     '/v1/messages',
     {
+      config: account,
       schema: {
         summary: 'Send one SMS',
         body: SendBody,
@@ -85,6 +80,7 @@ export function registerMessageRoutes(app: App, deps: HttpDeps): void {
   app.post(
     '/v1/messages/batch',
     {
+      config: account,
       schema: {
         summary: 'Send up to 1,000 SMS in one transaction; each item succeeds or fails on its own',
         body: BatchBody,
@@ -114,6 +110,7 @@ export function registerMessageRoutes(app: App, deps: HttpDeps): void {
   app.post(
     '/v1/messages/encode',
     {
+      config: account,
       schema: {
         summary: 'Dry-run: encoding, segment count, parts and the characters that force UCS-2',
         body: EncodeBody,
@@ -125,7 +122,7 @@ export function registerMessageRoutes(app: App, deps: HttpDeps): void {
       try {
         m = encodeMessage(req.body.body, { allowLatin1: req.body.allowLatin1 ?? false });
       } catch {
-        throw badRequest('BODY_TOO_LONG', 'body needs more than 255 segments');
+        throw new AppError('BODY_TOO_LONG', 'body needs more than 255 segments');
       }
       return {
         encoding: m.encoding,
@@ -140,6 +137,7 @@ export function registerMessageRoutes(app: App, deps: HttpDeps): void {
   app.get(
     '/v1/messages/:id',
     {
+      config: account,
       schema: {
         summary: 'One message with its parts and status history',
         params: Type.Object({ id: Type.String() }),
@@ -147,8 +145,13 @@ export function registerMessageRoutes(app: App, deps: HttpDeps): void {
       },
     },
     async (req) => {
-      const m = UUID.test(req.params.id) ? await deps.messages.get(req.accountId, req.params.id) : undefined;
-      if (!m) throw new AppError('NOT_FOUND', 'no such message', { httpStatus: 404, action: 'fix-request' });
+      let m: Awaited<ReturnType<HttpDeps['messages']['get']>>;
+      try {
+        m = UUID.test(req.params.id) ? await deps.messages.get(req.accountId, req.params.id) : undefined;
+      } catch (e) {
+        throw dbErrorToAppError(e);
+      }
+      if (!m) throw new AppError('NOT_FOUND', 'no such message');
       return m;
     },
   );
@@ -156,6 +159,7 @@ export function registerMessageRoutes(app: App, deps: HttpDeps): void {
   app.get(
     '/v1/messages',
     {
+      config: account,
       schema: {
         summary: 'Messages, newest first, filtered, with cursor pagination',
         querystring: ListQuery,
@@ -171,7 +175,7 @@ export function registerMessageRoutes(app: App, deps: HttpDeps): void {
     async (req) => {
       const q = req.query;
       const limit = q.limit ?? 50;
-      const data = await deps.messages.list(req.accountId, {
+      const filter = {
         status: q.status,
         from:
           q.from === undefined
@@ -184,6 +188,9 @@ export function registerMessageRoutes(app: App, deps: HttpDeps): void {
         createdBefore: parseDate('createdBefore', q.createdBefore),
         cursor: q.cursor ? decodeCursor(q.cursor) : undefined,
         limit,
+      };
+      const data = await deps.messages.list(req.accountId, filter).catch((e: unknown) => {
+        throw dbErrorToAppError(e);
       });
       const last = data[data.length - 1];
       return {
@@ -196,6 +203,7 @@ export function registerMessageRoutes(app: App, deps: HttpDeps): void {
   app.get(
     '/v1/numbers',
     {
+      config: account,
       schema: {
         summary: "The account's sending numbers",
         response: {
@@ -203,8 +211,11 @@ export function registerMessageRoutes(app: App, deps: HttpDeps): void {
         },
       },
     },
-    async (req) => ({
-      data: (await deps.accounts.listNumbers(req.accountId)).map((n) => ({ number: n.e164, type: n.type })),
-    }),
+    async (req) => {
+      const list = await deps.accounts.listNumbers(req.accountId).catch((e: unknown) => {
+        throw dbErrorToAppError(e);
+      });
+      return { data: list.map((n) => ({ number: n.e164, type: n.type })) };
+    },
   );
 }

@@ -1,0 +1,106 @@
+/**
+ * Typed events between components. Publishers hand over batches (one per database write), so a
+ * subscriber pays per batch, not per message. The in-process bus below is the default; with
+ * REDIS_URL the store's Redis bus forwards the events other instances need (REMOTE_EVENTS).
+ */
+import type { StatusChange } from './model.ts';
+
+export interface InboundEvent {
+  id: string;
+  accountId: string | null;
+  from: string;
+  to: string;
+  segments: number;
+  complete: boolean;
+  carrierId: string;
+  receivedAt: string;
+}
+
+export interface GatewayEvents {
+  /** Messages committed by the API (one event per request, `count` messages). */
+  'message.accepted': { accountId: string; count: number };
+  /** A message changed status (and a callback was queued if it has a statusCallback). */
+  'message.status': StatusChange;
+  /** An MO message was stored (attributed to an account, or not). */
+  'message.inbound': InboundEvent;
+  /** A final receipt arrived from a carrier; `outcome` says what became of it. */
+  'receipt.received': { carrierId: string; state: string; outcome: 'applied' | 'parked' | 'intermediate' };
+  /** A parked receipt never matched a sent segment within its TTL (or was dropped under load). */
+  'receipt.unmatched': { carrierId: string; smscId: string; cause: 'ttl' | 'overflow' | 'invalid' };
+  /** A submit_sm got an answer (or none); `result` is ok, or the SMPP-level outcome code. */
+  'submit.result': { carrierId: string; result: string; commandStatus: number | undefined };
+  /** A PDU from an SMSC was answered with an error and kept for the operator. */
+  'pdu.rejected': { carrierId: string; command: string; commandStatus: number; stored: boolean };
+  /** A status-callback attempt. */
+  'webhook.attempt': { result: 'delivered' | 'failed' | 'abandoned' | 'blocked' };
+  /** An API key was revoked: every instance drops it from its cache at once. */
+  'apikey.revoked': { keyHash: string };
+}
+
+export type EventType = keyof GatewayEvents;
+export type EventOrigin = 'local' | 'remote';
+export type Subscriber<K extends EventType> = (
+  events: readonly GatewayEvents[K][],
+  origin: EventOrigin,
+) => void;
+
+/** Events other instances must see (live inboxes, caches); the rest stay in the instance that made them. */
+export const REMOTE_EVENTS: ReadonlySet<EventType> = new Set<EventType>([
+  'message.status',
+  'message.inbound',
+  'apikey.revoked',
+]);
+
+/**
+ * Publish/subscribe for gateway events. `publish` never throws and never waits: a subscriber
+ * that throws is logged by the bus, not by the publisher.
+ */
+export interface EventBus {
+  publish<K extends EventType>(type: K, events: readonly GatewayEvents[K][]): void;
+  /** Returns the unsubscribe function. */
+  subscribe<K extends EventType>(type: K, fn: Subscriber<K>): () => void;
+  close(): Promise<void>;
+}
+
+/** In-process bus: subscribers run synchronously, in subscription order, each isolated from the others. */
+export class LocalBus implements EventBus {
+  private readonly subs = new Map<EventType, Array<Subscriber<EventType>>>();
+
+  constructor(private readonly onError: (err: unknown, type: EventType) => void = () => undefined) {}
+
+  publish<K extends EventType>(type: K, events: readonly GatewayEvents[K][]): void {
+    this.deliver(type, events, 'local');
+  }
+
+  /** Delivers to local subscribers; the Redis bus calls it for events from other instances. */
+  deliver<K extends EventType>(type: K, events: readonly GatewayEvents[K][], origin: EventOrigin): void {
+    if (events.length === 0) return;
+    const list = this.subs.get(type);
+    if (!list) return;
+    for (const fn of list) {
+      try {
+        (fn as Subscriber<K>)(events, origin);
+      } catch (err) {
+        this.onError(err, type);
+      }
+    }
+  }
+
+  subscribe<K extends EventType>(type: K, fn: Subscriber<K>): () => void {
+    const list = this.subs.get(type) ?? [];
+    list.push(fn as unknown as Subscriber<EventType>);
+    this.subs.set(type, list);
+    return () => {
+      const l = this.subs.get(type);
+      if (l)
+        this.subs.set(
+          type,
+          l.filter((f) => f !== (fn as unknown)),
+        );
+    };
+  }
+
+  async close(): Promise<void> {
+    this.subs.clear();
+  }
+}

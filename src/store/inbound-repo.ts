@@ -1,0 +1,247 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { InboundEvent } from '../messaging/events.ts';
+import {
+  type InboundRecord,
+  type InboundStore,
+  type PartRecord,
+  storableText,
+} from '../messaging/inbound.ts';
+import { joinMoParts } from '../smpp/inbound.ts';
+import { columns, pushRow } from './columns.ts';
+import type { Db, Queryable } from './db.ts';
+
+const iso = (v: unknown) => (v instanceof Date ? v : new Date(String(v))).toISOString();
+const partHash = (raw: Buffer) => createHash('sha256').update(raw).digest('base64url').slice(0, 22);
+
+interface Inserted {
+  id: string;
+  account_id: string | null;
+  from_e164: string;
+  to_e164: string;
+  segments: number;
+  complete: boolean;
+  carrier_id: string;
+  received_at: unknown;
+}
+
+interface GroupKey {
+  from_e164: string;
+  to_e164: string;
+  ref: number;
+  total: number;
+}
+
+const keyOf = (g: { from_e164: string; to_e164: string; ref: number; total: number }) =>
+  `${g.from_e164}\u0000${g.to_e164}\u0000${g.ref}\u0000${g.total}`;
+
+function toEvent(r: Inserted): InboundEvent {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    from: r.from_e164,
+    to: r.to_e164,
+    segments: Number(r.segments),
+    complete: Boolean(r.complete),
+    carrierId: r.carrier_id,
+    receivedAt: iso(r.received_at),
+  };
+}
+
+/** Inbound messages and the parts of concatenated ones, attributed by destination number. */
+export class InboundRepo implements InboundStore {
+  constructor(private readonly db: Db) {}
+
+  private static async insert(q: Queryable, msgs: InboundRecord[]): Promise<InboundEvent[]> {
+    if (msgs.length === 0) return [];
+    const cols = columns(9);
+    for (const m of msgs)
+      pushRow(cols, [
+        m.id,
+        m.from,
+        m.to,
+        m.body,
+        m.segments,
+        m.complete,
+        m.carrierId,
+        m.raw.toString('hex'),
+        m.dataCoding,
+      ]);
+    const r = await q.query<Inserted>(
+      `INSERT INTO inbound_messages (id, account_id, from_e164, to_e164, body, segments, complete, carrier_id, raw, data_coding)
+       SELECT x.id, (SELECT n.account_id FROM numbers n WHERE n.e164 = x.t), x.f, x.t, x.b, x.s, x.c, x.carrier,
+              decode(x.raw, 'hex'), x.dc
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::boolean[], $7::text[], $8::text[], $9::int[])
+         AS x(id, f, t, b, s, c, carrier, raw, dc)
+       RETURNING id, account_id, from_e164, to_e164, segments, complete, carrier_id, received_at`,
+      cols,
+      'parley_inbound_insert',
+    );
+    return r.rows.map(toEvent);
+  }
+
+  storeMessages(msgs: InboundRecord[]): Promise<InboundEvent[]> {
+    return InboundRepo.insert(this.db, msgs);
+  }
+
+  /**
+   * Stores parts and completes their groups in one transaction. Group rows are locked first (in
+   * key order, so concurrent writers never deadlock), then new parts are counted into them: the
+   * transaction that adds the last part sees the full count and joins the message. A part of a
+   * group already delivered is a resend when its octets match (dropped), else a new message that
+   * reuses the reference (the old tombstone goes).
+   */
+  async storeParts(parts: PartRecord[]): Promise<InboundEvent[]> {
+    const unique = new Map<string, PartRecord>();
+    for (const p of parts)
+      unique.set(`${p.from}\u0000${p.to}\u0000${p.ref}\u0000${p.total}\u0000${p.seq}`, p);
+    const groups = new Map<string, { key: GroupKey; carrierId: string; timeoutMs: number }>();
+    for (const p of unique.values()) {
+      const key = { from_e164: p.from, to_e164: p.to, ref: p.ref, total: p.total };
+      groups.set(keyOf(key), { key, carrierId: p.carrierId, timeoutMs: p.timeoutMs });
+    }
+    const sorted = [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return this.db.tx(async (q) => {
+      const gk = columns(4);
+      for (const [, g] of sorted) pushRow(gk, [g.key.from_e164, g.key.to_e164, g.key.ref, g.key.total]);
+      const existing = await q.query<GroupKey & { done: boolean; part_hashes: string[] | null }>(
+        `SELECT g.from_e164, g.to_e164, g.ref, g.total, g.completed_at IS NOT NULL AS done, g.part_hashes
+         FROM unnest($1::text[], $2::text[], $3::int[], $4::int[]) WITH ORDINALITY AS k(f, t, ref, total, ord)
+         JOIN mo_groups g ON g.from_e164 = k.f AND g.to_e164 = k.t AND g.ref = k.ref AND g.total = k.total
+         ORDER BY k.ord FOR UPDATE OF g`,
+        gk,
+      );
+      const tombstones = new Map(
+        existing.rows.filter((g) => g.done).map((g) => [keyOf(g), g.part_hashes ?? []]),
+      );
+      const reset = new Set<string>();
+      const cols = columns(8);
+      for (const p of unique.values()) {
+        const k = keyOf({ from_e164: p.from, to_e164: p.to, ref: p.ref, total: p.total });
+        const hashes = tombstones.get(k);
+        if (hashes && !reset.has(k)) {
+          if (hashes[p.seq - 1] === partHash(p.raw)) continue; // a resend of a delivered part
+          reset.add(k);
+        }
+        pushRow(cols, [p.from, p.to, p.ref, p.total, p.seq, p.dataCoding, p.body, p.raw.toString('hex')]);
+      }
+      for (const k of reset) {
+        const g = groups.get(k)!.key;
+        const key = [g.from_e164, g.to_e164, g.ref, g.total];
+        await q.query(
+          'DELETE FROM mo_groups WHERE from_e164 = $1 AND to_e164 = $2 AND ref = $3 AND total = $4',
+          key,
+        );
+        await q.query(
+          'DELETE FROM mo_parts WHERE from_e164 = $1 AND to_e164 = $2 AND ref = $3 AND total = $4',
+          key,
+        );
+      }
+      if (cols[0]!.length === 0) return [];
+      const added = await q.query<GroupKey & { n: number }>(
+        `WITH p AS (
+           INSERT INTO mo_parts (from_e164, to_e164, ref, total, seq, data_coding, body, raw)
+           SELECT f, t, ref, total, seq, dc, body, decode(raw, 'hex')
+           FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::int[], $7::text[], $8::text[])
+             AS x(f, t, ref, total, seq, dc, body, raw)
+           ON CONFLICT DO NOTHING
+           RETURNING from_e164, to_e164, ref, total)
+         SELECT from_e164, to_e164, ref, total, count(*)::int AS n FROM p GROUP BY 1, 2, 3, 4`,
+        cols,
+      );
+      const done: GroupKey[] = [];
+      for (const a of added.rows.sort((x, y) => (keyOf(x) < keyOf(y) ? -1 : 1))) {
+        const g = groups.get(keyOf(a))!;
+        const r = await q.query<{ received: number; done: boolean }>(
+          `INSERT INTO mo_groups (from_e164, to_e164, ref, total, carrier_id, received, deadline)
+           VALUES ($1, $2, $3, $4, $5, $6, now() + $7 * interval '1 millisecond')
+           ON CONFLICT (from_e164, to_e164, ref, total) DO UPDATE SET received = mo_groups.received + EXCLUDED.received
+           RETURNING received, completed_at IS NOT NULL AS done`,
+          [a.from_e164, a.to_e164, a.ref, a.total, g.carrierId, Number(a.n), g.timeoutMs],
+        );
+        const row = r.rows[0]!;
+        if (!row.done && Number(row.received) >= Number(a.total)) done.push(a);
+      }
+      return this.complete(q, done, true, (k) => groups.get(keyOf(k))?.timeoutMs ?? 60_000);
+    });
+  }
+
+  /**
+   * Joins groups into inbound messages, removes their parts and leaves a tombstone (with the
+   * parts' hashes) until its deadline.
+   */
+  private async complete(
+    q: Queryable,
+    groups: Array<GroupKey & { carrier_id?: string }>,
+    complete: boolean,
+    tombstoneMs: (g: GroupKey) => number,
+  ): Promise<InboundEvent[]> {
+    if (groups.length === 0) return [];
+    const msgs: InboundRecord[] = [];
+    for (const grp of groups) {
+      const key = [grp.from_e164, grp.to_e164, grp.ref, grp.total];
+      const parts = await q.query<{ seq: number; data_coding: number; body: string; raw: Uint8Array }>(
+        `DELETE FROM mo_parts WHERE from_e164 = $1 AND to_e164 = $2 AND ref = $3 AND total = $4
+         RETURNING seq, data_coding, body, raw`,
+        key,
+      );
+      const stored = parts.rows.map((p) => ({
+        seq: Number(p.seq),
+        dataCoding: Number(p.data_coding),
+        text: p.body,
+        raw: Buffer.from(p.raw),
+      }));
+      const hashes: Array<string | null> = Array.from({ length: Number(grp.total) }, () => null);
+      for (const p of stored) if (p.seq >= 1 && p.seq <= hashes.length) hashes[p.seq - 1] = partHash(p.raw);
+      const g = await q.query<{ carrier_id: string }>(
+        `UPDATE mo_groups SET completed_at = now(), part_hashes = $5, deadline = now() + $6 * interval '1 millisecond'
+         WHERE from_e164 = $1 AND to_e164 = $2 AND ref = $3 AND total = $4 RETURNING carrier_id`,
+        [...key, hashes, tombstoneMs(grp)],
+      );
+      const joined = joinMoParts(Number(grp.total), stored);
+      msgs.push({
+        id: randomUUID(),
+        carrierId: g.rows[0]?.carrier_id ?? grp.carrier_id ?? '',
+        from: grp.from_e164,
+        to: grp.to_e164,
+        body: storableText(joined.text),
+        raw: joined.raw,
+        dataCoding: stored[0]?.dataCoding ?? 0,
+        segments: Number(grp.total),
+        complete: complete && joined.complete,
+      });
+    }
+    return InboundRepo.insert(q, msgs);
+  }
+
+  /** Delivers groups past their deadline as incomplete messages; drops tombstones past theirs. */
+  async expireGroups(limit: number): Promise<InboundEvent[]> {
+    return this.db.tx(async (q) => {
+      const g = await q.query<
+        GroupKey & { carrier_id: string; done: boolean; first_at: unknown; deadline: unknown }
+      >(
+        `SELECT from_e164, to_e164, ref, total, carrier_id, completed_at IS NOT NULL AS done, first_at, deadline
+         FROM mo_groups WHERE deadline < now()
+         ORDER BY deadline LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [limit],
+      );
+      const due: Array<GroupKey & { carrier_id: string }> = [];
+      for (const row of g.rows) {
+        if (!row.done) {
+          due.push(row);
+          continue;
+        }
+        const key = [row.from_e164, row.to_e164, row.ref, row.total];
+        await q.query(
+          'DELETE FROM mo_groups WHERE from_e164 = $1 AND to_e164 = $2 AND ref = $3 AND total = $4',
+          key,
+        );
+        await q.query(
+          'DELETE FROM mo_parts WHERE from_e164 = $1 AND to_e164 = $2 AND ref = $3 AND total = $4',
+          key,
+        );
+      }
+      // The tombstone of a timed-out group lasts as long as the group waited.
+      return this.complete(q, due, false, () => 60_000);
+    });
+  }
+}
