@@ -202,8 +202,8 @@ let peakHeap = 0;
 let peakExternal = 0;
 const memSampler = setInterval(() => {
   void Promise.all([
-    metric('parley_process_nodejs_heap_size_used_bytes'),
-    metric('parley_process_nodejs_external_memory_bytes'),
+    metric('parley_nodejs_heap_size_used_bytes'),
+    metric('parley_nodejs_external_memory_bytes'),
   ]).then(([h, e]) => {
     peakHeap = Math.max(peakHeap, h / 2 ** 20);
     peakExternal = Math.max(peakExternal, e / 2 ** 20);
@@ -234,7 +234,7 @@ tAccepted = performance.now() - t0;
 let tSubmitted = 0;
 let tFinal = 0;
 for (;;) {
-  const sent = await metric('parley_segments_submit_total', 'result="sent"');
+  const sent = await metric('parley_segments_submit_total', 'result="ok"');
   const final =
     (await metric('parley_message_status_total', 'status="delivered"')) +
     (await metric('parley_message_status_total', 'status="failed"')) +
@@ -319,9 +319,9 @@ for (let i = 0; i < warmup + rate * secs; i++) {
 await Promise.all(inflight);
 const achieved = (singles.length * 1000) / (performance.now() - tStart);
 singles.sort((a, b) => a - b);
-const lagP99 = await metric('parley_process_nodejs_eventloop_lag_p99_seconds');
-const lagMax = await metric('parley_process_nodejs_eventloop_lag_max_seconds');
-const gcSum = await metric('parley_process_nodejs_gc_duration_seconds_sum');
+const lagP99 = await metric('parley_nodejs_eventloop_lag_p99_seconds');
+const lagMax = await metric('parley_nodejs_eventloop_lag_max_seconds');
+const gcSum = await metric('parley_nodejs_gc_duration_seconds_sum');
 console.log(
   `gateway event loop lag p99=${fmt(lagP99 * 1000, 1)}ms max=${fmt(lagMax * 1000, 1)}ms, GC total=${fmt(gcSum, 2)}s`,
 );

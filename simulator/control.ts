@@ -47,6 +47,17 @@ function parseMo(body: unknown): MoRequest {
     concat: concat as MoRequest['concat'],
   };
   if (typeof b.systemId === 'string') mo.systemId = b.systemId;
+  for (const k of ['sourceTon', 'destTon'] as const) {
+    if (b[k] === undefined) continue;
+    if (typeof b[k] !== 'number' || !Number.isInteger(b[k]) || (b[k] as number) < 0 || (b[k] as number) > 6)
+      throw new Error(`${k} must be an integer 0..6`);
+    mo[k] = b[k] as number;
+  }
+  if (b.only !== undefined) {
+    if (!Array.isArray(b.only) || !b.only.every((x) => Number.isInteger(x) && x >= 1 && x <= seg))
+      throw new Error('only must list part numbers 1..segments');
+    mo.only = b.only as number[];
+  }
   return mo;
 }
 
@@ -67,6 +78,16 @@ export async function startControlServer(
         case 'POST /mo': {
           const parts = sim.injectMo(parseMo(await readJson(req)));
           return send(res, 202, { parts });
+        }
+        case 'POST /inject': {
+          const body = (await readJson(req)) as { pdu?: unknown; systemId?: unknown };
+          if (typeof body.pdu !== 'string' || !/^([0-9a-f]{2}){16,}$/i.test(body.pdu))
+            throw new Error('pdu must be the PDU in hex (at least 16 octets)');
+          sim.core.injectRaw(
+            Buffer.from(body.pdu, 'hex'),
+            typeof body.systemId === 'string' ? body.systemId : undefined,
+          );
+          return send(res, 202, { injected: 1 });
         }
         case 'GET /messages': {
           const limit = Math.min(10_000, Math.max(1, Number(url.searchParams.get('limit') ?? 100) || 100));

@@ -36,6 +36,55 @@ export interface MoRequest {
   segments?: number;
   concat?: 'udh8' | 'udh16' | 'sar' | 'payload';
   systemId?: string;
+  /** Type of number of source and destination (default 1, international; 0 unknown, 2 national). */
+  sourceTon?: number;
+  destTon?: number;
+  /** Send only these parts (1-based) of a concatenated message: an incomplete MO. */
+  only?: number[];
+}
+
+/** A deliver_sm whose TLV runs past the end of the PDU (command_length intact): what a buggy SMSC sends. */
+export function malformedDeliverPdu(): Buffer {
+  const pdu = encodeDeliverSm(0, {
+    sourceAddrTon: 1,
+    sourceAddrNpi: 1,
+    sourceAddr: '15550009999',
+    destAddrTon: 1,
+    destAddrNpi: 1,
+    destinationAddr: '15550000000',
+    esmClass: 0x04,
+    dataCoding: 0,
+    shortMessage: Buffer.from('id:BAD stat:DELIVRD', 'latin1'),
+    tlvs: [],
+  });
+  const bad = Buffer.concat([pdu, Buffer.from([0x04, 0x27, 0x00, 0x0a, 0x02])]);
+  bad.writeUInt32BE(bad.length, 0);
+  return bad;
+}
+
+/** A receipt for an arbitrary id (unknown-id floods and races in tests). */
+export function receiptFor(
+  id: string,
+  stat: ReceiptStat,
+  scenario: Scenario,
+  from = '15550000001',
+  to = '15550000002',
+): Buffer {
+  return receiptPdu(
+    {
+      id,
+      systemId: '',
+      from,
+      to,
+      dataCoding: 0,
+      esmClass: 0,
+      registeredDelivery: 1,
+      raw: Buffer.alloc(0),
+      at: Date.now(),
+    },
+    stat,
+    scenario,
+  );
 }
 
 function two(n: number): string {
@@ -47,6 +96,10 @@ let dateCache = { second: -1, text: '' };
 function renderId(id: string, scenario: Scenario): string {
   switch (scenario.receipts.idRendering) {
     case 'decimal':
+      if (scenario.idFormat === 'base36')
+        return [...id.toLowerCase()]
+          .reduce((v, c) => v * 36n + BigInt(Number.parseInt(c, 36)), 0n)
+          .toString(10);
       return /^[0-9A-F]+$/i.test(id) && scenario.idFormat === 'hex' ? BigInt(`0x${id}`).toString(10) : id;
     case 'leading-zeros':
       return id.padStart(Math.max(id.length + 2, 20), '0');
@@ -116,10 +169,10 @@ export function moPdus(req: MoRequest, ref: number): Buffer[] {
   if (!data) throw new Error(`text cannot be encoded as ${enc}`);
   const n = Math.max(1, Math.min(255, req.segments ?? 1));
   const base = {
-    source_addr_ton: 1,
+    source_addr_ton: req.sourceTon ?? 1,
     source_addr_npi: 1,
     source_addr: req.from.replace(/^\+/, ''),
-    dest_addr_ton: 1,
+    dest_addr_ton: req.destTon ?? 1,
     dest_addr_npi: 1,
     destination_addr: req.to.replace(/^\+/, ''),
     data_coding: dataCodingFor(enc),
@@ -135,7 +188,7 @@ export function moPdus(req: MoRequest, ref: number): Buffer[] {
     ];
   }
   const parts = n === 1 ? [data] : splitEncoded(data, enc, n);
-  return parts.map((p, i) => {
+  const pdus = parts.map((p, i) => {
     const fields: Record<string, unknown> = { ...base, esm_class: 0, short_message: p };
     if (parts.length > 1) {
       if (req.concat === 'sar') {
@@ -153,4 +206,5 @@ export function moPdus(req: MoRequest, ref: number): Buffer[] {
     }
     return encode('deliver_sm', 0, fields);
   });
+  return req.only ? pdus.filter((_, i) => req.only!.includes(i + 1)) : pdus;
 }

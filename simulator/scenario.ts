@@ -16,7 +16,7 @@ export type ReceiptStat =
 export interface Scenario {
   name: string;
   /** How submit_sm_resp message ids look. */
-  idFormat: 'hex' | 'decimal' | 'alnum';
+  idFormat: 'hex' | 'decimal' | 'alnum' | 'base36';
   receipts: {
     /** Delay before a receipt: uniform in [minMs, maxMs]. */
     minMs: number;
@@ -54,6 +54,8 @@ export interface Scenario {
     dropAfterSubmits: number;
     /** Do not answer enquire_link. */
     ignoreEnquireLink: boolean;
+    /** Probability that a receipt is preceded by a deliver_sm whose TLV runs past its end (intact framing). */
+    malformedDeliverProbability: number;
     /** Answer each tick's responses in reverse order. */
     outOfOrderResponses: boolean;
   };
@@ -85,6 +87,7 @@ export const DEFAULT_SCENARIO: Scenario = {
     dropAfterSubmits: 0,
     ignoreEnquireLink: false,
     outOfOrderResponses: false,
+    malformedDeliverProbability: 0,
   },
 };
 
@@ -120,6 +123,9 @@ const NAMED: Record<string, Patch> = {
   'leading-zero-receipt-ids': { receipts: { idRendering: 'leading-zeros' } },
   'decimal-ids': { idFormat: 'decimal' },
   'alnum-ids': { idFormat: 'alnum' },
+  // base 36 in submit_sm_resp, the same number in decimal in the receipt
+  'base36-ids': { idFormat: 'base36', receipts: { idRendering: 'decimal' } },
+  'malformed-deliver': { faults: { malformedDeliverProbability: 0.05 } },
   'text-only-receipts': { receipts: { format: 'text' } },
   'tlv-only-receipts': { receipts: { format: 'tlv' } },
 };
@@ -151,7 +157,8 @@ function checkNonNeg(path: string, v: unknown): void {
 
 /** Validates a full scenario; throws an Error naming the bad field. */
 export function validateScenario(s: Scenario): Scenario {
-  if (!['hex', 'decimal', 'alnum'].includes(s.idFormat)) fail('idFormat', 'must be hex, decimal or alnum');
+  if (!['hex', 'decimal', 'alnum', 'base36'].includes(s.idFormat))
+    fail('idFormat', 'must be hex, decimal, alnum or base36');
   const r = s.receipts;
   checkNonNeg('receipts.minMs', r.minMs);
   checkNonNeg('receipts.maxMs', r.maxMs);
@@ -176,6 +183,7 @@ export function validateScenario(s: Scenario): Scenario {
     'genericNackProbability',
     'rejectProbability',
     'dropConnectionProbability',
+    'malformedDeliverProbability',
   ] as const)
     checkProb(`faults.${k}`, f[k]);
   for (const k of [

@@ -1,5 +1,12 @@
 import type { EsmeConnection } from './connection.ts';
-import { type MoRequest, moPdus, receiptPdu, type StoredSubmit } from './deliveries.ts';
+import {
+  type MoRequest,
+  malformedDeliverPdu,
+  moPdus,
+  receiptFor,
+  receiptPdu,
+  type StoredSubmit,
+} from './deliveries.ts';
 import type { SubmitView } from './fast-pdu.ts';
 import { CMD, ERR, encode } from './pdu.ts';
 import { createRandom } from './prng.ts';
@@ -29,6 +36,10 @@ export interface SimStats {
   unknownCommands: number;
   heldReceipts: number;
   redelivered: number;
+  /** deliver_sm the ESME answered with a permanent error: dropped, as an SMSC does. */
+  deliverRejected: number;
+  malformedSent: number;
+  injected: number;
 }
 
 export function emptyStats(): SimStats {
@@ -55,8 +66,14 @@ export function emptyStats(): SimStats {
     unknownCommands: 0,
     heldReceipts: 0,
     redelivered: 0,
+    deliverRejected: 0,
+    malformedSent: 0,
+    injected: 0,
   };
 }
+
+/** Answers after which an SMSC tries a deliver_sm again; any other error status drops it. */
+const TEMPORARY = new Set([0x08, 0x14, 0x58, 0x64]);
 
 /** State shared by all connections: scenario, randomness, ids, stored messages, receipt routing. */
 export class SmscCore {
@@ -114,7 +131,10 @@ export class SmscCore {
     }
   }
 
-  /** An ESME answered a deliver_sm; an error answer (e.g. 0x64 temporary) is retried after a second. */
+  /**
+   * An ESME answered a deliver_sm; a temporary error (e.g. 0x64) is retried after a second, a
+   * permanent one (the ESME could not read it) drops the PDU.
+   */
   onDeliverResp(conn: EsmeConnection, status: number, seq: number): void {
     const pdu = conn.unacked.get(seq);
     conn.unacked.delete(seq);
@@ -123,6 +143,10 @@ export class SmscCore {
       return;
     }
     this.stats.receiptRespErrors++;
+    if (!TEMPORARY.has(status)) {
+      this.stats.deliverRejected++;
+      return;
+    }
     if (pdu) {
       setTimeout(() => {
         this.stats.redelivered++;
@@ -161,6 +185,10 @@ export class SmscCore {
       if (!wants) return;
       const copies = this.chance(r.duplicateProbability) ? 2 : 1;
       const fire = () => {
+        if (this.chance(this.scenario.faults.malformedDeliverProbability)) {
+          this.stats.malformedSent++;
+          this.routeReceipt(conn, malformedDeliverPdu());
+        }
         const deliver = receiptPdu(stored, stat, this.scenario);
         for (let i = 0; i < copies; i++) this.routeReceipt(conn, i === 0 ? deliver : Buffer.from(deliver));
       };
@@ -183,6 +211,23 @@ export class SmscCore {
     this.stats.mo++;
     for (const pdu of pdus) this.sendDeliver(target, pdu);
     return pdus.length;
+  }
+
+  /**
+   * Sends a raw PDU (its sequence number is set here) to a receiver of `systemId` (any when
+   * undefined): malformed PDUs, receipts for unknown ids, fuzzing. Throws when none is bound.
+   */
+  injectRaw(pdu: Buffer, systemId?: string): void {
+    const target = this.receiverFor(systemId);
+    if (!target) throw new Error('no receiver or transceiver bind to deliver to');
+    if (pdu.length < 16) throw new Error('a PDU has at least 16 octets');
+    this.stats.injected++;
+    this.sendDeliver(target, Buffer.from(pdu));
+  }
+
+  /** Sends a receipt for any id, known or not. */
+  injectReceipt(id: string, stat: ReceiptStat = 'DELIVRD', systemId?: string): void {
+    this.injectRaw(receiptFor(id, stat, this.scenario), systemId);
   }
 
   /** Stored submits, newest last, decoded for reading. */
@@ -247,6 +292,8 @@ export class SmscCore {
     switch (this.scenario.idFormat) {
       case 'decimal':
         return String(n);
+      case 'base36':
+        return (n * 4099).toString(36).toUpperCase();
       case 'alnum':
         return `SIM${n.toString(36).toUpperCase()}X${Math.floor(this.random() * 1e9)
           .toString(36)

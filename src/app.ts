@@ -39,6 +39,7 @@ import { WebhooksRepo } from './store/webhooks-repo.ts';
 export interface Gateway {
   http: App;
   db: Db;
+  accept: AcceptService;
   bus: EventBus;
   accounts: AccountsRepo;
   carriers: Carrier[];
@@ -253,6 +254,7 @@ export async function createGateway(
   return {
     http,
     db,
+    accept,
     bus,
     accounts,
     carriers,

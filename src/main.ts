@@ -18,6 +18,9 @@ try {
   process.exit(2);
 }
 const log = createLogger({ level: config.logLevel });
+// Every promise is handled (Biome's noFloatingPromises); should one still escape, it is logged
+// and the gateway goes on: one stray rejection must not take every binds and request down.
+process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (a bug: please report)'));
 
 let simulator: SmscSimulator | undefined;
 if (config.simulator) {

@@ -1,6 +1,8 @@
 /**
- * Operator CLI over the admin API: `npm run cli -- account create --name NAME [--json]` and
- * `npm run cli -- number add --account ID --number +1… --type local|toll_free|short_code|mobile [--json]`.
+ * Operator CLI over the admin API: `npm run cli -- account create --name NAME [--json]`,
+ * `npm run cli -- number add --account ID --number +1… --type local|toll_free|short_code|mobile [--json]`,
+ * `npm run cli -- key create|list --account ID [--json]`, `npm run cli -- key revoke KEY_ID`,
+ * `npm run cli -- receipts unmatched [--limit N]`.
  * Finds the gateway by PARLEY_URL (default http://127.0.0.1:3000) and authenticates with
  * PARLEY_ADMIN_TOKEN. Exits 1 with the API's error message on failure.
  */
@@ -9,19 +11,22 @@ import { loadCliConfig } from '../config/cli-config.ts';
 
 const cfg = loadCliConfig();
 
-async function call(path: string, body: unknown): Promise<Record<string, unknown>> {
+async function call(path: string, body?: unknown, method = 'POST'): Promise<Record<string, unknown>> {
   if (!cfg.adminToken) fail('set PARLEY_ADMIN_TOKEN to the gateway admin token');
   let res: Response;
   try {
     res = await fetch(`${cfg.url}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${cfg.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
+      method,
+      headers: {
+        authorization: `Bearer ${cfg.adminToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch (err) {
     fail(`cannot reach the gateway at ${cfg.url} (set PARLEY_URL): ${(err as Error).message}`);
   }
-  const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  const json = (res.status === 204 ? {} : await res.json().catch(() => ({}))) as Record<string, unknown>;
   if (!res.ok) {
     const e = json.error as { code?: string; message?: string } | undefined;
     fail(`${e?.code ?? `HTTP ${res.status}`}: ${e?.message ?? 'request failed'}`);
@@ -64,6 +69,57 @@ number
     const r = await call('/v1/admin/numbers', { accountId: o.account, number: o.number, type: o.type });
     if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
     else process.stdout.write(`number ${r.number} (${r.type}) added to account ${r.accountId}\n`);
+  });
+
+const key = program.command('key').description('API keys');
+key
+  .command('create')
+  .description('create another API key for an account (the key is shown once)')
+  .requiredOption('--account <id>', 'account id')
+  .option('--name <name>', 'a name to recognise the key by')
+  .option('--json', 'print the key as JSON')
+  .action(async (o: { account: string; name?: string; json?: boolean }) => {
+    const r = await call(
+      `/v1/admin/accounts/${encodeURIComponent(o.account)}/api-keys`,
+      o.name ? { name: o.name } : {},
+    );
+    if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    else process.stdout.write(`key ${r.id}\napi key  ${r.apiKey}\n(the key is shown only now)\n`);
+  });
+key
+  .command('list')
+  .description("an account's API keys (ids, prefixes, revocation)")
+  .requiredOption('--account <id>', 'account id')
+  .option('--json', 'print JSON')
+  .action(async (o: { account: string; json?: boolean }) => {
+    const r = await call(`/v1/admin/accounts/${encodeURIComponent(o.account)}/api-keys`, undefined, 'GET');
+    const rows = r.data as Array<Record<string, unknown>>;
+    if (o.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
+    else
+      for (const k of rows)
+        process.stdout.write(`${k.id}  ${k.prefix}…  ${k.revokedAt ? `revoked ${k.revokedAt}` : 'active'}\n`);
+  });
+key
+  .command('revoke')
+  .description('revoke an API key: it stops working within a second on every instance')
+  .argument('<keyId>', 'the key id (from key list)')
+  .action(async (keyId: string) => {
+    await call(`/v1/admin/api-keys/${encodeURIComponent(keyId)}`, undefined, 'DELETE');
+    process.stdout.write(`key ${keyId} revoked\n`);
+  });
+
+program
+  .command('receipts')
+  .description('receipts that never matched a sent segment')
+  .command('unmatched')
+  .option('--limit <n>', 'how many, newest first', '50')
+  .action(async (o: { limit: string }) => {
+    const r = await call(
+      `/v1/admin/receipts/unmatched?limit=${encodeURIComponent(o.limit)}`,
+      undefined,
+      'GET',
+    );
+    process.stdout.write(`${JSON.stringify(r.data, null, 2)}\n`);
   });
 
 await program.parseAsync(process.argv);

@@ -157,7 +157,9 @@ function describe(err: z.ZodError, where: string): string {
  * and exits non-zero. Nothing else in the code reads process.env.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const e = envSchema.safeParse(env);
+  // An empty variable (`PARLEY_ADMIN_TOKEN=`) means unset, as compose files and shells write it.
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const e = envSchema.safeParse(given);
   if (!e.success) throw new ConfigError(`invalid environment: ${describe(e.error, 'env')}`);
   const v = e.data;
   let carriers: AppConfig['carriers'] = [];

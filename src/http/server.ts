@@ -1,3 +1,4 @@
+import http from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -75,9 +76,20 @@ export async function buildHttp(deps: HttpDeps): Promise<App> {
     loggerInstance: deps.log,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimit,
-    requestTimeout: deps.requestTimeoutMs,
-    connectionTimeout: deps.requestTimeoutMs * 2,
-    keepAliveTimeout: deps.keepAliveTimeoutMs,
+    // Node checks request timeouts only every connectionsCheckingInterval (30 s by default): the
+    // server is made here so that a body that never finishes gets its 408 on time.
+    serverFactory: (handler: http.RequestListener) =>
+      http.createServer(
+        {
+          requestTimeout: deps.requestTimeoutMs,
+          headersTimeout: Math.min(deps.requestTimeoutMs, 60_000),
+          keepAliveTimeout: deps.keepAliveTimeoutMs,
+          connectionsCheckingInterval: Math.max(50, Math.min(1_000, deps.requestTimeoutMs / 4)),
+        },
+        handler,
+      ),
+    // An idle socket is closed after this (a slow request gets its 408 first).
+    connectionTimeout: deps.requestTimeoutMs * 3,
     maxParamLength: 200,
     return503OnClosing: true,
     clientErrorHandler,
@@ -93,6 +105,14 @@ export async function buildHttp(deps: HttpDeps): Promise<App> {
   } as Parameters<typeof Fastify>[0]).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   registerErrorHandling(app, deps.log);
+  // fastify's own JSON parser (prototype-poisoning checks kept), except that an empty body is no
+  // body: clients send DELETE with a JSON content type and nothing after it.
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '') done(null, undefined);
+    else json(req, body as string, done);
+  });
   registerAuth(app, {
     adminToken: deps.adminToken,
     accountIdForKeyHash: (h) => deps.accounts.accountIdForKeyHash(h),

@@ -109,6 +109,7 @@ export class AcceptService {
     accountId: string,
     reqs: readonly SendRequest[],
     idempotencyKey: string | undefined,
+    check?: (req: SendRequest) => void,
   ): Promise<Array<MessageDraft | AppError>> {
     const list = await this.accountNumbers(accountId);
     const now = new Date();
@@ -116,6 +117,7 @@ export class AcceptService {
     const candidates: Array<{ i: number; c: AcceptCandidate }> = [];
     reqs.forEach((req, i) => {
       try {
+        check?.(req);
         const from = this.resolveFrom(list, req.from);
         candidates.push({
           i,
@@ -221,10 +223,15 @@ export class AcceptService {
 
   /**
    * Accepts the valid items of a batch; each item succeeds or fails on its own (invalid ones get
-   * their error, in order). Rejects as a whole only when the database is unavailable.
+   * their error, in order; `check` may refuse an item with an AppError). Rejects as a whole only
+   * when the database is unavailable.
    */
-  async acceptBatch(accountId: string, reqs: SendRequest[]): Promise<BatchItemResult[]> {
-    const prepared = await this.prepare(accountId, reqs, undefined);
+  async acceptBatch(
+    accountId: string,
+    reqs: SendRequest[],
+    check?: (req: SendRequest) => void,
+  ): Promise<BatchItemResult[]> {
+    const prepared = await this.prepare(accountId, reqs, undefined, check);
     const drafts: Array<{ index: number; draft: MessageDraft }> = [];
     const results: BatchItemResult[] = new Array(reqs.length);
     prepared.forEach((p, index) => {

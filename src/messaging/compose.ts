@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
 import { AppError } from '../errors/app-error.ts';
 import { toE164 } from '../numbers/phone.ts';
 import { encodeForProfile } from './encode-profile.ts';
+import { newMessageId } from './ids.ts';
 import type { EncodeProfile, MessageDraft, SendRequest } from './model.ts';
 import type { NumberType } from './vocabulary.ts';
 
@@ -86,7 +86,7 @@ export function checkRequest(
   if (req.statusCallback !== undefined) checkCallbackUrl(req.statusCallback);
   return {
     // Time-ordered ids keep the primary-key indexes append-only and their hot pages few.
-    id: uuidv7(),
+    id: newMessageId(),
     accountId: ctx.accountId,
     from: ctx.from.e164,
     to,

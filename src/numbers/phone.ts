@@ -2,6 +2,8 @@ import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js'
 import { AppError, type ErrorCode } from '../errors/app-error.ts';
 import type { NumberType } from '../messaging/vocabulary.ts';
 
+const NANP_E164 = /^\+1[2-9]\d{2}[2-9]\d{6}$/;
+
 /**
  * Normalises a destination or sending number to E.164 (`+15551230000`). Numbers are checked
  * for a possible length for their country, not against allocation tables, so test ranges such as

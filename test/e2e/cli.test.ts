@@ -50,6 +50,27 @@ describe('operator CLI over the admin API', () => {
     expect(plain.out).toMatch(/api key\s+pk_/);
   });
 
+  it('creates, lists and revokes API keys; a revoked key stops working', async () => {
+    const created = await cli(['key', 'create', '--account', t.account.id, '--name', 'ci', '--json']);
+    expect(created.code).toBe(0);
+    const k = JSON.parse(created.out.trim().split('\n').pop()!) as {
+      id: string;
+      apiKey: string;
+      prefix: string;
+    };
+    const auth = { authorization: `Bearer ${k.apiKey}` };
+    expect((await t.request('GET', '/v1/numbers', undefined, auth)).status).toBe(200);
+    const list = await cli(['key', 'list', '--account', t.account.id, '--json']);
+    expect(JSON.parse(list.out.trim().split('\n').pop()!).map((x: { id: string }) => x.id)).toContain(k.id);
+    const revoked = await cli(['key', 'revoke', k.id]);
+    expect(revoked.code).toBe(0);
+    expect(revoked.out).toMatch(/revoked/);
+    expect((await t.request('GET', '/v1/numbers', undefined, auth)).status).toBe(401);
+    const again = await cli(['key', 'revoke', '00000000-0000-4000-8000-000000000000']);
+    expect(again.code).toBe(1);
+    expect(again.out).toMatch(/API_KEY_NOT_FOUND/);
+  });
+
   it('fails with the API error and a non-zero exit', async () => {
     const bad = await cli([
       'number',

@@ -74,7 +74,11 @@ describe('status callbacks', () => {
   it('keeps retrying across a restart (attempts live in PostgreSQL) and gives up after the max age', async () => {
     const t = await startTestGateway({
       file: import.meta.filename,
-      env: { PARLEY_WEBHOOK_BACKOFF_MS: '200', PARLEY_WEBHOOK_MAX_AGE_MS: '3000', PARLEY_WEBHOOK_ALLOW_NETWORKS: '127.0.0.1/32' },
+      env: {
+        PARLEY_WEBHOOK_BACKOFF_MS: '200',
+        PARLEY_WEBHOOK_MAX_AGE_MS: '3000',
+        PARLEY_WEBHOOK_ALLOW_NETWORKS: '127.0.0.1/32',
+      },
     });
     stops.push(() => t.stop());
     const s = await sink(1_000_000);
@@ -91,7 +95,11 @@ describe('status callbacks', () => {
     const again = await startTestGateway({
       file: import.meta.filename,
       shared: { schema: t.schema, sim: t.sim },
-      env: { PARLEY_WEBHOOK_BACKOFF_MS: '200', PARLEY_WEBHOOK_MAX_AGE_MS: '3000', PARLEY_WEBHOOK_ALLOW_NETWORKS: '127.0.0.1/32' },
+      env: {
+        PARLEY_WEBHOOK_BACKOFF_MS: '200',
+        PARLEY_WEBHOOK_MAX_AGE_MS: '3000',
+        PARLEY_WEBHOOK_ALLOW_NETWORKS: '127.0.0.1/32',
+      },
     });
     stops.push(() => again.gw.stop());
     const q = () =>

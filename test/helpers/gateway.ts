@@ -35,6 +35,11 @@ export interface TestGatewayOptions {
   redis?: boolean;
   /** Reuse a schema/simulator from another gateway (multi-instance tests). */
   shared?: { schema: string; sim: SmscSimulator };
+  /** Connect to PostgreSQL through this URL (a proxy) instead of the test database's own. */
+  dbUrl?: string;
+  log?: import('../../src/logger.ts').Logger;
+  /** Do not create the default account (tests that start without a working database). */
+  noAccount?: boolean;
 }
 
 const FINAL = new Set(['delivered', 'undelivered', 'failed', 'expired', 'rejected']);
@@ -53,7 +58,7 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
     });
   if (!o.shared) await sim.start();
   const env: Record<string, string> = {
-    DATABASE_URL: dbUrl,
+    DATABASE_URL: o.dbUrl ?? dbUrl,
     PARLEY_ADMIN_TOKEN: ADMIN_TOKEN,
     LOG_LEVEL: process.env.PARLEY_TEST_LOG ?? 'silent',
     PORT: '0',
@@ -76,7 +81,7 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
       ...o.carrier,
     }),
   );
-  const gw = await createGateway(config, silent, { schema });
+  const gw = await createGateway(config, o.log ?? silent, { schema });
   gw.start();
   const request: TestGateway['request'] = async (method, url, body, headers = {}) => {
     const r = await gw.http.inject({
@@ -93,24 +98,15 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
     }
     return { status: r.statusCode, json, headers: r.headers };
   };
+  // Straight through the repository: the admin API may be disabled in a test (and has its own tests).
   const createAccount = async (name: string, number: string) => {
-    const a = await request(
-      'POST',
-      '/v1/admin/accounts',
-      { name },
-      { authorization: `Bearer ${ADMIN_TOKEN}` },
-    );
-    if (a.status !== 201) throw new Error(`account create: ${JSON.stringify(a.json)}`);
-    const n = await request(
-      'POST',
-      '/v1/admin/numbers',
-      { accountId: a.json.id, number, type: 'local' },
-      { authorization: `Bearer ${ADMIN_TOKEN}` },
-    );
-    if (n.status !== 201) throw new Error(`number add: ${JSON.stringify(n.json)}`);
-    return { id: a.json.id as string, apiKey: a.json.apiKey as string, number };
+    const { account, apiKey } = await gw.accounts.createAccount(name);
+    await gw.accounts.addNumber(account.id, number, 'local');
+    return { id: account.id, apiKey, number };
   };
-  const account = await createAccount('Test', `+1555010${String(Math.floor(Math.random() * 9000) + 1000)}`);
+  const account = o.noAccount
+    ? { id: '', apiKey: '', number: '' }
+    : await createAccount('Test', `+1555010${String(Math.floor(Math.random() * 9000) + 1000)}`);
   const waitFinal = async (ids: string[], timeoutMs = 20_000) => {
     const out = new Map<string, any>();
     await waitFor(

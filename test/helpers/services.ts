@@ -1,41 +1,29 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 /**
- * PostgreSQL and Redis for tests: DATABASE_URL / REDIS_URL when set, else containers when a Docker
- * engine is reachable, else a clear failure saying what to set.
+ * PostgreSQL and Redis for tests, as test/global-setup.ts left them in the environment: the
+ * configured DATABASE_URL / REDIS_URL, or services it started for this run.
  */
-let pgContainer: Promise<string> | undefined;
-let redisContainer: Promise<string> | undefined;
-
-function dockerAvailable(): boolean {
-  return existsSync('/var/run/docker.sock') || Boolean(process.env.DOCKER_HOST);
+export async function databaseUrl(): Promise<string> {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL is not set and test/global-setup.ts did not start PostgreSQL');
+  return url;
 }
 
-export async function databaseUrl(): Promise<string> {
-  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-  if (!dockerAvailable()) {
-    throw new Error(
-      'these tests need PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/test (or run a Docker engine for testcontainers)',
-    );
-  }
-  pgContainer ??= import('@testcontainers/postgresql').then(async ({ PostgreSqlContainer }) =>
-    (await new PostgreSqlContainer('postgres:16').start()).getConnectionUri(),
-  );
-  return pgContainer;
+/** Redis URL, or undefined when the run has none (the caller skips, saying what to install). */
+export function redisUrlOrUndefined(): string | undefined {
+  return process.env.REDIS_URL;
+}
+
+/** Why Redis tests cannot run here (one line naming what to install), or undefined. */
+export function redisMissing(): string | undefined {
+  return process.env.REDIS_URL ? undefined : (process.env.PARLEY_TEST_NO_REDIS ?? 'set REDIS_URL');
 }
 
 export async function redisUrl(): Promise<string> {
-  if (process.env.REDIS_URL) return process.env.REDIS_URL;
-  if (!dockerAvailable()) {
-    throw new Error(
-      'these tests need Redis: set REDIS_URL=redis://127.0.0.1:6379 (or run a Docker engine for testcontainers)',
-    );
-  }
-  redisContainer ??= import('@testcontainers/redis').then(async ({ RedisContainer }) =>
-    (await new RedisContainer('redis:7').start()).getConnectionUrl(),
-  );
-  return redisContainer;
+  const url = process.env.REDIS_URL;
+  if (!url) throw new Error(redisMissing());
+  return url;
 }
 
 /** A schema name unique to this test file and run, so files never see each other's rows. */

@@ -65,7 +65,9 @@ describe('src/smpp against the simulator', () => {
     const qf = out.filter((o) => o.kind === 'retryable' && o.code === 'SMPP_QUEUE_FULL');
     expect(qf.length).toBe(h.sim.stats.queueFull);
     expect(qf.length).toBeGreaterThan(0);
-    expect(qf.every((o) => o.kind === 'retryable' && !o.possiblySubmitted && o.commandStatus === 0x14)).toBe(true);
+    expect(qf.every((o) => o.kind === 'retryable' && !o.possiblySubmitted && o.commandStatus === 0x14)).toBe(
+      true,
+    );
     expect(out.filter((o) => o.kind === 'ok').length).toBe(600 - qf.length);
     expect(h.tc.carrier.binds[0]!.rate).toBe(Number.POSITIVE_INFINITY);
     expect(h.tc.carrier.binds[0]!.counters.throttled).toBe(0);
@@ -147,7 +149,9 @@ describe('src/smpp against the simulator', () => {
 
   it('declares the link dead after two missed enquire_link responses and rebinds', async () => {
     h.sim = await startSimulator('dead-enquire-link');
-    h.tc = new TestCarrier(carrierConfig(h.sim.port, { enquireLinkIntervalMs: 150, enquireLinkTimeoutMs: 150 }));
+    h.tc = new TestCarrier(
+      carrierConfig(h.sim.port, { enquireLinkIntervalMs: 150, enquireLinkTimeoutMs: 150 }),
+    );
     await h.tc.waitBound();
     const bind = h.tc.carrier.binds[0]!;
     await waitFor(() => bind.counters.binds >= 2, 3_000, 'a second bind after the link died');

@@ -142,14 +142,19 @@ describe('protocol errors from the SMSC', () => {
   // session without an answer; the SMSC redelivered it after the rebind and the receipts queued
   // behind it were lost.
   it('answers a deliver_sm whose TLV runs past the end with an error, keeps the session and the PDUs around it', async () => {
-    const bad = Buffer.concat([encodePdu('deliver_sm', 2, { short_message: Buffer.from('x') }), Buffer.from('0427000a02', 'hex')]);
+    const bad = Buffer.concat([
+      encodePdu('deliver_sm', 2, { short_message: Buffer.from('x') }),
+      Buffer.from('0427000a02', 'hex'),
+    ]);
     bad.writeUInt32BE(bad.length, 0);
-    const good = (seq: number) => encodePdu('deliver_sm', seq, { source_addr: '1555', short_message: Buffer.from(`ok ${seq}`) });
+    const good = (seq: number) =>
+      encodePdu('deliver_sm', seq, { source_addr: '1555', short_message: Buffer.from(`ok ${seq}`) });
     const answers: Array<{ seq: number; status: number }> = [];
     const raw = await rawSmsc((sock) => {
       sock.on('data', (d: Buffer) => {
         for (let o = 0; o + 16 <= d.length; o += d.readUInt32BE(o)) {
-          if (d.readUInt32BE(o + 4) === 0x80000005) answers.push({ seq: d.readUInt32BE(o + 12), status: d.readUInt32BE(o + 8) });
+          if (d.readUInt32BE(o + 4) === 0x80000005)
+            answers.push({ seq: d.readUInt32BE(o + 12), status: d.readUInt32BE(o + 8) });
         }
       });
       // One TCP write: a valid PDU, the malformed one, another valid one.
@@ -170,7 +175,8 @@ describe('protocol errors from the SMSC', () => {
         onClose: (r) => {
           closed = r;
         },
-        onRejected: (p) => rejected.push({ seq: p.sequenceNumber, status: p.answeredStatus, frame: p.frame.toString('hex') }),
+        onRejected: (p) =>
+          rejected.push({ seq: p.sequenceNumber, status: p.answeredStatus, frame: p.frame.toString('hex') }),
       },
       silent,
     );

@@ -39,3 +39,28 @@ describe('SMPP address normalisation (TON/NPI and region)', () => {
     expect(normalizeAddress('12ab', TON.UNKNOWN, 'US')).toBe('12ab');
   });
 });
+
+describe('E.164 fast path (libphonenumber as the oracle)', () => {
+  it('gives what the library gives for NANP numbers in E.164, and defers everything else to it', async () => {
+    const { parsePhoneNumberFromString } = await import('libphonenumber-js');
+    let seed = 42;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed;
+    };
+    for (let i = 0; i < 5_000; i++) {
+      const digits = String(rnd() % 10_000_000_000).padStart(10, '0');
+      for (const input of [`+1${digits}`, `+${digits}`, digits, `+44${digits}`]) {
+        const lib = parsePhoneNumberFromString(input, 'US');
+        const want = lib?.isPossible() ? lib.number : 'invalid';
+        let got: string;
+        try {
+          got = toE164(input, 'US');
+        } catch {
+          got = 'invalid';
+        }
+        expect(got, input).toBe(want);
+      }
+    }
+  });
+});

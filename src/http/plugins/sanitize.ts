@@ -1,6 +1,13 @@
 import { AppError } from '../../errors/app-error.ts';
 import type { App } from '../server.ts';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Body field whose array items the route checks itself, one by one. */
+    sanitizeItems?: string;
+  }
+}
+
 /** Deepest JSON nesting the API reads (metadata has its own, lower limit). */
 export const MAX_JSON_DEPTH = 16;
 const MAX_NODES = 200_000;
@@ -66,8 +73,14 @@ export function jsonDepth(value: unknown, limit: number): number {
  */
 export function registerSanitize(app: App): void {
   app.addHook('preValidation', async (req) => {
+    // A route may check the items of one array itself, per item (the batch API).
+    const items = req.routeOptions.config?.sanitizeItems;
+    const body =
+      items && req.body && typeof req.body === 'object' && !Array.isArray(req.body)
+        ? { ...(req.body as Record<string, unknown>), [items]: undefined }
+        : req.body;
     for (const [where, value] of [
-      ['body', req.body],
+      ['body', body],
       ['query', req.query],
       ['path', req.params],
       ['headers', { 'idempotency-key': req.headers['idempotency-key'] }],

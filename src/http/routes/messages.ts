@@ -4,7 +4,7 @@ import { parseDateTime } from '../../messaging/compose.ts';
 import { toE164 } from '../../numbers/phone.ts';
 import { encodeMessage } from '../../smpp/encoding/segment.ts';
 import { dbErrorToAppError } from '../../store/db-errors.ts';
-import { jsonDepth } from '../plugins/sanitize.ts';
+import { findUnstorableText, jsonDepth } from '../plugins/sanitize.ts';
 import {
   AcceptedBody,
   BatchBody,
@@ -80,7 +80,7 @@ export function registerMessageRoutes(app: App, deps: HttpDeps): void {
   app.post(
     '/v1/messages/batch',
     {
-      config: account,
+      config: { ...account, sanitizeItems: 'messages' },
       schema: {
         summary: 'Send up to 1,000 SMS in one transaction; each item succeeds or fails on its own',
         body: BatchBody,
@@ -88,13 +88,13 @@ export function registerMessageRoutes(app: App, deps: HttpDeps): void {
       },
     },
     async (req) => {
-      const results = await deps.accept.acceptBatch(
-        req.accountId,
-        req.body.messages.map((m) => {
-          checkMetadata(m.metadata);
-          return m;
-        }),
-      );
+      // Each item is checked on its own: one bad item gets its error, its siblings go on.
+      const results = await deps.accept.acceptBatch(req.accountId, req.body.messages, (m) => {
+        const bad = findUnstorableText(m);
+        if (bad !== undefined)
+          throw new AppError('INVALID_CHARACTERS', `field ${bad} holds a NUL (U+0000) or a lone surrogate`);
+        checkMetadata(m.metadata);
+      });
       let accepted = 0;
       const out = results.map((r) => {
         if ('accepted' in r) {
