@@ -111,7 +111,7 @@ export async function buildHttp(deps: HttpDeps): Promise<App> {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (body === '') done(null, undefined);
-    else json(req, body as string, done);
+    else void json(req, body as string, done);
   });
   registerAuth(app, {
     adminToken: deps.adminToken,
