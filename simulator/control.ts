@@ -53,6 +53,11 @@ function parseMo(body: unknown): MoRequest {
       throw new Error(`${k} must be an integer 0..6`);
     mo[k] = b[k] as number;
   }
+  if (b.ref !== undefined) {
+    if (typeof b.ref !== 'number' || !Number.isInteger(b.ref) || b.ref < 0 || b.ref > 0xffff)
+      throw new Error('ref must be an integer 0..65535');
+    mo.ref = b.ref;
+  }
   if (b.only !== undefined) {
     if (!Array.isArray(b.only) || !b.only.every((x) => Number.isInteger(x) && x >= 1 && x <= seg))
       throw new Error('only must list part numbers 1..segments');
@@ -88,6 +93,18 @@ export async function startControlServer(
             typeof body.systemId === 'string' ? body.systemId : undefined,
           );
           return send(res, 202, { injected: 1 });
+        }
+        case 'POST /flood': {
+          const body = (await readJson(req)) as { kind?: unknown; count?: unknown; perSecond?: unknown };
+          if (body.kind !== 'unknown-receipts' && body.kind !== 'first-parts')
+            throw new Error('kind must be unknown-receipts or first-parts');
+          const count = Number(body.count);
+          const perSecond = Number(body.perSecond ?? 1000);
+          if (!Number.isInteger(count) || count < 1 || count > 10_000_000)
+            throw new Error('count must be 1..10000000');
+          if (!(perSecond >= 1 && perSecond <= 1_000_000)) throw new Error('perSecond must be 1..1000000');
+          void sim.core.flood(body.kind, count, perSecond).catch(() => undefined);
+          return send(res, 202, { flooding: count, perSecond });
         }
         case 'GET /messages': {
           const limit = Math.min(10_000, Math.max(1, Number(url.searchParams.get('limit') ?? 100) || 100));

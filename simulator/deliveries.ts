@@ -41,6 +41,8 @@ export interface MoRequest {
   destTon?: number;
   /** Send only these parts (1-based) of a concatenated message: an incomplete MO. */
   only?: number[];
+  /** Concatenation reference (default: the simulator's counter); the same ref resumes a message. */
+  ref?: number;
 }
 
 /** A deliver_sm whose TLV runs past the end of the PDU (command_length intact): what a buggy SMSC sends. */

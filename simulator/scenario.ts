@@ -32,6 +32,8 @@ export interface Scenario {
     duplicateProbability: number;
     /** Probability that the receipt is written before the submit_sm_resp. */
     beforeResponseProbability: number;
+    /** Probability that no receipt is ever sent (the gateway's receipt timeout must end it). */
+    missingProbability: number;
   };
   faults: {
     /** submit_sm per second per bind above which the answer is ESME_RTHROTTLED (0x58); 0 = no limit. */
@@ -73,6 +75,7 @@ export const DEFAULT_SCENARIO: Scenario = {
     idRendering: 'same',
     duplicateProbability: 0,
     beforeResponseProbability: 0,
+    missingProbability: 0,
   },
   faults: {
     throughputLimit: 0,
@@ -126,6 +129,7 @@ const NAMED: Record<string, Patch> = {
   // base 36 in submit_sm_resp, the same number in decimal in the receipt
   'base36-ids': { idFormat: 'base36', receipts: { idRendering: 'decimal' } },
   'malformed-deliver': { faults: { malformedDeliverProbability: 0.05 } },
+  'no-receipts': { receipts: { missingProbability: 1 } },
   'text-only-receipts': { receipts: { format: 'text' } },
   'tlv-only-receipts': { receipts: { format: 'tlv' } },
 };
@@ -176,6 +180,7 @@ export function validateScenario(s: Scenario): Scenario {
     fail('receipts.idRendering', 'must be same, decimal, leading-zeros, uppercase or lowercase');
   checkProb('receipts.duplicateProbability', r.duplicateProbability);
   checkProb('receipts.beforeResponseProbability', r.beforeResponseProbability);
+  checkProb('receipts.missingProbability', r.missingProbability);
   const f = s.faults;
   for (const k of [
     'queueFullProbability',

@@ -178,8 +178,9 @@ export class SmscCore {
     const r = this.scenario.receipts;
     const stat = this.pickOutcome();
     const wants =
-      (stored.registeredDelivery & 0x03) === 1 ||
-      ((stored.registeredDelivery & 0x03) === 2 && stat !== 'DELIVRD');
+      ((stored.registeredDelivery & 0x03) === 1 ||
+        ((stored.registeredDelivery & 0x03) === 2 && stat !== 'DELIVRD')) &&
+      !this.chance(r.missingProbability);
     const receiptFirst = wants && this.chance(r.beforeResponseProbability);
     const sendReceipt = () => {
       if (!wants) return;
@@ -206,7 +207,7 @@ export class SmscCore {
   injectMo(req: MoRequest): number {
     const target = this.receiverFor(req.systemId);
     this.moRef = (this.moRef + 1) & 0xffff;
-    const pdus = moPdus(req, this.moRef);
+    const pdus = moPdus(req, req.ref ?? this.moRef);
     if (!target) throw new Error('no receiver or transceiver bind to deliver to');
     this.stats.mo++;
     for (const pdu of pdus) this.sendDeliver(target, pdu);
@@ -223,6 +224,43 @@ export class SmscCore {
     if (pdu.length < 16) throw new Error('a PDU has at least 16 octets');
     this.stats.injected++;
     this.sendDeliver(target, Buffer.from(pdu));
+  }
+
+  /**
+   * Floods a receiver at `perSecond` with `count` PDUs: receipts for ids never issued, or first
+   * parts of concatenated MO that never complete. Resolves when all were written.
+   */
+  async flood(
+    kind: 'unknown-receipts' | 'first-parts',
+    count: number,
+    perSecond: number,
+    systemId?: string,
+  ): Promise<number> {
+    let sent = 0;
+    const tick = 10;
+    const perTick = Math.max(1, Math.round((perSecond * tick) / 1000));
+    while (sent < count) {
+      const n = Math.min(perTick, count - sent);
+      for (let i = 0; i < n; i++, sent++) {
+        if (kind === 'unknown-receipts')
+          this.injectReceipt(`FLOOD${(sent + 1).toString(16).toUpperCase()}`, 'DELIVRD', systemId);
+        else
+          for (const pdu of moPdus(
+            {
+              from: `+1555${String(1_000_000 + (sent % 9_000_000))}`,
+              to: '+15550000000',
+              text: 'x'.repeat(300),
+              segments: 3,
+              only: [1],
+              ref: sent & 0xffff,
+            },
+            0,
+          ))
+            this.injectRaw(pdu, systemId);
+      }
+      await new Promise((r) => setTimeout(r, tick));
+    }
+    return sent;
   }
 
   /** Sends a receipt for any id, known or not. */

@@ -80,7 +80,15 @@ export class Sweeper {
   private async fast(): Promise<void> {
     const re = await this.receipts.rematchParked(this.opts.rematchWindowMs, 1000);
     this.publish(re.rollup);
-    const gone = await this.receipts.expireParked(1000);
+    // Expire in rounds until the backlog is gone or this run has had its share of time, so a
+    // flood of unknown ids is counted at the rate it came in.
+    const gone: Array<{ carrierId: string; smscId: string }> = [];
+    const until = Date.now() + Math.max(100, this.opts.fastMs / 2);
+    for (;;) {
+      const batch = await this.receipts.expireParked(2_000);
+      gone.push(...batch);
+      if (batch.length < 2_000 || Date.now() > until) break;
+    }
     if (gone.length > 0) {
       this.stats.unmatched += gone.length;
       this.bus.publish(

@@ -83,10 +83,10 @@ export class ReceiptsRepo implements ReceiptStore {
   async expireParked(limit: number): Promise<Array<{ carrierId: string; smscId: string }>> {
     const r = await this.db.query<{ carrier_id: string; smsc_id: string; rank: number }>(
       `WITH c AS (
-         SELECT receipt_id, rank FROM parked_receipts WHERE unmatched_at IS NULL AND expires_at < now()
+         SELECT receipt_id FROM parked_receipts WHERE unmatched_at IS NULL AND expires_at < now() AND rank = 0
          ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
        UPDATE parked_receipts p SET unmatched_at = now()
-       FROM c WHERE p.receipt_id = c.receipt_id AND p.rank = c.rank
+       FROM c WHERE p.receipt_id = c.receipt_id
        RETURNING p.carrier_id, p.smsc_id, p.rank`,
       [limit],
     );

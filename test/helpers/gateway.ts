@@ -5,6 +5,7 @@ import { createGateway, type Gateway } from '../../src/app.ts';
 import type { CarrierConfigInput } from '../../src/config/carrier-config.ts';
 import { parseCarrierConfig } from '../../src/config/carrier-config.ts';
 import { loadConfig } from '../../src/config/config.ts';
+import { FINAL_STATUSES, type MessageStatus } from '../../src/messaging/vocabulary.ts';
 import { databaseUrl, redisUrl, uniqueSchema } from './services.ts';
 import { silent, waitFor } from './smpp.ts';
 
@@ -41,8 +42,6 @@ export interface TestGatewayOptions {
   /** Do not create the default account (tests that start without a working database). */
   noAccount?: boolean;
 }
-
-const FINAL = new Set(['delivered', 'undelivered', 'failed', 'expired', 'rejected']);
 
 export async function startTestGateway(o: TestGatewayOptions): Promise<TestGateway> {
   const dbUrl = await databaseUrl();
@@ -118,7 +117,7 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
           'SELECT id, status FROM messages WHERE id = ANY($1::uuid[])',
           [ids],
         );
-        for (const row of r.rows) if (FINAL.has(row.status)) out.set(row.id, row);
+        for (const row of r.rows) if (FINAL_STATUSES.has(row.status as MessageStatus)) out.set(row.id, row);
       },
     );
     return out;
