@@ -26,6 +26,8 @@ export interface StoredSubmit {
   registeredDelivery: number;
   raw: Buffer;
   at: number;
+  /** The text came in message_payload (short_message empty). */
+  viaPayload?: boolean;
 }
 
 export interface MoRequest {

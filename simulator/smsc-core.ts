@@ -173,6 +173,7 @@ export class SmscCore {
       registeredDelivery: pdu.registeredDelivery,
       raw,
       at: Date.now(),
+      viaPayload: pdu.shortMessage.length === 0 && pdu.messagePayload !== undefined,
     };
     this.remember(stored);
     const r = this.scenario.receipts;
@@ -276,11 +277,12 @@ export class SmscCore {
         : [...this.messages.slice(this.messagesAt), ...this.messages.slice(0, this.messagesAt)];
     return all.slice(-limit).map((m) => {
       let body = m.raw;
-      let concat: { ref: number; total: number; seq: number } | undefined;
+      let concat: { ref: number; total: number; seq: number; refBits: 8 | 16 } | undefined;
       if (m.esmClass & 0x40 && body.length > 0) {
         const h = body.subarray(1, 1 + body[0]!);
-        if (h[0] === 0 && h[1] === 3) concat = { ref: h[2]!, total: h[3]!, seq: h[4]! };
-        if (h[0] === 8 && h[1] === 4) concat = { ref: (h[2]! << 8) | h[3]!, total: h[4]!, seq: h[5]! };
+        if (h[0] === 0 && h[1] === 3) concat = { ref: h[2]!, total: h[3]!, seq: h[4]!, refBits: 8 };
+        if (h[0] === 8 && h[1] === 4)
+          concat = { ref: (h[2]! << 8) | h[3]!, total: h[4]!, seq: h[5]!, refBits: 16 };
         body = body.subarray(1 + body[0]!);
       }
       return {
@@ -291,6 +293,7 @@ export class SmscCore {
         dataCoding: m.dataCoding,
         esmClass: m.esmClass,
         registeredDelivery: m.registeredDelivery,
+        viaPayload: Boolean(m.viaPayload),
         text: decodeBytes(body, m.dataCoding),
         bytes: body.toString('hex'),
         concat,

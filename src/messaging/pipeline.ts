@@ -63,7 +63,7 @@ export class Pipeline<S> {
   }
 
   /** Adds a policy at the end (or before the one named `before`). */
-  use(policy: Policy<S, never> | Policy<S, unknown>, before?: string): void {
+  use<L>(policy: Policy<S, L>, before?: string): void {
     const i = before === undefined ? -1 : this.policies.findIndex((p) => p.name === before);
     if (i < 0) this.policies.push(policy as AnyPolicy<S>);
     else this.policies.splice(i, 0, policy as AnyPolicy<S>);

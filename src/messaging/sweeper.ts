@@ -100,7 +100,10 @@ export class Sweeper {
         'receipts never matched a sent segment within their TTL (see GET /v1/admin/receipts/unmatched)',
       );
     }
-    this.stats.moExpired += await this.inbound.expireGroups(500);
+    for (let n = 2_000; n === 2_000 && Date.now() <= until; ) {
+      n = await this.inbound.expireGroups(2_000);
+      this.stats.moExpired += n;
+    }
   }
 
   private async slow(): Promise<void> {

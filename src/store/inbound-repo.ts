@@ -148,19 +148,23 @@ export class InboundRepo implements InboundStore {
          SELECT from_e164, to_e164, ref, total, count(*)::int AS n FROM p GROUP BY 1, 2, 3, 4`,
         cols,
       );
-      const done: GroupKey[] = [];
-      for (const a of added.rows.sort((x, y) => (keyOf(x) < keyOf(y) ? -1 : 1))) {
+      const up = columns(7);
+      for (const a of added.rows) {
         const g = groups.get(keyOf(a))!;
-        const r = await q.query<{ received: number; done: boolean }>(
-          `INSERT INTO mo_groups (from_e164, to_e164, ref, total, carrier_id, received, deadline)
-           VALUES ($1, $2, $3, $4, $5, $6, now() + $7 * interval '1 millisecond')
-           ON CONFLICT (from_e164, to_e164, ref, total) DO UPDATE SET received = mo_groups.received + EXCLUDED.received
-           RETURNING received, completed_at IS NOT NULL AS done`,
-          [a.from_e164, a.to_e164, a.ref, a.total, g.carrierId, Number(a.n), g.timeoutMs],
-        );
-        const row = r.rows[0]!;
-        if (!row.done && Number(row.received) >= Number(a.total)) done.push(a);
+        pushRow(up, [a.from_e164, a.to_e164, a.ref, a.total, g.carrierId, Number(a.n), g.timeoutMs]);
       }
+      const counted = await q.query<GroupKey & { received: number; done: boolean }>(
+        `INSERT INTO mo_groups (from_e164, to_e164, ref, total, carrier_id, received, deadline)
+         SELECT f, t, ref, total, carrier, n, now() + ms * interval '1 millisecond'
+         FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::text[], $6::int[], $7::int[])
+           AS x(f, t, ref, total, carrier, n, ms)
+         ORDER BY f, t, ref, total
+         ON CONFLICT (from_e164, to_e164, ref, total) DO UPDATE SET received = mo_groups.received + EXCLUDED.received
+         RETURNING from_e164, to_e164, ref, total, received, completed_at IS NOT NULL AS done`,
+        up,
+        'parley_mo_groups',
+      );
+      const done = counted.rows.filter((r) => !r.done && Number(r.received) >= Number(r.total));
       return this.complete(q, done, true, (k) => groups.get(keyOf(k))?.timeoutMs ?? 60_000);
     });
   }
@@ -176,31 +180,49 @@ export class InboundRepo implements InboundStore {
     tombstoneMs: (g: GroupKey) => number,
   ): Promise<InboundEvent[]> {
     if (groups.length === 0) return [];
-    const msgs: InboundRecord[] = [];
-    for (const grp of groups) {
-      const key = [grp.from_e164, grp.to_e164, grp.ref, grp.total];
-      const parts = await q.query<{ seq: number; data_coding: number; body: string; raw: Uint8Array }>(
-        `DELETE FROM mo_parts WHERE from_e164 = $1 AND to_e164 = $2 AND ref = $3 AND total = $4
-         RETURNING seq, data_coding, body, raw`,
-        key,
-      );
-      const stored = parts.rows.map((p) => ({
+    const keys = columns(5);
+    for (const g of groups) pushRow(keys, [g.from_e164, g.to_e164, g.ref, g.total, tombstoneMs(g)]);
+    const parts = await q.query<
+      GroupKey & { seq: number; data_coding: number; body: string; raw: Uint8Array }
+    >(
+      `DELETE FROM mo_parts p USING unnest($1::text[], $2::text[], $3::int[], $4::int[]) AS k(f, t, ref, total)
+       WHERE p.from_e164 = k.f AND p.to_e164 = k.t AND p.ref = k.ref AND p.total = k.total
+       RETURNING p.from_e164, p.to_e164, p.ref, p.total, p.seq, p.data_coding, p.body, p.raw`,
+      keys.slice(0, 4),
+    );
+    const byGroup = new Map<string, Array<{ seq: number; dataCoding: number; text: string; raw: Buffer }>>();
+    for (const p of parts.rows) {
+      const list = byGroup.get(keyOf(p)) ?? [];
+      list.push({
         seq: Number(p.seq),
         dataCoding: Number(p.data_coding),
         text: p.body,
         raw: Buffer.from(p.raw),
-      }));
-      const hashes: Array<string | null> = Array.from({ length: Number(grp.total) }, () => null);
-      for (const p of stored) if (p.seq >= 1 && p.seq <= hashes.length) hashes[p.seq - 1] = partHash(p.raw);
-      const g = await q.query<{ carrier_id: string }>(
-        `UPDATE mo_groups SET completed_at = now(), part_hashes = $5, deadline = now() + $6 * interval '1 millisecond'
-         WHERE from_e164 = $1 AND to_e164 = $2 AND ref = $3 AND total = $4 RETURNING carrier_id`,
-        [...key, hashes, tombstoneMs(grp)],
-      );
+      });
+      byGroup.set(keyOf(p), list);
+    }
+    const hashes: string[] = [];
+    for (const g of groups) {
+      const h: string[] = Array.from({ length: Number(g.total) }, () => '');
+      for (const p of byGroup.get(keyOf(g)) ?? [])
+        if (p.seq >= 1 && p.seq <= h.length) h[p.seq - 1] = partHash(p.raw);
+      hashes.push(h.join(','));
+    }
+    const tomb = await q.query<GroupKey & { carrier_id: string }>(
+      `UPDATE mo_groups g SET completed_at = now(), part_hashes = string_to_array(k.h, ','),
+              deadline = now() + k.ms * interval '1 millisecond'
+       FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::text[]) AS k(f, t, ref, total, ms, h)
+       WHERE g.from_e164 = k.f AND g.to_e164 = k.t AND g.ref = k.ref AND g.total = k.total
+       RETURNING g.from_e164, g.to_e164, g.ref, g.total, g.carrier_id`,
+      [...keys, hashes],
+    );
+    const carrierOf = new Map(tomb.rows.map((r) => [keyOf(r), r.carrier_id]));
+    const msgs: InboundRecord[] = groups.map((grp) => {
+      const stored = byGroup.get(keyOf(grp)) ?? [];
       const joined = joinMoParts(Number(grp.total), stored);
-      msgs.push({
+      return {
         id: randomUUID(),
-        carrierId: g.rows[0]?.carrier_id ?? grp.carrier_id ?? '',
+        carrierId: carrierOf.get(keyOf(grp)) ?? grp.carrier_id ?? '',
         from: grp.from_e164,
         to: grp.to_e164,
         body: storableText(joined.text),
@@ -208,8 +230,8 @@ export class InboundRepo implements InboundStore {
         dataCoding: stored[0]?.dataCoding ?? 0,
         segments: Number(grp.total),
         complete: complete && joined.complete,
-      });
-    }
+      };
+    });
     return InboundRepo.insert(q, msgs);
   }
 
