@@ -90,7 +90,7 @@ export async function buildHttp(deps: HttpDeps): Promise<App> {
       ),
     // An idle socket is closed after this (a slow request gets its 408 first).
     connectionTimeout: deps.requestTimeoutMs * 3,
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
     clientErrorHandler,
     frameworkErrors: (

@@ -27,12 +27,13 @@ export interface Db extends Queryable {
 /**
  * Planner settings of every gateway session. The hot statements join a batch from unnest() to
  * tables of millions of rows; the only plan whose cost stays flat as tables grow is a nested loop
- * driven by the batch, probing primary keys. Statistics are often stale (autovacuum may be off,
- * tables fill between ANALYZEs), so a wrong row estimate must not be able to pick anything else:
- * hash and merge joins, bitmap scans and sequential scans are disabled (the latter two only lose
- * against an index path, which every gateway query has), and JIT compilation (triggered by large
- * mis-estimated costs) is off. test/e2e/plan-stability.test.ts checks every hot statement's plan
- * on never-analyzed and stale tables.
+ * driven by the batch, probing keys. Statistics are often stale (autovacuum may be off, tables
+ * fill between ANALYZEs), so a wrong row estimate must not be able to pick anything else: hash and
+ * merge joins, bitmap scans and sequential scans are disabled (the latter two only lose against an
+ * index path, which every gateway query has), JIT compilation (triggered by large mis-estimated
+ * costs) is off, and every execution is planned with its own batch and the tables' current size:
+ * a generic plan cached while the tables were empty would otherwise stay for the connection's
+ * life. test/e2e/plan-stability.test.ts checks every hot statement on stale and never-analyzed tables.
  */
 export const PLANNER_SETTINGS: Readonly<Record<string, string>> = {
   enable_hashjoin: 'off',
@@ -40,6 +41,7 @@ export const PLANNER_SETTINGS: Readonly<Record<string, string>> = {
   enable_bitmapscan: 'off',
   enable_seqscan: 'off',
   jit: 'off',
+  plan_cache_mode: 'force_custom_plan',
 };
 
 export interface DbOptions {

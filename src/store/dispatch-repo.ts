@@ -147,7 +147,8 @@ export class DispatchRepo implements DispatchStore {
 
   async bodies(messageIds: string[]): Promise<Map<string, string>> {
     const r = await this.db.query<{ id: string; body: string }>(
-      'SELECT id, body FROM messages WHERE id = ANY($1::uuid[])',
+      `SELECT m.id, m.body FROM unnest($1::uuid[]) AS k(id)
+       CROSS JOIN LATERAL (SELECT id, body FROM messages WHERE id = k.id OFFSET 0) m`,
       [messageIds],
     );
     return new Map(r.rows.map((x) => [x.id, x.body]));

@@ -1,9 +1,11 @@
 /**
  * SQL of the dispatch path. Plan stability is a property of how these are written, checked by
  * test/e2e/plan-stability.test.ts: every statement is driven by its batch (unnest of parameter
- * arrays) and reaches the big tables only through primary keys. Conditions on status use
+ * arrays) and reaches the big tables only through key probes. Conditions on status use
  * `status_rank`, which no partial index is defined on, so no index on status can be chosen for
- * them whatever the statistics say; the session settings (db.ts) leave no join but a nested loop.
+ * them whatever the statistics say; look-ups that are not the target of an UPDATE go through
+ * `LATERAL (… OFFSET 0)`, a fence that leaves a probe per batch row as the only plan; the session
+ * settings (db.ts) leave no join but a nested loop.
  */
 
 /** A message-status change as the roll-up returns it. */
@@ -114,7 +116,9 @@ ids AS (
   ON CONFLICT (id_key, carrier_id) DO UPDATE SET message_id = EXCLUDED.message_id, idx = EXCLUDED.idx
 ), hit AS (
   SELECT DISTINCT ON (p.receipt_id) p.receipt_id, ids.message_id, ids.idx, p.status, p.error_code, p.reason
-  FROM ids JOIN parked_receipts p ON p.id_key = ids.id_key AND p.carrier_id = ids.carrier_id AND p.unmatched_at IS NULL
+  FROM ids CROSS JOIN LATERAL (
+    SELECT receipt_id, rank, status, error_code, reason FROM parked_receipts
+    WHERE id_key = ids.id_key AND carrier_id = ids.carrier_id AND unmatched_at IS NULL OFFSET 0) p
   ORDER BY p.receipt_id, p.rank
 )${RESULT(true)}`;
 
@@ -127,7 +131,8 @@ export const RECEIPTS_SQL = `WITH r AS (
     AS r(ord, rank, carrier_id, id_key, status, error_code, reason)
 ), hit AS (
   SELECT DISTINCT ON (r.ord) r.ord, i.message_id, i.idx, r.status, r.error_code, r.reason
-  FROM r JOIN segment_smsc_ids i ON i.id_key = r.id_key AND i.carrier_id = r.carrier_id
+  FROM r CROSS JOIN LATERAL (
+    SELECT message_id, idx FROM segment_smsc_ids WHERE id_key = r.id_key AND carrier_id = r.carrier_id OFFSET 0) i
   ORDER BY r.ord, r.rank
 ), s AS (
   UPDATE segments s
@@ -159,7 +164,7 @@ export const RECEIPTS_BY_SEGMENT_SQL = `WITH x AS (
 
 /** Message status aggregated over all segments (multi-part): failed when any part failed, delivered when all were. */
 export const AGG_SQL = `WITH agg AS (
-  SELECT message_id,
+  SELECT k.id AS message_id,
          min(status_rank) AS min_rank, max(status_rank) AS max_rank,
          bool_and(status = 'delivered') AS all_delivered,
          bool_and(status_rank = 3) AS all_final,
@@ -168,7 +173,9 @@ export const AGG_SQL = `WITH agg AS (
          (array_agg(error_code ORDER BY idx) FILTER (WHERE status IN ('failed', 'rejected', 'undelivered', 'expired')))[1] AS fail_code,
          (array_agg(reason ORDER BY idx) FILTER (WHERE status = 'unknown'))[1] AS unknown_reason,
          bool_or(possible_duplicate) AS dup
-  FROM segments WHERE message_id = ANY($1::uuid[]) GROUP BY message_id
+  FROM unnest($1::uuid[]) AS k(id) CROSS JOIN LATERAL (
+    SELECT idx, status, status_rank, reason, error_code, possible_duplicate FROM segments WHERE message_id = k.id OFFSET 0) s
+  GROUP BY k.id
 ), t AS (
   SELECT message_id, dup,
          CASE WHEN fail_status IS NOT NULL THEN fail_reason WHEN all_final AND NOT all_delivered THEN unknown_reason END AS reason,

@@ -106,8 +106,10 @@ export class InboundRepo implements InboundStore {
       const existing = await q.query<GroupKey & { done: boolean; part_hashes: string[] | null }>(
         `SELECT g.from_e164, g.to_e164, g.ref, g.total, g.completed_at IS NOT NULL AS done, g.part_hashes
          FROM unnest($1::text[], $2::text[], $3::int[], $4::int[]) WITH ORDINALITY AS k(f, t, ref, total, ord)
-         JOIN mo_groups g ON g.from_e164 = k.f AND g.to_e164 = k.t AND g.ref = k.ref AND g.total = k.total
-         ORDER BY k.ord FOR UPDATE OF g`,
+         CROSS JOIN LATERAL (
+           SELECT * FROM mo_groups WHERE from_e164 = k.f AND to_e164 = k.t AND ref = k.ref AND total = k.total
+           FOR UPDATE OFFSET 0) g
+         ORDER BY k.ord`,
         gk,
       );
       const tombstones = new Map(

@@ -66,7 +66,8 @@ export class ReceiptsRepo implements ReceiptStore {
            ORDER BY parked_at LIMIT $2
          ), hit AS (
            SELECT DISTINCT ON (p.receipt_id) p.receipt_id, i.message_id, i.idx, p.status, p.error_code, p.reason
-           FROM p JOIN segment_smsc_ids i ON i.id_key = p.id_key AND i.carrier_id = p.carrier_id
+           FROM p CROSS JOIN LATERAL (
+             SELECT message_id, idx FROM segment_smsc_ids WHERE id_key = p.id_key AND carrier_id = p.carrier_id OFFSET 0) i
            ORDER BY p.receipt_id, p.rank
          )
          SELECT 3 AS k, message_id, NULL::uuid AS account_id, status, reason, error_code, NULL::boolean AS cb, idx, receipt_id

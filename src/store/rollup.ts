@@ -86,6 +86,7 @@ export async function finishWrite(q: Queryable, rows: ResultRow[], out: RollupRe
 
 /** Rolls multi-part messages up from all their segments. */
 export async function rollupMulti(q: Queryable, messageIds: string[], out: RollupResult): Promise<void> {
+  if (messageIds.length === 0) return;
   const r = await q.query<Parameters<typeof toChange>[0]>(AGG_SQL, [messageIds], 'parley_rollup_multi');
   for (const row of r.rows) out.changes.push(toChange(row));
 }

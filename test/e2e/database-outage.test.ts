@@ -103,7 +103,7 @@ describe('the database goes away under load', () => {
     for (const code of l.codes.keys()) expect(['DATABASE_UNAVAILABLE', 'OVERLOADED']).toContain(code);
     const final = await g.waitFinal(l.accepted, 60_000);
     expect([...final.values()].filter((m) => m.status !== 'delivered')).toEqual([]);
-  });
+  }, 120_000);
 
   // Regression (issue 6): during an outage 68 of 69 failed requests answered 500 INTERNAL instead
   // of 503, authentication included, and /health/ready never answered.

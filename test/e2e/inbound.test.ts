@@ -8,6 +8,7 @@ import {
   simControl,
   startGatewayProcess,
   startSimProcess,
+  waitSimBound,
 } from '../helpers/child-gateway.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import type { Child } from '../helpers/processes.ts';
@@ -186,6 +187,7 @@ describe('concatenated MO survive a crash', () => {
       return g;
     };
     const g1 = await start();
+    await waitSimBound(sim);
     const acc = await childAccount(g1, '+15550106601');
     const text = 'The quick brown fox jumps over the lazy dog. '.repeat(8); // 3 parts
     await simControl(sim, '/mo', {
@@ -201,7 +203,7 @@ describe('concatenated MO survive a crash', () => {
     let stored = 0;
     await waitFor(
       () => stored === 2,
-      10_000,
+      30_000,
       'two parts stored',
       async () => {
         stored = (await pgc.query('SELECT 1 FROM mo_parts')).rowCount ?? 0;
@@ -210,6 +212,7 @@ describe('concatenated MO survive a crash', () => {
     g1.child.child.kill('SIGKILL');
     await g1.child.exited;
     const g2 = await start();
+    await waitSimBound(sim);
     await simControl(sim, '/mo', {
       from: '+15551239999',
       to: '+15550106601',
@@ -221,7 +224,7 @@ describe('concatenated MO survive a crash', () => {
     let rows: Array<{ body: string; complete: boolean; account_id: string }> = [];
     await waitFor(
       () => rows.length === 1,
-      10_000,
+      30_000,
       'the whole message',
       async () => {
         rows = (await pgc.query('SELECT body, complete, account_id FROM inbound_messages')).rows;

@@ -158,6 +158,17 @@ export async function childAccount(
   return { id: a.json.id, apiKey: a.json.apiKey };
 }
 
+/** Waits until at least `n` ESMEs are bound to the simulator (a restarted gateway binds after it listens). */
+export async function waitSimBound(sim: SimProcess, n = 1, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const stats = (await (await fetch(`${sim.control}/stats`)).json()) as { bound: number };
+    if (stats.bound >= n) return;
+    if (Date.now() > until) throw new Error(`simulator: fewer than ${n} binds after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** POSTs to the simulator's control API. */
 export async function simControl(sim: SimProcess, p: string, body: unknown): Promise<Record<string, any>> {
   const r = await fetch(`${sim.control}${p}`, { method: 'POST', body: JSON.stringify(body) });

@@ -144,7 +144,7 @@ describe('simulator behaviour', () => {
         .slice(0, 2)
         .join(''),
     ).toBe(`Grüße € ${'x'.repeat(160)}`);
-    expect(msgs[0]!.concat).toEqual({ ref: 3, total: 2, seq: 1 });
+    expect(msgs[0]!.concat).toEqual({ ref: 3, total: 2, seq: 1, refBits: 8 });
     expect(msgs[2]!.text).toBe('Привет');
   });
 });
