@@ -1,24 +1,43 @@
 /**
- * npm run bench [-- --n 100000 --batch 1000 --concurrency 4 --offered 2000 --offered-seconds 10 --vs-kannel]
- * Gateway (src/main.ts) and simulator as separate processes with PostgreSQL (DATABASE_URL, a fresh
- * database per run). N messages through the batch API; prints accepted/s, submitted/s,
- * final-status/s, accept latency, submit→receipt latency, CPU and RSS per process. Then single
- * POSTs at a fixed offered rate for accept p50/p99. --vs-kannel also runs Kannel against the same
- * simulator (../shared/peers/kannel/bench-e2e.sh) and prints the ratio.
+ * npm run bench [-- --mode fresh|preload|backlog|all --n 100000 --runs 3 --preload 1000000
+ *                  --backlog 1000000 --vs-kannel --offered 2000 --offered-seconds 10]
+ *
+ * The gateway as `npm start` runs it (bundle, heap flags) and the simulator as separate processes,
+ * with PostgreSQL (DATABASE_URL). Per run and mode, prints accepted/s, final-status/s, the
+ * drain rate per 10 s window, PostgreSQL transactions and CPU per message, CPU and memory per
+ * process, then single POSTs at a fixed offered rate (accept p50/p99); at the end the medians of
+ * every mode over the runs, and with --vs-kannel Kannel's DLR/s against the same simulator in
+ * the same invocation, and the ratios.
+ *   fresh:   an empty database per run.
+ *   preload: one database with --preload finished messages of history (not analyzed), runs on it.
+ *   backlog: --backlog messages accepted while the carrier is down, then the SMSC comes up: the
+ *            drain rate, first windows against last.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import net from 'node:net';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { runTs } from '../test/helpers/processes.ts';
-import { cpuSecondsOf, percentile, rssOf } from './proc-stats.ts';
+import {
+  benchAccount,
+  createDatabase,
+  type GatewayProc,
+  pgCpu,
+  pgRss,
+  startGateway,
+  startSim,
+} from './lib/cluster.ts';
+import { kannelDlrPerSecond } from './lib/kannel.ts';
+import { batchLoad, drain, offeredSingles } from './lib/phases.ts';
+import { preload } from './lib/preload.ts';
+import { cpuSecondsOf, median, percentile, rssOf } from './proc-stats.ts';
 
 const { values } = parseArgs({
   options: {
+    mode: { type: 'string', default: 'fresh' },
     n: { type: 'string', default: '100000' },
+    runs: { type: 'string', default: '3' },
+    preload: { type: 'string', default: '1000000' },
+    backlog: { type: 'string', default: '1000000' },
     batch: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '4' },
     offered: { type: 'string', default: '2000' },
@@ -29,10 +48,6 @@ const { values } = parseArgs({
     window: { type: 'string', default: '100' },
   },
 });
-const N = Number(values.n);
-const BATCH = Number(values.batch);
-const CONC = Number(values.concurrency);
-const ADMIN = 'bench-admin-token-0123456789';
 const base = process.env.DATABASE_URL;
 if (!base) {
   console.error(
@@ -40,328 +55,220 @@ if (!base) {
   );
   process.exit(2);
 }
-
-function postgresPids(): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim().startsWith('postgres')) out.push(Number(d));
-    } catch {
-      // process ended
-    }
-  }
-  return out;
-}
-const pgCpu = () =>
-  postgresPids().reduce(
-    (s, p) =>
-      s +
-      (() => {
-        try {
-          return cpuSecondsOf(p);
-        } catch {
-          return 0;
-        }
-      })(),
-    0,
-  );
-const pgRss = () =>
-  postgresPids().reduce(
-    (s, p) =>
-      s +
-      (() => {
-        try {
-          return rssOf(p).rssMb;
-        } catch {
-          return 0;
-        }
-      })(),
-    0,
-  );
+const N = Number(values.n);
+const RUNS = Number(values.runs);
+const modes = values.mode === 'all' ? ['fresh', 'preload', 'backlog'] : String(values.mode).split(',');
 const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-
-const dbName = `parley_bench_${Date.now() % 1e8}`;
+const gwOpts = { binds: Number(values.binds), window: Number(values.window) };
 const admin = new pg.Client({ connectionString: base });
 await admin.connect();
-await admin.query(`CREATE DATABASE ${dbName}`);
-const u = new URL(base);
-u.pathname = `/${dbName}`;
-const dbUrl = u.toString();
+const xacts = async (db: string) =>
+  Number(
+    (
+      await admin.query('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [
+        db,
+      ])
+    ).rows[0]?.n ?? 0,
+  );
 
-const sim = runTs('simulator/main.ts', ['--port', '0', '--control-port', '0', '--seed', '1'], {});
-const simReady = await sim.waitLine((o) => o.msg === 'simulator ready', 20_000);
-const smscPort = Number(String(simReady.smpp).split(':')[1]);
-const cfgFile = path.join(os.tmpdir(), `parley-bench-${process.pid}.json`);
-writeFileSync(
-  cfgFile,
-  JSON.stringify({
-    carriers: [
-      {
-        id: 'sim',
-        host: '127.0.0.1',
-        port: smscPort,
-        systemId: 'bench',
-        password: 'x',
-        windowSize: Number(values.window),
-        binds: [{ mode: 'trx', count: Number(values.binds) }],
-      },
-    ],
-  }),
-);
-// The gateway runs as `npm start` runs it: the esbuild bundle under plain node, with its heap flags.
 execFileSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
-const START_FLAGS = /node (.*) dist\/main\.js/
-  .exec(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start)![1]!
-  .split(' ');
-const gw = runTs(
-  'dist/main.js',
-  [],
-  {
-    DATABASE_URL: dbUrl,
-    PARLEY_CONFIG: cfgFile,
-    PARLEY_ADMIN_TOKEN: ADMIN,
-    PORT: '0',
-    LOG_LEVEL: 'info',
-    PARLEY_DB_POOL: '16',
-  },
-  [...START_FLAGS, ...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean)],
-);
-const listening = await gw.waitLine((o) => o.msg === 'parley listening', 60_000);
-const url = String(listening.address);
-
-async function call(p: string, body: unknown, key: string): Promise<any> {
-  const r = await fetch(`${url}${p}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return r.json();
-}
-// Keep-alive with a bounded pool, as an API client would: a new TCP connection per request would
-// measure SYN backlog overflow instead of the gateway.
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-function postJson(p: string, body: unknown, key: string): Promise<number> {
-  const data = JSON.stringify(body);
-  const target = new URL(p, url);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        agent,
-        host: target.hostname,
-        port: target.port,
-        path: target.pathname,
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${key}`,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(data),
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
-}
-
-async function metric(name: string, label = ''): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n'))
-    if (line.startsWith(name) && line.includes(label)) sum += Number(line.split(' ').pop());
-  return sum;
-}
-
-const account = await call('/v1/admin/accounts', { name: 'bench' }, ADMIN);
-await call('/v1/admin/numbers', { accountId: account.id, number: '+15550108888', type: 'local' }, ADMIN);
-const key = account.apiKey as string;
-
 console.log(
-  `bench: N=${N} batch=${BATCH} concurrency=${CONC} binds=${values.binds} window=${values.window} db=${dbName} node=${process.version}`,
+  `bench: modes=${modes.join(',')} N=${N} runs=${RUNS} batch=${values.batch}×${values.concurrency} binds=${values.binds} window=${values.window} node=${process.version}`,
 );
-const cpu0 = {
-  gw: cpuSecondsOf(gw.child.pid!),
-  sim: cpuSecondsOf(sim.child.pid!),
-  pg: pgCpu(),
-  me: process.cpuUsage(),
-};
-const t0 = performance.now();
-const acceptLat: number[] = [];
-let nextBatch = 0;
-let tAccepted = 0;
-let accepted = 0;
-const batches = Math.ceil(N / BATCH);
-let peakGwRss = 0;
-let peakSimRss = 0;
-let peakPgRss = 0;
-let peakHeap = 0;
-let peakExternal = 0;
-const memSampler = setInterval(() => {
-  void Promise.all([
-    metric('parley_nodejs_heap_size_used_bytes'),
-    metric('parley_nodejs_external_memory_bytes'),
-  ]).then(([h, e]) => {
-    peakHeap = Math.max(peakHeap, h / 2 ** 20);
-    peakExternal = Math.max(peakExternal, e / 2 ** 20);
-  });
-}, 1000);
-const sampler = setInterval(() => {
-  peakGwRss = Math.max(peakGwRss, rssOf(gw.child.pid!).rssMb);
-  peakSimRss = Math.max(peakSimRss, rssOf(sim.child.pid!).rssMb);
-  peakPgRss = Math.max(peakPgRss, pgRss());
-}, 250);
-await Promise.all(
-  Array.from({ length: CONC }, async () => {
-    while (nextBatch < batches) {
-      const b = nextBatch++;
-      const size = Math.min(BATCH, N - b * BATCH);
-      const messages = Array.from({ length: size }, (_, i) => ({
-        to: `+1415${String(5000000 + b * BATCH + i).padStart(7, '0')}`,
-        body: `Parley bench message ${b * BATCH + i}`,
-      }));
-      const s = performance.now();
-      const r = await call('/v1/messages/batch', { messages }, key);
-      acceptLat.push(performance.now() - s);
-      accepted += r.accepted ?? 0;
+
+interface RunResult {
+  finalPerSec: number;
+  acceptedPerSec: number;
+  p50: number;
+  p99: number;
+  pgUs: number;
+  gwUs: number;
+}
+const results = new Map<string, RunResult[]>();
+
+/** Samples peak RSS of the gateway, simulator and PostgreSQL while `fn` runs. */
+async function sampled<T>(
+  gw: GatewayProc,
+  simPid: number,
+  fn: () => Promise<T>,
+): Promise<{ r: T; gwMb: number; simMb: number; pgMb: number }> {
+  let gwMb = 0;
+  let simMb = 0;
+  let pgMb = 0;
+  const t = setInterval(() => {
+    try {
+      gwMb = Math.max(gwMb, rssOf(gw.pid).rssMb);
+      simMb = Math.max(simMb, rssOf(simPid).rssMb);
+      pgMb = Math.max(pgMb, pgRss());
+    } catch {
+      // a process ended
     }
-  }),
-);
-tAccepted = performance.now() - t0;
-let tSubmitted = 0;
-let tFinal = 0;
-for (;;) {
-  const sent = await metric('parley_segments_submit_total', 'result="ok"');
-  const final =
-    (await metric('parley_message_status_total', 'status="delivered"')) +
-    (await metric('parley_message_status_total', 'status="failed"')) +
-    (await metric('parley_message_status_total', 'status="expired"'));
-  if (!tSubmitted && sent >= N) tSubmitted = performance.now() - t0;
-  if (final >= N) {
-    tFinal = performance.now() - t0;
-    break;
+  }, 250);
+  try {
+    return { r: await fn(), gwMb, simMb, pgMb };
+  } finally {
+    clearInterval(t);
   }
-  if (performance.now() - t0 > 600_000) break;
-  await new Promise((r) => setTimeout(r, 100));
 }
-clearInterval(sampler);
-clearInterval(memSampler);
-const cpu1 = {
-  gw: cpuSecondsOf(gw.child.pid!),
-  sim: cpuSecondsOf(sim.child.pid!),
-  pg: pgCpu(),
-  me: process.cpuUsage(cpu0.me),
-};
-const db = new pg.Client({ connectionString: dbUrl });
-await db.connect();
-const lat = (
-  await db.query<{ p50: number; p99: number }>(
-    "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM done_at - submitted_at)) * 1000 AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM done_at - submitted_at)) * 1000 AS p99 FROM segments WHERE status = 'delivered'",
-  )
-).rows[0]!;
-const e2e = (
-  await db.query<{ p50: number; p99: number }>(
-    'SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM updated_at - created_at)) * 1000 AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM updated_at - created_at)) * 1000 AS p99 FROM messages',
-  )
-).rows[0]!;
-const statuses = (await db.query('SELECT status, count(*)::int AS n FROM messages GROUP BY status')).rows;
-acceptLat.sort((a, b) => a - b);
-console.log(`batch load: accepted=${accepted}/${N} statuses=${JSON.stringify(statuses)}`);
-console.log(
-  `  accepted/s=${fmt((accepted * 1000) / tAccepted)}  submitted/s=${fmt((N * 1000) / tSubmitted)}  final-status/s=${fmt((N * 1000) / tFinal)}  (final after ${fmt(tFinal / 1000, 1)} s)`,
-);
-console.log(
-  `  batch request latency (${BATCH}/request) p50=${fmt(percentile(acceptLat, 50), 1)}ms p99=${fmt(percentile(acceptLat, 99), 1)}ms`,
-);
-console.log(
-  `  submit→receipt p50=${fmt(Number(lat.p50), 1)}ms p99=${fmt(Number(lat.p99), 1)}ms; accept→final p50=${fmt(Number(e2e.p50))}ms p99=${fmt(Number(e2e.p99))}ms`,
-);
-console.log(
-  `  cpu s: gateway=${fmt(cpu1.gw - cpu0.gw, 2)} simulator=${fmt(cpu1.sim - cpu0.sim, 2)} postgres=${fmt(cpu1.pg - cpu0.pg, 2)} loader=${fmt((cpu1.me.user + cpu1.me.system) / 1e6, 2)}` +
-    `  peak rss MB: gateway=${fmt(peakGwRss)} (heap used ${fmt(peakHeap)}, external ${fmt(peakExternal)}) simulator=${fmt(peakSimRss)} postgres(all)=${fmt(peakPgRss)}`,
-);
-const parleyFinalPerSec = (N * 1000) / tFinal;
 
-// Open-loop single POSTs at a fixed offered rate: accept latency.
-const rate = Number(values.offered);
-const secs = Number(values['offered-seconds']);
-const warmup = Math.min(2, secs) * rate;
-const singles: number[] = [];
-let errors = 0;
-let tStart = performance.now();
-const inflight: Promise<void>[] = [];
-// The first two seconds warm up connections, prepared statements and the JIT; they are not counted.
-for (let i = 0; i < warmup + rate * secs; i++) {
-  if (i === warmup) {
-    await Promise.all(inflight.splice(0));
-    singles.length = 0;
-    errors = 0;
-    tStart = performance.now();
+/** One measured run on `dbName`: batch load to final statuses, then single POSTs. */
+async function measure(mode: string, run: number, db: { name: string; url: string }): Promise<void> {
+  const sim = await startSim();
+  const gw = await startGateway(db.url, sim.port, gwOpts);
+  try {
+    const key = await benchAccount(gw);
+    const x0 = await xacts(db.name);
+    const c0 = { gw: cpuSecondsOf(gw.pid), sim: cpuSecondsOf(sim.child.child.pid!), pg: pgCpu() };
+    const t0 = performance.now();
+    const { r, gwMb, simMb, pgMb } = await sampled(gw, sim.child.child.pid!, async () => {
+      const load = await batchLoad(
+        gw,
+        key,
+        N,
+        Number(values.batch),
+        Number(values.concurrency),
+        `${mode}-${run}`,
+      );
+      const d = await drain(gw, N);
+      return { load, d };
+    });
+    const totalMs = performance.now() - t0;
+    await new Promise((res) => setTimeout(res, 1_000));
+    const c1 = { gw: cpuSecondsOf(gw.pid), sim: cpuSecondsOf(sim.child.child.pid!), pg: pgCpu() };
+    const x1 = await xacts(db.name);
+    const singles = await offeredSingles(gw, key, Number(values.offered), Number(values['offered-seconds']));
+    const lag = await gw.metric('parley_nodejs_eventloop_lag_p99_seconds');
+    const res: RunResult = {
+      finalPerSec: (N * 1000) / totalMs,
+      acceptedPerSec: (r.load.accepted * 1000) / r.load.ms,
+      p50: singles.p50,
+      p99: singles.p99,
+      pgUs: ((c1.pg - c0.pg) * 1e6) / N,
+      gwUs: ((c1.gw - c0.gw) * 1e6) / N,
+    };
+    results.set(mode, [...(results.get(mode) ?? []), res]);
+    console.log(
+      `${mode} run ${run}: accepted/s=${fmt(res.acceptedPerSec)} final-status/s=${fmt(res.finalPerSec)} (all final after ${fmt(totalMs / 1000, 1)} s)` +
+        ` drain windows/s=[${r.d.windows.map((w) => fmt(w)).join(' ')}]`,
+    );
+    console.log(
+      `  batch request p50/p99 ${fmt(percentile(r.load.latencies, 50))}/${fmt(percentile(r.load.latencies, 99))} ms;` +
+        ` PostgreSQL ${x1 - x0} transactions (${fmt((x1 - x0) / N, 3)}/message), CPU µs/message: postgres=${fmt(res.pgUs)} gateway=${fmt(res.gwUs)} simulator=${fmt(((c1.sim - c0.sim) * 1e6) / N)}`,
+    );
+    console.log(
+      `  peak RSS MB: gateway=${fmt(gwMb)} simulator=${fmt(simMb)} postgres(all)=${fmt(pgMb)};` +
+        ` single POST at ${values.offered}/s: achieved=${fmt(singles.achieved)}/s errors=${singles.errors} accept p50=${fmt(singles.p50, 1)} ms p99=${fmt(singles.p99, 1)} ms (event-loop lag p99 ${fmt(lag * 1000, 1)} ms)`,
+    );
+  } finally {
+    await gw.stop();
+    await sim.stop();
   }
-  const due = tStart + ((i < warmup ? i : i - warmup) * 1000) / rate;
-  const wait = due - performance.now();
-  if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-  const s = performance.now();
-  inflight.push(
-    postJson(`/v1/messages`, { to: `+1415${String(8000000 + i)}`, body: `single ${i}` }, key)
-      .then((status) => {
-        if (status !== 202) errors++;
-        singles.push(performance.now() - s);
-      })
-      .catch(() => {
-        errors++;
-      }),
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Accept `count` with no SMSC, then bring the SMSC up and measure the drain. */
+async function backlog(run: number, count: number): Promise<void> {
+  const db = await createDatabase(base!, 'backlog');
+  const port = await freePort();
+  const gw = await startGateway(db.url, port, gwOpts);
+  try {
+    const key = await benchAccount(gw);
+    const load = await batchLoad(
+      gw,
+      key,
+      count,
+      Number(values.batch),
+      Number(values.concurrency),
+      `backlog-${run}`,
+    );
+    console.log(
+      `backlog run ${run}: accepted ${load.accepted} with the carrier down in ${fmt(load.ms / 1000, 1)} s (${fmt((load.accepted * 1000) / load.ms)}/s), gateway RSS ${fmt(rssOf(gw.pid).rssMb)} MB`,
+    );
+    const sim = await startSim(port);
+    try {
+      const c0 = { gw: cpuSecondsOf(gw.pid), pg: pgCpu() };
+      const { r: d, gwMb } = await sampled(gw, sim.child.child.pid!, () => drain(gw, count));
+      const c1 = { gw: cpuSecondsOf(gw.pid), pg: pgCpu() };
+      const res: RunResult = {
+        finalPerSec: (count * 1000) / d.ms,
+        acceptedPerSec: (load.accepted * 1000) / load.ms,
+        p50: Number.NaN,
+        p99: Number.NaN,
+        pgUs: ((c1.pg - c0.pg) * 1e6) / count,
+        gwUs: ((c1.gw - c0.gw) * 1e6) / count,
+      };
+      results.set('backlog', [...(results.get('backlog') ?? []), res]);
+      const w = d.windows;
+      console.log(
+        `  drained ${count} in ${fmt(d.ms / 1000, 1)} s: final-status/s=${fmt(res.finalPerSec)}; per 10 s window: [${w.map((x) => fmt(x)).join(' ')}]` +
+          ` (first ${fmt(w[0] ?? Number.NaN)}, last full ${fmt(w[w.length - 2] ?? w[0] ?? Number.NaN)}); CPU µs/message postgres=${fmt(res.pgUs)} gateway=${fmt(res.gwUs)}; gateway peak RSS ${fmt(gwMb)} MB`,
+      );
+    } finally {
+      await sim.stop();
+    }
+  } finally {
+    await gw.stop();
+    await db.drop();
+  }
+}
+
+for (const mode of modes) {
+  if (mode === 'fresh') {
+    for (let run = 1; run <= RUNS; run++) {
+      const db = await createDatabase(base, 'fresh');
+      try {
+        await measure('fresh', run, db);
+      } finally {
+        await db.drop();
+      }
+    }
+  } else if (mode === 'preload') {
+    const db = await createDatabase(base, 'preload');
+    try {
+      // The schema first (the gateway migrates), then the history.
+      const sim = await startSim();
+      const gw = await startGateway(db.url, sim.port, gwOpts);
+      await gw.stop();
+      await sim.stop();
+      await preload(db.url, Number(values.preload), (s) => console.log(s));
+      for (let run = 1; run <= RUNS; run++) await measure('preload', run, db);
+    } finally {
+      await db.drop();
+    }
+  } else if (mode === 'backlog') {
+    for (let run = 1; run <= RUNS; run++) await backlog(run, Number(values.backlog));
+  } else throw new Error(`unknown mode ${mode}`);
+}
+
+let kannel: number | undefined;
+if (values['vs-kannel']) {
+  const sim = await startSim();
+  try {
+    kannel = await kannelDlrPerSecond(sim.port, Number(values['kannel-n']), 3, (s) => console.log(s));
+  } finally {
+    await sim.stop();
+  }
+}
+
+console.log('\nmedians over runs:');
+for (const [mode, rs] of results) {
+  const m = (k: keyof RunResult) => median(rs.map((r) => r[k]));
+  const range = `${fmt(Math.min(...rs.map((r) => r.finalPerSec)))}–${fmt(Math.max(...rs.map((r) => r.finalPerSec)))}`;
+  console.log(
+    `  ${mode}: final-status/s=${fmt(m('finalPerSec'))} (${range}, ${rs.length} runs)` +
+      (kannel ? ` = ${fmt(m('finalPerSec') / kannel, 2)}× Kannel` : '') +
+      ` accepted/s=${fmt(m('acceptedPerSec'))}` +
+      (mode === 'backlog' ? '' : ` accept p50=${fmt(m('p50'), 1)} ms p99=${fmt(m('p99'), 1)} ms`) +
+      ` CPU µs/message postgres=${fmt(m('pgUs'))} gateway=${fmt(m('gwUs'))}`,
   );
 }
-await Promise.all(inflight);
-const achieved = (singles.length * 1000) / (performance.now() - tStart);
-singles.sort((a, b) => a - b);
-const lagP99 = await metric('parley_nodejs_eventloop_lag_p99_seconds');
-const lagMax = await metric('parley_nodejs_eventloop_lag_max_seconds');
-const gcSum = await metric('parley_nodejs_gc_duration_seconds_sum');
-console.log(
-  `gateway event loop lag p99=${fmt(lagP99 * 1000, 1)}ms max=${fmt(lagMax * 1000, 1)}ms, GC total=${fmt(gcSum, 2)}s`,
-);
-console.log(
-  `single POST at ${rate}/s offered for ${secs}s: achieved=${fmt(achieved)}/s errors=${errors} accept p50=${fmt(percentile(singles, 50), 1)}ms p99=${fmt(percentile(singles, 99), 1)}ms`,
-);
-
-gw.child.kill('SIGTERM');
-await gw.exited;
-if (process.env.BENCH_GATEWAY_LOG) writeFileSync(process.env.BENCH_GATEWAY_LOG, gw.lines.join('\n'));
-
-if (values['vs-kannel']) {
-  const peers = path.resolve('..', 'shared', 'peers', 'kannel', 'bench-e2e.sh');
-  console.log(`kannel: ${peers} against the same simulator (window 100, N=${values['kannel-n']})`);
-  const k = spawn('bash', [peers, String(values['kannel-n'])], {
-    env: {
-      ...process.env,
-      SMSC: 'external',
-      SMSC_PORT: String(smscPort),
-      MAX_PENDING_SUBMITS: '100',
-      RUNS: '3',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  k.stdout.on('data', (d) => {
-    out += d;
-    process.stdout.write(d);
-  });
-  await new Promise((r) => k.once('exit', r));
-  const m = /median:.*dlr_per_s=(\d+)/.exec(out);
-  if (m)
-    console.log(
-      `ratio: parley final-status/s ${fmt(parleyFinalPerSec)} / kannel DLR/s ${m[1]} = ${fmt(parleyFinalPerSec / Number(m[1]), 2)}x`,
-    );
-}
-
-sim.child.kill('SIGTERM');
-await sim.exited;
-await db.end();
-await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+if (kannel) console.log(`  kannel: DLR/s=${kannel} (median of 3, same simulator, same invocation)`);
 await admin.end();
 process.exit(0);

@@ -95,3 +95,7 @@ CREATE TABLE rejected_pdus (
   received_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX rejected_pdus_received ON rejected_pdus(received_at);
+
+-- Each message is updated three times (sending, sent, final) soon after its insert. Room on its
+-- page lets those be HOT updates (no index entries); at fillfactor 80 fewer than half were.
+ALTER TABLE messages SET (fillfactor = 50);

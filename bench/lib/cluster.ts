@@ -1,0 +1,207 @@
+/**
+ * Processes of one bench run: the simulator and the gateway (the esbuild bundle under plain node,
+ * with `npm start`'s heap flags), their CPU and memory, and the gateway's API and metrics.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { type Child, runTs } from '../../test/helpers/processes.ts';
+import { cpuSecondsOf, rssOf } from '../proc-stats.ts';
+
+export const ADMIN = 'bench-admin-token-0123456789';
+
+export function postgresPids(): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim().startsWith('postgres')) out.push(Number(d));
+    } catch {
+      // process ended
+    }
+  }
+  return out;
+}
+
+const safe = (f: () => number) => {
+  try {
+    return f();
+  } catch {
+    return 0;
+  }
+};
+export const pgCpu = () => postgresPids().reduce((s, p) => s + safe(() => cpuSecondsOf(p)), 0);
+export const pgRss = () => postgresPids().reduce((s, p) => s + safe(() => rssOf(p).rssMb), 0);
+
+/** A database for a run: created now, dropped by `drop`. */
+export async function createDatabase(
+  base: string,
+  tag: string,
+): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+  const name = `parley_bench_${tag}_${Date.now() % 1e8}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  return {
+    name,
+    url: u.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: base });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export interface Sim {
+  child: Child;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startSim(port = 0): Promise<Sim> {
+  const child = runTs(
+    'simulator/main.ts',
+    ['--port', String(port), '--control-port', '0', '--seed', '1'],
+    {},
+  );
+  const ready = await child.waitLine((o) => o.msg === 'simulator ready', 20_000);
+  return {
+    child,
+    port: Number(String(ready.smpp).split(':')[1]),
+    stop: async () => {
+      child.child.kill('SIGTERM');
+      await child.exited;
+    },
+  };
+}
+
+export interface GatewayProc {
+  child: Child;
+  url: string;
+  pid: number;
+  call(p: string, body: unknown, key: string): Promise<any>;
+  postStatus(p: string, body: unknown, key: string): Promise<number>;
+  metric(name: string, label?: string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** The gateway as `npm start` runs it, on `dbUrl`, with one carrier at `smscPort`. */
+export async function startGateway(
+  dbUrl: string,
+  smscPort: number,
+  opts: { binds: number; window: number },
+): Promise<GatewayProc> {
+  const cfgFile = path.join(os.tmpdir(), `parley-bench-${process.pid}-${smscPort}.json`);
+  writeFileSync(
+    cfgFile,
+    JSON.stringify({
+      carriers: [
+        {
+          id: 'sim',
+          host: '127.0.0.1',
+          port: smscPort,
+          systemId: 'bench',
+          password: 'x',
+          windowSize: opts.window,
+          binds: [{ mode: 'trx', count: opts.binds }],
+          // Backlog mode starts the SMSC late: bind as soon as it is there.
+          reconnect: { initialMs: 100, maxMs: 500, multiplier: 2 },
+        },
+      ],
+    }),
+  );
+  const flags = /node (.*) dist\/main\.js/
+    .exec(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start as string)![1]!
+    .split(' ');
+  const child = runTs(
+    'dist/main.js',
+    [],
+    {
+      DATABASE_URL: dbUrl,
+      PARLEY_CONFIG: cfgFile,
+      PARLEY_ADMIN_TOKEN: ADMIN,
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      PARLEY_DB_POOL: '16',
+    },
+    [...flags, ...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+  );
+  const listening = await child.waitLine((o) => o.msg === 'parley listening', 60_000);
+  const url = String(listening.address);
+  // Keep-alive with a bounded pool, as an API client would.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const postStatus = (p: string, body: unknown, key: string) =>
+    new Promise<number>((resolve, reject) => {
+      const data = JSON.stringify(body);
+      const target = new URL(p, url);
+      const req = http.request(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${key}`,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(data),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end(data);
+    });
+  return {
+    child,
+    url,
+    pid: child.child.pid!,
+    call: async (p, body, key) =>
+      (
+        await fetch(`${url}${p}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      ).json(),
+    postStatus,
+    metric: async (name, label = '') => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      let sum = 0;
+      for (const line of text.split('\n'))
+        if ((line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(label))
+          sum += Number(line.split(' ').pop());
+      return sum;
+    },
+    stop: async () => {
+      agent.destroy();
+      child.child.kill('SIGTERM');
+      await child.exited;
+    },
+  };
+}
+
+/** An account with one number; returns its API key. */
+export async function benchAccount(gw: GatewayProc): Promise<string> {
+  const account = await gw.call('/v1/admin/accounts', { name: 'bench' }, ADMIN);
+  await gw.call(
+    '/v1/admin/numbers',
+    {
+      accountId: account.id,
+      number: `+1555010${String(1000 + Math.floor(Math.random() * 8999))}`,
+      type: 'local',
+    },
+    ADMIN,
+  );
+  return account.apiKey as string;
+}

@@ -1,0 +1,124 @@
+/** The measured phases of a bench run: batch load, drain to final statuses, single POSTs at a fixed rate. */
+import { percentile } from '../proc-stats.ts';
+import type { GatewayProc } from './cluster.ts';
+
+/** Messages through the batch API, `batch` per request, `concurrency` requests at a time. */
+export async function batchLoad(
+  gw: GatewayProc,
+  key: string,
+  n: number,
+  batch: number,
+  concurrency: number,
+  tag: string,
+): Promise<{ accepted: number; ms: number; latencies: number[] }> {
+  const t0 = performance.now();
+  const latencies: number[] = [];
+  let next = 0;
+  let accepted = 0;
+  const batches = Math.ceil(n / batch);
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < batches) {
+        const b = next++;
+        const size = Math.min(batch, n - b * batch);
+        const messages = Array.from({ length: size }, (_, i) => ({
+          to: `+1415${String(5_000_000 + ((b * batch + i) % 4_000_000)).padStart(7, '0')}`,
+          body: `Parley ${tag} message ${b * batch + i}`,
+        }));
+        const s = performance.now();
+        const r = await gw.call('/v1/messages/batch', { messages }, key);
+        latencies.push(performance.now() - s);
+        accepted += r.accepted ?? 0;
+      }
+    }),
+  );
+  return { accepted, ms: performance.now() - t0, latencies: latencies.sort((a, b) => a - b) };
+}
+
+/** Final statuses counted by the gateway's own metrics (delivered, failed, expired, ...). */
+export async function finalCount(gw: GatewayProc): Promise<number> {
+  let n = 0;
+  for (const s of ['delivered', 'undelivered', 'failed', 'expired', 'rejected', 'unknown'])
+    n += await gw.metric('parley_message_status_total', `status="${s}"`);
+  return n;
+}
+
+/**
+ * Waits until `target` messages are final; samples the final count every second, so a rate that
+ * decays (cost growing with what is queued or in flight) shows in `windows` (final/s per 10 s).
+ */
+export async function drain(
+  gw: GatewayProc,
+  target: number,
+  base = 0,
+  timeoutMs = 1_800_000,
+): Promise<{ ms: number; submittedMs: number; windows: number[] }> {
+  const t0 = performance.now();
+  const samples: Array<[number, number]> = [];
+  let submittedMs = 0;
+  for (;;) {
+    const final = (await finalCount(gw)) - base;
+    const now = performance.now() - t0;
+    samples.push([now, final]);
+    if (!submittedMs && (await gw.metric('parley_segments_submit_total', 'result="ok"')) - base >= target)
+      submittedMs = now;
+    if (final >= target) break;
+    if (now > timeoutMs) throw new Error(`only ${final}/${target} final after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, samples.length % 10 === 0 ? 1_000 : 100));
+  }
+  const ms = performance.now() - t0;
+  const windows: number[] = [];
+  for (let w = 0; w * 10_000 < ms; w++) {
+    const at = (t: number) => samples.filter(([s]) => s <= t).pop()?.[1] ?? 0;
+    const a = at(w * 10_000);
+    const b = at(Math.min(ms, (w + 1) * 10_000));
+    const span = Math.min(ms, (w + 1) * 10_000) - w * 10_000;
+    if (span > 2_000) windows.push(((b - a) * 1000) / span);
+  }
+  return { ms, submittedMs, windows };
+}
+
+/** Open-loop single POSTs at `rate`/s for `seconds` after a 2 s warm-up (connections, JIT, statements). */
+export async function offeredSingles(
+  gw: GatewayProc,
+  key: string,
+  rate: number,
+  seconds: number,
+): Promise<{ achieved: number; errors: number; p50: number; p99: number }> {
+  const warmup = Math.min(2, seconds) * rate;
+  const lat: number[] = [];
+  let errors = 0;
+  let tStart = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < warmup + rate * seconds; i++) {
+    if (i === warmup) {
+      await Promise.all(inflight.splice(0));
+      lat.length = 0;
+      errors = 0;
+      tStart = performance.now();
+    }
+    const due = tStart + ((i < warmup ? i : i - warmup) * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const s = performance.now();
+    inflight.push(
+      gw
+        .postStatus(
+          '/v1/messages',
+          { to: `+1415${String(8_000_000 + (i % 1_000_000))}`, body: `single ${i}` },
+          key,
+        )
+        .then((status) => {
+          if (status !== 202) errors++;
+          lat.push(performance.now() - s);
+        })
+        .catch(() => {
+          errors++;
+        }),
+    );
+  }
+  await Promise.all(inflight);
+  const achieved = (lat.length * 1000) / (performance.now() - tStart);
+  lat.sort((a, b) => a - b);
+  return { achieved, errors, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+}
