@@ -8,6 +8,7 @@
  */
 import { Command, Option } from 'commander';
 import { loadCliConfig } from '../config/cli-config.ts';
+import { NUMBER_TYPES } from '../messaging/vocabulary.ts';
 
 const cfg = loadCliConfig();
 
@@ -59,11 +60,7 @@ number
   .description('add a sending number to an account')
   .requiredOption('--account <id>', 'account id')
   .requiredOption('--number <number>', 'E.164 number, or digits for a short code')
-  .addOption(
-    new Option('--type <type>', 'number type')
-      .choices(['local', 'toll_free', 'short_code', 'mobile'])
-      .makeOptionMandatory(),
-  )
+  .addOption(new Option('--type <type>', 'number type').choices([...NUMBER_TYPES]).makeOptionMandatory())
   .option('--json', 'print the number as JSON')
   .action(async (o: { account: string; number: string; type: string; json?: boolean }) => {
     const r = await call('/v1/admin/numbers', { accountId: o.account, number: o.number, type: o.type });

@@ -8,6 +8,11 @@
  * settings (db.ts) leave no join but a nested loop.
  */
 
+import { FAILURE_STATUSES } from '../messaging/vocabulary.ts';
+
+/** The failure statuses (vocabulary.ts) as an SQL list. */
+const FAILED_SQL = [...FAILURE_STATUSES].map((x) => `'${x}'`).join(', ');
+
 /** A message-status change as the roll-up returns it. */
 export const CHANGE_COLUMNS =
   'id, account_id, status, reason, error_code, (status_callback IS NOT NULL) AS cb';
@@ -168,9 +173,9 @@ export const AGG_SQL = `WITH agg AS (
          min(status_rank) AS min_rank, max(status_rank) AS max_rank,
          bool_and(status = 'delivered') AS all_delivered,
          bool_and(status_rank = 3) AS all_final,
-         (array_agg(status ORDER BY idx) FILTER (WHERE status IN ('failed', 'rejected', 'undelivered', 'expired')))[1] AS fail_status,
-         (array_agg(reason ORDER BY idx) FILTER (WHERE status IN ('failed', 'rejected', 'undelivered', 'expired')))[1] AS fail_reason,
-         (array_agg(error_code ORDER BY idx) FILTER (WHERE status IN ('failed', 'rejected', 'undelivered', 'expired')))[1] AS fail_code,
+         (array_agg(status ORDER BY idx) FILTER (WHERE status IN (${FAILED_SQL})))[1] AS fail_status,
+         (array_agg(reason ORDER BY idx) FILTER (WHERE status IN (${FAILED_SQL})))[1] AS fail_reason,
+         (array_agg(error_code ORDER BY idx) FILTER (WHERE status IN (${FAILED_SQL})))[1] AS fail_code,
          (array_agg(reason ORDER BY idx) FILTER (WHERE status = 'unknown'))[1] AS unknown_reason,
          bool_or(possible_duplicate) AS dup
   FROM unnest($1::uuid[]) AS k(id) CROSS JOIN LATERAL (
