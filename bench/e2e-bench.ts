@@ -1,6 +1,6 @@
 /**
  * npm run bench [-- --mode fresh|preload|backlog|all --n 100000 --runs 3 --preload 1000000
- *                  --backlog 1000000 --vs-kannel --offered 2000 --offered-seconds 10]
+ *                  --backlog 1000000 --vs-kannel --offered 2000 --offered-seconds 10 --keep-db]
  *
  * The gateway as `npm start` runs it (bundle, heap flags) and the simulator as separate processes,
  * with PostgreSQL (DATABASE_URL). Per run and mode, prints accepted/s, final-status/s, the
@@ -9,7 +9,8 @@
  * every mode over the runs, and with --vs-kannel Kannel's DLR/s against the same simulator in
  * the same invocation, and the ratios.
  *   fresh:   an empty database per run.
- *   preload: one database with --preload finished messages of history (not analyzed), runs on it.
+ *   preload: one database with --preload finished messages of history (not analyzed), runs on it
+ *            (--keep-db leaves it for inspection).
  *   backlog: --backlog messages accepted while the carrier is down, then the SMSC comes up: the
  *            drain rate, first windows against last.
  */
@@ -27,7 +28,7 @@ import {
   startSim,
 } from './lib/cluster.ts';
 import { kannelDlrPerSecond } from './lib/kannel.ts';
-import { batchLoad, drain, offeredSingles } from './lib/phases.ts';
+import { batchLoad, drain, offeredSingles, writerDelta, writerSnapshot } from './lib/phases.ts';
 import { preload } from './lib/preload.ts';
 import { cpuSecondsOf, median, percentile, rssOf } from './proc-stats.ts';
 
@@ -43,6 +44,7 @@ const { values } = parseArgs({
     offered: { type: 'string', default: '2000' },
     'offered-seconds': { type: 'string', default: '10' },
     'vs-kannel': { type: 'boolean', default: false },
+    'keep-db': { type: 'boolean', default: false },
     'kannel-n': { type: 'string', default: '20000' },
     binds: { type: 'string', default: '2' },
     window: { type: 'string', default: '100' },
@@ -62,6 +64,15 @@ const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 const gwOpts = { binds: Number(values.binds), window: Number(values.window) };
 const admin = new pg.Client({ connectionString: base });
 await admin.connect();
+/** Checkpoints started and buffers written by backends themselves (shared_buffers too small), cluster-wide. */
+const bgwriter = async () => {
+  const r = (
+    await admin.query(
+      'SELECT (checkpoints_timed + checkpoints_req)::int AS c, buffers_backend::bigint AS b FROM pg_stat_bgwriter',
+    )
+  ).rows[0];
+  return { checkpoints: Number(r.c), backendWrites: Number(r.b) };
+};
 const xacts = async (db: string) =>
   Number(
     (
@@ -136,8 +147,13 @@ async function measure(mode: string, run: number, db: { name: string; url: strin
     await new Promise((res) => setTimeout(res, 1_000));
     const c1 = { gw: cpuSecondsOf(gw.pid), sim: cpuSecondsOf(sim.child.child.pid!), pg: pgCpu() };
     const x1 = await xacts(db.name);
+    const w0 = await writerSnapshot(gw, 'accept');
+    const b0 = await bgwriter();
     const singles = await offeredSingles(gw, key, Number(values.offered), Number(values['offered-seconds']));
+    // Every scrape restarts the event-loop delay histogram: read it first, over the singles alone.
     const lag = await gw.metric('parley_nodejs_eventloop_lag_p99_seconds');
+    const b1 = await bgwriter();
+    const w1 = await writerSnapshot(gw, 'accept');
     const res: RunResult = {
       finalPerSec: (N * 1000) / totalMs,
       acceptedPerSec: (r.load.accepted * 1000) / r.load.ms,
@@ -157,7 +173,8 @@ async function measure(mode: string, run: number, db: { name: string; url: strin
     );
     console.log(
       `  peak RSS MB: gateway=${fmt(gwMb)} simulator=${fmt(simMb)} postgres(all)=${fmt(pgMb)};` +
-        ` single POST at ${values.offered}/s: achieved=${fmt(singles.achieved)}/s errors=${singles.errors} accept p50=${fmt(singles.p50, 1)} ms p99=${fmt(singles.p99, 1)} ms (event-loop lag p99 ${fmt(lag * 1000, 1)} ms)`,
+        ` single POST at ${values.offered}/s: achieved=${fmt(singles.achieved)}/s errors=${singles.errors} accept p50=${fmt(singles.p50, 1)} ms p99=${fmt(singles.p99, 1)} ms (event-loop lag p99 ${fmt(lag * 1000, 1)} ms;` +
+        ` accept writer: ${writerDelta(w0, w1)}; PostgreSQL checkpoints begun ${b1.checkpoints - b0.checkpoints}, buffers written by backends ${b1.backendWrites - b0.backendWrites})`,
     );
   } finally {
     await gw.stop();
@@ -240,7 +257,8 @@ for (const mode of modes) {
       await preload(db.url, Number(values.preload), (s) => console.log(s));
       for (let run = 1; run <= RUNS; run++) await measure('preload', run, db);
     } finally {
-      await db.drop();
+      if (values['keep-db']) console.log(`preload: kept database ${db.name}`);
+      else await db.drop();
     }
   } else if (mode === 'backlog') {
     for (let run = 1; run <= RUNS; run++) await backlog(run, Number(values.backlog));

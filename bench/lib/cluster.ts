@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import { freshDatabase } from '../../test/helpers/child-gateway.ts';
 import { type Child, runTs } from '../../test/helpers/processes.ts';
 import { cpuSecondsOf, rssOf } from '../proc-stats.ts';
 
@@ -36,28 +36,7 @@ export const pgCpu = () => postgresPids().reduce((s, p) => s + safe(() => cpuSec
 export const pgRss = () => postgresPids().reduce((s, p) => s + safe(() => rssOf(p).rssMb), 0);
 
 /** A database for a run: created now, dropped by `drop`. */
-export async function createDatabase(
-  base: string,
-  tag: string,
-): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
-  const name = `parley_bench_${tag}_${Date.now() % 1e8}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(base);
-  u.pathname = `/${name}`;
-  return {
-    name,
-    url: u.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
+export const createDatabase = (base: string, tag: string) => freshDatabase(`bench_${tag}`, base);
 
 export interface Sim {
   child: Child;
@@ -89,6 +68,8 @@ export interface GatewayProc {
   call(p: string, body: unknown, key: string): Promise<any>;
   postStatus(p: string, body: unknown, key: string): Promise<number>;
   metric(name: string, label?: string): Promise<number>;
+  /** The whole /metrics text. */
+  scrape(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -175,6 +156,7 @@ export async function startGateway(
         })
       ).json(),
     postStatus,
+    scrape: async () => (await fetch(`${url}/metrics`)).text(),
     metric: async (name, label = '') => {
       const text = await (await fetch(`${url}/metrics`)).text();
       let sum = 0;

@@ -122,3 +122,42 @@ export async function offeredSingles(
   lat.sort((a, b) => a - b);
   return { achieved, errors, p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
+
+export interface WriterSnapshot {
+  count: number;
+  sum: number;
+  items: number;
+  buckets: Map<number, number>;
+}
+
+/** The batched writer `writer`'s write-duration histogram and item count, as the gateway exports them now. */
+export async function writerSnapshot(gw: GatewayProc, writer: string): Promise<WriterSnapshot> {
+  const text = await gw.scrape();
+  const snap: WriterSnapshot = { count: 0, sum: 0, items: 0, buckets: new Map() };
+  const sel = `writer="${writer}",result="ok"`;
+  for (const line of text.split('\n')) {
+    if (!line.includes(sel)) continue;
+    const v = Number(line.split(' ').pop());
+    if (line.startsWith('parley_db_write_duration_seconds_count')) snap.count = v;
+    else if (line.startsWith('parley_db_write_duration_seconds_sum')) snap.sum = v;
+    else if (line.startsWith('parley_db_write_items_total')) snap.items = v;
+    else if (line.startsWith('parley_db_write_duration_seconds_bucket')) {
+      const le = line.match(/le="([^"]+)"/)?.[1];
+      if (le) snap.buckets.set(le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le), v);
+    }
+  }
+  return snap;
+}
+
+/** Between two snapshots: writes, items per write, mean and p99 (bucket bound) duration in ms. */
+export function writerDelta(a: WriterSnapshot, b: WriterSnapshot): string {
+  const n = b.count - a.count;
+  if (n <= 0) return 'no writes';
+  let p99 = Number.POSITIVE_INFINITY;
+  for (const [le, c] of [...b.buckets].sort((x, y) => x[0] - y[0]))
+    if (c - (a.buckets.get(le) ?? 0) >= 0.99 * n) {
+      p99 = le;
+      break;
+    }
+  return `${n} writes, ${((b.items - a.items) / n).toFixed(1)} items/write, mean ${(((b.sum - a.sum) * 1000) / n).toFixed(1)} ms, p99 ≤ ${p99 * 1000} ms`;
+}

@@ -5,7 +5,7 @@ import { Batcher, BatcherFullError } from '../store/batcher.ts';
 import { classifyDbError, dbErrorToAppError } from '../store/db-errors.ts';
 import { type AcceptCandidate, type ComposePolicy, checkRequest, draftFor } from './compose.ts';
 import { DEFAULT_PROFILE } from './encode-profile.ts';
-import type { EventBus } from './events.ts';
+import { type EventBus, observedWrite } from './events.ts';
 import type { MessageDraft, SendRequest } from './model.ts';
 import type { Pipeline } from './pipeline.ts';
 import type { MessageStore, MessageView, NumberDirectory, SendingNumber } from './ports.ts';
@@ -58,11 +58,11 @@ export class AcceptService {
     writer = { maxItems: 2000, maxDelayMs: 2, concurrency: 4 },
   ) {
     this.writer = new Batcher(
-      async (drafts) => {
+      observedWrite(bus, 'accept', async (drafts: MessageDraft[]) => {
         // One statement (messages and segments in CTEs) is atomic on its own: no BEGIN/COMMIT round trips.
         const inserted = await this.store.insertDrafts(drafts, new Date());
         return drafts.map((d) => inserted.has(d.id));
-      },
+      }),
       { ...writer, maxPending: opts.maxPending, isolate: (err) => classifyDbError(err) === 'data' },
     );
   }

@@ -3,7 +3,7 @@ import { backoffDelay } from '../smpp/backoff.ts';
 import { Batcher } from '../store/batcher.ts';
 import { classifyDbError } from '../store/db-errors.ts';
 import { dataCodingFor, encodeForProfile, profileKey, referenceOf, sameSplit } from './encode-profile.ts';
-import type { EventBus, GatewayEvents } from './events.ts';
+import { type EventBus, type GatewayEvents, observedWrite } from './events.ts';
 import type { ClaimedSegment, DraftSegment, SegmentOutcome } from './model.ts';
 import { outcomeFor, submitFieldsFor } from './outcome.ts';
 import type { Pipeline, Verdict } from './pipeline.ts';
@@ -52,10 +52,10 @@ export class Dispatcher {
     private readonly opts: DispatcherOptions,
   ) {
     this.writer = new Batcher(
-      async (items) => {
+      observedWrite(bus, 'outcomes', async (items: SegmentOutcome[]) => {
         await this.writeOutcomes(items);
         return items.map(() => undefined);
-      },
+      }),
       { maxItems: 2000, maxDelayMs: 5, concurrency: 2 },
     );
   }

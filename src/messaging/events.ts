@@ -35,7 +35,12 @@ export interface GatewayEvents {
   'webhook.attempt': { result: 'delivered' | 'failed' | 'abandoned' | 'blocked' };
   /** An API key was revoked: every instance drops it from its cache at once. */
   'apikey.revoked': { keyHash: string };
+  /** One batched database write finished (or failed): how long it took and for how many items. */
+  'db.write': { writer: WriterName; items: number; seconds: number; ok: boolean };
 }
+
+/** The batching writers, each one label value of the write metrics. */
+export type WriterName = 'accept' | 'outcomes' | 'receipts' | 'inbound' | 'inbound_parts';
 
 export type EventType = keyof GatewayEvents;
 export type EventOrigin = 'local' | 'remote';
@@ -103,4 +108,28 @@ export class LocalBus implements EventBus {
   async close(): Promise<void> {
     this.subs.clear();
   }
+}
+
+/**
+ * Wraps a batch writer's flush so every database round trip is reported as a `db.write` event
+ * (its duration and size), whether it succeeded or threw; the flush's result or error is passed on.
+ */
+export function observedWrite<T, R>(
+  bus: EventBus,
+  writer: WriterName,
+  flush: (items: T[]) => Promise<R[]>,
+): (items: T[]) => Promise<R[]> {
+  return async (items) => {
+    const t0 = performance.now();
+    let ok = false;
+    try {
+      const r = await flush(items);
+      ok = true;
+      return r;
+    } finally {
+      bus.publish('db.write', [
+        { writer, items: items.length, seconds: (performance.now() - t0) / 1000, ok },
+      ]);
+    }
+  };
 }

@@ -4,7 +4,7 @@ import { normalizeAddress } from '../numbers/phone.ts';
 import type { MoPart } from '../smpp/inbound.ts';
 import { Batcher } from '../store/batcher.ts';
 import { classifyDbError } from '../store/db-errors.ts';
-import type { EventBus, InboundEvent } from './events.ts';
+import { type EventBus, type InboundEvent, observedWrite } from './events.ts';
 
 /** A whole MO message to store, addresses normalised. */
 export interface InboundRecord {
@@ -77,18 +77,18 @@ export class InboundService {
   ) {
     const isolate = (err: unknown) => classifyDbError(err) === 'data';
     this.messages = new Batcher(
-      async (items) => {
+      observedWrite(bus, 'inbound', async (items: InboundRecord[]) => {
         this.bus.publish('message.inbound', await this.store.storeMessages(items));
         return items.map(() => undefined);
-      },
+      }),
       { maxItems: 500, maxDelayMs: 5, concurrency: 2, isolate },
     );
     // One writer for parts: concurrent flushes would lock the same groups in different orders.
     this.parts = new Batcher(
-      async (items) => {
+      observedWrite(bus, 'inbound_parts', async (items: PartRecord[]) => {
         this.bus.publish('message.inbound', await this.store.storeParts(items));
         return items.map(() => undefined);
-      },
+      }),
       { maxItems: 500, maxDelayMs: 5, concurrency: 1, isolate },
     );
   }

@@ -2,7 +2,7 @@ import type { Logger } from '../logger.ts';
 import type { Receipt, ReceiptState } from '../smpp/receipt.ts';
 import { Batcher } from '../store/batcher.ts';
 import { classifyDbError } from '../store/db-errors.ts';
-import type { EventBus } from './events.ts';
+import { type EventBus, observedWrite } from './events.ts';
 import type { ReceiptUpdate } from './model.ts';
 import type { ReceiptStore } from './ports.ts';
 import type { FinalStatus, Reason } from './vocabulary.ts';
@@ -51,7 +51,7 @@ export class ReceiptService {
     private readonly ttlMs: number,
   ) {
     this.writer = new Batcher(
-      async (items) => {
+      observedWrite(bus, 'receipts', async (items: ReceiptUpdate[]) => {
         const { matched, rollup } = await this.store.applyReceipts(items, this.ttlMs);
         this.bus.publish('message.status', rollup.changes);
         this.bus.publish(
@@ -63,7 +63,7 @@ export class ReceiptService {
           })),
         );
         return matched;
-      },
+      }),
       { maxItems: 2000, maxDelayMs: 5, concurrency: 2, isolate: (err) => classifyDbError(err) === 'data' },
     );
   }

@@ -87,6 +87,19 @@ export function createMetrics() {
       labelNames: ['result'],
       registers: r,
     }),
+    dbWrite: new Histogram({
+      name: 'parley_db_write_duration_seconds',
+      help: 'Batched database writes (one round trip each) by writer and result; a slow database shows here first',
+      labelNames: ['writer', 'result'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: r,
+    }),
+    dbWriteItems: new Counter({
+      name: 'parley_db_write_items_total',
+      help: 'Items (messages, outcomes, receipts, MO) written by the batched writers, by writer and result',
+      labelNames: ['writer', 'result'],
+      registers: r,
+    }),
     httpDuration: new Histogram({
       name: 'parley_http_request_duration_seconds',
       help: 'HTTP request duration',
@@ -135,6 +148,13 @@ export function subscribeMetrics(m: Metrics, bus: EventBus): () => void {
     }),
     bus.subscribe('webhook.attempt', (evs) => {
       for (const e of evs) m.webhooks.labels(e.result).inc();
+    }),
+    bus.subscribe('db.write', (evs) => {
+      for (const e of evs) {
+        const result = e.ok ? 'ok' : 'error';
+        m.dbWrite.labels(e.writer, result).observe(e.seconds);
+        m.dbWriteItems.labels(e.writer, result).inc(e.items);
+      }
     }),
   ];
   return () => {

@@ -73,14 +73,15 @@ export function parseReceiptFields(text: string): Partial<Record<Key, string>> {
   KEY_RE.lastIndex = 0;
   for (let m = KEY_RE.exec(text); m; m = KEY_RE.exec(text)) {
     const key = m[1]!.toLowerCase().replace('_', ' ') as Key;
-    // Once `text:` has started, anything after it is message text (it may contain "stat:").
-    if (marks.some((k) => k.key === 'text')) break;
-    if (marks.some((k) => k.key === key)) continue;
     marks.push({ key, start: m.index, valueStart: m.index + m[0].length });
+    // Once `text:` has started, anything after it is message text (it may contain "stat:").
+    if (key === 'text') break;
   }
   const out: Partial<Record<Key, string>> = {};
   for (let i = 0; i < marks.length; i++) {
     const mark = marks[i]!;
+    // A repeated key still ends the value before it, but the first occurrence is the one kept.
+    if (out[mark.key] !== undefined) continue;
     const end = i + 1 < marks.length ? marks[i + 1]!.start : text.length;
     const raw = text.slice(mark.valueStart, end);
     out[mark.key] = mark.key === 'text' ? raw.replace(/^ /, '') : raw.trim();
@@ -118,7 +119,9 @@ function toInt(s: string | undefined): number | undefined {
  */
 export function parseReceipt(text: string, tlvs: ReceiptTlvs = {}): Receipt | undefined {
   const f = parseReceiptFields(text);
-  const messageId = (tlvs.receiptedMessageId?.trim() || f.id?.trim() || '').replace(/\0+$/, '');
+  // C-string NULs first, then spaces: an id padded either way is the same id.
+  const clean = (id: string | undefined) => id?.replace(/\0+$/, '').trim();
+  const messageId = clean(tlvs.receiptedMessageId) || clean(f.id) || '';
   const tlvState = tlvs.messageState === undefined ? undefined : STATE_BY_TLV[tlvs.messageState];
   const textState = f.stat ? STATE_BY_STAT[f.stat.toUpperCase()] : undefined;
   const state = tlvState ?? textState ?? (f.stat ? 'UNKNOWN' : undefined);

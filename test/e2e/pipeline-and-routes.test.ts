@@ -223,4 +223,29 @@ describe('typed events', () => {
     expect(m).toMatch(/^parley_nodejs_heap_size_used_bytes /m);
     expect(m).not.toMatch(/parley_process_process_|parley_process_nodejs_/);
   });
+
+  it('time every batched database write, by writer: accept, outcomes and receipts of one message', async () => {
+    const t = await startTestGateway({ file: import.meta.filename });
+    cleanups.push(() => t.stop());
+    const r = await t.request(
+      'POST',
+      '/v1/messages',
+      { to: '+14155550124', body: 'timed' },
+      { authorization: `Bearer ${t.account.apiKey}` },
+    );
+    expect(r.status).toBe(202);
+    await t.waitFinal([r.json.id]);
+    const m = (await t.request('GET', '/metrics')).json as string;
+    const value = (re: RegExp) => Number(m.match(re)?.[1] ?? Number.NaN);
+    expect(value(/^parley_db_write_items_total\{writer="accept",result="ok"\} (\d+)/m)).toBe(1);
+    for (const writer of ['accept', 'outcomes', 'receipts'])
+      expect(
+        value(
+          new RegExp(
+            `^parley_db_write_duration_seconds_count\\{writer="${writer}",result="ok"\\} (\\d+)`,
+            'm',
+          ),
+        ),
+      ).toBeGreaterThanOrEqual(1);
+  });
 });

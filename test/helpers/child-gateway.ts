@@ -7,20 +7,27 @@ import { databaseUrl } from './services.ts';
 
 export const CHILD_ADMIN = 'child-test-admin-token-0123';
 
-/** A database of its own for a test that runs the gateway as a separate process. */
-export async function freshDatabase(tag: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const base = await databaseUrl();
+/**
+ * A database of its own for a test (or bench run) that runs the gateway as a separate process;
+ * created on `base` (the test server by default), named from `tag`.
+ */
+export async function freshDatabase(
+  tag: string,
+  base?: string,
+): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+  const server = base ?? (await databaseUrl());
   const name = `parley_${tag}_${process.pid}_${Date.now() % 100000}`;
-  const admin = new pg.Client({ connectionString: base });
+  const admin = new pg.Client({ connectionString: server });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const u = new URL(base);
+  const u = new URL(server);
   u.pathname = `/${name}`;
   return {
+    name,
     url: u.toString(),
     drop: async () => {
-      const c = new pg.Client({ connectionString: base });
+      const c = new pg.Client({ connectionString: server });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 
+const ORPHAN_GUARD = new URL('./orphan-guard.mjs', import.meta.url).href;
+
 export interface Child {
   child: ChildProcess;
   lines: string[];
@@ -19,9 +21,10 @@ export function runTs(
   nodeArgs: string[] = [],
 ): Child {
   const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const child = spawn(process.execPath, [...nodeArgs, ...loader, script, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', ORPHAN_GUARD, ...loader, script, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // stdin stays open for the child's lifetime: its closing tells the child we are gone.
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
   let buf = '';

@@ -4,35 +4,38 @@ export type Alphabet = 'gsm7' | 'ascii' | 'latin1' | 'ucs2' | 'binary';
 
 /**
  * Alphabet a data_coding value names (SMPP 3.4 §5.2.19 and 3GPP TS 23.038 §4).
- * Unlike `smpp`'s `data_coding & 0x0F`, coding groups are honoured: 0x18 is UCS-2, 0xF4 is 8-bit.
+ * Unlike `smpp`'s `data_coding & 0x0F`, coding groups are honoured: 0x18 and 0x48 are UCS-2,
+ * 0xF4 is 8-bit. SMPP's own values 0x05–0x0F other than 0x08 name national character sets
+ * (JIS, Cyrillic, Hebrew, pictograms, ISO-2022-JP, Kanji, KS C 5601) we do not decode: they are
+ * kept as octets (`binary`), never guessed into text.
  */
 export function alphabetOf(dataCoding: number): Alphabet {
-  switch (dataCoding) {
-    case 0x00:
-      return 'gsm7';
-    case 0x01:
-      return 'ascii';
-    case 0x02:
-    case 0x04:
-      return 'binary';
-    case 0x03:
-      return 'latin1';
-    case 0x08:
-      return 'ucs2';
-    default:
-      break;
+  if (dataCoding < 0x10) {
+    switch (dataCoding) {
+      case 0x00:
+        return 'gsm7';
+      case 0x01:
+        return 'ascii';
+      case 0x03:
+        return 'latin1';
+      case 0x08:
+        return 'ucs2';
+      default:
+        return 'binary';
+    }
   }
+  // 00xx general data coding, and 01xx (marked for automatic deletion) coded the same way:
+  // bits 3..2 are the alphabet.
+  if (dataCoding < 0x80) return GENERAL[(dataCoding >> 2) & 0x03]!;
   const group = dataCoding & 0xf0;
-  if (group <= 0x30) {
-    // General data coding: bits 3..2 are the alphabet.
-    const a = (dataCoding >> 2) & 0x03;
-    return a === 0 ? 'gsm7' : a === 1 ? 'binary' : a === 2 ? 'ucs2' : 'gsm7';
-  }
   if (group === 0xf0) return dataCoding & 0x04 ? 'binary' : 'gsm7';
   if (group === 0xe0) return 'ucs2';
-  // Message waiting groups 0xC0/0xD0 are GSM-7; reserved values fall back to the SMSC default.
+  // Message waiting groups 0xC0/0xD0 are GSM-7; reserved groups 0x80–0xB0 are read as the
+  // default alphabet, as TS 23.038 tells a receiving entity to.
   return 'gsm7';
 }
+
+const GENERAL: readonly Alphabet[] = ['gsm7', 'binary', 'ucs2', 'gsm7'];
 
 /** Decodes short_message / message_payload octets (without UDH) by data_coding. Never throws. */
 export function decodeText(bytes: Uint8Array, dataCoding: number): { text: string; alphabet: Alphabet } {
