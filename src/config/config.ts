@@ -30,7 +30,11 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PARLEY_SIMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(2775),
   PARLEY_SIMULATOR_CONTROL_PORT: z.coerce.number().int().min(0).max(65535).default(8775),
-  PARLEY_INSTANCE_ID: z.string().optional(),
+  // Names this instance's leases (`<id>#<claim>`): '#' would let one id's leases look like another's.
+  PARLEY_INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'letters, digits, . _ : - (1 to 100)')
+    .optional(),
   PARLEY_LEASE_MS: z.coerce.number().int().min(1000).default(120_000),
   PARLEY_VALIDITY_MS: z.coerce
     .number()

@@ -70,7 +70,11 @@ export const ERROR_CATALOG = {
   NO_SENDING_NUMBER: def(422, 'fix-request', 'this account has no number to send from; add one first'),
   // Server side
   OVERLOADED: def(503, 'retry', 'the gateway is saturated; nothing was stored, try again shortly'),
-  DATABASE_UNAVAILABLE: def(503, 'retry', 'the database is unavailable; nothing was stored, try again'),
+  DATABASE_UNAVAILABLE: def(
+    503,
+    'retry',
+    'the database is unavailable; try again (with the same Idempotency-Key a retry never sends twice)',
+  ),
   SHUTTING_DOWN: def(503, 'retry', 'the gateway is shutting down; try another instance or again shortly'),
   INTERNAL: def(500, 'retry', 'internal error; nothing about it depends on your request, try again'),
   // Operator side (configuration and carriers; not HTTP answers, but logged and counted)

@@ -60,11 +60,27 @@ export class AcceptService {
     this.writer = new Batcher(
       observedWrite(bus, 'accept', async (drafts: MessageDraft[]) => {
         // One statement (messages and segments in CTEs) is atomic on its own: no BEGIN/COMMIT round trips.
-        const inserted = await this.store.insertDrafts(drafts, new Date());
-        return drafts.map((d) => inserted.has(d.id));
+        try {
+          const inserted = await this.store.insertDrafts(drafts, new Date());
+          return drafts.map((d) => inserted.has(d.id));
+        } catch (err) {
+          return this.settleLostInsert(drafts, err);
+        }
       }),
       { ...writer, maxPending: opts.maxPending, isolate: (err) => classifyDbError(err) === 'data' },
     );
+  }
+
+  /**
+   * The connection may drop after PostgreSQL committed the insert and before its answer came:
+   * answering 503 then would make the client send again. The ids are ours, so ask; when the
+   * database cannot even be asked, the 503 stands (a retry with the same Idempotency-Key is safe).
+   */
+  private async settleLostInsert(drafts: MessageDraft[], err: unknown): Promise<boolean[]> {
+    if (classifyDbError(err) !== 'unavailable') throw err;
+    const stored = await this.store.storedIds(drafts.map((d) => d.id)).catch(() => undefined);
+    if (stored === undefined || stored.size === 0) throw err;
+    return drafts.map((d) => stored.has(d.id));
   }
 
   private async accountNumbers(accountId: string): Promise<SendingNumber[]> {

@@ -104,6 +104,17 @@ export class Dispatcher {
         continue;
       }
       const limit = Math.min(room, this.opts.claimBatch);
+      if (this.store.unconfirmedClaims > 0) {
+        try {
+          const n = await this.store.releaseUnconfirmedClaims();
+          if (n > 0)
+            this.log.warn({ segments: n }, 'segments of a claim whose answer was lost returned to the queue');
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message }, 'releasing unconfirmed claims failed; retrying');
+          await sleep(1_000);
+          continue;
+        }
+      }
       let segs: ClaimedSegment[];
       try {
         const claimed = await this.store.claim(limit, this.opts.leaseMs);

@@ -50,6 +50,8 @@ export interface MessageStore {
    * idempotency key) exists already is skipped for the caller to resolve.
    */
   insertDrafts(drafts: MessageDraft[], now: Date): Promise<Set<string>>;
+  /** Which of these message ids are stored (to settle an insert whose answer was lost). */
+  storedIds(ids: string[]): Promise<Set<string>>;
   byIdempotencyKeys(
     accountId: string,
     keys: string[],
@@ -63,6 +65,17 @@ export interface DispatchStore {
    * their messages become `sending` (the roll-up).
    */
   claim(limit: number, leaseMs: number): Promise<{ segments: ClaimedSegment[]; rollup: RollupResult }>;
+  /**
+   * Claims whose answer was lost with the connection (the database may have committed them):
+   * their segments were never handed to us, so nothing of them was submitted.
+   */
+  readonly unconfirmedClaims: number;
+  /**
+   * Returns the segments of unconfirmed claims to the queue at once (not after their lease, and
+   * not marked possibleDuplicate: they were never submitted). Rejects while the database is
+   * unavailable; the claims stay unconfirmed until a call succeeds.
+   */
+  releaseUnconfirmedClaims(): Promise<number>;
   /** Writes outcomes of segments this instance leased; parked receipts for new SMSC ids apply too. */
   applyOutcomes(outcomes: SegmentOutcome[]): Promise<RollupResult>;
   /** Segments whose lease ran out (their instance died) go back, marked possibleDuplicate. */

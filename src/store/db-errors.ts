@@ -3,7 +3,7 @@ import { AppError } from '../errors/app-error.ts';
 /**
  * What a database error means for the caller:
  * - `unavailable`: the database could not be reached, dropped the connection, timed out or is
- *   overloaded — nothing was stored; try again later (503);
+ *   overloaded — try again later (503); a statement whose answer was lost may have committed;
  * - `data`: the database refused these values (bad text, out of range, constraint) — retrying
  *   the same row fails again; isolate it (400);
  * - `conflict`: a unique key exists (the caller resolves it);
@@ -56,7 +56,7 @@ export function classifyDbError(err: unknown): DbErrorKind {
   return 'other';
 }
 
-/** The 503 callers get when the database is unavailable: nothing was stored, try again. */
+/** The 503 callers get when the database is unavailable: try again. */
 export function databaseUnavailable(err?: unknown): AppError {
   return new AppError('DATABASE_UNAVAILABLE', undefined, { cause: err });
 }

@@ -4,24 +4,51 @@ import type { DispatchStore } from '../messaging/ports.ts';
 import type { NumberType } from '../messaging/vocabulary.ts';
 import { columns, pushRow } from './columns.ts';
 import type { Db } from './db.ts';
-import { CLAIM_SQL, OUTCOMES_SQL } from './dispatch-sql.ts';
+import { classifyDbError } from './db-errors.ts';
+import { CLAIM_SQL, OUTCOMES_SQL, RELEASE_CLAIM_SQL } from './dispatch-sql.ts';
 import { finishWrite, type ResultRow, rollupMulti, toChange } from './rollup.ts';
 
 const date = (v: unknown) => (v instanceof Date ? v : new Date(String(v)));
 
 /** Segment claiming, outcome writes and sweeps, each with the message roll-up in the same transaction. */
 export class DispatchRepo implements DispatchStore {
+  private claims = 0;
+  private readonly unconfirmed = new Set<string>();
+
   constructor(
     private readonly db: Db,
     private readonly owner: string,
   ) {}
 
+  get unconfirmedClaims(): number {
+    return this.unconfirmed.size;
+  }
+
+  /** Leases of this instance start with this prefix; each claim adds its number. */
+  private get leasePrefix(): string {
+    return `${this.owner}#`;
+  }
+
+  async releaseUnconfirmedClaims(): Promise<number> {
+    let n = 0;
+    for (const token of [...this.unconfirmed]) {
+      n += (await this.db.query(RELEASE_CLAIM_SQL, [token])).rowCount;
+      this.unconfirmed.delete(token);
+    }
+    return n;
+  }
+
   async claim(limit: number, leaseMs: number): Promise<{ segments: ClaimedSegment[]; rollup: RollupResult }> {
-    const r = await this.db.query<Record<string, unknown>>(
-      CLAIM_SQL,
-      [this.owner, limit, leaseMs],
-      'parley_claim',
-    );
+    const token = `${this.leasePrefix}${++this.claims}`;
+    let r: { rows: Record<string, unknown>[] };
+    try {
+      r = await this.db.query<Record<string, unknown>>(CLAIM_SQL, [token, limit, leaseMs], 'parley_claim');
+    } catch (err) {
+      // The connection may have dropped after the database committed the claim: its segments
+      // would sit leased to us, never submitted, until the lease ran out.
+      if (classifyDbError(err) === 'unavailable') this.unconfirmed.add(token);
+      throw err;
+    }
     const segments: ClaimedSegment[] = [];
     const rollup = emptyRollup();
     for (const x of r.rows) {
@@ -71,7 +98,11 @@ export class DispatchRepo implements DispatchStore {
     }
     return this.db.tx(async (q) => {
       const out = emptyRollup();
-      const r = await q.query<ResultRow>(OUTCOMES_SQL, [this.owner, ...cols, ...ids], 'parley_outcomes');
+      const r = await q.query<ResultRow>(
+        OUTCOMES_SQL,
+        [this.leasePrefix, ...cols, ...ids],
+        'parley_outcomes',
+      );
       await finishWrite(q, r.rows, out);
       return out;
     });
@@ -170,7 +201,7 @@ export class DispatchRepo implements DispatchStore {
         (x) =>
           x.status === 'queued' ||
           x.status === 'scheduled' ||
-          (x.status === 'sending' && x.lease_owner === this.owner),
+          (x.status === 'sending' && String(x.lease_owner).startsWith(this.leasePrefix)),
       );
       if (!untouched || cur.rows.some((x) => Number(x.resends) > 0 || x.possible_duplicate)) return false;
       await q.query('DELETE FROM segments WHERE message_id = $1', [messageId]);

@@ -67,7 +67,11 @@ UNION ALL
 SELECT DISTINCT 2, message_id, NULL::uuid, NULL, NULL, NULL, NULL::boolean, NULL::smallint, NULL::uuid FROM s WHERE parts > 1
 ${withHits ? 'UNION ALL SELECT 3, message_id, NULL::uuid, status, reason, error_code, NULL::boolean, idx, receipt_id FROM hit' : ''}`;
 
-/** Claims due segments with a lease and marks their messages `sending`, in one round trip. */
+/**
+ * Claims due segments with a lease and marks their messages `sending`, in one round trip. The
+ * lease owner ($1) names the claim itself (`<instance>#<n>`), so a claim whose answer is lost
+ * can be found and undone.
+ */
 export const CLAIM_SQL = `WITH c AS (
   SELECT message_id, idx FROM segments
   WHERE status IN ('queued', 'scheduled') AND next_attempt_at <= now()
@@ -110,7 +114,7 @@ export const OUTCOMES_SQL = `WITH o AS (
       resends = s.resends + CASE WHEN o.dup THEN 1 ELSE 0 END,
       lease_owner = NULL, lease_until = NULL
   FROM o
-  WHERE s.message_id = o.message_id AND s.idx = o.idx AND s.status_rank = 1 AND s.lease_owner = $1
+  WHERE s.message_id = o.message_id AND s.idx = o.idx AND s.status_rank = 1 AND starts_with(s.lease_owner, $1)
   RETURNING s.message_id, s.idx, s.parts, s.status, s.reason, s.error_code, s.possible_duplicate
 ), ${SINGLE_PART_TARGETS}, ${APPLY_STATUSES},
 ids AS (
@@ -193,3 +197,12 @@ export const AGG_SQL = `WITH agg AS (
   FROM agg
 ), ${APPLY_STATUSES}
 SELECT ${CHANGE_COLUMNS} FROM u`;
+
+/** Segments of one unconfirmed claim ($1) back to the queue, as if never claimed. */
+export const RELEASE_CLAIM_SQL = `WITH c AS (
+  SELECT message_id, idx FROM segments WHERE status = 'sending' AND lease_owner = $1 FOR UPDATE
+)
+UPDATE segments s
+SET status = 'queued', status_rank = 0, lease_owner = NULL, lease_until = NULL,
+    attempts = GREATEST(s.attempts - 1, 0), next_attempt_at = now()
+FROM c WHERE s.message_id = c.message_id AND s.idx = c.idx AND s.lease_owner = $1`;

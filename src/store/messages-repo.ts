@@ -142,6 +142,15 @@ export class MessagesRepo implements MessageStore {
     return new Set(r.rows.map((x) => x.id));
   }
 
+  async storedIds(ids: string[]): Promise<Set<string>> {
+    const r = await this.db.query<{ id: string }>(
+      `SELECT m.id FROM unnest($1::uuid[]) AS k(id)
+       CROSS JOIN LATERAL (SELECT id FROM messages WHERE id = k.id OFFSET 0) m`,
+      [ids],
+    );
+    return new Set(r.rows.map((x) => x.id));
+  }
+
   /** Existing messages for idempotency keys of one account: key → {id, hash, message}. */
   async byIdempotencyKeys(
     accountId: string,

@@ -119,7 +119,20 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
         );
         for (const row of r.rows) if (FINAL_STATUSES.has(row.status as MessageStatus)) out.set(row.id, row);
       },
-    );
+    ).catch(async (err) => {
+      // Say where the rest are stuck: message and segment states, and what the simulator saw.
+      const pending = ids.filter((id) => !out.has(id));
+      const segs = await gw.db.query<Record<string, unknown>>(
+        `SELECT m.status AS message, s.status AS segment, s.reason, s.attempts, s.resends,
+                s.lease_until < now() AS lease_over, s.smsc_id IS NOT NULL AS has_smsc_id, count(*)::int AS n
+         FROM messages m JOIN segments s ON s.message_id = m.id
+         WHERE m.id = ANY($1::uuid[]) GROUP BY 1, 2, 3, 4, 5, 6, 7`,
+        [pending],
+      );
+      throw new Error(
+        `${(err as Error).message}: ${out.size} of ${ids.length} final; the rest ${JSON.stringify(segs.rows)}; simulator ${JSON.stringify(sim.stats)}`,
+      );
+    });
     return out;
   };
   return {

@@ -34,6 +34,12 @@ describe('configuration', () => {
       /PARLEY_DB_STATEMENT_TIMEOUT_MS/,
     );
   });
+  it('takes an instance id that cannot be confused with the leases of another', () => {
+    expect(loadConfig({ PARLEY_INSTANCE_ID: 'gw-1.eu:a' }).instanceId).toBe('gw-1.eu:a');
+    expect(() => loadConfig({ PARLEY_INSTANCE_ID: 'gw#1' })).toThrow(/env\.PARLEY_INSTANCE_ID/);
+    expect(() => loadConfig({ PARLEY_INSTANCE_ID: 'a b' })).toThrow(ConfigError);
+  });
+
   it('reads timeouts and the callback allowlist', () => {
     const c = loadConfig({
       PARLEY_HTTP_REQUEST_TIMEOUT_MS: '5000',
