@@ -139,7 +139,8 @@ export class SmscCore {
     const pdu = conn.unacked.get(seq);
     conn.unacked.delete(seq);
     if (status === 0) {
-      this.stats.receiptResps++;
+      if (pdu && !isReceiptPdu(pdu)) this.stats.moResps++;
+      else this.stats.receiptResps++;
       return;
     }
     this.stats.receiptRespErrors++;
@@ -396,3 +397,18 @@ export class SmscCore {
 
 export type { MoRequest };
 export { CMD };
+
+/** Whether a deliver_sm we wrote is a receipt (esm_class message type set) rather than an MO. */
+function isReceiptPdu(pdu: Buffer): boolean {
+  let i = 16;
+  const skipCString = () => {
+    while (i < pdu.length && pdu[i] !== 0) i++;
+    i++;
+  };
+  skipCString(); // service_type
+  i += 2; // source_addr_ton, source_addr_npi
+  skipCString(); // source_addr
+  i += 2; // dest_addr_ton, dest_addr_npi
+  skipCString(); // destination_addr
+  return ((pdu[i] ?? 0) & 0x3c) !== 0;
+}

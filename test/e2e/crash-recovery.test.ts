@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   CHILD_ADMIN,
@@ -55,8 +54,7 @@ describe('crash recovery', () => {
     }
     expect(accepted).toHaveLength(2000);
 
-    const db = new pg.Client({ connectionString: dbUrl });
-    await db.connect();
+    const db = await db0.client();
     const counts = async () =>
       (
         await db.query<{ status: string; n: number }>(
@@ -110,7 +108,6 @@ describe('crash recovery', () => {
     const failed = stored.rows.filter((r) => r.status !== 'delivered');
     // Only segments whose submit may have reached the SMSC before the kill could end other than delivered.
     expect(failed.length).toBeLessThan(50);
-    await db.end();
 
     second.child.child.kill('SIGTERM');
     expect(await second.child.exited).toBe(0);

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshDatabase, simControl, startGatewayProcess, startSimProcess } from '../helpers/child-gateway.ts';
 import type { Child } from '../helpers/processes.ts';
@@ -52,8 +51,7 @@ describe('floods from an SMSC', () => {
         );
       }, 200);
       await simControl(sim, '/flood', { kind, count, perSecond: 10_000 });
-      const pgc = new pg.Client({ connectionString: db.url });
-      await pgc.connect();
+      const pgc = await db.client();
       const stored = async () =>
         kind === 'unknown-receipts'
           ? Number(
@@ -108,7 +106,6 @@ describe('floods from an SMSC', () => {
           },
         );
       }
-      await pgc.end();
       gw.child.child.kill('SIGTERM');
       await gw.child.exited;
     },

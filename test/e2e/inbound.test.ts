@@ -190,16 +190,17 @@ describe('concatenated MO survive a crash', () => {
     await waitSimBound(sim);
     const acc = await childAccount(g1, '+15550106601');
     const text = 'The quick brown fox jumps over the lazy dog. '.repeat(8); // 3 parts
-    await simControl(sim, '/mo', {
-      from: '+15551239999',
-      to: '+15550106601',
-      text,
-      segments: 3,
-      ref: 4242,
-      only: [1, 2],
-    });
-    const pgc = new (await import('pg')).default.Client({ connectionString: db.url });
-    await pgc.connect();
+    const parts = (only: number[]) =>
+      simControl(sim, '/mo', {
+        from: '+15551239999',
+        to: '+15550106601',
+        text,
+        segments: 3,
+        ref: 4242,
+        only,
+      });
+    await parts([1, 2]);
+    const pgc = await db.client();
     let stored = 0;
     await waitFor(
       () => stored === 2,
@@ -213,14 +214,7 @@ describe('concatenated MO survive a crash', () => {
     await g1.child.exited;
     const g2 = await start();
     await waitSimBound(sim);
-    await simControl(sim, '/mo', {
-      from: '+15551239999',
-      to: '+15550106601',
-      text,
-      segments: 3,
-      ref: 4242,
-      only: [3],
-    });
+    await parts([3]);
     let rows: Array<{ body: string; complete: boolean; account_id: string }> = [];
     await waitFor(
       () => rows.length === 1,
@@ -232,18 +226,24 @@ describe('concatenated MO survive a crash', () => {
     );
     expect(rows[0]).toEqual({ body: text, complete: true, account_id: acc.id });
     // The SMSC sends part 3 again (its answer was lost): recognised, no second message.
-    await simControl(sim, '/mo', {
-      from: '+15551239999',
-      to: '+15550106601',
-      text,
-      segments: 3,
-      ref: 4242,
-      only: [3],
-    });
-    await new Promise((r) => setTimeout(r, 1_500));
+    const answered = async () => {
+      const stats = (await (await fetch(`${sim.control}/stats`)).json()) as { moResps?: number };
+      return stats.moResps ?? 0;
+    };
+    const before = await answered();
+    await parts([3]);
+    // Once the SMSC has our answer to the resent part, the gateway has decided what it is.
+    let now = before;
+    await waitFor(
+      () => now > before,
+      10_000,
+      'the resent part answered',
+      async () => {
+        now = await answered();
+      },
+    );
     expect((await pgc.query('SELECT 1 FROM inbound_messages')).rowCount).toBe(1);
     expect((await pgc.query('SELECT 1 FROM mo_parts')).rowCount).toBe(0);
-    await pgc.end();
     g2.child.child.kill('SIGTERM');
     await g2.child.exited;
   }, 90_000);

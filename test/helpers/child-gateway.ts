@@ -14,7 +14,7 @@ export const CHILD_ADMIN = 'child-test-admin-token-0123';
 export async function freshDatabase(
   tag: string,
   base?: string,
-): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+): Promise<{ name: string; url: string; client: () => Promise<pg.Client>; drop: () => Promise<void> }> {
   const server = base ?? (await databaseUrl());
   const name = `parley_${tag}_${process.pid}_${Date.now() % 100000}`;
   const admin = new pg.Client({ connectionString: server });
@@ -23,10 +23,21 @@ export async function freshDatabase(
   await admin.end();
   const u = new URL(server);
   u.pathname = `/${name}`;
+  const clients: pg.Client[] = [];
   return {
     name,
     url: u.toString(),
+    /** A connected client of this database, ended before the database is dropped. */
+    client: async () => {
+      const c = new pg.Client({ connectionString: u.toString() });
+      // Dropping the database (WITH FORCE) ends this connection: not an error of the test.
+      c.on('error', () => undefined);
+      await c.connect();
+      clients.push(c);
+      return c;
+    },
     drop: async () => {
+      await Promise.all(clients.splice(0).map((c) => c.end().catch(() => undefined)));
       const c = new pg.Client({ connectionString: server });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -42,7 +42,9 @@ describe('inbound MO and receipts through src/smpp', () => {
     expect(byFrom.get('+15551230005')).toMatchObject({ text: long, segments: 4 });
     expect(byFrom.get('+15551230006')).toMatchObject({ text: long, segments: 1 });
     expect(byFrom.get('+15551230007')?.text).toBe('crème');
-    await waitFor(() => h.sim!.stats.moResps + h.sim!.stats.receiptResps >= 0, 100, 'noop');
+    // 13 deliver_sm in all (1 + 1 + 3 + 2 + 4 + 1 + 1 parts), each acknowledged OK, none an error.
+    await waitFor(() => h.sim!.stats.moResps === 13, 3_000, 'every MO part acknowledged');
+    expect(h.sim.stats.receiptRespErrors).toBe(0);
   });
 
   it('answers deliver_sm with a temporary error when the handler fails, so the SMSC keeps it', async () => {

@@ -9,7 +9,6 @@ import {
   profileKey,
   referenceOf,
 } from '../../src/messaging/encode-profile.ts';
-import type { ClaimedSegment } from '../../src/messaging/model.ts';
 import { outcomeFor, submitFieldsFor } from '../../src/messaging/outcome.ts';
 import { ALLOW, Pipeline, type Policy } from '../../src/messaging/pipeline.ts';
 import {
@@ -19,23 +18,9 @@ import {
   validityPolicy,
 } from '../../src/messaging/policies.ts';
 import type { Router } from '../../src/messaging/router.ts';
+import { claimedSegment } from '../helpers/core-fixtures.ts';
 
-const seg: ClaimedSegment = {
-  messageId: 'm1',
-  idx: 2,
-  parts: 3,
-  from: '+15550100001',
-  to: '+14155550123',
-  numberType: 'local',
-  payload: Buffer.from('hi'),
-  dataCoding: 0,
-  esmClass: 0,
-  usePayloadTlv: false,
-  profile: 'g0.u.r8.udh',
-  expiresAt: new Date(Date.now() + 60_000),
-  attempts: 1,
-  resends: 0,
-};
+const seg = claimedSegment({ messageId: 'm1', idx: 2, parts: 3 });
 
 const candidate = (now: Date, sendAt?: Date) => ({ now, sendAt }) as AcceptCandidate;
 

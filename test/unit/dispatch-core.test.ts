@@ -12,23 +12,9 @@ import {
 import type { CarrierLink } from '../../src/messaging/ports.ts';
 import { segmentStatusFor } from '../../src/messaging/receipts.ts';
 import { Router } from '../../src/messaging/router.ts';
+import { claimedSegment } from '../helpers/core-fixtures.ts';
 
-const seg: ClaimedSegment = {
-  messageId: 'm',
-  idx: 0,
-  parts: 1,
-  from: '+15550100001',
-  to: '+14155550123',
-  numberType: 'local',
-  payload: Buffer.from('hi'),
-  dataCoding: 0,
-  esmClass: 0,
-  usePayloadTlv: false,
-  profile: 'g0.u.r8.udh',
-  expiresAt: new Date(Date.now() + 60_000),
-  attempts: 1,
-  resends: 0,
-};
+const seg = claimedSegment();
 const retry = { initialMs: 100, maxMs: 1000, multiplier: 2 };
 
 describe('submit_sm fields', () => {

@@ -2,28 +2,17 @@
 // PDU shape some SMSC sends.
 import { describe, expect, it } from 'vitest';
 import {
-  type InboundPdu,
   interpretInbound,
   isReceipt,
   joinMoParts,
   MISSING_PART,
   validConcat,
 } from '../../src/smpp/inbound.ts';
+import { inboundPdu } from '../helpers/core-fixtures.ts';
 
-function pdu(over: Partial<InboundPdu>): InboundPdu {
-  return {
-    sourceAddr: '15551230000',
-    sourceAddrTon: 1,
-    destinationAddr: '12345',
-    destAddrTon: 0,
-    esmClass: 0,
-    dataCoding: 0,
-    shortMessage: Buffer.alloc(0),
-    ...over,
-  };
-}
+const pdu = inboundPdu;
 
-const mo = (p: InboundPdu) => {
+const mo = (p: ReturnType<typeof inboundPdu>) => {
   const ev = interpretInbound(p);
   if (ev.kind !== 'mo') throw new Error(`expected an MO, got ${ev.kind}`);
   return ev.part;

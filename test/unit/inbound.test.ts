@@ -1,26 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { alphabetOf, decodeText, splitUdh } from '../../src/smpp/encoding/decode.ts';
 import {
-  type InboundPdu,
   interpretInbound,
   isReceipt,
   joinMoParts,
   MISSING_PART,
   validConcat,
 } from '../../src/smpp/inbound.ts';
+import { inboundPdu } from '../helpers/core-fixtures.ts';
 
-function pdu(over: Partial<InboundPdu>): InboundPdu {
-  return {
-    sourceAddr: '15551230000',
-    sourceAddrTon: 1,
-    destinationAddr: '12345',
-    destAddrTon: 0,
-    esmClass: 0,
-    dataCoding: 0,
-    shortMessage: Buffer.alloc(0),
-    ...over,
-  };
-}
+const pdu = inboundPdu;
 
 describe('data_coding', () => {
   it('honours coding groups instead of masking with 0x0F', () => {
