@@ -3,9 +3,9 @@
  * with `npm start`'s heap flags), their CPU and memory, and the gateway's API and metrics.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { Pool } from 'undici';
 import { freshDatabase } from '../../test/helpers/child-gateway.ts';
 import { type Child, runTs } from '../../test/helpers/processes.ts';
 import { cpuSecondsOf, rssOf } from '../proc-stats.ts';
@@ -116,33 +116,19 @@ export async function startGateway(
   );
   const listening = await child.waitLine((o) => o.msg === 'parley listening', 60_000);
   const url = String(listening.address);
-  // Keep-alive with a bounded pool, as an API client would.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const postStatus = (p: string, body: unknown, key: string) =>
-    new Promise<number>((resolve, reject) => {
-      const data = JSON.stringify(body);
-      const target = new URL(p, url);
-      const req = http.request(
-        {
-          agent,
-          host: target.hostname,
-          port: target.port,
-          path: target.pathname,
-          method: 'POST',
-          headers: {
-            authorization: `Bearer ${key}`,
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(data),
-          },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', reject);
-      req.end(data);
+  // Keep-alive with a bounded pool, as an API client would; undici, so that the load generator's
+  // own CPU (it shares the machine) disturbs the figures as little as it can.
+  const pool = new Pool(url, { connections: 64, pipelining: 1 });
+  const postStatus = async (p: string, body: unknown, key: string) => {
+    const res = await pool.request({
+      path: p,
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
     });
+    await res.body.dump();
+    return res.statusCode;
+  };
   return {
     child,
     url,
@@ -166,9 +152,13 @@ export async function startGateway(
       return sum;
     },
     stop: async () => {
-      agent.destroy();
+      await pool.close();
       child.child.kill('SIGTERM');
       await child.exited;
+      // For a look at what the gateway printed (e.g. BENCH_GATEWAY_NODE_ARGS=--trace-gc).
+      const logDir = process.env.BENCH_GATEWAY_LOG_DIR;
+      if (logDir)
+        writeFileSync(path.join(logDir, `gateway-${child.child.pid}.log`), `${child.lines.join('\n')}\n`);
     },
   };
 }
