@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import { OptOutGate } from './compliance/gate.ts';
+import { optOutAcceptPolicy, optOutDispatchPolicy } from './compliance/policies.ts';
+import { ComplianceService } from './compliance/service.ts';
 import type { AppConfig } from './config/config.ts';
 import { type App, buildHttp, type Readiness } from './http/server.ts';
 import type { Logger } from './logger.ts';
 import { AcceptService } from './messaging/accept.ts';
 import type { AcceptCandidate } from './messaging/compose.ts';
 import { Dispatcher } from './messaging/dispatcher.ts';
-import { type EventBus, LocalBus } from './messaging/events.ts';
+import { type EventBus, LocalBus, observedWrite } from './messaging/events.ts';
 import { InboundService } from './messaging/inbound.ts';
 import type { ClaimedSegment } from './messaging/model.ts';
 import { Pipeline } from './messaging/pipeline.ts';
@@ -26,6 +29,7 @@ import { Carrier } from './smpp/carrier.ts';
 import { statusName } from './smpp/command-status.ts';
 import { AccountsRepo } from './store/accounts-repo.ts';
 import { Batcher } from './store/batcher.ts';
+import { ComplianceRepo } from './store/compliance-repo.ts';
 import { type Db, openDb } from './store/db.ts';
 import { DispatchRepo } from './store/dispatch-repo.ts';
 import { InboundRepo } from './store/inbound-repo.ts';
@@ -49,6 +53,8 @@ export interface Gateway {
   inbound: InboundService;
   webhooks: WebhookSender;
   sweeper: Sweeper;
+  compliance: ComplianceService;
+  contacts: ComplianceRepo;
   dispatchPipeline: Pipeline<ClaimedSegment>;
   acceptPipeline: Pipeline<AcceptCandidate>;
   /** Starts binds, dispatch, sweeps and webhooks (the HTTP listener is main's). */
@@ -160,9 +166,34 @@ export async function createGateway(
   );
   const router = new Router(carriers, config.routes);
   const backoff = new DestinationBackoff();
-  const acceptPipeline = new Pipeline<AcceptCandidate>([schedulePolicy], (c, body) => ({ ...c, body }));
+  const contacts = new ComplianceRepo(db);
+  const gate = new OptOutGate();
+  // Concurrent single requests share one opt-out lookup.
+  const optOutLookup = new Batcher<{ accountId: string; to: string }, boolean>(
+    observedWrite(bus, 'opt_out_lookup', async (pairs) => {
+      const out = await contacts.optedOut(pairs);
+      return pairs.map((p) => out.has(`${p.accountId} ${p.to}`));
+    }),
+    { maxItems: 2000, maxDelayMs: 1, concurrency: 4 },
+  );
+  const acceptPipeline = new Pipeline<AcceptCandidate>(
+    [
+      schedulePolicy,
+      optOutAcceptPolicy(async (pairs) => {
+        const settled = await optOutLookup.addAll(pairs);
+        const out = new Set<string>();
+        settled.forEach((s, i) => {
+          if (s.status === 'rejected') throw s.reason;
+          if (s.value) out.add(`${pairs[i]!.accountId} ${pairs[i]!.to}`);
+        });
+        return out;
+      }),
+    ],
+    (c, body) => ({ ...c, body }),
+  );
   const dispatchPipeline = new Pipeline<ClaimedSegment>([
     validityPolicy,
+    optOutDispatchPolicy(contacts),
     backoff.policyFor(),
     carrierAvailablePolicy(router),
   ]);
@@ -182,6 +213,15 @@ export async function createGateway(
     retry: { initialMs: 500, maxMs: 60_000, multiplier: 2 },
   });
   receipts.pendingWrite = (carrierId, keys) => dispatcher.pendingWrite(carrierId, keys);
+  dispatcher.addSubmitGuard((seg) => gate.allows(seg.messageId, seg.from, seg.to));
+  const compliance = new ComplianceService(
+    contacts,
+    gate,
+    bus,
+    log,
+    (accountId, from, to, body) => accept.composeReply(accountId, from, to, body),
+    { sweepMs: 2_000, sweepAfterMs: 5_000 },
+  );
   const transport = new WebhookTransport(config.webhookAllowNetworks);
   const webhooks = new WebhookSender(new WebhooksRepo(db), transport, bus, log, {
     pollMs: 250,
@@ -235,6 +275,8 @@ export async function createGateway(
     accept,
     messages,
     accounts,
+    contacts,
+    compliance,
     receipts: receiptsRepo,
     pduLog,
     metrics,
@@ -264,6 +306,8 @@ export async function createGateway(
     inbound,
     webhooks,
     sweeper,
+    compliance,
+    contacts,
     dispatchPipeline,
     acceptPipeline,
     start() {
@@ -271,6 +315,7 @@ export async function createGateway(
       dispatcher.start();
       webhooks.start();
       sweeper.start();
+      compliance.start();
     },
     async stop() {
       if (stopped) return;
@@ -283,6 +328,7 @@ export async function createGateway(
       await Promise.all(carriers.map((c) => c.stop()));
       await receipts.stop();
       await inbound.drain();
+      await compliance.stop();
       await pduWriter.drain();
       sweeper.stop();
       await webhooks.stop();

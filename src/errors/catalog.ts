@@ -68,6 +68,12 @@ export const ERROR_CATALOG = {
   UNSUPPORTED_MEDIA_TYPE: def(415, 'fix-request', 'send application/json'),
   HEADERS_TOO_LARGE: def(431, 'fix-request', 'the request headers are too large'),
   NO_SENDING_NUMBER: def(422, 'fix-request', 'this account has no number to send from; add one first'),
+  CONTACT_OPTED_OUT: def(
+    422,
+    'fix-request',
+    'the contact opted out (replied STOP or similar); nothing may be sent to them until they reply START',
+  ),
+  CONTACT_NOT_FOUND: def(404, 'fix-request', 'no such contact'),
   // Server side
   OVERLOADED: def(503, 'retry', 'the gateway is saturated; nothing was stored, try again shortly'),
   DATABASE_UNAVAILABLE: def(

@@ -3,18 +3,21 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { ComplianceService } from '../compliance/service.ts';
 import type { Logger } from '../logger.ts';
 import type { AcceptService } from '../messaging/accept.ts';
 import type { EventBus } from '../messaging/events.ts';
 import type { ReceiptStore } from '../messaging/ports.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { AccountsRepo } from '../store/accounts-repo.ts';
+import type { ComplianceRepo } from '../store/compliance-repo.ts';
 import type { MessagesRepo } from '../store/messages-repo.ts';
 import type { PduLogRepo } from '../store/pdu-log-repo.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { clientErrorHandler, errorReply, registerErrorHandling, toAppError } from './plugins/errors.ts';
 import { registerSanitize } from './plugins/sanitize.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
+import { registerContactRoutes } from './routes/contacts.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
 import { registerMessageRoutes } from './routes/messages.ts';
@@ -41,6 +44,8 @@ export interface HttpDeps {
   accept: AcceptService;
   messages: MessagesRepo;
   accounts: AccountsRepo;
+  contacts: ComplianceRepo;
+  compliance: ComplianceService;
   receipts: ReceiptStore;
   pduLog: PduLogRepo;
   metrics: Metrics;
@@ -145,6 +150,7 @@ export async function buildHttp(deps: HttpDeps): Promise<App> {
   registerHealthRoutes(app, deps);
   registerMessageRoutes(app, deps);
   registerKeyRoutes(app, deps);
+  registerContactRoutes(app, deps);
   registerAdminRoutes(app, deps);
   return app;
 }

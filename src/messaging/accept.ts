@@ -6,6 +6,7 @@ import { classifyDbError, dbErrorToAppError } from '../store/db-errors.ts';
 import { type AcceptCandidate, type ComposePolicy, checkRequest, draftFor } from './compose.ts';
 import { DEFAULT_PROFILE } from './encode-profile.ts';
 import { type EventBus, observedWrite } from './events.ts';
+import { newMessageId } from './ids.ts';
 import type { MessageDraft, SendRequest } from './model.ts';
 import type { Pipeline } from './pipeline.ts';
 import type { MessageStore, MessageView, NumberDirectory, SendingNumber } from './ports.ts';
@@ -95,6 +96,34 @@ export class AcceptService {
     if (this.numbers.size > 10_000) this.numbers.clear();
     this.numbers.set(accountId, { at: Date.now(), list });
     return list;
+  }
+
+  /**
+   * A message the gateway itself sends (a compliance reply) from one of the account's numbers:
+   * encoded for its route, no accept policies (it goes to a contact who may have opted out).
+   * Throws NUMBER_NOT_FOUND when `from` is not the account's, DATABASE_UNAVAILABLE when the
+   * numbers cannot be read.
+   */
+  async composeReply(accountId: string, from: string, to: string, body: string): Promise<MessageDraft> {
+    const sender = this.resolveFrom(await this.accountNumbers(accountId), from);
+    const now = new Date();
+    const c: AcceptCandidate = {
+      id: newMessageId(),
+      accountId,
+      from: sender.e164,
+      to,
+      numberType: sender.type,
+      body,
+      statusCallback: undefined,
+      metadata: undefined,
+      sendAt: undefined,
+      idempotencyKey: undefined,
+      requestHash: undefined,
+      now,
+    };
+    const profile = this.router.primaryProfile(c.numberType, c.to) ?? DEFAULT_PROFILE;
+    this.ref = (this.ref + 1) & 0xffff;
+    return draftFor(c, profile, this.opts, this.ref, undefined);
   }
 
   /** Forget cached numbers after an admin change. */

@@ -41,6 +41,7 @@ export class Dispatcher {
   /** SMSC id keys whose 'sent' outcome is being written: carrier + key → settles when stored. */
   private readonly writing = new Map<string, Promise<void>>();
   private results: Array<GatewayEvents['submit.result']> = [];
+  private readonly guards: Array<(seg: ClaimedSegment) => boolean> = [];
 
   constructor(
     private readonly store: DispatchStore,
@@ -224,8 +225,19 @@ export class Dispatcher {
     };
   }
 
+  /**
+   * Adds a last-moment check: asked right before a segment's PDU is written (it may have waited in
+   * the carrier's queue since the dispatch policies passed it); false withdraws it, and it is
+   * claimed again, where the policies decide.
+   */
+  addSubmitGuard(stillWanted: (seg: ClaimedSegment) => boolean): void {
+    this.guards.push(stillWanted);
+  }
+
   private submit(seg: ClaimedSegment, carrier: CarrierLink, encoded: Encoded): void {
-    carrier.submit(submitFieldsFor(seg, encoded)).then(
+    const guards = this.guards;
+    const stillWanted = guards.length === 0 ? undefined : () => guards.every((g) => g(seg));
+    carrier.submit(submitFieldsFor(seg, encoded), stillWanted).then(
       (o) => {
         if (o.kind === 'ok') {
           if (this.backoff.size > 0) this.backoff.clear(seg.to);

@@ -16,6 +16,13 @@ export interface InboundEvent {
   receivedAt: string;
 }
 
+export interface ConsentEvent {
+  accountId: string;
+  contactId: string;
+  contact: string;
+  source: 'keyword' | 'phrase' | 'api' | 'import';
+}
+
 export interface GatewayEvents {
   /** Messages committed by the API (one event per request, `count` messages). */
   'message.accepted': { accountId: string; count: number };
@@ -35,12 +42,21 @@ export interface GatewayEvents {
   'webhook.attempt': { result: 'delivered' | 'failed' | 'abandoned' | 'blocked' };
   /** An API key was revoked: every instance drops it from its cache at once. */
   'apikey.revoked': { keyHash: string };
+  /**
+   * Before an opt-out commits: withdraw unwritten submits from these numbers to `contact`
+   * (`blocked`), except the compliance replies `exempt`; after an opt-in: allow them again.
+   */
+  'consent.gate': { numbers: string[]; contact: string; blocked: boolean; exempt: string[] };
+  /** A contact revoked consent (committed). */
+  'contact.opted_out': ConsentEvent;
+  /** A contact gave consent again (committed). */
+  'contact.opted_in': ConsentEvent;
   /** One batched database write finished (or failed): how long it took and for how many items. */
   'db.write': { writer: WriterName; items: number; seconds: number; ok: boolean };
 }
 
 /** The batching writers, each one label value of the write metrics. */
-export type WriterName = 'accept' | 'outcomes' | 'receipts' | 'inbound' | 'inbound_parts';
+export type WriterName = 'accept' | 'outcomes' | 'receipts' | 'inbound' | 'inbound_parts' | 'opt_out_lookup';
 
 export type EventType = keyof GatewayEvents;
 export type EventOrigin = 'local' | 'remote';
@@ -54,6 +70,9 @@ export const REMOTE_EVENTS: ReadonlySet<EventType> = new Set<EventType>([
   'message.status',
   'message.inbound',
   'apikey.revoked',
+  'consent.gate',
+  'contact.opted_out',
+  'contact.opted_in',
 ]);
 
 /**

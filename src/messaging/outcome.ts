@@ -85,6 +85,17 @@ export function outcomeFor(
         errorCode: commandStatusCode(o.commandStatus),
       };
     default: {
+      // Withdrawn before it was written (the contact opted out meanwhile): claimed again at once,
+      // where the dispatch policies decide; the attempt does not count.
+      if (o.code === 'WITHDRAWN')
+        return {
+          ...base,
+          status: 'queued',
+          delayMs: 200,
+          possibleDuplicate: false,
+          reason: 'withdrawn',
+          deferred: true,
+        };
       const reason = RETRY_REASON[o.code] ?? 'temporary_error';
       if (o.possiblySubmitted) {
         if (seg.resends >= 1)

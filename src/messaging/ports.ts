@@ -138,5 +138,6 @@ export interface CarrierLink {
   readonly profile: EncodeProfile;
   /** Transmitting binds bound and answering now. */
   readonly healthyTransmitters: number;
-  submit(fields: SubmitFields): Promise<SubmitOutcome>;
+  /** `stillWanted` is asked right before the PDU is written (see Carrier.submit). */
+  submit(fields: SubmitFields, stillWanted?: () => boolean): Promise<SubmitOutcome>;
 }

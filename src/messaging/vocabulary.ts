@@ -72,6 +72,7 @@ export const REASONS = [
   'receipt_unknown',
   'receipt_skipped',
   'receipt_timeout',
+  'contact_opted_out',
   // transient: the message waits and is tried again
   'scheduled',
   'no_carrier_bound',
@@ -82,6 +83,7 @@ export const REASONS = [
   'temporary_error',
   'lease_expired',
   're_encoding',
+  'withdrawn',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -96,4 +98,5 @@ export const TRANSIENT_REASONS: ReadonlySet<Reason> = new Set([
   'temporary_error',
   'lease_expired',
   're_encoding',
+  'withdrawn',
 ]);

@@ -43,6 +43,8 @@ export interface CarrierHandlers {
 
 interface Job {
   fields: SubmitFields;
+  /** Asked right before each write: false withdraws the submit (WITHDRAWN, never written). */
+  stillWanted: (() => boolean) | undefined;
   resolve: (o: SubmitOutcome) => void;
   enqueuedAt: number;
   attempts: number;
@@ -146,9 +148,10 @@ export class Carrier {
   /**
    * Queues one submit_sm. Never rejects: resolves `ok`, `failed` (permanent, with the SMSC code)
    * or `retryable` (no bind in time, dropped link, timeout; `possiblySubmitted` tells whether a
-   * resend may duplicate).
+   * resend may duplicate). `stillWanted` is asked before every write; when it says no, the submit
+   * is never written and resolves `retryable` with code WITHDRAWN.
    */
-  submit(fields: SubmitFields): Promise<SubmitOutcome> {
+  submit(fields: SubmitFields, stillWanted?: () => boolean): Promise<SubmitOutcome> {
     return new Promise((resolve) => {
       if (this.stopped) {
         resolve({
@@ -160,7 +163,15 @@ export class Carrier {
         });
         return;
       }
-      this.queue.push({ fields, resolve, enqueuedAt: Date.now(), attempts: 0, throttles: 0, written: false });
+      this.queue.push({
+        fields,
+        stillWanted,
+        resolve,
+        enqueuedAt: Date.now(),
+        attempts: 0,
+        throttles: 0,
+        written: false,
+      });
       this.pump();
     });
   }
@@ -205,6 +216,11 @@ export class Carrier {
   }
 
   private send(bind: CarrierBind, job: Job): void {
+    // A submit may wait here long (a slow carrier, throttling): whoever queued it gets the last word.
+    if (job.stillWanted && !job.stillWanted()) {
+      this.finish(job, this.retryable(job, 'WITHDRAWN', 'withdrawn before it was written', undefined, false));
+      return;
+    }
     job.attempts++;
     job.written = true;
     this.counters.submitted++;

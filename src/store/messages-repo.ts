@@ -1,7 +1,7 @@
 import type { MessageDraft } from '../messaging/model.ts';
 import type { MessageStore, MessageView } from '../messaging/ports.ts';
 import { pushRow } from './columns.ts';
-import type { Db } from './db.ts';
+import type { Db, Queryable } from './db.ts';
 
 export type StoredMessage = MessageView;
 
@@ -90,7 +90,12 @@ export class MessagesRepo implements MessageStore {
    * Inserts drafts in one statement. Returns the ids actually inserted: a draft whose
    * (account, idempotency key) already exists is skipped, for the caller to resolve.
    */
-  async insertDrafts(drafts: MessageDraft[], now: Date): Promise<Set<string>> {
+  insertDrafts(drafts: MessageDraft[], now: Date): Promise<Set<string>> {
+    return MessagesRepo.insertDraftsWith(this.db, drafts, now);
+  }
+
+  /** The accept insert on any connection or transaction (compliance replies commit with their cause). */
+  static async insertDraftsWith(q: Queryable, drafts: MessageDraft[], now: Date): Promise<Set<string>> {
     if (drafts.length === 0) return new Set();
     const m: unknown[][] = Array.from({ length: 16 }, () => []);
     const s: unknown[][] = Array.from({ length: 15 }, () => []);
@@ -138,7 +143,7 @@ export class MessagesRepo implements MessageStore {
         pushRow(s, srow);
       }
     }
-    const r = await this.db.query<{ id: string }>(INSERT_SQL, [...m, ...s], 'parley_insert_drafts');
+    const r = await q.query<{ id: string }>(INSERT_SQL, [...m, ...s], 'parley_insert_drafts');
     return new Set(r.rows.map((x) => x.id));
   }
 

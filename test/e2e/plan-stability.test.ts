@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRequest, draftFor } from '../../src/messaging/compose.ts';
 import { DEFAULT_PROFILE } from '../../src/messaging/encode-profile.ts';
 import { emptyRollup } from '../../src/messaging/model.ts';
+import { ComplianceRepo } from '../../src/store/compliance-repo.ts';
 import type { Db, Queryable } from '../../src/store/db.ts';
 import { PLANNER_SETTINGS } from '../../src/store/db.ts';
 import { DispatchRepo } from '../../src/store/dispatch-repo.ts';
@@ -41,6 +42,7 @@ const BIG_TABLES = new Set([
   'numbers',
   'mo_parts',
   'mo_groups',
+  'contacts',
 ]);
 
 interface Captured {
@@ -117,8 +119,13 @@ async function load(c: pg.Client, from: number, n: number, hot = true): Promise<
     INSERT INTO webhook_deliveries (message_id, account_id, url, seq, body, delivered_at)
     SELECT ${idSql('i')}, '${ACCOUNT}', 'https://example.com/cb', 1, '{}', now() FROM generate_series(${from}, ${to}, 10) i`);
   await c.query(`
-    INSERT INTO inbound_messages (id, account_id, from_e164, to_e164, body, segments, complete, carrier_id)
-    SELECT ${idSql('i')}, '${ACCOUNT}', '+14155550123', '+15550100001', 'mo ' || i, 1, true, 'sim' FROM generate_series(${from}, ${to}, 10) i`);
+    INSERT INTO inbound_messages (id, account_id, from_e164, to_e164, body, segments, complete, carrier_id, handled_at)
+    SELECT ${idSql('i')}, '${ACCOUNT}', '+14155550123', '+15550100001', 'mo ' || i, 1, true, 'sim', now() FROM generate_series(${from}, ${to}, 10) i`);
+  // One contact per 5 messages, one in 50 of them opted out.
+  await c.query(`
+    INSERT INTO contacts (id, account_id, e164, dnd)
+    SELECT ${idSql('i')}, '${ACCOUNT}', '+1415' || lpad((i % 10000000)::text, 7, '0'), i % 250 = 0
+    FROM generate_series(${from}, ${to}, 5) i`);
 }
 
 /** The hot statements with a batch of BATCH drawn from rows the loader made (ids in [lo, hi]). */
@@ -196,6 +203,23 @@ async function hotStatements(hi: number): Promise<Captured[]> {
       complete: true,
     })),
   );
+  const compliance = (name: string) => new ComplianceRepo(capturing(out, name));
+  await compliance('opted-out').optedOut(
+    sent.map((i) => ({ accountId: ACCOUNT, to: `+1415${String(i % 10_000_000).padStart(7, '0')}` })),
+  );
+  await compliance('opted-out-segments').optedOutSegments(
+    sent.map((i) => ({
+      messageId: idOf(i),
+      from: '+15550100001',
+      to: `+1415${String(i % 10_000_000).padStart(7, '0')}`,
+    })),
+  );
+  await compliance('consent-inbound').inbound(sent.map((i) => idOf(i - (i % 10))));
+  await compliance('consent-mark-handled').markHandled(
+    sent.map((i) => idOf(i - (i % 10))),
+    [],
+  );
+  await compliance('consent-sweep').unhandled(200, 5_000);
   // Transaction control statements are no plans.
   return out.filter((s) => !/^\s*(BEGIN|COMMIT|ROLLBACK)/i.test(s.sql));
 }
@@ -289,6 +313,9 @@ beforeAll(async () => {
       schema,
     );
     await c.query(`INSERT INTO accounts (id, name, webhook_secret) VALUES ('${ACCOUNT}', 'plan', 's')`);
+    await c.query(
+      `INSERT INTO numbers (id, account_id, e164, type) VALUES (gen_random_uuid(), '${ACCOUNT}', '+15550100001', 'local')`,
+    );
     await load(c, 1, before, hotBefore);
     if (analyzeAfter !== undefined) await c.query('ANALYZE');
     if (analyzeAfter) await load(c, before + 1, analyzeAfter);

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PROFILE } from '../../src/messaging/encode-profile.ts';
-import type { ClaimedSegment } from '../../src/messaging/model.ts';
 import { commandStatusCode, outcomeFor, submitFieldsFor } from '../../src/messaging/outcome.ts';
 import { ALLOW, Pipeline, type Policy } from '../../src/messaging/pipeline.ts';
 import {

@@ -4,6 +4,7 @@ import { parseDateTime } from '../../messaging/compose.ts';
 import { toE164 } from '../../numbers/phone.ts';
 import { encodeMessage } from '../../smpp/encoding/segment.ts';
 import { dbErrorToAppError } from '../../store/db-errors.ts';
+import { decodeCursor, encodeCursor, UUID } from '../cursor.ts';
 import { findUnstorableText, jsonDepth } from '../plugins/sanitize.ts';
 import {
   AcceptedBody,
@@ -19,7 +20,6 @@ import {
 } from '../schemas.ts';
 import type { App, HttpDeps } from '../server.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const account = { auth: 'account' as const };
 
 /** Metadata is echoed in callbacks: at most 4 KB of JSON, nested at most 8 deep. */
@@ -29,21 +29,6 @@ export function checkMetadata(m: Record<string, unknown> | undefined): void {
     throw new AppError('METADATA_TOO_LARGE', 'metadata may be nested at most 8 levels deep');
   if (JSON.stringify(m).length > 4096)
     throw new AppError('METADATA_TOO_LARGE', 'metadata must be at most 4 KB of JSON');
-}
-
-function encodeCursor(createdAt: string, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
-}
-
-function decodeCursor(c: string): { createdAt: Date; id: string } {
-  try {
-    const v = JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as unknown;
-    if (!Array.isArray(v) || typeof v[0] !== 'string' || typeof v[1] !== 'string' || !UUID.test(v[1]))
-      throw new Error('bad');
-    return { createdAt: parseDateTime('cursor', v[0]), id: v[1] };
-  } catch {
-    throw new AppError('INVALID_CURSOR');
-  }
 }
 
 function parseDate(name: string, v: string | undefined): Date | undefined {

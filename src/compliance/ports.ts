@@ -1,0 +1,79 @@
+/** What the compliance core needs from storage; the store implements it. */
+import type { MessageDraft } from '../messaging/model.ts';
+import type { ConsentSource } from './consent.ts';
+import type { ComplianceSettings } from './settings.ts';
+
+export interface InboundForConsent {
+  id: string;
+  accountId: string;
+  from: string;
+  to: string;
+  body: string;
+}
+
+export interface ConsentChange {
+  accountId: string;
+  contact: string;
+  action: 'opt_out' | 'opt_in';
+  source: ConsentSource;
+  keyword?: string | undefined;
+  rawText?: string | undefined;
+  /** Our number the request came to. */
+  number?: string | undefined;
+  inboundMessageId?: string | undefined;
+}
+
+export interface ContactView {
+  id: string;
+  number: string;
+  name: string | null;
+  timeZone: string | null;
+  optedOut: boolean;
+  optedOutSource: string | null;
+  consentChangedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ConsentEventView {
+  id: string;
+  action: 'opt_out' | 'opt_in';
+  source: ConsentSource;
+  keyword: string | null;
+  text: string | null;
+  number: string | null;
+  inboundMessageId: string | null;
+  at: string;
+}
+
+export interface ComplianceStore {
+  /** Settings of these accounts (defaults where none are stored). */
+  settings(accountIds: readonly string[]): Promise<Map<string, ComplianceSettings>>;
+  putSettings(accountId: string, s: ComplianceSettings): Promise<void>;
+  /** Of these (account, number) pairs, the keys `${accountId} ${e164}` of contacts who opted out. */
+  optedOut(pairs: ReadonlyArray<{ accountId: string; to: string }>): Promise<Set<string>>;
+  /**
+   * Of these segments (by sending number and destination), the message ids whose contact opted
+   * out, compliance replies excepted.
+   */
+  optedOutSegments(
+    segs: ReadonlyArray<{ messageId: string; from: string; to: string }>,
+  ): Promise<Set<string>>;
+  /** Attributed inbound messages not yet handled, received more than `olderThanMs` ago. */
+  unhandled(limit: number, olderThanMs: number): Promise<InboundForConsent[]>;
+  inbound(ids: readonly string[]): Promise<InboundForConsent[]>;
+  markHandled(ids: readonly string[], review: readonly string[]): Promise<void>;
+  /**
+   * Applies one change in one transaction: the contact (created if new) flips state only if it is
+   * not already there; the audit row and `reply` (a compliance reply) are stored only then.
+   * Returns whether the state changed.
+   */
+  applyConsent(
+    change: ConsentChange,
+    reply: MessageDraft | undefined,
+  ): Promise<{ changed: boolean; contactId: string }>;
+  /** Stores a HELP answer once per inbound message; false when it was already answered. */
+  storeHelpReply(inboundMessageId: string, reply: MessageDraft): Promise<boolean>;
+  /** The account's other numbers' e164 (gates cover every number of the account). */
+  accountNumbers(accountId: string): Promise<string[]>;
+}

@@ -1,0 +1,312 @@
+import { Type } from '@sinclair/typebox';
+import { CONSENT_SOURCES } from '../../compliance/consent.ts';
+import { MAX_KEYWORD_LENGTH } from '../../compliance/keywords.ts';
+import { type ComplianceSettings, withDefaults } from '../../compliance/settings.ts';
+import { AppError } from '../../errors/app-error.ts';
+import { toE164 } from '../../numbers/phone.ts';
+import { dbErrorToAppError } from '../../store/db-errors.ts';
+import { decodeCursor, encodeCursor } from '../cursor.ts';
+import { ERROR_RESPONSES as err, IdParams } from '../schemas.ts';
+import type { App, HttpDeps } from '../server.ts';
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+
+export const ContactBody = Type.Object({
+  id: Type.String(),
+  number: Type.String({ description: 'E.164' }),
+  name: Nullable(Type.String()),
+  timeZone: Nullable(Type.String()),
+  optedOut: Type.Boolean({ description: 'Do-Not-Disturb: nothing but compliance replies goes to them' }),
+  optedOutSource: Nullable(Type.String()),
+  consentChangedAt: Nullable(Type.String()),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+
+const ConsentEventBody = Type.Object({
+  id: Type.String(),
+  action: Type.Union([Type.Literal('opt_out'), Type.Literal('opt_in')]),
+  source: Type.Union(CONSENT_SOURCES.map((s) => Type.Literal(s))),
+  keyword: Nullable(Type.String()),
+  text: Nullable(Type.String()),
+  number: Nullable(Type.String()),
+  inboundMessageId: Nullable(Type.String()),
+  at: Type.String(),
+});
+
+const Name = Type.String({ minLength: 1, maxLength: 200 });
+const TimeZone = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'IANA time zone, e.g. America/Chicago',
+});
+
+const NewContact = Type.Object(
+  {
+    number: Type.String({ minLength: 1, maxLength: 32 }),
+    name: Type.Optional(Name),
+    timeZone: Type.Optional(TimeZone),
+  },
+  { additionalProperties: false },
+);
+const ContactPatch = Type.Object(
+  {
+    name: Type.Optional(Nullable(Name)),
+    timeZone: Type.Optional(Nullable(TimeZone)),
+    optedOut: Type.Optional(Type.Boolean({ description: 'record an opt-out or opt-in (source api)' })),
+  },
+  { additionalProperties: false },
+);
+const ListQuery = Type.Object(
+  {
+    number: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+    optedOut: Type.Optional(Type.Boolean()),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+const OptOutImport = Type.Object(
+  { numbers: Type.Array(Type.String({ minLength: 1, maxLength: 32 }), { minItems: 1, maxItems: 10_000 }) },
+  { additionalProperties: false },
+);
+
+const Keywords = Type.Array(Type.String({ minLength: 1, maxLength: MAX_KEYWORD_LENGTH }), { maxItems: 50 });
+const Reply = Type.String({ minLength: 1, maxLength: 480 });
+const KeywordLists = Type.Object({ optOut: Keywords, optIn: Keywords, help: Keywords }, { additionalProperties: false });
+export const ComplianceSettingsBody = Type.Object(
+  {
+    businessName: Type.String({ maxLength: 100 }),
+    keywords: KeywordLists,
+    optOutReply: Reply,
+    optInReply: Reply,
+    helpReply: Reply,
+    detectPhrases: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+const ComplianceSettingsPatch = Type.Partial(
+  Type.Object(
+    { ...ComplianceSettingsBody.properties, keywords: Type.Partial(KeywordLists, { additionalProperties: false }) },
+    { additionalProperties: false },
+  ),
+  { additionalProperties: false },
+);
+
+function validTimeZone(tz: string | null | undefined): void {
+  if (tz === undefined || tz === null) return;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+  } catch {
+    throw new AppError('VALIDATION_FAILED', `timeZone ${tz.slice(0, 64)} is not an IANA time zone`);
+  }
+}
+
+const db = <T>(p: Promise<T>): Promise<T> =>
+  p.catch((e: unknown) => {
+    throw dbErrorToAppError(e);
+  });
+
+/**
+ * /v1/contacts (list, search by number, create, read, update, consent log, opt-out import) and
+ * /v1/settings/messaging-compliance. Account-scoped.
+ */
+export function registerContactRoutes(app: App, deps: HttpDeps): void {
+  const config = { auth: 'account' as const };
+  const e164 = (n: string) => toE164(n, deps.defaultRegion, 'INVALID_PHONE_NUMBER');
+
+  app.get(
+    '/v1/contacts',
+    {
+      config,
+      schema: {
+        summary: 'Contacts, newest first; `number` finds one by phone number',
+        querystring: ListQuery,
+        response: {
+          200: Type.Object({ data: Type.Array(ContactBody), nextCursor: Nullable(Type.String()) }),
+          ...err,
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const limit = q.limit ?? 50;
+      const before = q.cursor ? decodeCursor(q.cursor) : undefined;
+      const data = await db(
+        deps.contacts.listContacts(req.accountId, {
+          number: q.number === undefined ? undefined : e164(q.number),
+          optedOut: q.optedOut,
+          limit,
+          before: before ? { at: before.createdAt.toISOString(), id: before.id } : undefined,
+        }),
+      );
+      const last = data[data.length - 1];
+      return {
+        data,
+        nextCursor: data.length === limit && last ? encodeCursor(last.createdAt, last.id) : null,
+      };
+    },
+  );
+
+  app.post(
+    '/v1/contacts',
+    {
+      config,
+      schema: {
+        summary: 'Create a contact (200 with the existing one when the number is known)',
+        body: NewContact,
+        response: { 201: ContactBody, 200: ContactBody, ...err },
+      },
+    },
+    async (req, reply) => {
+      validTimeZone(req.body.timeZone);
+      const r = await db(
+        deps.contacts.createContact(req.accountId, { ...req.body, number: e164(req.body.number) }),
+      );
+      return reply.status(r.created ? 201 : 200).send(r.contact);
+    },
+  );
+
+  app.get(
+    '/v1/contacts/:id',
+    { config, schema: { summary: 'One contact', params: IdParams, response: { 200: ContactBody, ...err } } },
+    async (req) => {
+      const c = await db(deps.contacts.getContact(req.accountId, req.params.id));
+      if (!c) throw new AppError('CONTACT_NOT_FOUND');
+      return c;
+    },
+  );
+
+  app.patch(
+    '/v1/contacts/:id',
+    {
+      config,
+      schema: {
+        summary:
+          'Update name or time zone; `optedOut` records an opt-out or opt-in made elsewhere (source api)',
+        params: IdParams,
+        body: ContactPatch,
+        response: { 200: ContactBody, ...err },
+      },
+    },
+    async (req) => {
+      validTimeZone(req.body.timeZone);
+      const c = await db(deps.contacts.updateContact(req.accountId, req.params.id, req.body));
+      if (!c) throw new AppError('CONTACT_NOT_FOUND');
+      if (req.body.optedOut === undefined || req.body.optedOut === c.optedOut) return c;
+      await db(
+        deps.compliance.change({
+          accountId: req.accountId,
+          contact: c.number,
+          action: req.body.optedOut ? 'opt_out' : 'opt_in',
+          source: 'api',
+        }),
+      );
+      return (await db(deps.contacts.getContact(req.accountId, c.id)))!;
+    },
+  );
+
+  app.get(
+    '/v1/contacts/:id/consent',
+    {
+      config,
+      schema: {
+        summary: "The contact's consent history: every opt-out and opt-in, with its source and text",
+        params: IdParams,
+        response: { 200: Type.Object({ data: Type.Array(ConsentEventBody) }), ...err },
+      },
+    },
+    async (req) => {
+      const c = await db(deps.contacts.getContact(req.accountId, req.params.id));
+      if (!c) throw new AppError('CONTACT_NOT_FOUND');
+      return { data: await db(deps.contacts.consentLog(req.accountId, c.id)) };
+    },
+  );
+
+  app.post(
+    '/v1/contacts/opt-outs',
+    {
+      config,
+      schema: {
+        summary:
+          'Import an existing opt-out list (source import); numbers that cannot be read are listed back',
+        body: OptOutImport,
+        response: {
+          200: Type.Object({
+            optedOut: Type.Integer(),
+            alreadyOptedOut: Type.Integer(),
+            invalid: Type.Array(Type.Object({ index: Type.Integer(), number: Type.String() })),
+          }),
+          ...err,
+        },
+      },
+    },
+    async (req) => {
+      let optedOut = 0;
+      let alreadyOptedOut = 0;
+      const invalid: Array<{ index: number; number: string }> = [];
+      const seen = new Set<string>();
+      for (const [index, raw] of req.body.numbers.entries()) {
+        let n: string;
+        try {
+          n = e164(raw);
+        } catch {
+          invalid.push({ index, number: raw.slice(0, 32) });
+          continue;
+        }
+        if (seen.has(n)) continue;
+        seen.add(n);
+        const r = await db(
+          deps.compliance.change({
+            accountId: req.accountId,
+            contact: n,
+            action: 'opt_out',
+            source: 'import',
+          }),
+        );
+        if (r.changed) optedOut++;
+        else alreadyOptedOut++;
+      }
+      return { optedOut, alreadyOptedOut, invalid };
+    },
+  );
+
+  app.get(
+    '/v1/settings/messaging-compliance',
+    {
+      config,
+      schema: {
+        summary: 'Keywords, confirmation and HELP replies, business name, phrase detection',
+        response: { 200: ComplianceSettingsBody, ...err },
+      },
+    },
+    async (req) => (await db(deps.contacts.settings([req.accountId]))).get(req.accountId)!,
+  );
+
+  app.put(
+    '/v1/settings/messaging-compliance',
+    {
+      config,
+      schema: {
+        summary: 'Change compliance settings (fields left out keep their value)',
+        body: ComplianceSettingsPatch,
+        response: { 200: ComplianceSettingsBody, ...err },
+      },
+    },
+    async (req) => {
+      const current = (await db(deps.contacts.settings([req.accountId]))).get(req.accountId)!;
+      const next: ComplianceSettings = withDefaults({
+        ...current,
+        ...req.body,
+        keywords: { ...current.keywords, ...(req.body.keywords ?? {}) },
+      } as ComplianceSettings);
+      if (next.keywords.optOut.length === 0)
+        throw new AppError(
+          'VALIDATION_FAILED',
+          'keywords.optOut must keep at least one keyword (STOP is expected)',
+        );
+      await db(deps.contacts.putSettings(req.accountId, next));
+      return next;
+    },
+  );
+}

@@ -1,0 +1,290 @@
+import type { ConsentSource } from '../compliance/consent.ts';
+import type {
+  ComplianceStore,
+  ConsentChange,
+  ConsentEventView,
+  ContactView,
+  InboundForConsent,
+} from '../compliance/ports.ts';
+import { type ComplianceSettings, withDefaults } from '../compliance/settings.ts';
+import { newId } from '../messaging/compose.ts';
+import type { MessageDraft } from '../messaging/model.ts';
+import type { Db, Queryable } from './db.ts';
+import { MessagesRepo } from './messages-repo.ts';
+
+const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : d === null ? null : String(d));
+
+function toContact(r: Record<string, unknown>): ContactView {
+  return {
+    id: r.id as string,
+    number: r.e164 as string,
+    name: (r.name as string | null) ?? null,
+    timeZone: (r.time_zone as string | null) ?? null,
+    optedOut: Boolean(r.dnd),
+    optedOutSource: (r.dnd_source as string | null) ?? null,
+    consentChangedAt: iso(r.dnd_changed_at),
+    createdAt: iso(r.created_at)!,
+    updatedAt: iso(r.updated_at)!,
+  };
+}
+
+const CONTACT_COLUMNS = 'id, e164, name, time_zone, dnd, dnd_source, dnd_changed_at, created_at, updated_at';
+
+/** Contacts, consent and compliance settings in PostgreSQL. Every batch statement probes keys. */
+export class ComplianceRepo implements ComplianceStore {
+  constructor(private readonly db: Db) {}
+
+  async settings(accountIds: readonly string[]): Promise<Map<string, ComplianceSettings>> {
+    const out = new Map<string, ComplianceSettings>();
+    if (accountIds.length === 0) return out;
+    const ids = [...new Set(accountIds)];
+    const r = await this.db.query<{ account_id: string; settings: Partial<ComplianceSettings> }>(
+      'SELECT account_id, settings FROM account_compliance WHERE account_id = ANY($1::uuid[])',
+      [ids],
+    );
+    for (const row of r.rows) out.set(row.account_id, withDefaults(row.settings));
+    for (const id of ids) if (!out.has(id)) out.set(id, withDefaults(undefined));
+    return out;
+  }
+
+  async putSettings(accountId: string, s: ComplianceSettings): Promise<void> {
+    await this.db.query(
+      `INSERT INTO account_compliance (account_id, settings) VALUES ($1, $2)
+       ON CONFLICT (account_id) DO UPDATE SET settings = excluded.settings, updated_at = now()`,
+      [accountId, JSON.stringify(s)],
+    );
+  }
+
+  async optedOut(pairs: ReadonlyArray<{ accountId: string; to: string }>): Promise<Set<string>> {
+    if (pairs.length === 0) return new Set();
+    const r = await this.db.query<{ account_id: string; e164: string }>(
+      `SELECT c.account_id, c.e164 FROM unnest($1::uuid[], $2::text[]) AS k(a, t)
+       CROSS JOIN LATERAL (SELECT account_id, e164 FROM contacts WHERE account_id = k.a AND e164 = k.t AND dnd OFFSET 0) c`,
+      [pairs.map((p) => p.accountId), pairs.map((p) => p.to)],
+      'parley_opted_out',
+    );
+    return new Set(r.rows.map((x) => `${x.account_id} ${x.e164}`));
+  }
+
+  async optedOutSegments(
+    segs: ReadonlyArray<{ messageId: string; from: string; to: string }>,
+  ): Promise<Set<string>> {
+    if (segs.length === 0) return new Set();
+    // The sending number names the account; compliance replies (rare) are looked up only for
+    // segments whose contact opted out.
+    const r = await this.db.query<{ message_id: string }>(
+      `SELECT k.m AS message_id FROM unnest($1::uuid[], $2::text[], $3::text[]) AS k(m, f, t)
+       CROSS JOIN LATERAL (SELECT account_id FROM numbers WHERE e164 = k.f OFFSET 0) n
+       CROSS JOIN LATERAL (SELECT 1 FROM contacts WHERE account_id = n.account_id AND e164 = k.t AND dnd OFFSET 0) c
+       WHERE NOT EXISTS (SELECT 1 FROM compliance_replies r WHERE r.message_id = k.m)`,
+      [segs.map((s) => s.messageId), segs.map((s) => s.from), segs.map((s) => s.to)],
+      'parley_opted_out_segments',
+    );
+    return new Set(r.rows.map((x) => x.message_id));
+  }
+
+  private static toInbound(r: Record<string, unknown>): InboundForConsent {
+    return {
+      id: r.id as string,
+      accountId: r.account_id as string,
+      from: r.from_e164 as string,
+      to: r.to_e164 as string,
+      body: r.body as string,
+    };
+  }
+
+  async unhandled(limit: number, olderThanMs: number): Promise<InboundForConsent[]> {
+    const r = await this.db.query(
+      `SELECT id, account_id, from_e164, to_e164, body FROM inbound_messages
+       WHERE handled_at IS NULL AND account_id IS NOT NULL
+         AND received_at < now() - $2 * interval '1 millisecond'
+       ORDER BY received_at LIMIT $1`,
+      [limit, olderThanMs],
+    );
+    return r.rows.map(ComplianceRepo.toInbound);
+  }
+
+  async inbound(ids: readonly string[]): Promise<InboundForConsent[]> {
+    if (ids.length === 0) return [];
+    const r = await this.db.query(
+      `SELECT m.id, m.account_id, m.from_e164, m.to_e164, m.body FROM unnest($1::uuid[]) AS k(id)
+       CROSS JOIN LATERAL (SELECT * FROM inbound_messages WHERE id = k.id OFFSET 0) m
+       WHERE m.account_id IS NOT NULL AND m.handled_at IS NULL`,
+      [ids],
+    );
+    return r.rows.map(ComplianceRepo.toInbound);
+  }
+
+  async markHandled(ids: readonly string[], review: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const rev = new Set(review);
+    await this.db.query(
+      `UPDATE inbound_messages m SET handled_at = now(), needs_review = k.r
+       FROM unnest($1::uuid[], $2::boolean[]) AS k(id, r) WHERE m.id = k.id`,
+      [ids, ids.map((id) => rev.has(id))],
+    );
+  }
+
+  private static async upsertContact(q: Queryable, accountId: string, e164: string): Promise<string> {
+    const r = await q.query<{ id: string }>(
+      `INSERT INTO contacts (id, account_id, e164) VALUES ($1, $2, $3)
+       ON CONFLICT (account_id, e164) DO UPDATE SET e164 = excluded.e164
+       RETURNING id`,
+      [newId(), accountId, e164],
+    );
+    return r.rows[0]!.id;
+  }
+
+  applyConsent(
+    change: ConsentChange,
+    reply: MessageDraft | undefined,
+  ): Promise<{ changed: boolean; contactId: string }> {
+    return this.db.tx(async (q) => {
+      const contactId = await ComplianceRepo.upsertContact(q, change.accountId, change.contact);
+      if (change.inboundMessageId) {
+        const seen = await q.query('SELECT 1 FROM consent_events WHERE inbound_message_id = $1', [
+          change.inboundMessageId,
+        ]);
+        if (seen.rowCount > 0) return { changed: false, contactId };
+      }
+      const dnd = change.action === 'opt_out';
+      // The row lock taken here orders concurrent changes of one contact (two instances, two STOPs).
+      const flipped = await q.query(
+        `UPDATE contacts SET dnd = $2, dnd_source = $3, dnd_changed_at = clock_timestamp(), updated_at = now()
+         WHERE id = $1 AND dnd <> $2`,
+        [contactId, dnd, change.source],
+      );
+      if (flipped.rowCount === 0) return { changed: false, contactId };
+      await q.query(
+        `INSERT INTO consent_events (account_id, contact_id, action, source, keyword, raw_text, number, inbound_message_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          change.accountId,
+          contactId,
+          change.action,
+          change.source,
+          change.keyword ?? null,
+          change.rawText ?? null,
+          change.number ?? null,
+          change.inboundMessageId ?? null,
+        ],
+      );
+      if (reply) {
+        await q.query(
+          'INSERT INTO compliance_replies (message_id, inbound_message_id, kind) VALUES ($1, $2, $3)',
+          [reply.id, change.inboundMessageId ?? null, change.action],
+        );
+        await MessagesRepo.insertDraftsWith(q, [reply], new Date());
+      }
+      return { changed: true, contactId };
+    });
+  }
+
+  storeHelpReply(inboundMessageId: string, reply: MessageDraft): Promise<boolean> {
+    return this.db.tx(async (q) => {
+      const r = await q.query(
+        `INSERT INTO compliance_replies (message_id, inbound_message_id, kind) VALUES ($1, $2, 'help')
+         ON CONFLICT (inbound_message_id) DO NOTHING`,
+        [reply.id, inboundMessageId],
+      );
+      if (r.rowCount === 0) return false;
+      await MessagesRepo.insertDraftsWith(q, [reply], new Date());
+      return true;
+    });
+  }
+
+  async accountNumbers(accountId: string): Promise<string[]> {
+    const r = await this.db.query<{ e164: string }>('SELECT e164 FROM numbers WHERE account_id = $1', [
+      accountId,
+    ]);
+    return r.rows.map((x) => x.e164);
+  }
+
+  // The contacts API (not part of the core's port).
+
+  async listContacts(
+    accountId: string,
+    f: {
+      number?: string | undefined;
+      optedOut?: boolean | undefined;
+      limit: number;
+      before?: { at: string; id: string } | undefined;
+    },
+  ): Promise<ContactView[]> {
+    const where = ['account_id = $1'];
+    const params: unknown[] = [accountId];
+    if (f.number !== undefined) {
+      params.push(f.number);
+      where.push(`e164 = $${params.length}`);
+    }
+    if (f.optedOut !== undefined) {
+      params.push(f.optedOut);
+      where.push(`dnd = $${params.length}`);
+    }
+    if (f.before) {
+      params.push(f.before.at, f.before.id);
+      where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+    }
+    params.push(f.limit);
+    const r = await this.db.query(
+      `SELECT ${CONTACT_COLUMNS} FROM contacts WHERE ${where.join(' AND ')}
+       ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return r.rows.map(toContact);
+  }
+
+  async getContact(accountId: string, id: string): Promise<ContactView | undefined> {
+    const r = await this.db.query(
+      `SELECT ${CONTACT_COLUMNS} FROM contacts WHERE id = $1 AND account_id = $2`,
+      [id, accountId],
+    );
+    return r.rows[0] ? toContact(r.rows[0]) : undefined;
+  }
+
+  async createContact(
+    accountId: string,
+    c: { number: string; name?: string | undefined; timeZone?: string | undefined },
+  ): Promise<{ contact: ContactView; created: boolean }> {
+    const r = await this.db.query(
+      `INSERT INTO contacts (id, account_id, e164, name, time_zone) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (account_id, e164) DO NOTHING RETURNING ${CONTACT_COLUMNS}`,
+      [newId(), accountId, c.number, c.name ?? null, c.timeZone ?? null],
+    );
+    if (r.rows[0]) return { contact: toContact(r.rows[0]), created: true };
+    const existing = await this.listContacts(accountId, { number: c.number, limit: 1 });
+    return { contact: existing[0]!, created: false };
+  }
+
+  async updateContact(
+    accountId: string,
+    id: string,
+    c: { name?: string | null | undefined; timeZone?: string | null | undefined },
+  ): Promise<ContactView | undefined> {
+    const r = await this.db.query(
+      `UPDATE contacts SET name = CASE WHEN $3 THEN $4 ELSE name END,
+                           time_zone = CASE WHEN $5 THEN $6 ELSE time_zone END, updated_at = now()
+       WHERE id = $1 AND account_id = $2 RETURNING ${CONTACT_COLUMNS}`,
+      [id, accountId, c.name !== undefined, c.name ?? null, c.timeZone !== undefined, c.timeZone ?? null],
+    );
+    return r.rows[0] ? toContact(r.rows[0]) : undefined;
+  }
+
+  async consentLog(accountId: string, contactId: string): Promise<ConsentEventView[]> {
+    const r = await this.db.query(
+      `SELECT id, action, source, keyword, raw_text, number, inbound_message_id, created_at FROM consent_events
+       WHERE contact_id = $1 AND account_id = $2 ORDER BY id`,
+      [contactId, accountId],
+    );
+    return r.rows.map((x) => ({
+      id: String(x.id),
+      action: x.action as 'opt_out' | 'opt_in',
+      source: x.source as ConsentSource,
+      keyword: (x.keyword as string | null) ?? null,
+      text: (x.raw_text as string | null) ?? null,
+      number: (x.number as string | null) ?? null,
+      inboundMessageId: (x.inbound_message_id as string | null) ?? null,
+      at: iso(x.created_at)!,
+    }));
+  }
+}
