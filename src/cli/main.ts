@@ -2,10 +2,13 @@
  * Operator CLI over the admin API: `npm run cli -- account create --name NAME [--json]`,
  * `npm run cli -- number add --account ID --number +1… --type local|toll_free|short_code|mobile [--json]`,
  * `npm run cli -- key create|list --account ID [--json]`, `npm run cli -- key revoke KEY_ID`,
- * `npm run cli -- receipts unmatched [--limit N]`.
+ * `npm run cli -- receipts unmatched [--limit N]`,
+ * `npm run cli -- contacts import-opt-outs --account ID --file numbers.txt` (one number per line;
+ * a CSV's first column).
  * Finds the gateway by PARLEY_URL (default http://127.0.0.1:3000) and authenticates with
  * PARLEY_ADMIN_TOKEN. Exits 1 with the API's error message on failure.
  */
+import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { loadCliConfig } from '../config/cli-config.ts';
 import { NUMBER_TYPES } from '../messaging/vocabulary.ts';
@@ -117,6 +120,44 @@ program
       'GET',
     );
     process.stdout.write(`${JSON.stringify(r.data, null, 2)}\n`);
+  });
+
+program
+  .command('contacts')
+  .description('contacts')
+  .command('import-opt-outs')
+  .description(
+    'import an existing opt-out list (one number per line, or a CSV whose first column is the number)',
+  )
+  .requiredOption('--account <id>', 'account id')
+  .requiredOption('--file <path>', 'the list')
+  .action(async (o: { account: string; file: string }) => {
+    let text: string;
+    try {
+      text = await readFile(o.file, 'utf8');
+    } catch (err) {
+      fail(`cannot read ${o.file}: ${(err as Error).message}`);
+    }
+    const numbers = text
+      .split(/\r?\n/)
+      .map((l) => (l.split(',')[0] ?? '').replace(/^"|"$/g, '').trim())
+      .filter((l) => l.length > 0 && !/^(phone|number|e164)/i.test(l));
+    const total = { optedOut: 0, alreadyOptedOut: 0, invalid: 0 };
+    for (let i = 0; i < numbers.length; i += 10_000) {
+      const chunk = numbers.slice(i, i + 10_000);
+      const r = (await call(`/v1/admin/accounts/${encodeURIComponent(o.account)}/opt-outs`, {
+        numbers: chunk,
+      })) as { optedOut: number; alreadyOptedOut: number; invalid: Array<{ index: number; number: string }> };
+      total.optedOut += r.optedOut;
+      total.alreadyOptedOut += r.alreadyOptedOut;
+      total.invalid += r.invalid.length;
+      for (const bad of r.invalid)
+        process.stderr.write(`entry ${i + bad.index + 1}: not a phone number: ${bad.number}\n`);
+      process.stderr.write(`${Math.min(i + chunk.length, numbers.length)}/${numbers.length} numbers\n`);
+    }
+    process.stdout.write(
+      `opted out ${total.optedOut}, already opted out ${total.alreadyOptedOut}, unreadable ${total.invalid}\n`,
+    );
   });
 
 await program.parseAsync(process.argv);

@@ -1,3 +1,6 @@
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { runTs } from '../helpers/processes.ts';
@@ -91,5 +94,39 @@ describe('operator CLI over the admin API', () => {
     expect(noToken.code).toBe(1);
     const down = await cli(['account', 'create', '--name', 'x'], { PARLEY_URL: 'http://127.0.0.1:1' });
     expect(down.out).toMatch(/cannot reach the gateway/);
+  });
+
+  it('imports an opt-out list from a file (CSV or one per line); the numbers are refused afterwards', async () => {
+    const file = path.join(os.tmpdir(), `parley-optouts-${process.pid}.csv`);
+    await writeFile(file, 'phone,name\n+14155550171,Ann\n"4155550172",Bob\n\nnot-a-number\n+14155550171\n');
+    const r = await cli(['contacts', 'import-opt-outs', '--account', t.account.id, '--file', file]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('opted out 2, already opted out 0, unreadable 1');
+    expect(r.out).toContain('entry 3: not a phone number: not-a-number');
+    const refused = await t.request(
+      'POST',
+      '/v1/messages',
+      { to: '+14155550172', body: 'x' },
+      { authorization: `Bearer ${t.account.apiKey}` },
+    );
+    expect(refused.json.error.code).toBe('CONTACT_OPTED_OUT');
+    const missing = await cli([
+      'contacts',
+      'import-opt-outs',
+      '--account',
+      t.account.id,
+      '--file',
+      `${file}.nope`,
+    ]);
+    expect(missing.code).toBe(1);
+    const noAccount = await cli([
+      'contacts',
+      'import-opt-outs',
+      '--account',
+      '00000000-0000-4000-8000-000000000000',
+      '--file',
+      file,
+    ]);
+    expect(noAccount.out).toContain('ACCOUNT_NOT_FOUND');
   });
 });

@@ -5,6 +5,7 @@ import { normalizeSendingNumber } from '../../numbers/phone.ts';
 import { dbErrorToAppError } from '../../store/db-errors.ts';
 import { ERROR_RESPONSES as err, IdParams, UuidString } from '../schemas.ts';
 import type { App, HttpDeps } from '../server.ts';
+import { importOptOuts, OptOutImport, OptOutImportResult } from './contacts.ts';
 import { ApiKeyBody, revokeKey } from './keys.ts';
 
 const config = { auth: 'admin' as const };
@@ -197,5 +198,23 @@ export function registerAdminRoutes(app: App, deps: HttpDeps): void {
       },
     },
     async (req) => ({ data: await db(deps.pduLog.list(req.query.limit ?? 100)) }),
+  );
+
+  app.post(
+    '/v1/admin/accounts/:id/opt-outs',
+    {
+      config,
+      schema: {
+        summary: "Import an existing opt-out list into an account (the CLI's contacts import-opt-outs)",
+        params: IdParams,
+        body: OptOutImport,
+        response: { 200: OptOutImportResult, ...err },
+      },
+    },
+    async (req) => {
+      const acc = await db(deps.accounts.getAccount(req.params.id));
+      if (!acc) throw new AppError('ACCOUNT_NOT_FOUND');
+      return importOptOuts(deps, acc.id, req.body.numbers);
+    },
   );
 }

@@ -66,14 +66,17 @@ const ListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-const OptOutImport = Type.Object(
+export const OptOutImport = Type.Object(
   { numbers: Type.Array(Type.String({ minLength: 1, maxLength: 32 }), { minItems: 1, maxItems: 10_000 }) },
   { additionalProperties: false },
 );
 
 const Keywords = Type.Array(Type.String({ minLength: 1, maxLength: MAX_KEYWORD_LENGTH }), { maxItems: 50 });
 const Reply = Type.String({ minLength: 1, maxLength: 480 });
-const KeywordLists = Type.Object({ optOut: Keywords, optIn: Keywords, help: Keywords }, { additionalProperties: false });
+const KeywordLists = Type.Object(
+  { optOut: Keywords, optIn: Keywords, help: Keywords },
+  { additionalProperties: false },
+);
 export const ComplianceSettingsBody = Type.Object(
   {
     businessName: Type.String({ maxLength: 100 }),
@@ -87,7 +90,10 @@ export const ComplianceSettingsBody = Type.Object(
 );
 const ComplianceSettingsPatch = Type.Partial(
   Type.Object(
-    { ...ComplianceSettingsBody.properties, keywords: Type.Partial(KeywordLists, { additionalProperties: false }) },
+    {
+      ...ComplianceSettingsBody.properties,
+      keywords: Type.Partial(KeywordLists, { additionalProperties: false }),
+    },
     { additionalProperties: false },
   ),
   { additionalProperties: false },
@@ -102,10 +108,49 @@ function validTimeZone(tz: string | null | undefined): void {
   }
 }
 
+export const OptOutImportResult = Type.Object({
+  optedOut: Type.Integer(),
+  alreadyOptedOut: Type.Integer(),
+  invalid: Type.Array(Type.Object({ index: Type.Integer(), number: Type.String() })),
+});
+
 const db = <T>(p: Promise<T>): Promise<T> =>
   p.catch((e: unknown) => {
     throw dbErrorToAppError(e);
   });
+
+/**
+ * Records an existing opt-out list for an account (source `import`): each number opted out once,
+ * duplicates skipped, unreadable ones listed back by index. Throws DATABASE_UNAVAILABLE (503) when
+ * the database fails (what was recorded before stays; importing again is harmless).
+ */
+export async function importOptOuts(
+  deps: HttpDeps,
+  accountId: string,
+  numbers: readonly string[],
+): Promise<{ optedOut: number; alreadyOptedOut: number; invalid: Array<{ index: number; number: string }> }> {
+  let optedOut = 0;
+  let alreadyOptedOut = 0;
+  const invalid: Array<{ index: number; number: string }> = [];
+  const seen = new Set<string>();
+  for (const [index, raw] of numbers.entries()) {
+    let n: string;
+    try {
+      n = toE164(raw, deps.defaultRegion, 'INVALID_PHONE_NUMBER');
+    } catch {
+      invalid.push({ index, number: raw.slice(0, 32) });
+      continue;
+    }
+    if (seen.has(n)) continue;
+    seen.add(n);
+    const r = await db(
+      deps.compliance.change({ accountId, contact: n, action: 'opt_out', source: 'import' }),
+    );
+    if (r.changed) optedOut++;
+    else alreadyOptedOut++;
+  }
+  return { optedOut, alreadyOptedOut, invalid };
+}
 
 /**
  * /v1/contacts (list, search by number, create, read, update, consent log, opt-out import) and
@@ -231,44 +276,10 @@ export function registerContactRoutes(app: App, deps: HttpDeps): void {
         summary:
           'Import an existing opt-out list (source import); numbers that cannot be read are listed back',
         body: OptOutImport,
-        response: {
-          200: Type.Object({
-            optedOut: Type.Integer(),
-            alreadyOptedOut: Type.Integer(),
-            invalid: Type.Array(Type.Object({ index: Type.Integer(), number: Type.String() })),
-          }),
-          ...err,
-        },
+        response: { 200: OptOutImportResult, ...err },
       },
     },
-    async (req) => {
-      let optedOut = 0;
-      let alreadyOptedOut = 0;
-      const invalid: Array<{ index: number; number: string }> = [];
-      const seen = new Set<string>();
-      for (const [index, raw] of req.body.numbers.entries()) {
-        let n: string;
-        try {
-          n = e164(raw);
-        } catch {
-          invalid.push({ index, number: raw.slice(0, 32) });
-          continue;
-        }
-        if (seen.has(n)) continue;
-        seen.add(n);
-        const r = await db(
-          deps.compliance.change({
-            accountId: req.accountId,
-            contact: n,
-            action: 'opt_out',
-            source: 'import',
-          }),
-        );
-        if (r.changed) optedOut++;
-        else alreadyOptedOut++;
-      }
-      return { optedOut, alreadyOptedOut, invalid };
-    },
+    async (req) => importOptOuts(deps, req.accountId, req.body.numbers),
   );
 
   app.get(
