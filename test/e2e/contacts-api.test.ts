@@ -20,7 +20,12 @@ describe('contacts and consent API', () => {
     expect(again.json.id).toBe(c.json.id);
     const found = await t.request('GET', '/v1/contacts?number=%2B14155550150', undefined, auth());
     expect(found.json.data.map((x: { id: string }) => x.id)).toEqual([c.json.id]);
-    const patched = await t.request('PATCH', `/v1/contacts/${c.json.id}`, { timeZone: 'America/Chicago' }, auth());
+    const patched = await t.request(
+      'PATCH',
+      `/v1/contacts/${c.json.id}`,
+      { timeZone: 'America/Chicago' },
+      auth(),
+    );
     expect(patched.json.timeZone).toBe('America/Chicago');
 
     for (const [method, url, body, code] of [
@@ -32,7 +37,12 @@ describe('contacts and consent API', () => {
       ['GET', '/v1/contacts/00000000-0000-4000-8000-000000000000', undefined, 'CONTACT_NOT_FOUND'],
       ['GET', '/v1/contacts?cursor=garbage', undefined, 'INVALID_CURSOR'],
       ['POST', '/v1/contacts/opt-outs', { numbers: [] }, 'VALIDATION_FAILED'],
-      ['PUT', '/v1/settings/messaging-compliance', { keywords: { optOut: [], optIn: [], help: [] } }, 'VALIDATION_FAILED'],
+      [
+        'PUT',
+        '/v1/settings/messaging-compliance',
+        { keywords: { optOut: [], optIn: [], help: [] } },
+        'VALIDATION_FAILED',
+      ],
       ['PUT', '/v1/settings/messaging-compliance', { optOutReply: '' }, 'VALIDATION_FAILED'],
     ] as const) {
       const r = await t.request(method, url, body, auth());
@@ -66,13 +76,19 @@ describe('contacts and consent API', () => {
     const batch = await t.request(
       'POST',
       '/v1/messages/batch',
-      { messages: [{ to: '+14155550161', body: 'x' }, { to: '+14155550162', body: 'y' }] },
+      {
+        messages: [
+          { to: '+14155550161', body: 'x' },
+          { to: '+14155550162', body: 'y' },
+        ],
+      },
       auth(),
     );
     expect(batch.json.results[0].error.code).toBe('CONTACT_OPTED_OUT');
     expect(batch.json.results[1].status).toBe('queued');
 
-    const contact = (await t.request('GET', '/v1/contacts?number=%2B14155550161', undefined, auth())).json.data[0];
+    const contact = (await t.request('GET', '/v1/contacts?number=%2B14155550161', undefined, auth())).json
+      .data[0];
     expect(contact).toMatchObject({ optedOut: true, optedOutSource: 'import' });
     const optIn = await t.request('PATCH', `/v1/contacts/${contact.id}`, { optedOut: false }, auth());
     expect(optIn.json).toMatchObject({ optedOut: false, optedOutSource: 'api' });
@@ -81,7 +97,9 @@ describe('contacts and consent API', () => {
       ['opt_out', 'import'],
       ['opt_in', 'api'],
     ]);
-    expect((await t.request('POST', '/v1/messages', { to: '+14155550161', body: 'hi' }, auth())).status).toBe(202);
+    expect((await t.request('POST', '/v1/messages', { to: '+14155550161', body: 'hi' }, auth())).status).toBe(
+      202,
+    );
   });
 
   it('keeps compliance settings per account, defaults first', async () => {
@@ -94,7 +112,10 @@ describe('contacts and consent API', () => {
       auth(),
     );
     expect(put.status).toBe(200);
-    expect(put.json).toMatchObject({ businessName: 'Acme', keywords: { optOut: ['STOP', 'ARRÊT'], optIn: ['START', 'YES', 'UNSTOP'] } });
+    expect(put.json).toMatchObject({
+      businessName: 'Acme',
+      keywords: { optOut: ['STOP', 'ARRÊT'], optIn: ['START', 'YES', 'UNSTOP'] },
+    });
     const read = await t.request('GET', '/v1/settings/messaging-compliance', undefined, auth());
     expect(read.json).toEqual(put.json);
   });

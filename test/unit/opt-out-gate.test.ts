@@ -35,14 +35,22 @@ describe('opt-out policies', () => {
     const p = optOutAcceptPolicy(async () => new Set(['a1 +1415']));
     const out = await p.load!([]);
     const c = { accountId: 'a1', to: '+1415' } as Parameters<typeof p.decide>[0];
-    expect(p.decide(c, out)).toMatchObject({ kind: 'reject', code: 'CONTACT_OPTED_OUT', reason: 'contact_opted_out' });
+    expect(p.decide(c, out)).toMatchObject({
+      kind: 'reject',
+      code: 'CONTACT_OPTED_OUT',
+      reason: 'contact_opted_out',
+    });
     expect(p.decide({ ...c, accountId: 'a2' }, out)).toEqual({ kind: 'allow' });
     expect(p.decide(c, new Set())).toEqual({ kind: 'allow' });
     const seg = claimedSegment();
     const store = { optedOutSegments: async () => new Set([seg.messageId]) } as unknown as ComplianceStore;
     const d = optOutDispatchPolicy(store);
     const loaded = await d.load!([seg]);
-    expect(d.decide(seg, loaded)).toMatchObject({ kind: 'reject', status: 'failed', reason: 'contact_opted_out' });
+    expect(d.decide(seg, loaded)).toMatchObject({
+      kind: 'reject',
+      status: 'failed',
+      reason: 'contact_opted_out',
+    });
     expect(d.decide({ ...seg, messageId: 'other' }, loaded)).toEqual({ kind: 'allow' });
   });
 
@@ -54,7 +62,12 @@ describe('opt-out policies', () => {
       { kind: 'retryable', code: 'WITHDRAWN', reason: 'x', attempts: 0, possiblySubmitted: false },
       { initialMs: 500, maxMs: 60_000, multiplier: 2 },
     );
-    expect(o).toMatchObject({ status: 'queued', reason: 'withdrawn', deferred: true, possibleDuplicate: false });
+    expect(o).toMatchObject({
+      status: 'queued',
+      reason: 'withdrawn',
+      deferred: true,
+      possibleDuplicate: false,
+    });
   });
 });
 
