@@ -6,6 +6,7 @@
  * answered once. MO this instance stored are handled at once; the sweep takes the ones an
  * instance stored and could not handle (it stopped, the database failed).
  */
+import { AppError } from '../errors/app-error.ts';
 import type { Logger } from '../logger.ts';
 import type { EventBus, InboundEvent } from '../messaging/events.ts';
 import type { MessageDraft } from '../messaging/model.ts';
@@ -106,50 +107,69 @@ export class ComplianceService {
     const done: string[] = [];
     const review: string[] = [];
     for (const m of msgs) {
-      const s = settings.get(m.accountId)!;
-      const meaning = classifyReply(m.body, this.matcher(s));
-      if (meaning === undefined) {
-        done.push(m.id);
-        continue;
+      // One reply that cannot be handled (its number gone from the account, a refused row) must
+      // not hold back the others: it is left for the sweep, or flagged when retrying cannot help.
+      try {
+        await this.handleOne(m, settings.get(m.accountId)!, done, review);
+      } catch (err) {
+        if (err instanceof AppError && err.httpStatus < 500) {
+          review.push(m.id);
+          done.push(m.id);
+        }
+        this.log.warn({ err: (err as Error).message, inbound: m.id }, 'reply not read for consent');
       }
-      if (meaning.kind === 'review') {
-        review.push(m.id);
-        done.push(m.id);
-        continue;
-      }
-      if (meaning.source === 'phrase' && !s.detectPhrases) {
-        review.push(m.id);
-        done.push(m.id);
-        continue;
-      }
-      if (meaning.kind === 'help') {
-        const reply = await this.compose(m.accountId, m.to, m.from, helpText(s));
-        await this.store.storeHelpReply(m.id, reply);
-        done.push(m.id);
-        continue;
-      }
-      const reply = await this.compose(
-        m.accountId,
-        m.to,
-        m.from,
-        meaning.kind === 'opt_out' ? s.optOutReply : s.optInReply,
-      );
-      await this.change(
-        {
-          accountId: m.accountId,
-          contact: m.from,
-          action: meaning.kind,
-          source: meaning.source,
-          keyword: meaning.keyword,
-          rawText: m.body,
-          number: m.to,
-          inboundMessageId: m.id,
-        },
-        reply,
-      );
-      done.push(m.id);
     }
     await this.store.markHandled(done, review);
+  }
+
+  private async handleOne(
+    m: InboundForConsent,
+    s: ComplianceSettings,
+    done: string[],
+    review: string[],
+  ): Promise<void> {
+    const meaning = classifyReply(m.body, this.matcher(s));
+    if (meaning === undefined) {
+      done.push(m.id);
+      return;
+    }
+    if (meaning.kind === 'review' || (meaning.source === 'phrase' && !s.detectPhrases)) {
+      review.push(m.id);
+      done.push(m.id);
+      return;
+    }
+    if (meaning.kind === 'help') {
+      await this.store.storeHelpReply(m.id, await this.compose(m.accountId, m.to, m.from, helpText(s)));
+      done.push(m.id);
+      return;
+    }
+    // The opt-out stands even when no confirmation can be made (the number left the account).
+    const reply = await this.compose(
+      m.accountId,
+      m.to,
+      m.from,
+      meaning.kind === 'opt_out' ? s.optOutReply : s.optInReply,
+    ).catch((err: unknown) => {
+      if (err instanceof AppError && err.httpStatus < 500) {
+        this.log.warn({ err: err.message, inbound: m.id }, 'consent changed without a confirmation');
+        return undefined;
+      }
+      throw err;
+    });
+    await this.change(
+      {
+        accountId: m.accountId,
+        contact: m.from,
+        action: meaning.kind,
+        source: meaning.source,
+        keyword: meaning.keyword,
+        rawText: m.body,
+        number: m.to,
+        inboundMessageId: m.id,
+      },
+      reply,
+    );
+    done.push(m.id);
   }
 
   /**
