@@ -1,8 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { OptOutGate } from './compliance/gate.ts';
-import { optOutAcceptPolicy, optOutDispatchPolicy } from './compliance/policies.ts';
+import {
+  ComplianceContext,
+  optOutAcceptPolicy,
+  optOutDispatchPolicy,
+  quietHoursAcceptPolicy,
+  quietHoursDispatchPolicy,
+} from './compliance/policies.ts';
+import type { ContactInfo } from './compliance/ports.ts';
 import { ComplianceService } from './compliance/service.ts';
+import { configuredDefaults } from './compliance/settings.ts';
+import { SettingsCache } from './compliance/settings-cache.ts';
+import { zonesOfNumbers } from './compliance/time-zones.ts';
 import type { AppConfig } from './config/config.ts';
 import { type App, buildHttp, type Readiness } from './http/server.ts';
 import type { Logger } from './logger.ts';
@@ -166,34 +176,40 @@ export async function createGateway(
   );
   const router = new Router(carriers, config.routes);
   const backoff = new DestinationBackoff();
-  const contacts = new ComplianceRepo(db);
+  const contacts = new ComplianceRepo(db, configuredDefaults(config.quietHoursDefault, config.timeZone));
   const gate = new OptOutGate();
-  // Concurrent single requests share one opt-out lookup.
-  const optOutLookup = new Batcher<{ accountId: string; to: string }, boolean>(
-    observedWrite(bus, 'opt_out_lookup', async (pairs) => {
-      const out = await contacts.optedOut(pairs);
-      return pairs.map((p) => out.has(`${p.accountId} ${p.to}`));
+  const complianceSettings = new SettingsCache((ids) => contacts.settings(ids));
+  // Concurrent single requests share one contact lookup.
+  const contactLookup = new Batcher<{ accountId: string; to: string }, ContactInfo | undefined>(
+    observedWrite(bus, 'contact_lookup', async (pairs) => {
+      const found = await contacts.contactInfo(pairs);
+      return pairs.map((p) => found.get(`${p.accountId} ${p.to}`));
     }),
     { maxItems: 2000, maxDelayMs: 1, concurrency: 4 },
   );
+  const complianceContext = new ComplianceContext({
+    contacts: async (pairs) => {
+      const settled = await contactLookup.addAll(pairs);
+      const out = new Map<string, ContactInfo>();
+      settled.forEach((r, i) => {
+        if (r.status === 'rejected') throw r.reason;
+        if (r.value) out.set(`${pairs[i]!.accountId} ${pairs[i]!.to}`, r.value);
+      });
+      return out;
+    },
+    segments: (segs) => contacts.segmentInfo(segs),
+    settings: (ids) => complianceSettings.get(ids),
+    zones: zonesOfNumbers,
+    now: () => new Date(),
+  });
   const acceptPipeline = new Pipeline<AcceptCandidate>(
-    [
-      schedulePolicy,
-      optOutAcceptPolicy(async (pairs) => {
-        const settled = await optOutLookup.addAll(pairs);
-        const out = new Set<string>();
-        settled.forEach((s, i) => {
-          if (s.status === 'rejected') throw s.reason;
-          if (s.value) out.add(`${pairs[i]!.accountId} ${pairs[i]!.to}`);
-        });
-        return out;
-      }),
-    ],
+    [schedulePolicy, optOutAcceptPolicy(complianceContext), quietHoursAcceptPolicy(complianceContext)],
     (c, body) => ({ ...c, body }),
   );
   const dispatchPipeline = new Pipeline<ClaimedSegment>([
     validityPolicy,
-    optOutDispatchPolicy(contacts),
+    optOutDispatchPolicy(complianceContext),
+    quietHoursDispatchPolicy(complianceContext),
     backoff.policyFor(),
     carrierAvailablePolicy(router),
   ]);
@@ -277,6 +293,7 @@ export async function createGateway(
     accounts,
     contacts,
     compliance,
+    complianceSettings,
     receipts: receiptsRepo,
     pduLog,
     metrics,

@@ -1,12 +1,19 @@
 /**
- * Opt-out as pipeline policies: at accept a message to a contact who opted out is refused
- * (CONTACT_OPTED_OUT, 422); at dispatch one queued before the opt-out ends `failed` with reason
- * `contact_opted_out` and never reaches the SMSC. Both read the committed state, once per batch.
+ * Compliance rules as pipeline policies, at accept and again at dispatch, deciding on context
+ * loaded once per batch (shared by the policies of one batch):
+ * - opt-out: at accept a message to a contact who opted out is refused (422 CONTACT_OPTED_OUT); at
+ *   dispatch one queued before the opt-out ends `failed`, reason `contact_opted_out`;
+ * - quiet hours: outside the recipient's window a message is scheduled for the window's opening
+ *   (or refused, 422 QUIET_HOURS, when the request or account says reject); dispatch re-checks, so
+ *   a message delayed by an outage never goes out at 21:05.
+ * Compliance replies (confirmations, HELP) pass both.
  */
 import type { AcceptCandidate } from '../messaging/compose.ts';
 import type { ClaimedSegment } from '../messaging/model.ts';
 import { ALLOW, type Decision, type Policy } from '../messaging/pipeline.ts';
-import type { ComplianceStore } from './ports.ts';
+import type { ComplianceStore, ContactInfo, SegmentInfo } from './ports.ts';
+import { nextAllowed } from './quiet-hours.ts';
+import type { ComplianceSettings } from './settings.ts';
 
 const REFUSED: Decision = Object.freeze({
   kind: 'reject',
@@ -24,27 +31,140 @@ const ENDED: Decision = Object.freeze({
   reason: 'contact_opted_out',
 });
 
-/**
- * Accept: refuses messages to contacts who opted out. `lookup` answers for a batch of
- * (account, number) pairs with the keys `${accountId} ${to}` that opted out (a coalescing loader
- * in the gateway, so concurrent single requests share a query).
- */
-export function optOutAcceptPolicy(
-  lookup: (pairs: ReadonlyArray<{ accountId: string; to: string }>) => Promise<Set<string>>,
-): Policy<AcceptCandidate, Set<string>> {
+export interface ComplianceSources {
+  /** Known contacts among (account, number) pairs, keyed `${accountId} ${to}`. */
+  contacts(pairs: ReadonlyArray<{ accountId: string; to: string }>): Promise<Map<string, ContactInfo>>;
+  segments: ComplianceStore['segmentInfo'];
+  settings(accountIds: readonly string[]): Promise<Map<string, ComplianceSettings>>;
+  zones(numbers: Iterable<string>): Promise<Map<string, readonly string[]>>;
+  now(): Date;
+}
+
+interface Loaded {
+  contacts: Map<string, ContactInfo>;
+  settings: Map<string, ComplianceSettings>;
+  zones: Map<string, readonly string[]>;
+  now: Date;
+}
+
+interface LoadedSegments extends Loaded {
+  segments: Map<string, SegmentInfo>;
+}
+
+/** Loads a batch's compliance context once, whichever policy asks first. */
+export class ComplianceContext {
+  private readonly accept = new WeakMap<readonly AcceptCandidate[], Promise<Loaded>>();
+  private readonly dispatch = new WeakMap<readonly ClaimedSegment[], Promise<LoadedSegments>>();
+
+  constructor(private readonly src: ComplianceSources) {}
+
+  forAccept(cs: readonly AcceptCandidate[]): Promise<Loaded> {
+    let p = this.accept.get(cs);
+    if (!p) {
+      p = (async () => {
+        const [contacts, settings, zones] = await Promise.all([
+          this.src.contacts(cs.map((c) => ({ accountId: c.accountId, to: c.to }))),
+          this.src.settings(cs.map((c) => c.accountId)),
+          this.src.zones(cs.map((c) => c.to)),
+        ]);
+        return { contacts, settings, zones, now: this.src.now() };
+      })();
+      this.accept.set(cs, p);
+    }
+    return p;
+  }
+
+  forDispatch(segs: readonly ClaimedSegment[]): Promise<LoadedSegments> {
+    let p = this.dispatch.get(segs);
+    if (!p) {
+      p = (async () => {
+        const [segments, zones] = await Promise.all([
+          this.src.segments(segs.map((s) => ({ messageId: s.messageId, from: s.from, to: s.to }))),
+          this.src.zones(segs.map((s) => s.to)),
+        ]);
+        const settings = await this.src.settings([
+          ...new Set([...segments.values()].map((x) => x.accountId)),
+        ]);
+        const contacts = new Map<string, ContactInfo>();
+        return { segments, settings, zones, contacts, now: this.src.now() };
+      })();
+      this.dispatch.set(segs, p);
+    }
+    return p;
+  }
+}
+
+/** The zones quiet hours apply in: the contact's own, else the number's, else the account's. */
+export function recipientZones(
+  contact: ContactInfo | undefined,
+  numberZones: readonly string[] | undefined,
+  s: ComplianceSettings,
+): readonly string[] {
+  if (contact?.timeZone) return [contact.timeZone];
+  if (numberZones && numberZones.length > 0) return numberZones;
+  return [s.quietHours.timeZone];
+}
+
+/** When the message may go (undefined: now), or undefined when quiet hours are off. */
+function quietUntil(
+  s: ComplianceSettings | undefined,
+  contact: ContactInfo | undefined,
+  numberZones: readonly string[] | undefined,
+  now: Date,
+): Date | undefined {
+  if (!s?.quietHours.enabled) return undefined;
+  return nextAllowed(recipientZones(contact, numberZones, s), s.quietHours, now);
+}
+
+export function optOutAcceptPolicy(ctx: ComplianceContext): Policy<AcceptCandidate, Loaded> {
   return {
     name: 'opt-out',
-    load: (cs) => lookup(cs.map((c) => ({ accountId: c.accountId, to: c.to }))),
-    decide: (c, out) => (out.size > 0 && out.has(`${c.accountId} ${c.to}`) ? REFUSED : ALLOW),
+    load: (cs) => ctx.forAccept(cs),
+    decide: (c, l) => (l.contacts.get(`${c.accountId} ${c.to}`)?.dnd ? REFUSED : ALLOW),
   };
 }
 
-/** Dispatch: a claimed segment whose contact opted out (compliance replies excepted) ends failed. */
-export function optOutDispatchPolicy(store: ComplianceStore): Policy<ClaimedSegment, Set<string>> {
+export function quietHoursAcceptPolicy(ctx: ComplianceContext): Policy<AcceptCandidate, Loaded> {
+  return {
+    name: 'quiet-hours',
+    load: (cs) => ctx.forAccept(cs),
+    decide: (c, l) => {
+      const s = l.settings.get(c.accountId);
+      const until = quietUntil(s, l.contacts.get(`${c.accountId} ${c.to}`), l.zones.get(c.to), c.now);
+      if (!until) return ALLOW;
+      if ((c.quietHours ?? s!.quietHours.mode) === 'reject')
+        return {
+          kind: 'reject',
+          code: 'QUIET_HOURS',
+          message: `quiet hours where the recipient is; the window opens at ${until.toISOString()}`,
+          status: 'rejected',
+          reason: 'quiet_hours',
+        };
+      return { kind: 'defer', until, reason: 'quiet_hours' };
+    },
+  };
+}
+
+export function optOutDispatchPolicy(ctx: ComplianceContext): Policy<ClaimedSegment, LoadedSegments> {
   return {
     name: 'opt-out',
-    load: (segs) =>
-      store.optedOutSegments(segs.map((s) => ({ messageId: s.messageId, from: s.from, to: s.to }))),
-    decide: (seg, out) => (out.size > 0 && out.has(seg.messageId) ? ENDED : ALLOW),
+    load: (segs) => ctx.forDispatch(segs),
+    decide: (seg, l) => {
+      const i = l.segments.get(seg.messageId);
+      return i?.contact?.dnd && !i.exempt ? ENDED : ALLOW;
+    },
+  };
+}
+
+export function quietHoursDispatchPolicy(ctx: ComplianceContext): Policy<ClaimedSegment, LoadedSegments> {
+  return {
+    name: 'quiet-hours',
+    load: (segs) => ctx.forDispatch(segs),
+    decide: (seg, l) => {
+      const i = l.segments.get(seg.messageId);
+      if (!i || i.exempt) return ALLOW;
+      const until = quietUntil(l.settings.get(i.accountId), i.contact, l.zones.get(seg.to), l.now);
+      return until ? { kind: 'defer', until, reason: 'quiet_hours' } : ALLOW;
+    },
   };
 }

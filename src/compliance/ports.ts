@@ -11,6 +11,18 @@ export interface InboundForConsent {
   body: string;
 }
 
+export interface ContactInfo {
+  dnd: boolean;
+  /** The contact's own zone, overriding what the number says. */
+  timeZone: string | null;
+}
+
+export interface SegmentInfo {
+  accountId: string;
+  contact: ContactInfo | undefined;
+  exempt: boolean;
+}
+
 export interface ConsentChange {
   accountId: string;
   contact: string;
@@ -50,15 +62,15 @@ export interface ComplianceStore {
   /** Settings of these accounts (defaults where none are stored). */
   settings(accountIds: readonly string[]): Promise<Map<string, ComplianceSettings>>;
   putSettings(accountId: string, s: ComplianceSettings): Promise<void>;
-  /** Of these (account, number) pairs, the keys `${accountId} ${e164}` of contacts who opted out. */
-  optedOut(pairs: ReadonlyArray<{ accountId: string; to: string }>): Promise<Set<string>>;
+  /** Known contacts among these (account, number) pairs, by `${accountId} ${e164}`. */
+  contactInfo(pairs: ReadonlyArray<{ accountId: string; to: string }>): Promise<Map<string, ContactInfo>>;
   /**
-   * Of these segments (by sending number and destination), the message ids whose contact opted
-   * out, compliance replies excepted.
+   * For claimed segments (by sending number and destination): per message id, the account, the
+   * contact's state if known, and whether it is a compliance reply (exempt from opt-out and quiet hours).
    */
-  optedOutSegments(
+  segmentInfo(
     segs: ReadonlyArray<{ messageId: string; from: string; to: string }>,
-  ): Promise<Set<string>>;
+  ): Promise<Map<string, SegmentInfo>>;
   /** Attributed inbound messages not yet handled, received more than `olderThanMs` ago. */
   unhandled(limit: number, olderThanMs: number): Promise<InboundForConsent[]>;
   inbound(ids: readonly string[]): Promise<InboundForConsent[]>;

@@ -1,5 +1,14 @@
 /** An account's messaging-compliance settings and the defaults an account starts with. */
 import { DEFAULT_KEYWORDS, type KeywordSets } from './keywords.ts';
+import { DEFAULT_WINDOW, type SendWindow } from './quiet-hours.ts';
+
+export interface QuietHoursSettings extends SendWindow {
+  enabled: boolean;
+  /** Inside quiet hours: wait for the window, or refuse (422 QUIET_HOURS). */
+  mode: 'schedule' | 'reject';
+  /** The account's zone: for recipients whose number says nothing about where they are. */
+  timeZone: string;
+}
 
 export interface ComplianceSettings {
   /** Named in HELP answers and expected in a first message. */
@@ -13,6 +22,7 @@ export interface ComplianceSettings {
   helpReply: string;
   /** Whether opt-out phrases ("stop texting me") opt out, as the FCC's revocation rule expects. */
   detectPhrases: boolean;
+  quietHours: QuietHoursSettings;
 }
 
 export const DEFAULT_COMPLIANCE: ComplianceSettings = Object.freeze({
@@ -22,15 +32,33 @@ export const DEFAULT_COMPLIANCE: ComplianceSettings = Object.freeze({
   optInReply: 'You have been resubscribed. Reply STOP to unsubscribe.',
   helpReply: '{business}: reply STOP to unsubscribe. Msg & data rates may apply.',
   detectPhrases: true,
+  quietHours: Object.freeze({
+    enabled: true,
+    ...DEFAULT_WINDOW,
+    mode: 'schedule',
+    timeZone: 'America/New_York',
+  }),
 });
 
 /** Stored settings over the defaults (a stored document may predate a field). */
-export function withDefaults(stored: Partial<ComplianceSettings> | undefined): ComplianceSettings {
-  if (!stored) return DEFAULT_COMPLIANCE;
+export function withDefaults(
+  stored: Partial<ComplianceSettings> | undefined,
+  defaults: ComplianceSettings = DEFAULT_COMPLIANCE,
+): ComplianceSettings {
+  if (!stored) return defaults;
+  return {
+    ...defaults,
+    ...stored,
+    keywords: { ...defaults.keywords, ...(stored.keywords ?? {}) },
+    quietHours: { ...defaults.quietHours, ...(stored.quietHours ?? {}) },
+  };
+}
+
+/** The defaults with the operator's quiet-hours default and account zone. */
+export function configuredDefaults(quietHours: boolean, timeZone: string): ComplianceSettings {
   return {
     ...DEFAULT_COMPLIANCE,
-    ...stored,
-    keywords: { ...DEFAULT_COMPLIANCE.keywords, ...(stored.keywords ?? {}) },
+    quietHours: { ...DEFAULT_COMPLIANCE.quietHours, enabled: quietHours, timeZone },
   };
 }
 

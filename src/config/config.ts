@@ -54,6 +54,18 @@ const envSchema = z.object({
     .min(1000)
     .default(24 * 3600_000),
   PARLEY_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(1000),
+  PARLEY_QUIET_HOURS_DEFAULT: z.enum(['on', 'off']).default('on'),
+  PARLEY_TIME_ZONE: z
+    .string()
+    .default('America/New_York')
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'not an IANA time zone'),
   PARLEY_DB_POOL: z.coerce.number().int().min(2).max(100).default(10),
   PARLEY_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
   PARLEY_DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
@@ -131,6 +143,10 @@ export interface AppConfig {
   redisPrefix: string;
   webhookMaxAgeMs: number;
   webhookBackoffMs: number;
+  /** Quiet hours for accounts that never set them (US law expects them on). */
+  quietHoursDefault: boolean;
+  /** An account's zone until it sets one (recipients whose number tells no zone). */
+  timeZone: string;
   dbPoolSize: number;
   dbConnectTimeoutMs: number;
   dbStatementTimeoutMs: number;
@@ -217,6 +233,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     redisPrefix: v.PARLEY_REDIS_PREFIX,
     webhookMaxAgeMs: v.PARLEY_WEBHOOK_MAX_AGE_MS,
     webhookBackoffMs: v.PARLEY_WEBHOOK_BACKOFF_MS,
+    quietHoursDefault: v.PARLEY_QUIET_HOURS_DEFAULT === 'on',
+    timeZone: v.PARLEY_TIME_ZONE,
     dbPoolSize: v.PARLEY_DB_POOL,
     dbConnectTimeoutMs: v.PARLEY_DB_CONNECT_TIMEOUT_MS,
     dbStatementTimeoutMs: v.PARLEY_DB_STATEMENT_TIMEOUT_MS,

@@ -74,6 +74,11 @@ export const ERROR_CATALOG = {
     'the contact opted out (replied STOP or similar); nothing may be sent to them until they reply START',
   ),
   CONTACT_NOT_FOUND: def(404, 'fix-request', 'no such contact'),
+  QUIET_HOURS: def(
+    422,
+    'fix-request',
+    "it is quiet hours where the recipient is; send later, or ask for quietHours: 'schedule'",
+  ),
   // Server side
   OVERLOADED: def(503, 'retry', 'the gateway is saturated; nothing was stored, try again shortly'),
   DATABASE_UNAVAILABLE: def(

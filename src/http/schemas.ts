@@ -54,6 +54,12 @@ export const SendBody = Type.Object(
       }),
     ),
     sendAt: Type.Optional(Type.String({ description: 'ISO 8601 time to send at (scheduled)' })),
+    quietHours: Type.Optional(
+      Type.Union([Type.Literal('schedule'), Type.Literal('reject')], {
+        description:
+          "inside the recipient's quiet hours: wait for the window (schedule) or refuse with QUIET_HOURS (reject); default the account's setting",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

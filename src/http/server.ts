@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { ComplianceService } from '../compliance/service.ts';
+import type { SettingsCache } from '../compliance/settings-cache.ts';
 import type { Logger } from '../logger.ts';
 import type { AcceptService } from '../messaging/accept.ts';
 import type { EventBus } from '../messaging/events.ts';
@@ -46,6 +47,7 @@ export interface HttpDeps {
   accounts: AccountsRepo;
   contacts: ComplianceRepo;
   compliance: ComplianceService;
+  complianceSettings: SettingsCache;
   receipts: ReceiptStore;
   pduLog: PduLogRepo;
   metrics: Metrics;

@@ -29,6 +29,8 @@ export interface AcceptCandidate {
   sendAt: Date | undefined;
   idempotencyKey: string | undefined;
   requestHash: string | undefined;
+  /** As asked; undefined: the account's setting. */
+  quietHours?: 'schedule' | 'reject' | undefined;
   now: Date;
 }
 
@@ -41,6 +43,7 @@ export function requestHash(req: SendRequest): string {
     req.statusCallback ?? null,
     req.metadata ?? null,
     req.sendAt ?? null,
+    req.quietHours ?? null,
   ]);
   return createHash('sha256').update(canonical).digest('hex');
 }
@@ -97,6 +100,7 @@ export function checkRequest(
     sendAt,
     idempotencyKey: ctx.idempotencyKey,
     requestHash: ctx.idempotencyKey === undefined ? undefined : requestHash(req),
+    quietHours: req.quietHours,
     now: ctx.now,
   };
 }

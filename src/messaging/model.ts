@@ -13,6 +13,8 @@ export interface SendRequest {
   statusCallback?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   sendAt?: string | undefined;
+  /** Inside the recipient's quiet hours: wait for the window (schedule) or refuse (reject); default the account's. */
+  quietHours?: 'schedule' | 'reject' | undefined;
 }
 
 /** How a carrier wants text encoded; a message is encoded for the carrier that will take it. */

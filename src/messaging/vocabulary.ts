@@ -84,6 +84,7 @@ export const REASONS = [
   'lease_expired',
   're_encoding',
   'withdrawn',
+  'quiet_hours',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -99,4 +100,5 @@ export const TRANSIENT_REASONS: ReadonlySet<Reason> = new Set([
   'lease_expired',
   're_encoding',
   'withdrawn',
+  'quiet_hours',
 ]);

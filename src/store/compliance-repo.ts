@@ -3,10 +3,12 @@ import type {
   ComplianceStore,
   ConsentChange,
   ConsentEventView,
+  ContactInfo,
   ContactView,
   InboundForConsent,
+  SegmentInfo,
 } from '../compliance/ports.ts';
-import { type ComplianceSettings, withDefaults } from '../compliance/settings.ts';
+import { type ComplianceSettings, DEFAULT_COMPLIANCE, withDefaults } from '../compliance/settings.ts';
 import { newId } from '../messaging/compose.ts';
 import type { MessageDraft } from '../messaging/model.ts';
 import type { Db, Queryable } from './db.ts';
@@ -32,7 +34,10 @@ const CONTACT_COLUMNS = 'id, e164, name, time_zone, dnd, dnd_source, dnd_changed
 
 /** Contacts, consent and compliance settings in PostgreSQL. Every batch statement probes keys. */
 export class ComplianceRepo implements ComplianceStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly defaults: ComplianceSettings = DEFAULT_COMPLIANCE,
+  ) {}
 
   async settings(accountIds: readonly string[]): Promise<Map<string, ComplianceSettings>> {
     const out = new Map<string, ComplianceSettings>();
@@ -42,8 +47,8 @@ export class ComplianceRepo implements ComplianceStore {
       'SELECT account_id, settings FROM account_compliance WHERE account_id = ANY($1::uuid[])',
       [ids],
     );
-    for (const row of r.rows) out.set(row.account_id, withDefaults(row.settings));
-    for (const id of ids) if (!out.has(id)) out.set(id, withDefaults(undefined));
+    for (const row of r.rows) out.set(row.account_id, withDefaults(row.settings, this.defaults));
+    for (const id of ids) if (!out.has(id)) out.set(id, this.defaults);
     return out;
   }
 
@@ -55,32 +60,56 @@ export class ComplianceRepo implements ComplianceStore {
     );
   }
 
-  async optedOut(pairs: ReadonlyArray<{ accountId: string; to: string }>): Promise<Set<string>> {
-    if (pairs.length === 0) return new Set();
-    const r = await this.db.query<{ account_id: string; e164: string }>(
-      `SELECT c.account_id, c.e164 FROM unnest($1::uuid[], $2::text[]) AS k(a, t)
-       CROSS JOIN LATERAL (SELECT account_id, e164 FROM contacts WHERE account_id = k.a AND e164 = k.t AND dnd OFFSET 0) c`,
+  async contactInfo(
+    pairs: ReadonlyArray<{ accountId: string; to: string }>,
+  ): Promise<Map<string, ContactInfo>> {
+    const out = new Map<string, ContactInfo>();
+    if (pairs.length === 0) return out;
+    const r = await this.db.query<{
+      account_id: string;
+      e164: string;
+      dnd: boolean;
+      time_zone: string | null;
+    }>(
+      `SELECT c.account_id, c.e164, c.dnd, c.time_zone FROM unnest($1::uuid[], $2::text[]) AS k(a, t)
+       CROSS JOIN LATERAL (SELECT account_id, e164, dnd, time_zone FROM contacts WHERE account_id = k.a AND e164 = k.t OFFSET 0) c`,
       [pairs.map((p) => p.accountId), pairs.map((p) => p.to)],
-      'parley_opted_out',
+      'parley_contact_info',
     );
-    return new Set(r.rows.map((x) => `${x.account_id} ${x.e164}`));
+    for (const x of r.rows) out.set(`${x.account_id} ${x.e164}`, { dnd: x.dnd, timeZone: x.time_zone });
+    return out;
   }
 
-  async optedOutSegments(
+  async segmentInfo(
     segs: ReadonlyArray<{ messageId: string; from: string; to: string }>,
-  ): Promise<Set<string>> {
-    if (segs.length === 0) return new Set();
-    // The sending number names the account; compliance replies (rare) are looked up only for
-    // segments whose contact opted out.
-    const r = await this.db.query<{ message_id: string }>(
-      `SELECT k.m AS message_id FROM unnest($1::uuid[], $2::text[], $3::text[]) AS k(m, f, t)
+  ): Promise<Map<string, SegmentInfo>> {
+    const out = new Map<string, SegmentInfo>();
+    if (segs.length === 0) return out;
+    // The sending number names the account; then the contact and the compliance-reply mark, by key.
+    const r = await this.db.query<{
+      message_id: string;
+      account_id: string;
+      known: boolean;
+      dnd: boolean | null;
+      time_zone: string | null;
+      exempt: boolean;
+    }>(
+      `SELECT k.m AS message_id, n.account_id, c.dnd IS NOT NULL AS known, c.dnd, c.time_zone,
+              r.message_id IS NOT NULL AS exempt
+       FROM unnest($1::uuid[], $2::text[], $3::text[]) AS k(m, f, t)
        CROSS JOIN LATERAL (SELECT account_id FROM numbers WHERE e164 = k.f OFFSET 0) n
-       CROSS JOIN LATERAL (SELECT 1 FROM contacts WHERE account_id = n.account_id AND e164 = k.t AND dnd OFFSET 0) c
-       WHERE NOT EXISTS (SELECT 1 FROM compliance_replies r WHERE r.message_id = k.m)`,
+       LEFT JOIN LATERAL (SELECT dnd, time_zone FROM contacts WHERE account_id = n.account_id AND e164 = k.t OFFSET 0) c ON true
+       LEFT JOIN LATERAL (SELECT message_id FROM compliance_replies WHERE message_id = k.m OFFSET 0) r ON true`,
       [segs.map((s) => s.messageId), segs.map((s) => s.from), segs.map((s) => s.to)],
-      'parley_opted_out_segments',
+      'parley_segment_info',
     );
-    return new Set(r.rows.map((x) => x.message_id));
+    for (const x of r.rows)
+      out.set(x.message_id, {
+        accountId: x.account_id,
+        contact: x.known ? { dnd: Boolean(x.dnd), timeZone: x.time_zone } : undefined,
+        exempt: x.exempt,
+      });
+    return out;
   }
 
   private static toInbound(r: Record<string, unknown>): InboundForConsent {

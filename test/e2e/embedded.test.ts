@@ -39,6 +39,15 @@ describe('embedded defaults (what npm start uses with nothing configured)', () =
     const { account, apiKey } = await gw.accounts.createAccount('Embedded');
     await gw.accounts.addNumber(account.id, '+15550100042', 'local');
     const auth = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+    // Quiet hours are on by default; this test is about the send path at any hour of the day.
+    const off = await gw.http.inject({
+      method: 'PUT',
+      url: '/v1/settings/messaging-compliance',
+      headers: auth,
+      payload: { quietHours: { enabled: false } },
+    });
+    expect(off.json(), off.body).toMatchObject({ quietHours: { enabled: false } });
+    expect(off.json().quietHours).toMatchObject({ enabled: false, start: '08:00', end: '21:00' });
     const r = await gw.http.inject({
       method: 'POST',
       url: '/v1/messages',

@@ -31,6 +31,7 @@ describe('a hostile SMSC', () => {
         PORT: '0',
         PARLEY_RECEIPT_TIMEOUT_MS: '20000',
         PARLEY_RECEIPT_PARK_TTL_MS: '5000',
+        PARLEY_QUIET_HOURS_DEFAULT: 'off',
       });
       config.carriers.push(
         parseCarrierConfig({

@@ -204,10 +204,10 @@ async function hotStatements(hi: number): Promise<Captured[]> {
     })),
   );
   const compliance = (name: string) => new ComplianceRepo(capturing(out, name));
-  await compliance('opted-out').optedOut(
+  await compliance('contact-info').contactInfo(
     sent.map((i) => ({ accountId: ACCOUNT, to: `+1415${String(i % 10_000_000).padStart(7, '0')}` })),
   );
-  await compliance('opted-out-segments').optedOutSegments(
+  await compliance('segment-info').segmentInfo(
     sent.map((i) => ({
       messageId: idOf(i),
       from: '+15550100001',

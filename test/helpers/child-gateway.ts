@@ -128,6 +128,7 @@ export async function startGatewayProcess(
       DATABASE_URL: dbUrl,
       PARLEY_CONFIG: configFile,
       PARLEY_ADMIN_TOKEN: CHILD_ADMIN,
+      PARLEY_QUIET_HOURS_DEFAULT: 'off',
       PORT: '0',
       LOG_LEVEL: 'info',
       ...env,

@@ -59,6 +59,8 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
   const env: Record<string, string> = {
     DATABASE_URL: o.dbUrl ?? dbUrl,
     PARLEY_ADMIN_TOKEN: ADMIN_TOKEN,
+    // Quiet hours depend on the hour the suite runs at: on only where a test asks for them.
+    PARLEY_QUIET_HOURS_DEFAULT: 'off',
     LOG_LEVEL: process.env.PARLEY_TEST_LOG ?? 'silent',
     PORT: '0',
     PARLEY_REDIS_PREFIX: `test:${schema}:`,

@@ -34,6 +34,18 @@ describe('configuration', () => {
       /PARLEY_DB_STATEMENT_TIMEOUT_MS/,
     );
   });
+  it('reads the quiet-hours default and the account zone, refusing unknown values', () => {
+    expect(loadConfig({})).toMatchObject({ quietHoursDefault: true, timeZone: 'America/New_York' });
+    expect(loadConfig({ PARLEY_QUIET_HOURS_DEFAULT: 'off', PARLEY_TIME_ZONE: 'Europe/Paris' })).toMatchObject(
+      {
+        quietHoursDefault: false,
+        timeZone: 'Europe/Paris',
+      },
+    );
+    expect(() => loadConfig({ PARLEY_QUIET_HOURS_DEFAULT: 'maybe' })).toThrow(/PARLEY_QUIET_HOURS_DEFAULT/);
+    expect(() => loadConfig({ PARLEY_TIME_ZONE: 'Mars/Base' })).toThrow(/PARLEY_TIME_ZONE/);
+  });
+
   it('takes an instance id that cannot be confused with the leases of another', () => {
     expect(loadConfig({ PARLEY_INSTANCE_ID: 'gw-1.eu:a' }).instanceId).toBe('gw-1.eu:a');
     expect(() => loadConfig({ PARLEY_INSTANCE_ID: 'gw#1' })).toThrow(/env\.PARLEY_INSTANCE_ID/);

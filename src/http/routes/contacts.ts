@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { CONSENT_SOURCES } from '../../compliance/consent.ts';
 import { MAX_KEYWORD_LENGTH } from '../../compliance/keywords.ts';
-import { type ComplianceSettings, withDefaults } from '../../compliance/settings.ts';
+import { isValidWindow } from '../../compliance/quiet-hours.ts';
+import type { ComplianceSettings } from '../../compliance/settings.ts';
 import { AppError } from '../../errors/app-error.ts';
 import { toE164 } from '../../numbers/phone.ts';
 import { dbErrorToAppError } from '../../store/db-errors.ts';
@@ -73,6 +74,20 @@ export const OptOutImport = Type.Object(
 
 const Keywords = Type.Array(Type.String({ minLength: 1, maxLength: MAX_KEYWORD_LENGTH }), { maxItems: 50 });
 const Reply = Type.String({ minLength: 1, maxLength: 480 });
+const HHMM = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'HH:MM, local time' });
+const QuietHours = Type.Object(
+  {
+    enabled: Type.Boolean(),
+    start: HHMM,
+    end: HHMM,
+    mode: Type.Union([Type.Literal('schedule'), Type.Literal('reject')]),
+    timeZone: Type.String({ minLength: 1, maxLength: 64, description: "the account's IANA zone" }),
+  },
+  {
+    additionalProperties: false,
+    description: 'messages are submitted only from start to end, recipient local time',
+  },
+);
 const KeywordLists = Type.Object(
   { optOut: Keywords, optIn: Keywords, help: Keywords },
   { additionalProperties: false },
@@ -85,6 +100,7 @@ export const ComplianceSettingsBody = Type.Object(
     optInReply: Reply,
     helpReply: Reply,
     detectPhrases: Type.Boolean(),
+    quietHours: QuietHours,
   },
   { additionalProperties: false },
 );
@@ -93,6 +109,7 @@ const ComplianceSettingsPatch = Type.Partial(
     {
       ...ComplianceSettingsBody.properties,
       keywords: Type.Partial(KeywordLists, { additionalProperties: false }),
+      quietHours: Type.Partial(QuietHours, { additionalProperties: false }),
     },
     { additionalProperties: false },
   ),
@@ -306,17 +323,22 @@ export function registerContactRoutes(app: App, deps: HttpDeps): void {
     },
     async (req) => {
       const current = (await db(deps.contacts.settings([req.accountId]))).get(req.accountId)!;
-      const next: ComplianceSettings = withDefaults({
+      const next: ComplianceSettings = {
         ...current,
         ...req.body,
         keywords: { ...current.keywords, ...(req.body.keywords ?? {}) },
-      } as ComplianceSettings);
+        quietHours: { ...current.quietHours, ...(req.body.quietHours ?? {}) },
+      };
       if (next.keywords.optOut.length === 0)
         throw new AppError(
           'VALIDATION_FAILED',
           'keywords.optOut must keep at least one keyword (STOP is expected)',
         );
+      if (!isValidWindow(next.quietHours))
+        throw new AppError('VALIDATION_FAILED', 'quietHours.start must be before quietHours.end (HH:MM)');
+      validTimeZone(next.quietHours.timeZone);
       await db(deps.contacts.putSettings(req.accountId, next));
+      deps.complianceSettings.invalidate(req.accountId);
       return next;
     },
   );
