@@ -3,6 +3,7 @@ import os from 'node:os';
 import { OptOutGate } from './compliance/gate.ts';
 import {
   ComplianceContext,
+  footerAcceptPolicy,
   optOutAcceptPolicy,
   optOutDispatchPolicy,
   quietHoursAcceptPolicy,
@@ -176,7 +177,14 @@ export async function createGateway(
   );
   const router = new Router(carriers, config.routes);
   const backoff = new DestinationBackoff();
-  const contacts = new ComplianceRepo(db, configuredDefaults(config.quietHoursDefault, config.timeZone));
+  const contacts = new ComplianceRepo(
+    db,
+    configuredDefaults({
+      quietHours: config.quietHoursDefault,
+      footer: config.footerDefault,
+      timeZone: config.timeZone,
+    }),
+  );
   const gate = new OptOutGate();
   const complianceSettings = new SettingsCache((ids) => contacts.settings(ids));
   // Concurrent single requests share one contact lookup.
@@ -200,10 +208,16 @@ export async function createGateway(
     segments: (segs) => contacts.segmentInfo(segs),
     settings: (ids) => complianceSettings.get(ids),
     zones: zonesOfNumbers,
+    claimFirst: (claims) => contacts.claimFirstMessages(claims),
     now: () => new Date(),
   });
   const acceptPipeline = new Pipeline<AcceptCandidate>(
-    [schedulePolicy, optOutAcceptPolicy(complianceContext), quietHoursAcceptPolicy(complianceContext)],
+    [
+      schedulePolicy,
+      optOutAcceptPolicy(complianceContext),
+      quietHoursAcceptPolicy(complianceContext),
+      footerAcceptPolicy(complianceContext),
+    ],
     (c, body) => ({ ...c, body }),
   );
   const dispatchPipeline = new Pipeline<ClaimedSegment>([

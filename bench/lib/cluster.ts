@@ -110,6 +110,7 @@ export async function startGateway(
       PARLEY_ADMIN_TOKEN: ADMIN,
       // The figures must not depend on the hour of the run (recipients in US zones).
       PARLEY_QUIET_HOURS_DEFAULT: 'off',
+      PARLEY_FOOTER_DEFAULT: 'off',
       PORT: '0',
       LOG_LEVEL: 'info',
       PARLEY_DB_POOL: '16',

@@ -13,7 +13,7 @@ import type { ClaimedSegment } from '../messaging/model.ts';
 import { ALLOW, type Decision, type Policy } from '../messaging/pipeline.ts';
 import type { ComplianceStore, ContactInfo, SegmentInfo } from './ports.ts';
 import { nextAllowed } from './quiet-hours.ts';
-import type { ComplianceSettings } from './settings.ts';
+import { type ComplianceSettings, withFooter } from './settings.ts';
 
 const REFUSED: Decision = Object.freeze({
   kind: 'reject',
@@ -37,6 +37,7 @@ export interface ComplianceSources {
   segments: ComplianceStore['segmentInfo'];
   settings(accountIds: readonly string[]): Promise<Map<string, ComplianceSettings>>;
   zones(numbers: Iterable<string>): Promise<Map<string, readonly string[]>>;
+  claimFirst: ComplianceStore['claimFirstMessages'];
   now(): Date;
 }
 
@@ -56,7 +57,7 @@ export class ComplianceContext {
   private readonly accept = new WeakMap<readonly AcceptCandidate[], Promise<Loaded>>();
   private readonly dispatch = new WeakMap<readonly ClaimedSegment[], Promise<LoadedSegments>>();
 
-  constructor(private readonly src: ComplianceSources) {}
+  constructor(readonly src: ComplianceSources) {}
 
   forAccept(cs: readonly AcceptCandidate[]): Promise<Loaded> {
     let p = this.accept.get(cs);
@@ -166,5 +167,36 @@ export function quietHoursDispatchPolicy(ctx: ComplianceContext): Policy<Claimed
       const until = quietUntil(l.settings.get(i.accountId), i.contact, l.zones.get(seg.to), l.now);
       return until ? { kind: 'defer', until, reason: 'quiet_hours' } : ALLOW;
     },
+  };
+}
+
+/**
+ * Accept, late (only messages every earlier rule let through claim): the first message from the
+ * account to each contact carries the footer — exactly once per contact, whatever races (the claim
+ * is one atomic upsert per contact in PostgreSQL).
+ */
+export function footerAcceptPolicy(
+  ctx: ComplianceContext,
+): Policy<AcceptCandidate, { claimed: Set<string>; settings: Map<string, ComplianceSettings> }> {
+  return {
+    name: 'footer',
+    late: true,
+    load: async (cs) => {
+      const settings = await ctx.src.settings(cs.map((c) => c.accountId));
+      const first = new Map<string, AcceptCandidate>();
+      for (const c of cs) {
+        if (!settings.get(c.accountId)?.footer.enabled) continue;
+        const k = `${c.accountId} ${c.to}`;
+        if (!first.has(k)) first.set(k, c);
+      }
+      const claimed = await ctx.src.claimFirst(
+        [...first.values()].map((c) => ({ accountId: c.accountId, to: c.to, messageId: c.id })),
+      );
+      return { claimed, settings };
+    },
+    decide: (c, l) =>
+      l.claimed.has(c.id)
+        ? { kind: 'transform', body: withFooter(c.body, l.settings.get(c.accountId)!.footer.text) }
+        : ALLOW,
   };
 }

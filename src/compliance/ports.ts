@@ -71,6 +71,14 @@ export interface ComplianceStore {
   segmentInfo(
     segs: ReadonlyArray<{ messageId: string; from: string; to: string }>,
   ): Promise<Map<string, SegmentInfo>>;
+  /**
+   * Claims the first message to each (account, contact) for these messages (at most one per pair
+   * in the list): returns the message ids that are now their contact's first. A contact already
+   * claimed stays claimed, unless its claiming message was never stored (after a minute).
+   */
+  claimFirstMessages(
+    claims: ReadonlyArray<{ accountId: string; to: string; messageId: string }>,
+  ): Promise<Set<string>>;
   /** Attributed inbound messages not yet handled, received more than `olderThanMs` ago. */
   unhandled(limit: number, olderThanMs: number): Promise<InboundForConsent[]>;
   inbound(ids: readonly string[]): Promise<InboundForConsent[]>;

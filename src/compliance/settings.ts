@@ -23,6 +23,8 @@ export interface ComplianceSettings {
   /** Whether opt-out phrases ("stop texting me") opt out, as the FCC's revocation rule expects. */
   detectPhrases: boolean;
   quietHours: QuietHoursSettings;
+  /** Appended (on a new line) to the first message the account sends to each contact. */
+  footer: { enabled: boolean; text: string };
 }
 
 export const DEFAULT_COMPLIANCE: ComplianceSettings = Object.freeze({
@@ -38,6 +40,7 @@ export const DEFAULT_COMPLIANCE: ComplianceSettings = Object.freeze({
     mode: 'schedule',
     timeZone: 'America/New_York',
   }),
+  footer: Object.freeze({ enabled: true, text: 'Reply STOP to unsubscribe.' }),
 });
 
 /** Stored settings over the defaults (a stored document may predate a field). */
@@ -51,14 +54,25 @@ export function withDefaults(
     ...stored,
     keywords: { ...defaults.keywords, ...(stored.keywords ?? {}) },
     quietHours: { ...defaults.quietHours, ...(stored.quietHours ?? {}) },
+    footer: { ...defaults.footer, ...(stored.footer ?? {}) },
   };
 }
 
-/** The defaults with the operator's quiet-hours default and account zone. */
-export function configuredDefaults(quietHours: boolean, timeZone: string): ComplianceSettings {
+/** The body with the footer on its own line. */
+export function withFooter(body: string, footer: string): string {
+  return `${body}\n${footer}`;
+}
+
+/** The defaults with the operator's quiet-hours and footer defaults and account zone. */
+export function configuredDefaults(o: {
+  quietHours: boolean;
+  footer: boolean;
+  timeZone: string;
+}): ComplianceSettings {
   return {
     ...DEFAULT_COMPLIANCE,
-    quietHours: { ...DEFAULT_COMPLIANCE.quietHours, enabled: quietHours, timeZone },
+    quietHours: { ...DEFAULT_COMPLIANCE.quietHours, enabled: o.quietHours, timeZone: o.timeZone },
+    footer: { ...DEFAULT_COMPLIANCE.footer, enabled: o.footer },
   };
 }
 

@@ -55,6 +55,7 @@ const envSchema = z.object({
     .default(24 * 3600_000),
   PARLEY_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(1000),
   PARLEY_QUIET_HOURS_DEFAULT: z.enum(['on', 'off']).default('on'),
+  PARLEY_FOOTER_DEFAULT: z.enum(['on', 'off']).default('on'),
   PARLEY_TIME_ZONE: z
     .string()
     .default('America/New_York')
@@ -145,6 +146,8 @@ export interface AppConfig {
   webhookBackoffMs: number;
   /** Quiet hours for accounts that never set them (US law expects them on). */
   quietHoursDefault: boolean;
+  /** The first-message opt-out footer for accounts that never set it. */
+  footerDefault: boolean;
   /** An account's zone until it sets one (recipients whose number tells no zone). */
   timeZone: string;
   dbPoolSize: number;
@@ -234,6 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     webhookMaxAgeMs: v.PARLEY_WEBHOOK_MAX_AGE_MS,
     webhookBackoffMs: v.PARLEY_WEBHOOK_BACKOFF_MS,
     quietHoursDefault: v.PARLEY_QUIET_HOURS_DEFAULT === 'on',
+    footerDefault: v.PARLEY_FOOTER_DEFAULT === 'on',
     timeZone: v.PARLEY_TIME_ZONE,
     dbPoolSize: v.PARLEY_DB_POOL,
     dbConnectTimeoutMs: v.PARLEY_DB_CONNECT_TIMEOUT_MS,

@@ -25,15 +25,21 @@ export const ALLOW: Decision = Object.freeze({ kind: 'allow' });
 
 /**
  * One rule. `load` fetches what it needs for a batch of subjects (once, before any decision);
- * `decide` must not do I/O.
+ * `decide` must not do I/O. A `late` policy loads after the policies before it decided, for the
+ * subjects still going (with their transformed bodies): for a load that claims something (the
+ * first-message footer) and must not claim it for a message an earlier rule refuses.
  */
 export interface Policy<S, L = undefined> {
   readonly name: string;
+  readonly late?: boolean;
   load?(subjects: readonly S[]): Promise<L>;
   decide(subject: S, loaded: L): Decision;
 }
 
-/** What the pipeline made of one subject: the first non-allow decision, and the body after transforms. */
+/**
+ * What the pipeline made of one subject: a reject (the first one), else the latest defer, else
+ * allow; and the body after transforms.
+ */
 export interface Verdict {
   decision: Exclude<Decision, { kind: 'transform' }>;
   /** Set when a policy transformed the body. */
@@ -44,9 +50,18 @@ export interface Verdict {
 
 type AnyPolicy<S> = Policy<S, unknown>;
 
+interface State<S> {
+  s: S;
+  body: string | undefined;
+  defer: Extract<Decision, { kind: 'defer' }> | undefined;
+  deferredBy: string | undefined;
+  done: Verdict | undefined;
+}
+
 /**
  * An ordered list of policies over subjects of type S. A subject with a `body` field gets the
- * transformed body passed on to later policies through `withBody`.
+ * transformed body passed on to later policies through `withBody`. A reject ends a subject's run;
+ * a defer does not (later rules may still refuse or change it; the latest `until` wins).
  */
 export class Pipeline<S> {
   private readonly policies: AnyPolicy<S>[];
@@ -70,29 +85,54 @@ export class Pipeline<S> {
   }
 
   /**
-   * Decides on a batch: loads every policy's context once (in parallel), then runs the policies in
-   * order per subject. Rejects when a policy's `load` fails (the caller retries the batch).
+   * Decides on a batch: loads every policy's context once (in parallel; late ones when their turn
+   * comes), then runs the policies in order. Rejects when a policy's `load` fails (the caller
+   * retries the batch).
    */
   async run(subjects: readonly S[]): Promise<Verdict[]> {
     if (subjects.length === 0) return [];
-    const loaded = await Promise.all(this.policies.map((p) => (p.load ? p.load(subjects) : undefined)));
-    return subjects.map((s) => this.decide(s, loaded));
-  }
-
-  private decide(subject: S, loaded: unknown[]): Verdict {
-    let s = subject;
-    let body: string | undefined;
+    const eager = await Promise.all(
+      this.policies.map((p) => (p.load && !p.late ? p.load(subjects) : undefined)),
+    );
+    const states: State<S>[] = subjects.map((s) => ({
+      s,
+      body: undefined,
+      defer: undefined,
+      deferredBy: undefined,
+      done: undefined,
+    }));
     for (let i = 0; i < this.policies.length; i++) {
       const p = this.policies[i]!;
-      const d = p.decide(s, loaded[i]);
-      if (d.kind === 'allow') continue;
-      if (d.kind === 'transform') {
-        body = d.body;
-        s = this.withBody(s, d.body);
-        continue;
-      }
-      return { decision: d, body, policy: p.name };
+      const going = states.filter((x) => x.done === undefined);
+      if (going.length === 0) break;
+      const loaded = p.late && p.load ? await p.load(going.map((x) => x.s)) : eager[i];
+      for (const x of going) this.apply(p, x, loaded);
     }
-    return { decision: ALLOW as Verdict['decision'], body };
+    return states.map(
+      (x) =>
+        x.done ?? {
+          decision: x.defer ?? (ALLOW as Verdict['decision']),
+          body: x.body,
+          policy: x.deferredBy,
+        },
+    );
+  }
+
+  private apply(p: AnyPolicy<S>, x: State<S>, loaded: unknown): void {
+    const d = p.decide(x.s, loaded);
+    if (d.kind === 'allow') return;
+    if (d.kind === 'transform') {
+      x.body = d.body;
+      x.s = this.withBody(x.s, d.body);
+      return;
+    }
+    if (d.kind === 'defer') {
+      if (!x.defer || d.until.getTime() > x.defer.until.getTime()) {
+        x.defer = d;
+        x.deferredBy = p.name;
+      }
+      return;
+    }
+    x.done = { decision: d, body: x.body, policy: p.name };
   }
 }

@@ -112,6 +112,41 @@ export class ComplianceRepo implements ComplianceStore {
     return out;
   }
 
+  async claimFirstMessages(
+    claims: ReadonlyArray<{ accountId: string; to: string; messageId: string }>,
+  ): Promise<Set<string>> {
+    if (claims.length === 0) return new Set();
+    // Sorted by key so that concurrent claims lock contacts in one order (no deadlocks).
+    const sorted = [...claims].sort((a, b) =>
+      a.accountId === b.accountId
+        ? a.to < b.to
+          ? -1
+          : a.to > b.to
+            ? 1
+            : 0
+        : a.accountId < b.accountId
+          ? -1
+          : 1,
+    );
+    const r = await this.db.query<{ first_message_id: string }>(
+      `INSERT INTO contacts AS c (id, account_id, e164, first_message_id, first_message_at)
+       SELECT k.id, k.a, k.t, k.m, now() FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[]) AS k(id, a, t, m)
+       ON CONFLICT (account_id, e164) DO UPDATE SET first_message_id = excluded.first_message_id, first_message_at = now()
+       WHERE c.first_message_id IS NULL
+          OR (c.first_message_at < now() - interval '1 minute'
+              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = c.first_message_id))
+       RETURNING c.first_message_id`,
+      [
+        sorted.map(() => newId()),
+        sorted.map((c) => c.accountId),
+        sorted.map((c) => c.to),
+        sorted.map((c) => c.messageId),
+      ],
+      'parley_claim_first',
+    );
+    return new Set(r.rows.map((x) => x.first_message_id));
+  }
+
   private static toInbound(r: Record<string, unknown>): InboundForConsent {
     return {
       id: r.id as string,

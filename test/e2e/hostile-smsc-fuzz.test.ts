@@ -32,6 +32,7 @@ describe('a hostile SMSC', () => {
         PARLEY_RECEIPT_TIMEOUT_MS: '20000',
         PARLEY_RECEIPT_PARK_TTL_MS: '5000',
         PARLEY_QUIET_HOURS_DEFAULT: 'off',
+        PARLEY_FOOTER_DEFAULT: 'off',
       });
       config.carriers.push(
         parseCarrierConfig({

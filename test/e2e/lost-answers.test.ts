@@ -45,6 +45,7 @@ async function gateway(tag: string) {
     PORT: '0',
     // Independent of the hour the suite runs at.
     PARLEY_QUIET_HOURS_DEFAULT: 'off',
+    PARLEY_FOOTER_DEFAULT: 'off',
   });
   config.carriers.push(
     parseCarrierConfig({

@@ -26,6 +26,7 @@ async function twoCarriers(a: Partial<CarrierConfigInput>, b: Partial<CarrierCon
     PORT: '0',
     // Independent of the hour the suite runs at.
     PARLEY_QUIET_HOURS_DEFAULT: 'off',
+    PARLEY_FOOTER_DEFAULT: 'off',
   });
   const base = {
     host: '127.0.0.1',

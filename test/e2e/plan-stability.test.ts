@@ -214,6 +214,13 @@ async function hotStatements(hi: number): Promise<Captured[]> {
       to: `+1415${String(i % 10_000_000).padStart(7, '0')}`,
     })),
   );
+  await compliance('claim-first').claimFirstMessages(
+    sent.map((i) => ({
+      accountId: ACCOUNT,
+      to: `+1415${String(i % 10_000_000).padStart(7, '0')}`,
+      messageId: idOf(i),
+    })),
+  );
   await compliance('consent-inbound').inbound(sent.map((i) => idOf(i - (i % 10))));
   await compliance('consent-mark-handled').markHandled(
     sent.map((i) => idOf(i - (i % 10))),

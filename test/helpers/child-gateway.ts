@@ -129,6 +129,7 @@ export async function startGatewayProcess(
       PARLEY_CONFIG: configFile,
       PARLEY_ADMIN_TOKEN: CHILD_ADMIN,
       PARLEY_QUIET_HOURS_DEFAULT: 'off',
+      PARLEY_FOOTER_DEFAULT: 'off',
       PORT: '0',
       LOG_LEVEL: 'info',
       ...env,

@@ -61,6 +61,7 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
     PARLEY_ADMIN_TOKEN: ADMIN_TOKEN,
     // Quiet hours depend on the hour the suite runs at: on only where a test asks for them.
     PARLEY_QUIET_HOURS_DEFAULT: 'off',
+    PARLEY_FOOTER_DEFAULT: 'off',
     LOG_LEVEL: process.env.PARLEY_TEST_LOG ?? 'silent',
     PORT: '0',
     PARLEY_REDIS_PREFIX: `test:${schema}:`,

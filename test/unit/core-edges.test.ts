@@ -149,6 +149,65 @@ describe('pipeline', () => {
     expect(seen).toEqual(['first', 'a', 'mid', 'b', 'last', 'end']);
   });
 
+  it('lets a deferred subject still be refused or changed; the latest defer wins', async () => {
+    type S = { body: string };
+    const defer = (name: string, t: number): Policy<S> => ({
+      name,
+      decide: () => ({ kind: 'defer', until: new Date(t), reason: 'scheduled' }),
+    });
+    const refuse: Policy<S> = {
+      name: 'refuse',
+      decide: (s) =>
+        s.body === 'no'
+          ? { kind: 'reject', code: 'X', message: 'x', status: 'rejected', reason: 'carrier_rejected' }
+          : ALLOW,
+    };
+    const add: Policy<S> = { name: 'add', decide: (s) => ({ kind: 'transform', body: `${s.body}!` }) };
+    const p = new Pipeline<S>([defer('a', 10), defer('b', 30), defer('c', 20), refuse, add], (s, body) => ({
+      ...s,
+      body,
+    }));
+    const [ok, no] = await p.run([{ body: 'yes' }, { body: 'no' }]);
+    expect(ok).toEqual({
+      decision: { kind: 'defer', until: new Date(30), reason: 'scheduled' },
+      body: 'yes!',
+      policy: 'b',
+    });
+    expect(no).toMatchObject({ decision: { kind: 'reject', code: 'X' }, policy: 'refuse' });
+  });
+
+  it('loads a late policy after the earlier ones, for the subjects still going', async () => {
+    type S = { body: string };
+    const order: string[] = [];
+    const early: Policy<S, number> = {
+      name: 'early',
+      load: async () => {
+        order.push('early');
+        return 0;
+      },
+      decide: (s) =>
+        s.body === 'no'
+          ? { kind: 'reject', code: 'X', message: 'x', status: 'rejected', reason: 'carrier_rejected' }
+          : ALLOW,
+    };
+    let claimed: string[] = [];
+    const late: Policy<S, Set<string>> = {
+      name: 'late',
+      late: true,
+      load: async (ss) => {
+        order.push('late');
+        claimed = ss.map((s) => s.body);
+        return new Set(claimed);
+      },
+      decide: (s, got) => (got.has(s.body) ? { kind: 'transform', body: `${s.body}+` } : ALLOW),
+    };
+    const p = new Pipeline<S>([late, early].reverse(), (s, body) => ({ ...s, body }));
+    const v = await p.run([{ body: 'a' }, { body: 'no' }, { body: 'b' }]);
+    expect(order).toEqual(['early', 'late']);
+    expect(claimed).toEqual(['a', 'b']);
+    expect(v.map((x) => x.body)).toEqual(['a+', undefined, 'b+']);
+  });
+
   it('loads nothing for an empty batch', async () => {
     let loads = 0;
     const p = new Pipeline<{ body: string }>([{ name: 'l', load: async () => loads++, decide: () => ALLOW }]);

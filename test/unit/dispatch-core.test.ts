@@ -193,7 +193,7 @@ describe('the policy pipeline', () => {
         : ALLOW,
   };
 
-  it('runs policies in order, passing transformed bodies on, and stops at the first reject or defer', async () => {
+  it('runs policies in order, passing transformed bodies on, and stops at the first reject', async () => {
     let loads = 0;
     const counting: Policy<S, number> = {
       ...long,

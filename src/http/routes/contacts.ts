@@ -88,6 +88,13 @@ const QuietHours = Type.Object(
     description: 'messages are submitted only from start to end, recipient local time',
   },
 );
+const Footer = Type.Object(
+  {
+    enabled: Type.Boolean(),
+    text: Type.String({ minLength: 1, maxLength: 120, description: 'e.g. "Reply STOP to unsubscribe."' }),
+  },
+  { additionalProperties: false, description: 'appended on a new line to the first message to each contact' },
+);
 const KeywordLists = Type.Object(
   { optOut: Keywords, optIn: Keywords, help: Keywords },
   { additionalProperties: false },
@@ -101,6 +108,7 @@ export const ComplianceSettingsBody = Type.Object(
     helpReply: Reply,
     detectPhrases: Type.Boolean(),
     quietHours: QuietHours,
+    footer: Footer,
   },
   { additionalProperties: false },
 );
@@ -110,6 +118,7 @@ const ComplianceSettingsPatch = Type.Partial(
       ...ComplianceSettingsBody.properties,
       keywords: Type.Partial(KeywordLists, { additionalProperties: false }),
       quietHours: Type.Partial(QuietHours, { additionalProperties: false }),
+      footer: Type.Partial(Footer, { additionalProperties: false }),
     },
     { additionalProperties: false },
   ),
@@ -328,6 +337,7 @@ export function registerContactRoutes(app: App, deps: HttpDeps): void {
         ...req.body,
         keywords: { ...current.keywords, ...(req.body.keywords ?? {}) },
         quietHours: { ...current.quietHours, ...(req.body.quietHours ?? {}) },
+        footer: { ...current.footer, ...(req.body.footer ?? {}) },
       };
       if (next.keywords.optOut.length === 0)
         throw new AppError(
