@@ -1,6 +1,7 @@
 /**
  * npm run bench [-- --mode fresh|preload|backlog|all --n 100000 --runs 3 --preload 1000000
- *                  --backlog 1000000 --vs-kannel --offered 2000 --offered-seconds 10 --keep-db]
+ *                  --backlog 1000000 --vs-kannel --offered 2000 --offered-seconds 10 --keep-db
+ *                  --rules off|on|both]
  *
  * The gateway as `npm start` runs it (bundle, heap flags) and the simulator as separate processes,
  * with PostgreSQL (DATABASE_URL). Per run and mode, prints accepted/s, final-status/s, the
@@ -13,6 +14,10 @@
  *            (--keep-db leaves it for inspection).
  *   backlog: --backlog messages accepted while the carrier is down, then the SMSC comes up: the
  *            drain rate, first windows against last.
+ * --rules on turns the per-message compliance rules on for the bench account (opt-out is always
+ * on): the first-message footer (every bench recipient is new, so every message claims it) and
+ * quiet hours with a 00:00–23:59 window (evaluated for every message, never closing during a run
+ * that avoids 23:59 in the recipients' zone); `both` measures fresh with them off, then on.
  */
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
@@ -45,6 +50,7 @@ const { values } = parseArgs({
     'offered-seconds': { type: 'string', default: '10' },
     'vs-kannel': { type: 'boolean', default: false },
     'keep-db': { type: 'boolean', default: false },
+    rules: { type: 'string', default: 'off' },
     'kannel-n': { type: 'string', default: '20000' },
     binds: { type: 'string', default: '2' },
     window: { type: 'string', default: '100' },
@@ -123,11 +129,26 @@ async function sampled<T>(
 }
 
 /** One measured run on `dbName`: batch load to final statuses, then single POSTs. */
-async function measure(mode: string, run: number, db: { name: string; url: string }): Promise<void> {
+async function measure(
+  mode: string,
+  run: number,
+  db: { name: string; url: string },
+  rules = false,
+): Promise<void> {
   const sim = await startSim();
   const gw = await startGateway(db.url, sim.port, gwOpts);
   try {
     const key = await benchAccount(gw);
+    if (rules) {
+      const s = await gw.call(
+        '/v1/settings/messaging-compliance',
+        { footer: { enabled: true }, quietHours: { enabled: true, start: '00:00', end: '23:59' } },
+        key,
+        'PUT',
+      );
+      if (!s.footer?.enabled || !s.quietHours?.enabled)
+        throw new Error(`rules not set: ${JSON.stringify(s)}`);
+    }
     const x0 = await xacts(db.name);
     const c0 = { gw: cpuSecondsOf(gw.pid), sim: cpuSecondsOf(sim.child.child.pid!), pg: pgCpu() };
     const t0 = performance.now();
@@ -238,12 +259,15 @@ async function backlog(run: number, count: number): Promise<void> {
 
 for (const mode of modes) {
   if (mode === 'fresh') {
+    const variants = values.rules === 'both' ? [false, true] : [values.rules === 'on'];
     for (let run = 1; run <= RUNS; run++) {
-      const db = await createDatabase(base, 'fresh');
-      try {
-        await measure('fresh', run, db);
-      } finally {
-        await db.drop();
+      for (const rules of variants) {
+        const db = await createDatabase(base, 'fresh');
+        try {
+          await measure(rules ? 'fresh+rules' : 'fresh', run, db, rules);
+        } finally {
+          await db.drop();
+        }
       }
     }
   } else if (mode === 'preload') {
@@ -285,6 +309,14 @@ for (const [mode, rs] of results) {
       ` accepted/s=${fmt(m('acceptedPerSec'))}` +
       (mode === 'backlog' ? '' : ` accept p50=${fmt(m('p50'), 1)} ms p99=${fmt(m('p99'), 1)} ms`) +
       ` CPU µs/message postgres=${fmt(m('pgUs'))} gateway=${fmt(m('gwUs'))}`,
+  );
+}
+const off = results.get('fresh');
+const on = results.get('fresh+rules');
+if (off && on) {
+  const m = (rs: RunResult[], k: keyof RunResult) => median(rs.map((r) => r[k]));
+  console.log(
+    `  compliance rules cost: final-status/s ${fmt((1 - m(on, 'finalPerSec') / m(off, 'finalPerSec')) * 100, 1)} % lower, accepted/s ${fmt((1 - m(on, 'acceptedPerSec') / m(off, 'acceptedPerSec')) * 100, 1)} % lower with them on`,
   );
 }
 if (kannel) console.log(`  kannel: DLR/s=${kannel} (median of 3, same simulator, same invocation)`);

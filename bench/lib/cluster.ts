@@ -65,7 +65,7 @@ export interface GatewayProc {
   child: Child;
   url: string;
   pid: number;
-  call(p: string, body: unknown, key: string): Promise<any>;
+  call(p: string, body: unknown, key: string, method?: string): Promise<any>;
   postStatus(p: string, body: unknown, key: string): Promise<number>;
   metric(name: string, label?: string): Promise<number>;
   /** The whole /metrics text. */
@@ -136,10 +136,10 @@ export async function startGateway(
     child,
     url,
     pid: child.child.pid!,
-    call: async (p, body, key) =>
+    call: async (p, body, key, method = 'POST') =>
       (
         await fetch(`${url}${p}`, {
-          method: 'POST',
+          method,
           headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
           body: JSON.stringify(body),
         })
