@@ -41,6 +41,7 @@ import { statusName } from './smpp/command-status.ts';
 import { AccountsRepo } from './store/accounts-repo.ts';
 import { Batcher } from './store/batcher.ts';
 import { ComplianceRepo } from './store/compliance-repo.ts';
+import { ConversationsRepo } from './store/conversations-repo.ts';
 import { type Db, openDb } from './store/db.ts';
 import { DispatchRepo } from './store/dispatch-repo.ts';
 import { InboundRepo } from './store/inbound-repo.ts';
@@ -306,6 +307,7 @@ export async function createGateway(
     messages,
     accounts,
     contacts,
+    conversations: new ConversationsRepo(db),
     compliance,
     complianceSettings,
     receipts: receiptsRepo,

@@ -69,6 +69,7 @@ export const AcceptedBody = Type.Object({
   status: Type.String(),
   segments: Type.Integer(),
   encoding: Type.String(),
+  from: Type.String({ description: "the account's number it goes from" }),
 });
 
 export const BatchBody = Type.Object(

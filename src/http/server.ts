@@ -12,6 +12,7 @@ import type { ReceiptStore } from '../messaging/ports.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { AccountsRepo } from '../store/accounts-repo.ts';
 import type { ComplianceRepo } from '../store/compliance-repo.ts';
+import type { ConversationsRepo } from '../store/conversations-repo.ts';
 import type { MessagesRepo } from '../store/messages-repo.ts';
 import type { PduLogRepo } from '../store/pdu-log-repo.ts';
 import { registerAuth } from './plugins/auth.ts';
@@ -19,6 +20,7 @@ import { clientErrorHandler, errorReply, registerErrorHandling, toAppError } fro
 import { registerSanitize } from './plugins/sanitize.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerContactRoutes } from './routes/contacts.ts';
+import { registerConversationRoutes } from './routes/conversations.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
 import { registerMessageRoutes } from './routes/messages.ts';
@@ -46,6 +48,7 @@ export interface HttpDeps {
   messages: MessagesRepo;
   accounts: AccountsRepo;
   contacts: ComplianceRepo;
+  conversations: ConversationsRepo;
   compliance: ComplianceService;
   complianceSettings: SettingsCache;
   receipts: ReceiptStore;
@@ -153,6 +156,7 @@ export async function buildHttp(deps: HttpDeps): Promise<App> {
   registerMessageRoutes(app, deps);
   registerKeyRoutes(app, deps);
   registerContactRoutes(app, deps);
+  registerConversationRoutes(app, deps);
   registerAdminRoutes(app, deps);
   return app;
 }

@@ -18,6 +18,8 @@ export interface Accepted {
   status: string;
   segments: number;
   encoding: string;
+  /** The account's number it goes from. */
+  from: string;
 }
 
 export type BatchItemResult =
@@ -216,11 +218,12 @@ export class AcceptService {
       status: d.sendAt ? 'scheduled' : 'queued',
       segments: d.segmentCount,
       encoding: d.encoding,
+      from: d.from,
     };
   }
 
   private static fromStored(m: MessageView): Accepted {
-    return { id: m.id, status: m.status, segments: m.segments, encoding: m.encoding };
+    return { id: m.id, status: m.status, segments: m.segments, encoding: m.encoding, from: m.from };
   }
 
   /** Maps a writer failure to what the caller sees: 503 (unavailable, saturated) or 400 (refused row). */

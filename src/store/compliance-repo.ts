@@ -182,9 +182,16 @@ export class ComplianceRepo implements ComplianceStore {
   async markHandled(ids: readonly string[], review: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     const rev = new Set(review);
+    // The message, and the thread of a maybe-opt-out flagged for a person to look at.
     await this.db.query(
-      `UPDATE inbound_messages m SET handled_at = now(), needs_review = k.r
-       FROM unnest($1::uuid[], $2::boolean[]) AS k(id, r) WHERE m.id = k.id`,
+      `WITH m AS (
+         UPDATE inbound_messages m SET handled_at = now(), needs_review = k.r
+         FROM unnest($1::uuid[], $2::boolean[]) AS k(id, r) WHERE m.id = k.id
+         RETURNING m.account_id, m.from_e164, m.needs_review
+       )
+       UPDATE conversations v SET needs_review = true
+       FROM m JOIN contacts c ON c.account_id = m.account_id AND c.e164 = m.from_e164
+       WHERE m.needs_review AND v.account_id = c.account_id AND v.contact_id = c.id`,
       [ids, ids.map((id) => rev.has(id))],
     );
   }

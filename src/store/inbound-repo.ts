@@ -66,13 +66,39 @@ export class InboundRepo implements InboundStore {
         m.raw.toString('hex'),
         m.dataCoding,
       ]);
+    // The contact (created on first reply) and the conversation (to the top, unread counted) are
+    // kept in the same statement: never behind what was stored, whichever instance stored it.
     const r = await q.query<Inserted>(
-      `INSERT INTO inbound_messages (id, account_id, from_e164, to_e164, body, segments, complete, carrier_id, raw, data_coding)
-       SELECT x.id, (SELECT n.account_id FROM numbers n WHERE n.e164 = x.t), x.f, x.t, x.b, x.s, x.c, x.carrier,
-              decode(x.raw, 'hex'), x.dc
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::boolean[], $7::text[], $8::text[], $9::int[])
-         AS x(id, f, t, b, s, c, carrier, raw, dc)
-       RETURNING id, account_id, from_e164, to_e164, segments, complete, carrier_id, received_at`,
+      `WITH ins AS (
+         INSERT INTO inbound_messages (id, account_id, from_e164, to_e164, body, segments, complete, carrier_id, raw, data_coding)
+         SELECT x.id, (SELECT n.account_id FROM numbers n WHERE n.e164 = x.t), x.f, x.t, x.b, x.s, x.c, x.carrier,
+                decode(x.raw, 'hex'), x.dc
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::boolean[], $7::text[], $8::text[], $9::int[])
+           AS x(id, f, t, b, s, c, carrier, raw, dc)
+         RETURNING id, account_id, from_e164, to_e164, body, segments, complete, carrier_id, received_at
+       ), latest AS (
+         SELECT DISTINCT ON (account_id, from_e164) account_id, from_e164, to_e164, left(body, 160) AS preview,
+                received_at, count(*) OVER (PARTITION BY account_id, from_e164) AS n
+         FROM ins WHERE account_id IS NOT NULL
+         ORDER BY account_id, from_e164, received_at DESC, id DESC
+       ), contact AS (
+         INSERT INTO contacts AS c (id, account_id, e164)
+         SELECT gen_random_uuid(), account_id, from_e164 FROM latest
+         ON CONFLICT (account_id, e164) DO UPDATE SET e164 = excluded.e164
+         RETURNING c.id, c.account_id, c.e164
+       ), conv AS (
+         INSERT INTO conversations AS v (id, account_id, contact_id, contact_e164, last_message_at, last_direction,
+                                         last_preview, last_number, unread_count)
+         SELECT gen_random_uuid(), l.account_id, k.id, l.from_e164, l.received_at, 'inbound', l.preview, l.to_e164, l.n
+         FROM latest l JOIN contact k ON k.account_id = l.account_id AND k.e164 = l.from_e164
+         ORDER BY l.account_id, l.from_e164
+         ON CONFLICT (account_id, contact_id) DO UPDATE SET
+           last_message_at = GREATEST(v.last_message_at, excluded.last_message_at), last_direction = 'inbound',
+           last_preview = excluded.last_preview, last_number = excluded.last_number,
+           unread_count = v.unread_count + excluded.unread_count
+         RETURNING v.id
+       )
+       SELECT id, account_id, from_e164, to_e164, segments, complete, carrier_id, received_at FROM ins`,
       cols,
       'parley_inbound_insert',
     );

@@ -121,7 +121,8 @@ describe('opt-out, opt-in and HELP from replies', () => {
       10_000,
       'the HELP answer',
     );
-    expect(await contactState(g, g.account.id, '+14155550124')).toBeUndefined();
+    // Every reply makes a contact (and a conversation); a look-alike leaves it opted in.
+    expect(await contactState(g, g.account.id, '+14155550124')).toEqual({ dnd: false, dnd_source: null });
   });
 
   it('queued messages to a contact who opts out end failed (contact_opted_out) and never reach the SMSC', async () => {

@@ -1,6 +1,8 @@
+import { timezones } from 'libphonenumber-geo-carrier';
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_WINDOW, isValidWindow, nextAllowed } from '../../src/compliance/quiet-hours.ts';
-import { zonesOfNumber, zonesOfNumbers } from '../../src/compliance/time-zones.ts';
+import { dataZones, zonesOfNumber, zonesOfNumbers } from '../../src/compliance/time-zones.ts';
 
 const at = (iso: string) => new Date(iso);
 const NY = ['America/New_York'];
@@ -88,14 +90,43 @@ describe('quiet hours', () => {
 
 describe("a number's time zones (libphonenumber data)", () => {
   it('places NANP area codes, splits within one, other countries; not non-geographic numbers', async () => {
-    expect(await zonesOfNumber('+14155550123')).toEqual(['America/Los_Angeles']);
-    expect(await zonesOfNumber('+12125550123')).toEqual(['America/New_York']);
-    expect(await zonesOfNumber('+12083015555')).toEqual(['America/Boise', 'America/Los_Angeles']);
-    expect(await zonesOfNumber('+12082015555')).toEqual(['America/Denver']);
-    expect(await zonesOfNumber('+33612345678')).toEqual(['Europe/Paris']);
-    expect(await zonesOfNumber('+18005550100')).toEqual([]);
-    expect(await zonesOfNumber('+999')).toEqual([]);
+    expect(zonesOfNumber('+14155550123')).toEqual(['America/Los_Angeles']);
+    expect(zonesOfNumber('+12125550123')).toEqual(['America/New_York']);
+    expect(zonesOfNumber('+12083015555')).toEqual(['America/Boise', 'America/Los_Angeles']);
+    expect(zonesOfNumber('+12082015555')).toEqual(['America/Denver']);
+    expect(zonesOfNumber('+33612345678')).toEqual(['Europe/Paris']);
+    expect(zonesOfNumber('+18005550100')).toEqual([]);
+    expect(zonesOfNumber('+999')).toEqual([]);
     const many = await zonesOfNumbers(['+14155550123', '+14155550124', '+33612345678']);
     expect(many.get('+14155550124')).toEqual(['America/Los_Angeles']);
+  });
+
+  it('matches libphonenumber-geo-carrier (the oracle) on numbers across the data', async () => {
+    let seed = 11;
+    const numbers: string[] = [
+      '+12083015555',
+      '+12082015555',
+      '+19075550100',
+      '+18085550100',
+      '+447700900123',
+    ];
+    for (let i = 0; i < 300; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      const cc = ['1', '1', '1', '7', '33', '44', '49', '52', '55', '61', '86', '91', '234', '380'][
+        seed % 14
+      ]!;
+      numbers.push(
+        `+${cc}${String(seed)
+          .padStart(10, '0')
+          .slice(0, cc === '1' ? 10 : 9)}`,
+      );
+    }
+    for (const n of numbers) {
+      const parsed = parsePhoneNumberFromString(n);
+      if (!parsed) continue;
+      const lib = await timezones(parsed);
+      // The gateway's numbers are normalised E.164 (as the library normalises its input).
+      expect(dataZones(parsed.number) ?? null, n).toEqual(lib);
+    }
   });
 });
