@@ -169,12 +169,16 @@ async function measure(
     const c1 = { gw: cpuSecondsOf(gw.pid), sim: cpuSecondsOf(sim.child.child.pid!), pg: pgCpu() };
     const x1 = await xacts(db.name);
     const w0 = await writerSnapshot(gw, 'accept');
+    const fc0 = await writerSnapshot(gw, 'first_message_claims');
+    const l0 = await writerSnapshot(gw, 'contact_lookup');
     const b0 = await bgwriter();
     const singles = await offeredSingles(gw, key, Number(values.offered), Number(values['offered-seconds']));
     // Every scrape restarts the event-loop delay histogram: read it first, over the singles alone.
     const lag = await gw.metric('parley_nodejs_eventloop_lag_p99_seconds');
     const b1 = await bgwriter();
     const w1 = await writerSnapshot(gw, 'accept');
+    const fc1 = await writerSnapshot(gw, 'first_message_claims');
+    const l1 = await writerSnapshot(gw, 'contact_lookup');
     const res: RunResult = {
       finalPerSec: (N * 1000) / totalMs,
       acceptedPerSec: (r.load.accepted * 1000) / r.load.ms,
@@ -195,7 +199,9 @@ async function measure(
     console.log(
       `  peak RSS MB: gateway=${fmt(gwMb)} simulator=${fmt(simMb)} postgres(all)=${fmt(pgMb)};` +
         ` single POST at ${values.offered}/s: achieved=${fmt(singles.achieved)}/s errors=${singles.errors} accept p50=${fmt(singles.p50, 1)} ms p99=${fmt(singles.p99, 1)} ms (event-loop lag p99 ${fmt(lag * 1000, 1)} ms;` +
-        ` accept writer: ${writerDelta(w0, w1)}; PostgreSQL checkpoints begun ${b1.checkpoints - b0.checkpoints}, buffers written by backends ${b1.backendWrites - b0.backendWrites})`,
+        ` accept writer: ${writerDelta(w0, w1)}; contact lookups: ${writerDelta(l0, l1)}` +
+        (rules ? `; footer claims: ${writerDelta(fc0, fc1)}` : '') +
+        `; PostgreSQL checkpoints begun ${b1.checkpoints - b0.checkpoints}, buffers written by backends ${b1.backendWrites - b0.backendWrites})`,
     );
   } finally {
     await gw.stop();

@@ -196,6 +196,18 @@ export async function createGateway(
     }),
     { maxItems: 2000, maxDelayMs: 1, concurrency: 4 },
   );
+  // Concurrent first messages share one claim statement; of several claims for one contact in a
+  // flush, the first one claims (one row may be written once per statement).
+  const firstClaims = new Batcher<{ accountId: string; to: string; messageId: string }, boolean>(
+    observedWrite(bus, 'first_message_claims', async (claims) => {
+      const first = new Map<string, (typeof claims)[number]>();
+      for (const c of claims)
+        if (!first.has(`${c.accountId} ${c.to}`)) first.set(`${c.accountId} ${c.to}`, c);
+      const claimed = await contacts.claimFirstMessages([...first.values()]);
+      return claims.map((c) => claimed.has(c.messageId));
+    }),
+    { maxItems: 2000, maxDelayMs: 1, concurrency: 2 },
+  );
   const complianceContext = new ComplianceContext({
     contacts: async (pairs) => {
       const settled = await contactLookup.addAll(pairs);
@@ -209,7 +221,15 @@ export async function createGateway(
     segments: (segs) => contacts.segmentInfo(segs),
     settings: (ids) => complianceSettings.get(ids),
     zones: zonesOfNumbers,
-    claimFirst: (claims) => contacts.claimFirstMessages(claims),
+    claimFirst: async (claims) => {
+      const settled = await firstClaims.addAll(claims);
+      const out = new Set<string>();
+      settled.forEach((r, i) => {
+        if (r.status === 'rejected') throw r.reason;
+        if (r.value) out.add(claims[i]!.messageId);
+      });
+      return out;
+    },
     now: () => new Date(),
   });
   const acceptPipeline = new Pipeline<AcceptCandidate>(

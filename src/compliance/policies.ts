@@ -46,6 +46,8 @@ interface Loaded {
   settings: Map<string, ComplianceSettings>;
   zones: Map<string, readonly string[]>;
   now: Date;
+  /** Quiet-hours answers of this batch by zones and window (a batch has few distinct ones). */
+  quiet: Map<string, Date | undefined>;
 }
 
 interface LoadedSegments extends Loaded {
@@ -68,7 +70,7 @@ export class ComplianceContext {
           this.src.settings(cs.map((c) => c.accountId)),
           this.src.zones(cs.map((c) => c.to)),
         ]);
-        return { contacts, settings, zones, now: this.src.now() };
+        return { contacts, settings, zones, now: this.src.now(), quiet: new Map() };
       })();
       this.accept.set(cs, p);
     }
@@ -87,7 +89,7 @@ export class ComplianceContext {
           ...new Set([...segments.values()].map((x) => x.accountId)),
         ]);
         const contacts = new Map<string, ContactInfo>();
-        return { segments, settings, zones, contacts, now: this.src.now() };
+        return { segments, settings, zones, contacts, now: this.src.now(), quiet: new Map() };
       })();
       this.dispatch.set(segs, p);
     }
@@ -106,15 +108,22 @@ export function recipientZones(
   return [s.quietHours.timeZone];
 }
 
-/** When the message may go (undefined: now), or undefined when quiet hours are off. */
+/** When the message may go (undefined: now, or quiet hours off); answers memoised per batch. */
 function quietUntil(
+  l: Loaded,
   s: ComplianceSettings | undefined,
   contact: ContactInfo | undefined,
   numberZones: readonly string[] | undefined,
   now: Date,
 ): Date | undefined {
   if (!s?.quietHours.enabled) return undefined;
-  return nextAllowed(recipientZones(contact, numberZones, s), s.quietHours, now);
+  const zones = recipientZones(contact, numberZones, s);
+  const q = s.quietHours;
+  const key = `${zones.join(' ')}|${q.start}|${q.end}|${now.getTime()}`;
+  if (l.quiet.has(key)) return l.quiet.get(key);
+  const until = nextAllowed(zones, q, now);
+  l.quiet.set(key, until);
+  return until;
 }
 
 export function optOutAcceptPolicy(ctx: ComplianceContext): Policy<AcceptCandidate, Loaded> {
@@ -131,7 +140,7 @@ export function quietHoursAcceptPolicy(ctx: ComplianceContext): Policy<AcceptCan
     load: (cs) => ctx.forAccept(cs),
     decide: (c, l) => {
       const s = l.settings.get(c.accountId);
-      const until = quietUntil(s, l.contacts.get(`${c.accountId} ${c.to}`), l.zones.get(c.to), c.now);
+      const until = quietUntil(l, s, l.contacts.get(`${c.accountId} ${c.to}`), l.zones.get(c.to), c.now);
       if (!until) return ALLOW;
       if ((c.quietHours ?? s!.quietHours.mode) === 'reject')
         return {
@@ -164,7 +173,7 @@ export function quietHoursDispatchPolicy(ctx: ComplianceContext): Policy<Claimed
     decide: (seg, l) => {
       const i = l.segments.get(seg.messageId);
       if (!i || i.exempt) return ALLOW;
-      const until = quietUntil(l.settings.get(i.accountId), i.contact, l.zones.get(seg.to), l.now);
+      const until = quietUntil(l, l.settings.get(i.accountId), i.contact, l.zones.get(seg.to), l.now);
       return until ? { kind: 'defer', until, reason: 'quiet_hours' } : ALLOW;
     },
   };

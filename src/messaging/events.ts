@@ -56,7 +56,14 @@ export interface GatewayEvents {
 }
 
 /** The batching writers, each one label value of the write metrics. */
-export type WriterName = 'accept' | 'outcomes' | 'receipts' | 'inbound' | 'inbound_parts' | 'contact_lookup';
+export type WriterName =
+  | 'accept'
+  | 'outcomes'
+  | 'receipts'
+  | 'inbound'
+  | 'inbound_parts'
+  | 'contact_lookup'
+  | 'first_message_claims';
 
 export type EventType = keyof GatewayEvents;
 export type EventOrigin = 'local' | 'remote';
