@@ -179,6 +179,12 @@ export function quietHoursDispatchPolicy(ctx: ComplianceContext): Policy<Claimed
   };
 }
 
+/** Whether a first message names the business (CTIA: a first message identifies its sender). */
+export function namesBusiness(body: string, s: ComplianceSettings): boolean {
+  const name = s.businessName.trim().toLowerCase();
+  return name.length > 0 && body.toLowerCase().includes(name);
+}
+
 /**
  * Accept, late (only messages every earlier rule let through claim): the first message from the
  * account to each contact carries the footer — exactly once per contact, whatever races (the claim
@@ -203,9 +209,14 @@ export function footerAcceptPolicy(
       );
       return { claimed, settings };
     },
-    decide: (c, l) =>
-      l.claimed.has(c.id)
-        ? { kind: 'transform', body: withFooter(c.body, l.settings.get(c.accountId)!.footer.text) }
-        : ALLOW,
+    decide: (c, l) => {
+      if (!l.claimed.has(c.id)) return ALLOW;
+      const s = l.settings.get(c.accountId)!;
+      return {
+        kind: 'transform',
+        body: withFooter(c.body, s.footer.text),
+        ...(namesBusiness(c.body, s) ? {} : { warnings: ['business_name_missing'] }),
+      };
+    },
   };
 }

@@ -70,6 +70,11 @@ export const AcceptedBody = Type.Object({
   segments: Type.Integer(),
   encoding: Type.String(),
   from: Type.String({ description: "the account's number it goes from" }),
+  warnings: Type.Optional(
+    Type.Array(Type.String(), {
+      description: 'accepted, with advice: business_name_missing (a first message should name the business)',
+    }),
+  ),
 });
 
 export const BatchBody = Type.Object(
@@ -87,6 +92,8 @@ export const BatchResult = Type.Object({
       status: Type.Optional(Type.String()),
       segments: Type.Optional(Type.Integer()),
       encoding: Type.Optional(Type.String()),
+      from: Type.Optional(Type.String()),
+      warnings: Type.Optional(Type.Array(Type.String())),
       error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
     }),
   ),
@@ -148,7 +155,17 @@ export const ListQuery = Type.Object({
 });
 
 export const EncodeBody = Type.Object(
-  { body: Type.String({ maxLength: 10_000 }), allowLatin1: Type.Optional(Type.Boolean()) },
+  {
+    body: Type.String({ maxLength: 10_000 }),
+    allowLatin1: Type.Optional(Type.Boolean()),
+    to: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 32,
+        description: 'the recipient: the first message to them gets the opt-out footer, counted here',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 
@@ -158,4 +175,10 @@ export const EncodeResult = Type.Object({
   segments: Type.Integer(),
   parts: Type.Array(Type.Object({ text: Type.String(), octets: Type.Integer() })),
   charactersForcingUcs2: Type.Array(Type.String()),
+  footer: Type.Optional(
+    Type.Object({
+      applies: Type.Boolean({ description: 'this would be the first message to `to`: the footer is added' }),
+      addsSegments: Type.Integer({ description: 'segments the footer adds' }),
+    }),
+  ),
 });

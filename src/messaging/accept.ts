@@ -20,6 +20,8 @@ export interface Accepted {
   encoding: string;
   /** The account's number it goes from. */
   from: string;
+  /** Advice about the message (it was accepted), e.g. business_name_missing. */
+  warnings?: string[];
 }
 
 export type BatchItemResult =
@@ -197,13 +199,15 @@ export class AcceptService {
       const profile = this.router.primaryProfile(c.numberType, c.to) ?? DEFAULT_PROFILE;
       this.ref = (this.ref + 1) & 0xffff;
       try {
-        out[i] = draftFor(
+        const draft = draftFor(
           { ...c, body },
           profile,
           this.opts,
           this.ref,
           d.kind === 'defer' ? d.until : undefined,
         );
+        if (v.warnings) draft.warnings = v.warnings;
+        out[i] = draft;
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         out[i] = err;
@@ -219,6 +223,7 @@ export class AcceptService {
       segments: d.segmentCount,
       encoding: d.encoding,
       from: d.from,
+      ...(d.warnings?.length ? { warnings: d.warnings } : {}),
     };
   }
 

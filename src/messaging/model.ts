@@ -61,6 +61,8 @@ export interface MessageDraft {
   idempotencyKey: string | undefined;
   /** Hash of the request, kept only with an idempotency key (to tell a replay from a conflict). */
   requestHash: string | undefined;
+  /** Said back to the caller (not stored), e.g. business_name_missing. */
+  warnings?: string[] | undefined;
 }
 
 /** A claimed segment: everything needed to decide on it and submit it without another query. */

@@ -18,8 +18,11 @@ export type Decision =
     }
   /** Not before `until`: the message waits in the database, holding no lease and no memory. */
   | { kind: 'defer'; until: Date; reason: Reason }
-  /** Go on with another body (a footer, shortened links); later policies see the new body. */
-  | { kind: 'transform'; body: string };
+  /**
+   * Go on with another body (a footer, shortened links); later policies see the new body.
+   * `warnings` reach the caller with the accepted message.
+   */
+  | { kind: 'transform'; body: string; warnings?: readonly string[] | undefined };
 
 export const ALLOW: Decision = Object.freeze({ kind: 'allow' });
 
@@ -46,6 +49,8 @@ export interface Verdict {
   body?: string | undefined;
   /** The policy that stopped or deferred it. */
   policy?: string | undefined;
+  /** Said by transforming policies (e.g. business_name_missing). */
+  warnings?: string[] | undefined;
 }
 
 type AnyPolicy<S> = Policy<S, unknown>;
@@ -53,6 +58,7 @@ type AnyPolicy<S> = Policy<S, unknown>;
 interface State<S> {
   s: S;
   body: string | undefined;
+  warnings: string[] | undefined;
   defer: Extract<Decision, { kind: 'defer' }> | undefined;
   deferredBy: string | undefined;
   done: Verdict | undefined;
@@ -97,6 +103,7 @@ export class Pipeline<S> {
     const states: State<S>[] = subjects.map((s) => ({
       s,
       body: undefined,
+      warnings: undefined,
       defer: undefined,
       deferredBy: undefined,
       done: undefined,
@@ -114,6 +121,7 @@ export class Pipeline<S> {
           decision: x.defer ?? (ALLOW as Verdict['decision']),
           body: x.body,
           policy: x.deferredBy,
+          ...(x.warnings ? { warnings: x.warnings } : {}),
         },
     );
   }
@@ -124,6 +132,7 @@ export class Pipeline<S> {
     if (d.kind === 'transform') {
       x.body = d.body;
       x.s = this.withBody(x.s, d.body);
+      if (d.warnings?.length) x.warnings = [...(x.warnings ?? []), ...d.warnings];
       return;
     }
     if (d.kind === 'defer') {

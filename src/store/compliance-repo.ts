@@ -147,6 +147,17 @@ export class ComplianceRepo implements ComplianceStore {
     return new Set(r.rows.map((x) => x.first_message_id));
   }
 
+  /** Whether the account's first message to `to` is taken (so no footer would be added now). */
+  async hasFirstMessage(accountId: string, to: string): Promise<boolean> {
+    const r = await this.db.query(
+      `SELECT 1 FROM contacts c WHERE c.account_id = $1 AND c.e164 = $2 AND c.first_message_id IS NOT NULL
+         AND (c.first_message_at >= now() - interval '1 minute'
+              OR EXISTS (SELECT 1 FROM messages m WHERE m.id = c.first_message_id))`,
+      [accountId, to],
+    );
+    return r.rowCount > 0;
+  }
+
   private static toInbound(r: Record<string, unknown>): InboundForConsent {
     return {
       id: r.id as string,

@@ -107,4 +107,42 @@ describe('the first-message footer', () => {
     await a.request('POST', '/v1/messages', { to, body: 'after' }, auth);
     expect((await bodies(a, to)).map((x) => x.body)).toEqual(['within the minute', `after\n${FOOTER}`]);
   });
+
+  it('warns when a first message does not name the business; the dry-run counts the footer for a new contact', async () => {
+    const { a, auth } = await gateways();
+    const first = await a.request(
+      'POST',
+      '/v1/messages',
+      { to: '+14155550198', body: 'Your table is ready' },
+      auth,
+    );
+    expect(first.json.warnings).toEqual(['business_name_missing']);
+    const again = await a.request('POST', '/v1/messages', { to: '+14155550198', body: 'Still there?' }, auth);
+    expect(again.json.warnings).toBeUndefined();
+    await a.request('PUT', '/v1/settings/messaging-compliance', { businessName: 'Acme Diner' }, auth);
+    const named = await a.request(
+      'POST',
+      '/v1/messages',
+      { to: '+14155550199', body: 'Acme Diner: table ready' },
+      auth,
+    );
+    expect(named.json.warnings).toBeUndefined();
+    const unnamed = await a.request(
+      'POST',
+      '/v1/messages/batch',
+      { messages: [{ to: '+14155550200', body: 'table ready' }] },
+      auth,
+    );
+    expect(unnamed.json.results[0].warnings).toEqual(['business_name_missing']);
+
+    const body = 'x'.repeat(150);
+    const fresh = await a.request('POST', '/v1/messages/encode', { body, to: '+14155550210' }, auth);
+    expect(fresh.json).toMatchObject({ segments: 2, footer: { applies: true, addsSegments: 1 } });
+    const known = await a.request('POST', '/v1/messages/encode', { body, to: '+14155550198' }, auth);
+    expect(known.json).toMatchObject({ segments: 1, footer: { applies: false, addsSegments: 0 } });
+    const none = await a.request('POST', '/v1/messages/encode', { body }, auth);
+    expect(none.json.footer).toBeUndefined();
+    const bad = await a.request('POST', '/v1/messages/encode', { body, to: 'nope' }, auth);
+    expect(bad.json.error.code).toBe('INVALID_TO_NUMBER');
+  });
 });

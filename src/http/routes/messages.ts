@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { withFooter } from '../../compliance/settings.ts';
 import { AppError } from '../../errors/app-error.ts';
 import { parseDateTime } from '../../messaging/compose.ts';
 import { toE164 } from '../../numbers/phone.ts';
@@ -103,11 +104,28 @@ export function registerMessageRoutes(app: App, deps: HttpDeps): void {
       },
     },
     async (req) => {
-      let m: ReturnType<typeof encodeMessage>;
-      try {
-        m = encodeMessage(req.body.body, { allowLatin1: req.body.allowLatin1 ?? false });
-      } catch {
-        throw new AppError('BODY_TOO_LONG', 'body needs more than 255 segments');
+      const encode = (body: string) => {
+        try {
+          return encodeMessage(body, { allowLatin1: req.body.allowLatin1 ?? false });
+        } catch {
+          throw new AppError('BODY_TOO_LONG', 'body needs more than 255 segments');
+        }
+      };
+      const plain = encode(req.body.body);
+      let m = plain;
+      let footer: { applies: boolean; addsSegments: number } | undefined;
+      if (req.body.to !== undefined) {
+        const to = toE164(req.body.to, deps.defaultRegion, 'INVALID_TO_NUMBER');
+        const [settings, taken] = await Promise.all([
+          deps.complianceSettings.get([req.accountId]),
+          deps.contacts.hasFirstMessage(req.accountId, to),
+        ]).catch((e: unknown) => {
+          throw dbErrorToAppError(e);
+        });
+        const s = settings.get(req.accountId)!;
+        const applies = s.footer.enabled && !taken;
+        if (applies) m = encode(withFooter(req.body.body, s.footer.text));
+        footer = { applies, addsSegments: m.segmentCount - plain.segmentCount };
       }
       return {
         encoding: m.encoding,
@@ -115,6 +133,7 @@ export function registerMessageRoutes(app: App, deps: HttpDeps): void {
         segments: m.segmentCount,
         parts: m.parts.map((p) => ({ text: p.text, octets: p.bytes.length })),
         charactersForcingUcs2: m.encoding === 'ucs2' ? m.nonGsmCharacters : [],
+        ...(footer ? { footer } : {}),
       };
     },
   );
