@@ -3,7 +3,7 @@ import { createGateway, type Gateway } from '../../src/app.ts';
 import { parseCarrierConfig } from '../../src/config/carrier-config.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { FuzzSmsc } from '../helpers/fuzz-smsc.ts';
-import { databaseUrl, uniqueSchema } from '../helpers/services.ts';
+import { testGatewayEnv, uniqueSchema } from '../helpers/services.ts';
 import { silent, waitFor } from '../helpers/smpp.ts';
 
 const SEED = Number(process.env.PARLEY_FUZZ_SEED ?? 20261202);
@@ -25,15 +25,9 @@ describe('a hostile SMSC', () => {
     try {
       smsc = new FuzzSmsc(SEED);
       await smsc.start();
-      const config = loadConfig({
-        DATABASE_URL: await databaseUrl(),
-        LOG_LEVEL: 'silent',
-        PORT: '0',
-        PARLEY_RECEIPT_TIMEOUT_MS: '20000',
-        PARLEY_RECEIPT_PARK_TTL_MS: '5000',
-        PARLEY_QUIET_HOURS_DEFAULT: 'off',
-        PARLEY_FOOTER_DEFAULT: 'off',
-      });
+      const config = loadConfig(
+        await testGatewayEnv({ PARLEY_RECEIPT_TIMEOUT_MS: '20000', PARLEY_RECEIPT_PARK_TTL_MS: '5000' }),
+      );
       config.carriers.push(
         parseCarrierConfig({
           id: 'fuzz',

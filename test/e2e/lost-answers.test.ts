@@ -6,7 +6,7 @@ import { createGateway, type Gateway } from '../../src/app.ts';
 import { parseCarrierConfig } from '../../src/config/carrier-config.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
-import { databaseUrl, uniqueSchema } from '../helpers/services.ts';
+import { testGatewayEnv, uniqueSchema } from '../helpers/services.ts';
 import { silent, waitFor } from '../helpers/smpp.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -39,14 +39,7 @@ function losingAnswers(db: Db, lose: Record<string, number>): Db {
 async function gateway(tag: string) {
   const sim = new SmscSimulator({ port: 0, systemId: 'parley', password: 'parley' });
   await sim.start();
-  const config = loadConfig({
-    DATABASE_URL: await databaseUrl(),
-    LOG_LEVEL: 'silent',
-    PORT: '0',
-    // Independent of the hour the suite runs at.
-    PARLEY_QUIET_HOURS_DEFAULT: 'off',
-    PARLEY_FOOTER_DEFAULT: 'off',
-  });
+  const config = loadConfig(await testGatewayEnv());
   config.carriers.push(
     parseCarrierConfig({
       id: 'sim',

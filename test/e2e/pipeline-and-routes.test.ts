@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import type { StatusChange } from '../../src/messaging/model.ts';
 import { ALLOW } from '../../src/messaging/pipeline.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { databaseUrl, redisMissing, uniqueSchema } from '../helpers/services.ts';
+import { redisMissing, testGatewayEnv, uniqueSchema } from '../helpers/services.ts';
 import { silent, waitFor } from '../helpers/smpp.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -20,14 +20,7 @@ async function twoCarriers(a: Partial<CarrierConfigInput>, b: Partial<CarrierCon
   const simB = new SmscSimulator({ port: 0, systemId: 'parley', password: 'parley' });
   await simA.start();
   await simB.start();
-  const config = loadConfig({
-    DATABASE_URL: await databaseUrl(),
-    LOG_LEVEL: 'silent',
-    PORT: '0',
-    // Independent of the hour the suite runs at.
-    PARLEY_QUIET_HOURS_DEFAULT: 'off',
-    PARLEY_FOOTER_DEFAULT: 'off',
-  });
+  const config = loadConfig(await testGatewayEnv());
   const base = {
     host: '127.0.0.1',
     systemId: 'parley',

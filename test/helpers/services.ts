@@ -35,3 +35,19 @@ export function uniqueSchema(file: string): string {
     .toLowerCase();
   return `t_${base}_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
 }
+
+/**
+ * Environment for a gateway a test builds itself: silent, any port, and the per-account rules
+ * that depend on the hour or change bodies (quiet hours, first-message footer) off unless a test
+ * turns them on.
+ */
+export async function testGatewayEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  return {
+    DATABASE_URL: await databaseUrl(),
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    PARLEY_QUIET_HOURS_DEFAULT: 'off',
+    PARLEY_FOOTER_DEFAULT: 'off',
+    ...extra,
+  };
+}
