@@ -12,8 +12,10 @@ import type { AcceptCandidate } from '../messaging/compose.ts';
 import type { ClaimedSegment } from '../messaging/model.ts';
 import { ALLOW, type Decision, type Policy } from '../messaging/pipeline.ts';
 import type { ComplianceStore, ContactInfo, SegmentInfo } from './ports.ts';
-import { nextAllowed } from './quiet-hours.ts';
+import { nextAllowed, nextAllowedBy } from './quiet-hours.ts';
 import { type ComplianceSettings, withFooter } from './settings.ts';
+import { STATE_RULES, weekFor } from './state-rules.ts';
+import { regionOfNanp } from './us-states.ts';
 
 const REFUSED: Decision = Object.freeze({
   kind: 'reject',
@@ -115,13 +117,19 @@ function quietUntil(
   contact: ContactInfo | undefined,
   numberZones: readonly string[] | undefined,
   now: Date,
+  to: string,
 ): Date | undefined {
   if (!s?.quietHours.enabled) return undefined;
   const zones = recipientZones(contact, numberZones, s);
   const q = s.quietHours;
-  const key = `${zones.join(' ')}|${q.start}|${q.end}|${now.getTime()}`;
+  const rule = q.stateRules ? STATE_RULES.get(regionOfNanp(to) ?? '') : undefined;
+  const key = `${zones.join(' ')}|${q.start}|${q.end}|${rule?.state ?? ''}|${now.getTime()}`;
   if (l.quiet.has(key)) return l.quiet.get(key);
-  const until = nextAllowed(zones, q, now);
+  let until: Date | undefined;
+  if (rule) {
+    const week = weekFor(q, rule);
+    until = nextAllowedBy(zones, (d) => week[d], now);
+  } else until = nextAllowed(zones, q, now);
   l.quiet.set(key, until);
   return until;
 }
@@ -140,7 +148,14 @@ export function quietHoursAcceptPolicy(ctx: ComplianceContext): Policy<AcceptCan
     load: (cs) => ctx.forAccept(cs),
     decide: (c, l) => {
       const s = l.settings.get(c.accountId);
-      const until = quietUntil(l, s, l.contacts.get(`${c.accountId} ${c.to}`), l.zones.get(c.to), c.now);
+      const until = quietUntil(
+        l,
+        s,
+        l.contacts.get(`${c.accountId} ${c.to}`),
+        l.zones.get(c.to),
+        c.now,
+        c.to,
+      );
       if (!until) return ALLOW;
       if ((c.quietHours ?? s!.quietHours.mode) === 'reject')
         return {
@@ -173,7 +188,7 @@ export function quietHoursDispatchPolicy(ctx: ComplianceContext): Policy<Claimed
     decide: (seg, l) => {
       const i = l.segments.get(seg.messageId);
       if (!i || i.exempt) return ALLOW;
-      const until = quietUntil(l, l.settings.get(i.accountId), i.contact, l.zones.get(seg.to), l.now);
+      const until = quietUntil(l, l.settings.get(i.accountId), i.contact, l.zones.get(seg.to), l.now, seg.to);
       return until ? { kind: 'defer', until, reason: 'quiet_hours' } : ALLOW;
     },
   };

@@ -8,6 +8,8 @@ export interface QuietHoursSettings extends SendWindow {
   mode: 'schedule' | 'reject';
   /** The account's zone: for recipients whose number says nothing about where they are. */
   timeZone: string;
+  /** Also apply the recipient state's telephone-solicitation hours (STATE_RULES), the strictest winning. */
+  stateRules: boolean;
 }
 
 export interface ComplianceSettings {
@@ -39,6 +41,7 @@ export const DEFAULT_COMPLIANCE: ComplianceSettings = Object.freeze({
     ...DEFAULT_WINDOW,
     mode: 'schedule',
     timeZone: 'America/New_York',
+    stateRules: false,
   }),
   footer: Object.freeze({ enabled: true, text: 'Reply STOP to unsubscribe.' }),
 });

@@ -82,6 +82,10 @@ const QuietHours = Type.Object(
     end: HHMM,
     mode: Type.Union([Type.Literal('schedule'), Type.Literal('reject')]),
     timeZone: Type.String({ minLength: 1, maxLength: 64, description: "the account's IANA zone" }),
+    stateRules: Type.Boolean({
+      description:
+        "also the recipient state's telephone-solicitation hours (FL, OK, MD, WA, CT, TX, KY, MI, MN, NM, NV, AL, LA, MS), strictest wins",
+    }),
   },
   {
     additionalProperties: false,
