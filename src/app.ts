@@ -4,6 +4,7 @@ import { OptOutGate } from './compliance/gate.ts';
 import {
   ComplianceContext,
   footerAcceptPolicy,
+  frequencyCapPolicy,
   optOutAcceptPolicy,
   optOutDispatchPolicy,
   quietHoursAcceptPolicy,
@@ -221,6 +222,7 @@ export async function createGateway(
     segments: (segs) => contacts.segmentInfo(segs),
     settings: (ids) => complianceSettings.get(ids),
     zones: zonesOfNumbers,
+    recentCounts: (pairs) => contacts.recentCounts(pairs),
     claimFirst: async (claims) => {
       const settled = await firstClaims.addAll(claims);
       const out = new Set<string>();
@@ -237,6 +239,7 @@ export async function createGateway(
       schedulePolicy,
       optOutAcceptPolicy(complianceContext),
       quietHoursAcceptPolicy(complianceContext),
+      frequencyCapPolicy(complianceContext),
       footerAcceptPolicy(complianceContext),
     ],
     (c, body) => ({ ...c, body }),

@@ -40,6 +40,7 @@ export interface ComplianceSources {
   settings(accountIds: readonly string[]): Promise<Map<string, ComplianceSettings>>;
   zones(numbers: Iterable<string>): Promise<Map<string, readonly string[]>>;
   claimFirst: ComplianceStore['claimFirstMessages'];
+  recentCounts: ComplianceStore['recentCounts'];
   now(): Date;
 }
 
@@ -232,6 +233,51 @@ export function footerAcceptPolicy(
         body: withFooter(c.body, s.footer.text),
         ...(namesBusiness(c.body, s) ? {} : { warnings: ['business_name_missing'] }),
       };
+    },
+  };
+}
+
+/**
+ * Accept: at most `max` messages to one contact per `hours` when the account sets a frequency
+ * cap; the rest are refused (422 FREQUENCY_CAP). Counted from what is stored plus what this batch
+ * already let through; concurrent requests to one contact may pass the cap by the messages in flight.
+ */
+export function frequencyCapPolicy(
+  ctx: ComplianceContext,
+): Policy<AcceptCandidate, { counts: Map<string, number>; settings: Map<string, ComplianceSettings> }> {
+  return {
+    name: 'frequency-cap',
+    load: async (cs) => {
+      const settings = await ctx.src.settings(cs.map((c) => c.accountId));
+      const pairs = new Map<string, { accountId: string; to: string; sinceMs: number }>();
+      for (const c of cs) {
+        const cap = settings.get(c.accountId)?.frequencyCap;
+        if (cap?.enabled)
+          pairs.set(`${c.accountId} ${c.to}`, {
+            accountId: c.accountId,
+            to: c.to,
+            sinceMs: cap.hours * 3_600_000,
+          });
+      }
+      const counts =
+        pairs.size === 0 ? new Map<string, number>() : await ctx.src.recentCounts([...pairs.values()]);
+      return { counts, settings };
+    },
+    decide: (c, l) => {
+      const cap = l.settings.get(c.accountId)?.frequencyCap;
+      if (!cap?.enabled) return ALLOW;
+      const k = `${c.accountId} ${c.to}`;
+      const n = l.counts.get(k) ?? 0;
+      if (n >= cap.max)
+        return {
+          kind: 'reject',
+          code: 'FREQUENCY_CAP',
+          message: `at most ${cap.max} messages to one contact per ${cap.hours} h`,
+          status: 'rejected',
+          reason: 'frequency_cap',
+        };
+      l.counts.set(k, n + 1);
+      return ALLOW;
     },
   };
 }

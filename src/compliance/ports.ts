@@ -79,6 +79,10 @@ export interface ComplianceStore {
   claimFirstMessages(
     claims: ReadonlyArray<{ accountId: string; to: string; messageId: string }>,
   ): Promise<Set<string>>;
+  /** Messages the account sent to each contact in the last `sinceMs`, keyed `${accountId} ${to}`. */
+  recentCounts(
+    pairs: ReadonlyArray<{ accountId: string; to: string; sinceMs: number }>,
+  ): Promise<Map<string, number>>;
   /** Attributed inbound messages not yet handled, received more than `olderThanMs` ago. */
   unhandled(limit: number, olderThanMs: number): Promise<InboundForConsent[]>;
   inbound(ids: readonly string[]): Promise<InboundForConsent[]>;

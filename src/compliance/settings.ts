@@ -27,6 +27,8 @@ export interface ComplianceSettings {
   quietHours: QuietHoursSettings;
   /** Appended (on a new line) to the first message the account sends to each contact. */
   footer: { enabled: boolean; text: string };
+  /** At most `max` messages to one contact per `hours` (e.g. 3 per 24 h for marketing in FL, OK, MD). */
+  frequencyCap: { enabled: boolean; max: number; hours: number };
 }
 
 export const DEFAULT_COMPLIANCE: ComplianceSettings = Object.freeze({
@@ -44,6 +46,7 @@ export const DEFAULT_COMPLIANCE: ComplianceSettings = Object.freeze({
     stateRules: false,
   }),
   footer: Object.freeze({ enabled: true, text: 'Reply STOP to unsubscribe.' }),
+  frequencyCap: Object.freeze({ enabled: false, max: 3, hours: 24 }),
 });
 
 /** Stored settings over the defaults (a stored document may predate a field). */
@@ -58,6 +61,7 @@ export function withDefaults(
     keywords: { ...defaults.keywords, ...(stored.keywords ?? {}) },
     quietHours: { ...defaults.quietHours, ...(stored.quietHours ?? {}) },
     footer: { ...defaults.footer, ...(stored.footer ?? {}) },
+    frequencyCap: { ...defaults.frequencyCap, ...(stored.frequencyCap ?? {}) },
   };
 }
 

@@ -74,6 +74,11 @@ export const ERROR_CATALOG = {
     'the contact opted out (replied STOP or similar); nothing may be sent to them until they reply START',
   ),
   CONTACT_NOT_FOUND: def(404, 'fix-request', 'no such contact'),
+  FREQUENCY_CAP: def(
+    422,
+    'fix-request',
+    "the account's per-contact frequency cap is reached; send again after its period",
+  ),
   QUIET_HOURS: def(
     422,
     'fix-request',

@@ -73,6 +73,7 @@ export const REASONS = [
   'receipt_skipped',
   'receipt_timeout',
   'contact_opted_out',
+  'frequency_cap',
   // transient: the message waits and is tried again
   'scheduled',
   'no_carrier_bound',

@@ -147,6 +147,22 @@ export class ComplianceRepo implements ComplianceStore {
     return new Set(r.rows.map((x) => x.first_message_id));
   }
 
+  async recentCounts(
+    pairs: ReadonlyArray<{ accountId: string; to: string; sinceMs: number }>,
+  ): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (pairs.length === 0) return out;
+    const r = await this.db.query<{ a: string; t: string; n: string }>(
+      `SELECT k.a, k.t, c.n FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS k(a, t, ms)
+       CROSS JOIN LATERAL (SELECT count(*) AS n FROM messages
+                           WHERE account_id = k.a AND to_e164 = k.t AND created_at > now() - k.ms * interval '1 millisecond') c`,
+      [pairs.map((p) => p.accountId), pairs.map((p) => p.to), pairs.map((p) => p.sinceMs)],
+      'parley_recent_counts',
+    );
+    for (const x of r.rows) out.set(`${x.a} ${x.t}`, Number(x.n));
+    return out;
+  }
+
   /** Whether the account's first message to `to` is taken (so no footer would be added now). */
   async hasFirstMessage(accountId: string, to: string): Promise<boolean> {
     const r = await this.db.query(

@@ -119,4 +119,34 @@ describe('contacts and consent API', () => {
     const read = await t.request('GET', '/v1/settings/messaging-compliance', undefined, auth());
     expect(read.json).toEqual(put.json);
   });
+
+  it('caps messages per contact when the account sets a frequency cap', async () => {
+    const other = await t.createAccount('Capped', '+15550106666');
+    const auth2 = { authorization: `Bearer ${other.apiKey}` };
+    const put = await t.request(
+      'PUT',
+      '/v1/settings/messaging-compliance',
+      { frequencyCap: { enabled: true, max: 2 } },
+      auth2,
+    );
+    expect(put.json.frequencyCap).toEqual({ enabled: true, max: 2, hours: 24 });
+    const codes: number[] = [];
+    for (let i = 0; i < 3; i++)
+      codes.push(
+        (await t.request('POST', '/v1/messages', { to: '+14155550230', body: `m${i}` }, auth2)).status,
+      );
+    expect(codes).toEqual([202, 202, 422]);
+    const r = await t.request('POST', '/v1/messages', { to: '+14155550230', body: 'm3' }, auth2);
+    expect(r.json.error.code).toBe('FREQUENCY_CAP');
+    expect(
+      (await t.request('POST', '/v1/messages', { to: '+14155550231', body: 'other contact' }, auth2)).status,
+    ).toBe(202);
+    const bad = await t.request(
+      'PUT',
+      '/v1/settings/messaging-compliance',
+      { frequencyCap: { max: 0 } },
+      auth2,
+    );
+    expect(bad.json.error.code).toBe('VALIDATION_FAILED');
+  });
 });

@@ -221,6 +221,13 @@ async function hotStatements(hi: number): Promise<Captured[]> {
       messageId: idOf(i),
     })),
   );
+  await compliance('recent-counts').recentCounts(
+    sent.map((i) => ({
+      accountId: ACCOUNT,
+      to: `+1415${String(i % 10_000_000).padStart(7, '0')}`,
+      sinceMs: 86_400_000,
+    })),
+  );
   await compliance('consent-inbound').inbound(sent.map((i) => idOf(i - (i % 10))));
   await compliance('consent-mark-handled').markHandled(
     sent.map((i) => idOf(i - (i % 10))),

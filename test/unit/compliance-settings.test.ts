@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ComplianceContext, footerAcceptPolicy, namesBusiness } from '../../src/compliance/policies.ts';
+import {
+  ComplianceContext,
+  footerAcceptPolicy,
+  frequencyCapPolicy,
+  namesBusiness,
+} from '../../src/compliance/policies.ts';
 import {
   type ComplianceSettings,
   configuredDefaults,
@@ -76,6 +81,7 @@ describe('footer policy', () => {
       segments: async () => new Map(),
       settings: async () => settings,
       zones: async () => new Map(),
+      recentCounts: async () => new Map(),
       claimFirst: async (cs) => {
         claimed.push(...cs);
         return new Set(cs.filter((c) => c.to !== '+2').map((c) => c.messageId));
@@ -107,5 +113,43 @@ describe('footer policy', () => {
       body: `no name\n${DEFAULT_COMPLIANCE.footer.text}`,
       warnings: ['business_name_missing'],
     });
+  });
+});
+
+describe('frequency cap', () => {
+  it('refuses beyond max per period, counting what is stored and what the batch let through', async () => {
+    const settings = new Map<string, ComplianceSettings>([
+      ['a', { ...DEFAULT_COMPLIANCE, frequencyCap: { enabled: true, max: 3, hours: 24 } }],
+      ['off', DEFAULT_COMPLIANCE],
+    ]);
+    const asked: Array<{ accountId: string; to: string; sinceMs: number }> = [];
+    const ctx = new ComplianceContext({
+      contacts: async () => new Map(),
+      segments: async () => new Map(),
+      settings: async () => settings,
+      zones: async () => new Map(),
+      recentCounts: async (pairs) => {
+        asked.push(...pairs);
+        return new Map([['a +1', 2]]);
+      },
+      claimFirst: async () => new Set(),
+      now: () => new Date(0),
+    });
+    const p = frequencyCapPolicy(ctx);
+    const c = (accountId: string, to: string) => ({ id: to, accountId, to, body: 'x' }) as AcceptCandidate;
+    const batch = [c('a', '+1'), c('a', '+1'), c('a', '+2'), c('off', '+1')];
+    const l = await p.load!(batch);
+    expect(asked).toEqual([
+      { accountId: 'a', to: '+1', sinceMs: 86_400_000 },
+      { accountId: 'a', to: '+2', sinceMs: 86_400_000 },
+    ]);
+    expect(p.decide(batch[0]!, l)).toEqual({ kind: 'allow' });
+    expect(p.decide(batch[1]!, l)).toMatchObject({
+      kind: 'reject',
+      code: 'FREQUENCY_CAP',
+      reason: 'frequency_cap',
+    });
+    expect(p.decide(batch[2]!, l)).toEqual({ kind: 'allow' });
+    expect(p.decide(batch[3]!, l)).toEqual({ kind: 'allow' });
   });
 });

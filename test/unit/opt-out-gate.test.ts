@@ -47,6 +47,7 @@ describe('opt-out and quiet-hours policies', () => {
       settings: async () => settings,
       zones: async (ns) => new Map([...ns].map((n) => [n, ['America/New_York']])),
       now: () => new Date('2026-06-10T16:00:00Z'),
+      recentCounts: async () => new Map(),
       claimFirst: async () => new Set<string>(),
       ...over,
     });

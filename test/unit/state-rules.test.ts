@@ -72,6 +72,7 @@ describe('state rules', () => {
             ['a', { ...DEFAULT_COMPLIANCE, quietHours: { ...DEFAULT_COMPLIANCE.quietHours, stateRules } }],
           ]),
         zones: zonesOfNumbers,
+        recentCounts: async () => new Map(),
         claimFirst: async () => new Set(),
         now: () => night,
       });

@@ -99,6 +99,14 @@ const Footer = Type.Object(
   },
   { additionalProperties: false, description: 'appended on a new line to the first message to each contact' },
 );
+const FrequencyCap = Type.Object(
+  {
+    enabled: Type.Boolean(),
+    max: Type.Integer({ minimum: 1, maximum: 1000 }),
+    hours: Type.Integer({ minimum: 1, maximum: 24 * 31 }),
+  },
+  { additionalProperties: false, description: 'at most max messages to one contact per hours' },
+);
 const KeywordLists = Type.Object(
   { optOut: Keywords, optIn: Keywords, help: Keywords },
   { additionalProperties: false },
@@ -113,6 +121,7 @@ export const ComplianceSettingsBody = Type.Object(
     detectPhrases: Type.Boolean(),
     quietHours: QuietHours,
     footer: Footer,
+    frequencyCap: FrequencyCap,
   },
   { additionalProperties: false },
 );
@@ -123,6 +132,7 @@ const ComplianceSettingsPatch = Type.Partial(
       keywords: Type.Partial(KeywordLists, { additionalProperties: false }),
       quietHours: Type.Partial(QuietHours, { additionalProperties: false }),
       footer: Type.Partial(Footer, { additionalProperties: false }),
+      frequencyCap: Type.Partial(FrequencyCap, { additionalProperties: false }),
     },
     { additionalProperties: false },
   ),
@@ -342,6 +352,7 @@ export function registerContactRoutes(app: App, deps: HttpDeps): void {
         keywords: { ...current.keywords, ...(req.body.keywords ?? {}) },
         quietHours: { ...current.quietHours, ...(req.body.quietHours ?? {}) },
         footer: { ...current.footer, ...(req.body.footer ?? {}) },
+        frequencyCap: { ...current.frequencyCap, ...(req.body.frequencyCap ?? {}) },
       };
       if (next.keywords.optOut.length === 0)
         throw new AppError(
