@@ -1,7 +1,14 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AppConfig } from './config/config.ts';
+import type { ComplianceSettings } from './compliance/settings.ts';
 import type { AccountsRepo } from './store/accounts-repo.ts';
+
+/** What the demo needs of the compliance settings store. */
+export interface DemoSettings {
+  settings(accountIds: readonly string[]): Promise<Map<string, ComplianceSettings>>;
+  putSettings(accountId: string, s: ComplianceSettings): Promise<void>;
+}
 
 export interface Demo {
   apiUrl: string;
@@ -13,11 +20,13 @@ export interface Demo {
 
 /**
  * On the first embedded start (no accounts yet) creates a demo account with a number on the
- * simulator and writes $PARLEY_DATA_DIR/demo.json; later starts read it back. The API key exists
- * in clear only in that file.
+ * simulator (and a business name, so first messages do not warn) and writes
+ * $PARLEY_DATA_DIR/demo.json; later starts read it back. The API key exists in clear only in that
+ * file. Rejects when the database fails.
  */
 export async function prepareDemo(
   accounts: AccountsRepo,
+  compliance: DemoSettings,
   config: AppConfig,
   apiUrl: string,
   simulatorControlUrl: string,
@@ -47,6 +56,8 @@ export async function prepareDemo(
     }
   }
   if (!number) throw new Error('no free demo number in +1 555 010 0001..0099');
+  const current = (await compliance.settings([account.id])).get(account.id)!;
+  await compliance.putSettings(account.id, { ...current, businessName: 'Parley Demo' });
   const demo: Demo = { apiUrl, apiKey, accountId: account.id, number, simulatorControlUrl };
   writeFileSync(file, `${JSON.stringify(demo, null, 2)}\n`, { mode: 0o600 });
   return demo;

@@ -66,6 +66,7 @@ if (simulator) {
   // A demo that cannot be prepared is not a reason to stop a running gateway.
   const demo = await prepareDemo(
     gateway.accounts,
+    gateway.contacts,
     config,
     address,
     `http://127.0.0.1:${simulator.controlPort}`,
@@ -83,7 +84,7 @@ if (simulator) {
         `  Simulator:  ${demo.simulatorControlUrl}  (POST /mo to send yourself a reply)`,
         `  Demo:       ${config.dataDir}/demo.json`,
         'Send a first message:',
-        `  curl -s ${demo.apiUrl}/v1/messages -H 'Authorization: Bearer ${demo.apiKey}' -H 'content-type: application/json' -d '{"to":"+14155550123","body":"Hello from Parley"}'`,
+        `  curl -s ${demo.apiUrl}/v1/messages -H 'Authorization: Bearer ${demo.apiKey}' -H 'content-type: application/json' -d '{"to":"+14155550123","body":"Parley Demo: hello"}'`,
         '',
       ].join('\n'),
     );
