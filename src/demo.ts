@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AppConfig } from './config/config.ts';
 import type { ComplianceSettings } from './compliance/settings.ts';
+import type { AppConfig } from './config/config.ts';
 import type { AccountsRepo } from './store/accounts-repo.ts';
 
 /** What the demo needs of the compliance settings store. */

@@ -81,7 +81,10 @@ export const STATE_RULES: ReadonlyMap<string, StateRule> = new Map(
 /** The stricter of two windows (the later start, the earlier end); null when they do not overlap. */
 export function strictest(a: SendWindow, b: SendWindow | null): SendWindow | null {
   if (b === null) return null;
+  // "HH:MM" strings compare in time order (Math.max/min would turn them into NaN).
+  // biome-ignore lint/complexity/useMathMinMax: string comparison, see above
   const start = a.start > b.start ? a.start : b.start;
+  // biome-ignore lint/complexity/useMathMinMax: string comparison, see above
   const end = a.end < b.end ? a.end : b.end;
   return start < end ? { start, end } : null;
 }
