@@ -333,6 +333,7 @@ export async function createGateway(
     conversations: new ConversationsRepo(db),
     compliance,
     complianceSettings,
+    checkWebhookUrl: (url) => checkCallbackUrl(url, config.webhookAllowNetworks),
     receipts: receiptsRepo,
     pduLog,
     metrics,

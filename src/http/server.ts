@@ -24,6 +24,7 @@ import { registerConversationRoutes } from './routes/conversations.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
 import { registerMessageRoutes } from './routes/messages.ts';
+import { registerWebhookSettingsRoutes } from './routes/webhook-settings.ts';
 import { ErrorBody } from './schemas.ts';
 
 export interface CarrierHealth {
@@ -51,6 +52,8 @@ export interface HttpDeps {
   conversations: ConversationsRepo;
   compliance: ComplianceService;
   complianceSettings: SettingsCache;
+  /** Throws INVALID_CALLBACK_URL (400) for a URL webhooks may not go to. */
+  checkWebhookUrl: (url: string) => void;
   receipts: ReceiptStore;
   pduLog: PduLogRepo;
   metrics: Metrics;
@@ -157,6 +160,7 @@ export async function buildHttp(deps: HttpDeps): Promise<App> {
   registerKeyRoutes(app, deps);
   registerContactRoutes(app, deps);
   registerConversationRoutes(app, deps);
+  registerWebhookSettingsRoutes(app, deps);
   registerAdminRoutes(app, deps);
   return app;
 }

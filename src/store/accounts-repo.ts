@@ -148,4 +148,21 @@ export class AccountsRepo implements NumberDirectory {
     );
     return r.rows.map((n) => ({ id: n.id, accountId: n.account_id, e164: n.e164, type: n.type }));
   }
+
+  /** The URL inbound messages of the account are POSTed to (undefined: none). */
+  async inboundWebhook(accountId: string): Promise<string | undefined> {
+    const r = await this.db.query<{ inbound_url: string | null }>(
+      'SELECT inbound_url FROM account_webhooks WHERE account_id = $1',
+      [accountId],
+    );
+    return r.rows[0]?.inbound_url ?? undefined;
+  }
+
+  async setInboundWebhook(accountId: string, url: string | null): Promise<void> {
+    await this.db.query(
+      `INSERT INTO account_webhooks (account_id, inbound_url) VALUES ($1, $2)
+       ON CONFLICT (account_id) DO UPDATE SET inbound_url = excluded.inbound_url, updated_at = now()`,
+      [accountId, url],
+    );
+  }
 }

@@ -97,6 +97,14 @@ export class InboundRepo implements InboundStore {
            last_preview = excluded.last_preview, last_number = excluded.last_number,
            unread_count = v.unread_count + excluded.unread_count
          RETURNING v.id
+       ), hook AS (
+         INSERT INTO webhook_deliveries (message_id, account_id, url, seq, body)
+         SELECT i.id, i.account_id, w.inbound_url, 1,
+                json_build_object('type', 'message.inbound', 'id', i.id, 'from', i.from_e164, 'to', i.to_e164,
+                                  'body', i.body, 'segments', i.segments, 'complete', i.complete,
+                                  'receivedAt', i.received_at)::text
+         FROM ins i CROSS JOIN LATERAL (
+           SELECT inbound_url FROM account_webhooks WHERE account_id = i.account_id AND inbound_url IS NOT NULL OFFSET 0) w
        )
        SELECT id, account_id, from_e164, to_e164, segments, complete, carrier_id, received_at FROM ins`,
       cols,
