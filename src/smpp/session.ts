@@ -1,13 +1,15 @@
-import net from 'node:net';
+import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import tls from 'node:tls';
 import { AppError, SmppBindError, SmppProtocolError } from '../errors/app-error.ts';
 import type { Logger } from '../logger.ts';
-import { CoalescingWriter } from './coalescing-writer.ts';
+import type { CoalescingWriter } from './coalescing-writer.ts';
 import { STATUS, statusName } from './command-status.ts';
+import { encodeBind, openTransport } from './connect.ts';
 import { decodeDeliverSm, decodeSubmitSmRespId, encodeInboundResp, encodeSubmitSm } from './fast-codec.ts';
 import { PduFramer } from './framer.ts';
 import type { InboundPdu } from './inbound.ts';
+import { InboundFlow } from './inbound-flow.ts';
+import { LinkLiveness } from './liveness.ts';
 import {
   COMMAND_ID,
   decodePdu,
@@ -17,23 +19,13 @@ import {
   MAX_PDU_LENGTH,
   type Pdu,
 } from './pdu-codec.ts';
+import { rejectionResponseId, rejectPdu } from './pdu-rejection.ts';
 import { SendWindow } from './send-window.ts';
-import type {
-  BindMode,
-  SessionHandlers,
-  SessionOptions,
-  SubmitFields,
-  SubmitResponse,
-} from './session-types.ts';
+import type { SessionHandlers, SessionOptions, SubmitFields, SubmitResponse } from './session-types.ts';
 
 type State = 'connecting' | 'binding' | 'bound' | 'unbinding' | 'closed';
 type SubmitCallback = (r: SubmitResponse) => void;
 
-const BIND_COMMAND: Record<BindMode, string> = {
-  trx: 'bind_transceiver',
-  tx: 'bind_transmitter',
-  rx: 'bind_receiver',
-};
 const TICK_MS = 50;
 
 /**
@@ -50,13 +42,8 @@ export class SmppSession {
   private seq = 0;
   private writer: CoalescingWriter | undefined;
   private ticker: NodeJS.Timeout | undefined;
-  private enquireSeq: number | undefined;
-  private enquireSentAt = 0;
-  private enquireMissed = 0;
-  private lastEnquireAt = 0;
-  /** Inbound PDUs handed to the handler and not yet answered. */
-  private inboundPending = 0;
-  private paused = false;
+  private readonly liveness: LinkLiveness;
+  private readonly inbound: InboundFlow;
   private bindSeq = 0;
   private unbindSeq = 0;
   private bindWaiter: { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
@@ -78,10 +65,16 @@ export class SmppSession {
     private readonly log: Logger,
   ) {
     this.window = new SendWindow(opts.windowSize, opts.responseTimeoutMs);
-  }
-
-  private get enquireTimeoutMs(): number {
-    return this.opts.enquireLinkTimeoutMs ?? this.opts.responseTimeoutMs;
+    this.inbound = new InboundFlow(opts.maxPendingInbound ?? Number.POSITIVE_INFINITY, {
+      pause: () => this.socket?.pause(),
+      resume: () => this.socket?.resume(),
+    });
+    this.liveness = new LinkLiveness({
+      intervalMs: opts.enquireLinkIntervalMs,
+      timeoutMs: opts.enquireLinkTimeoutMs ?? opts.responseTimeoutMs,
+      maxMissed: opts.enquireLinkMaxMissed,
+      healthyMs: opts.responseTimeoutMs,
+    });
   }
 
   get isBound(): boolean {
@@ -98,7 +91,7 @@ export class SmppSession {
 
   /** Inbound PDUs read and not yet answered (bounded by maxPendingInbound). */
   get pendingInbound(): number {
-    return this.inboundPending;
+    return this.inbound.pending;
   }
 
   /**
@@ -106,15 +99,13 @@ export class SmppSession {
    * timeout (a link that died silently), before it is declared dead and closed.
    */
   get healthy(): boolean {
-    if (this.state !== 'bound') return false;
-    if (this.enquireMissed > 0) return false;
-    return !(this.enquireSeq !== undefined && Date.now() - this.enquireSentAt > this.opts.responseTimeoutMs);
+    return this.state === 'bound' && this.liveness.healthy(Date.now());
   }
 
   /** True when a submit can be written now without exceeding the window or socket buffer. */
   canSubmit(): boolean {
     if (this.state !== 'bound' || this.opts.bindMode === 'rx' || this.window.free === 0) return false;
-    if (this.enquireMissed > 0) return false;
+    if (this.liveness.missing) return false;
     return !this.writer?.full;
   }
 
@@ -130,20 +121,17 @@ export class SmppSession {
         this.opts.connectTimeoutMs + this.opts.bindTimeoutMs,
       );
       this.bindWaiter = { resolve, reject, timer };
-      const { host, port } = this.opts;
-      const socket = this.opts.tls
-        ? tls.connect({ host, port, ...(typeof this.opts.tls === 'object' ? this.opts.tls : {}) })
-        : net.connect({ host, port });
-      this.socket = socket;
-      socket.setNoDelay(true);
-      socket.setKeepAlive(true, 30_000);
-      socket.on(this.opts.tls ? 'secureConnect' : 'connect', () => this.sendBind());
-      socket.on('data', (chunk: Buffer) => this.onData(chunk));
-      this.writer = new CoalescingWriter(socket, this.opts.writeHighWaterMark, () => {
-        if (this.state === 'bound') this.handlers.onWritable();
+      const t = openTransport(this.opts, {
+        connected: () => this.sendBind(),
+        data: (chunk) => this.onData(chunk),
+        writable: () => {
+          if (this.state === 'bound') this.handlers.onWritable();
+        },
+        error: (err) => this.close(`socket error: ${err.message}`, err),
+        closed: () => this.close('connection closed by peer'),
       });
-      socket.on('error', (err) => this.close(`socket error: ${err.message}`, err));
-      socket.on('close', () => this.close('connection closed by peer'));
+      this.socket = t.socket;
+      this.writer = t.writer;
     });
   }
 
@@ -224,17 +212,7 @@ export class SmppSession {
     if (this.state !== 'connecting') return;
     this.state = 'binding';
     this.bindSeq = this.nextSeq();
-    this.write(
-      encodePdu(BIND_COMMAND[this.opts.bindMode], this.bindSeq, {
-        system_id: this.opts.systemId,
-        password: this.opts.password,
-        system_type: this.opts.systemType,
-        interface_version: this.opts.interfaceVersion,
-        addr_ton: this.opts.addrTon,
-        addr_npi: this.opts.addrNpi,
-        address_range: this.opts.addressRange,
-      }),
-    );
+    this.write(encodeBind(this.opts, this.bindSeq));
   }
 
   private write(buf: Buffer): void {
@@ -293,14 +271,10 @@ export class SmppSession {
       case COMMAND_ID.enquire_link:
         this.write(encodeHeaderOnly(COMMAND_ID.enquire_link_resp, 0, seq));
         return;
-      case COMMAND_ID.enquire_link_resp: {
-        if (seq === this.enquireSeq) this.enquireSeq = undefined;
-        const wasMissing = this.enquireMissed > 0;
-        this.enquireMissed = 0;
+      case COMMAND_ID.enquire_link_resp:
         // A late answer makes the bind healthy again: let queued submits go.
-        if (wasMissing && this.state === 'bound') this.handlers.onWritable();
+        if (this.liveness.answered(seq) && this.state === 'bound') this.handlers.onWritable();
         return;
-      }
       default: {
         let pdu: Pdu;
         try {
@@ -321,34 +295,16 @@ export class SmppSession {
    */
   private onUndecodable(frame: Buffer, commandId: number, seq: number, err: unknown): void {
     if (this.state === 'binding' && seq === this.bindSeq) throw err;
-    if (commandId & 0x80000000) {
-      this.counters.lateResponses++;
-      return;
-    }
-    const respId = commandId === COMMAND_ID.data_sm ? COMMAND_ID.data_sm_resp : COMMAND_ID.generic_nack;
-    this.reject(frame, respId, err);
+    const respId = rejectionResponseId(commandId);
+    if (respId === undefined) this.counters.lateResponses++;
+    else this.reject(frame, respId, err);
   }
 
-  /** Answers a malformed request with an error status (in its resp, or a generic_nack) and reports it. */
   private reject(frame: Buffer, respId: number, err: unknown): void {
-    const seq = frame.readUInt32BE(12);
-    const status =
-      err instanceof SmppProtocolError && err.commandStatus !== undefined
-        ? err.commandStatus
-        : STATUS.ESME_RINVCMDLEN;
+    const { answer, report } = rejectPdu(frame, respId, err);
     this.counters.rejectedPdus++;
-    this.write(
-      respId === COMMAND_ID.generic_nack
-        ? encodeHeaderOnly(COMMAND_ID.generic_nack, status, seq)
-        : encodeInboundResp(respId, seq, status),
-    );
-    this.handlers.onRejected?.({
-      commandId: frame.readUInt32BE(4),
-      sequenceNumber: seq,
-      answeredStatus: status,
-      reason: err instanceof Error ? err.message : String(err),
-      frame: Buffer.from(frame),
-    });
+    this.write(answer);
+    this.handlers.onRejected?.(report);
   }
 
   private dispatch(pdu: Pdu): void {
@@ -362,10 +318,9 @@ export class SmppSession {
         if (e) {
           e.ctx({ kind: 'nack', status: pdu.commandStatus });
           this.afterResponse();
-        } else if (pdu.sequenceNumber === this.enquireSeq) {
+        } else if (this.liveness.isProbe(pdu.sequenceNumber)) {
           // A nack still proves the link is alive.
-          this.enquireSeq = undefined;
-          this.enquireMissed = 0;
+          this.liveness.answered(pdu.sequenceNumber);
         } else if (pdu.sequenceNumber === this.bindSeq && this.state === 'binding') {
           this.close(
             'bind rejected',
@@ -415,7 +370,7 @@ export class SmppSession {
     this.state = 'bound';
     this.bindWaiter = undefined;
     if (w) clearTimeout(w.timer);
-    this.lastEnquireAt = Date.now();
+    this.liveness.start(Date.now());
     this.ticker = setInterval(() => this.tick(), TICK_MS);
     this.ticker.unref();
     w?.resolve();
@@ -428,24 +383,17 @@ export class SmppSession {
    */
   private onInbound(inbound: InboundPdu, seq: number, respId: number): void {
     this.counters.inbound++;
-    this.inboundPending++;
-    const max = this.opts.maxPendingInbound ?? Number.POSITIVE_INFINITY;
-    if (!this.paused && this.inboundPending >= max) {
-      this.paused = true;
-      this.counters.pauses++;
-      this.socket?.pause();
-    }
+    if (this.inbound.received()) this.counters.pauses++;
     let answered = false;
     this.handlers.onInbound(inbound, (status) => {
       if (answered) return;
       answered = true;
-      this.inboundPending--;
-      if (this.state === 'closed') return;
-      this.write(encodeInboundResp(respId, seq, status));
-      if (this.paused && this.inboundPending <= max / 2) {
-        this.paused = false;
-        this.socket?.resume();
+      if (this.state === 'closed') {
+        this.inbound.answered();
+        return;
       }
+      this.write(encodeInboundResp(respId, seq, status));
+      this.inbound.answered();
     });
   }
 
@@ -455,28 +403,17 @@ export class SmppSession {
     const expired = this.window.expire(performance.now());
     for (const e of expired) e.ctx({ kind: 'timeout' });
     if (expired.length > 0) this.handlers.onWritable();
-    // An enquire_link unanswered within its timeout is missed; the next one goes at once, so a
-    // silently dead link is found in enquireLinkMaxMissed × enquireLinkTimeoutMs.
-    let send = now - this.lastEnquireAt >= this.opts.enquireLinkIntervalMs;
-    if (this.enquireSeq !== undefined) {
-      if (now - this.enquireSentAt <= this.enquireTimeoutMs) return;
-      this.enquireSeq = undefined;
-      this.enquireMissed++;
-      if (this.enquireMissed >= this.opts.enquireLinkMaxMissed) {
-        this.close(
-          'link dead: enquire_link unanswered',
-          new AppError('SMPP_LINK_DEAD', `${this.enquireMissed} enquire_link responses missed`),
-        );
-        return;
-      }
-      send = true;
-    }
-    if (send) {
-      this.lastEnquireAt = now;
-      this.enquireSentAt = now;
-      this.enquireSeq = this.nextSeq();
+    const next = this.liveness.tick(now);
+    if (next === 'dead') {
+      this.close(
+        'link dead: enquire_link unanswered',
+        new AppError('SMPP_LINK_DEAD', `${this.liveness.missedCount} enquire_link responses missed`),
+      );
+    } else if (next === 'send') {
+      const seq = this.nextSeq();
+      this.liveness.sent(seq, now);
       this.counters.enquireSent++;
-      this.write(encodeHeaderOnly(COMMAND_ID.enquire_link, 0, this.enquireSeq));
+      this.write(encodeHeaderOnly(COMMAND_ID.enquire_link, 0, seq));
     }
   }
 }
