@@ -23,6 +23,9 @@ export interface ComplianceOptions {
   sweepAfterMs: number;
 }
 
+/** Batches of MO queued for reading at most; beyond, the sweep takes them from the database. */
+const MAX_QUEUED = 50;
+
 export type ReplyComposer = (
   accountId: string,
   from: string,
@@ -35,6 +38,7 @@ export class ComplianceService {
   private running: Promise<void> = Promise.resolve();
   private readonly matchers = new WeakMap<ComplianceSettings['keywords'], KeywordMatcher>();
   private unsubscribe: Array<() => void> = [];
+  private queued = 0;
 
   constructor(
     private readonly store: ComplianceStore,
@@ -48,7 +52,9 @@ export class ComplianceService {
       bus.subscribe('message.inbound', (events, origin) => {
         if (origin !== 'local') return;
         const ids = events.filter((e: InboundEvent) => e.accountId !== null).map((e) => e.id);
-        if (ids.length > 0) this.enqueue(() => this.handleIds(ids));
+        // Under a flood of MO the queue stays bounded: what is not queued stays unhandled in the
+        // database, and the sweep reads it.
+        if (ids.length > 0 && this.queued < MAX_QUEUED) this.enqueue(() => this.handleIds(ids));
       }),
       bus.subscribe('consent.gate', (events, origin) => {
         if (origin !== 'remote') return;
@@ -61,7 +67,9 @@ export class ComplianceService {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.enqueue(() => this.sweep()), this.opts.sweepMs);
+    this.timer = setInterval(() => {
+      if (this.queued < MAX_QUEUED) this.enqueue(() => this.sweep());
+    }, this.opts.sweepMs);
     this.timer.unref();
   }
 
@@ -73,9 +81,20 @@ export class ComplianceService {
 
   /** Work runs one batch at a time, so one contact's replies are handled in arrival order. */
   private enqueue(fn: () => Promise<void>): void {
-    this.running = this.running.then(fn).catch((err: unknown) => {
-      this.log.warn({ err: (err as Error).message }, 'consent handling failed; the sweep retries');
-    });
+    this.queued++;
+    this.running = this.running
+      .then(fn)
+      .catch((err: unknown) => {
+        this.log.warn({ err: (err as Error).message }, 'consent handling failed; the sweep retries');
+      })
+      .finally(() => {
+        this.queued--;
+      });
+  }
+
+  /** Batches waiting or being handled. */
+  get pending(): number {
+    return this.queued;
   }
 
   /** Settles once every queued batch is done (tests, shutdown). */

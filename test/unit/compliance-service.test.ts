@@ -80,3 +80,43 @@ describe('compliance service', () => {
     await svc.stop();
   });
 });
+
+describe('compliance service under a flood of MO', () => {
+  it('keeps its queue bounded; what it does not queue is left to the sweep', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const f = fakeStore([]);
+    let reads = 0;
+    (f.store as { inbound: unknown }).inbound = async () => {
+      reads++;
+      await gate;
+      return [];
+    };
+    const bus = new LocalBus();
+    const svc = new ComplianceService(
+      f.store,
+      new OptOutGate(),
+      bus,
+      silent,
+      async () => ({}) as MessageDraft,
+      { sweepMs: 60_000, sweepAfterMs: 0 },
+    );
+    const mo = {
+      id: 'x',
+      accountId: 'a',
+      from: '',
+      to: '',
+      segments: 1,
+      complete: true,
+      carrierId: 's',
+      receivedAt: '',
+    };
+    for (let i = 0; i < 10_000; i++) bus.publish('message.inbound', [mo]);
+    expect(svc.pending).toBeLessThanOrEqual(50);
+    release();
+    await svc.idle();
+    expect(reads).toBeLessThanOrEqual(50);
+    expect(svc.pending).toBe(0);
+    await svc.stop();
+  });
+});
