@@ -51,6 +51,7 @@ import { migrate } from './store/migrate.ts';
 import { PduLogRepo, type RejectedPduRecord } from './store/pdu-log-repo.ts';
 import { ReceiptsRepo } from './store/receipts-repo.ts';
 import { RedisBus } from './store/redis-bus.ts';
+import { SendersRepo } from './store/senders-repo.ts';
 import { WebhooksRepo } from './store/webhooks-repo.ts';
 
 export interface Gateway {
@@ -252,7 +253,8 @@ export async function createGateway(
     carrierAvailablePolicy(router),
   ]);
 
-  const accept = new AcceptService(messages, accounts, router, acceptPipeline, bus, {
+  const senders = new SendersRepo(db);
+  const accept = new AcceptService(messages, accounts, senders, router, acceptPipeline, bus, {
     defaultRegion: config.defaultRegion,
     maxSegments: config.maxSegments,
     validityMs: config.validityMs,
@@ -331,6 +333,7 @@ export async function createGateway(
     accounts,
     contacts,
     conversations: new ConversationsRepo(db),
+    senders,
     compliance,
     complianceSettings,
     checkWebhookUrl: (url) => checkCallbackUrl(url, config.webhookAllowNetworks),

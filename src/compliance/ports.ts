@@ -40,6 +40,8 @@ export interface ContactView {
   number: string;
   name: string | null;
   timeZone: string | null;
+  /** The account's number this contact is pinned to (the sender rule's first choice). */
+  assignedNumber: string | null;
   optedOut: boolean;
   optedOutSource: string | null;
   consentChangedAt: string | null;

@@ -1,8 +1,9 @@
 import { AppError } from '../errors/app-error.ts';
 import { parseDateTime } from '../messaging/compose.ts';
 
-/** A UUID in any case. */
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { UUID } from '../messaging/ids.ts';
+
+export { UUID };
 
 /** An opaque cursor for keyset pagination by (created_at, id). */
 export function encodeCursor(createdAt: string, id: string): string {

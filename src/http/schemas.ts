@@ -42,7 +42,14 @@ export const SendBody = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: 32,
-        description: "one of the account's numbers; default: its first",
+        description:
+          "one of the account's numbers; omitted: the contact's assigned number, else the number the contact last texted, else the user's default (userId), else the account's default, else 422 NO_SENDER_NUMBER",
+      }),
+    ),
+    userId: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+        description: 'the team member sending (GET /v1/users); 422 UNKNOWN_USER when not of this account',
       }),
     ),
     statusCallback: Type.Optional(

@@ -15,6 +15,7 @@ import type { ComplianceRepo } from '../store/compliance-repo.ts';
 import type { ConversationsRepo } from '../store/conversations-repo.ts';
 import type { MessagesRepo } from '../store/messages-repo.ts';
 import type { PduLogRepo } from '../store/pdu-log-repo.ts';
+import type { SendersRepo } from '../store/senders-repo.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { clientErrorHandler, errorReply, registerErrorHandling, toAppError } from './plugins/errors.ts';
 import { registerSanitize } from './plugins/sanitize.ts';
@@ -24,6 +25,7 @@ import { registerConversationRoutes } from './routes/conversations.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
 import { registerMessageRoutes } from './routes/messages.ts';
+import { registerUserRoutes } from './routes/users.ts';
 import { registerWebhookSettingsRoutes } from './routes/webhook-settings.ts';
 import { ErrorBody } from './schemas.ts';
 
@@ -50,6 +52,7 @@ export interface HttpDeps {
   accounts: AccountsRepo;
   contacts: ComplianceRepo;
   conversations: ConversationsRepo;
+  senders: SendersRepo;
   compliance: ComplianceService;
   complianceSettings: SettingsCache;
   /** Throws INVALID_CALLBACK_URL (400) for a URL webhooks may not go to. */
@@ -160,6 +163,7 @@ export async function buildHttp(deps: HttpDeps): Promise<App> {
   registerKeyRoutes(app, deps);
   registerContactRoutes(app, deps);
   registerConversationRoutes(app, deps);
+  registerUserRoutes(app, deps);
   registerWebhookSettingsRoutes(app, deps);
   registerAdminRoutes(app, deps);
   return app;

@@ -6,11 +6,12 @@ import { classifyDbError, dbErrorToAppError } from '../store/db-errors.ts';
 import { type AcceptCandidate, type ComposePolicy, checkRequest, draftFor } from './compose.ts';
 import { DEFAULT_PROFILE } from './encode-profile.ts';
 import { type EventBus, observedWrite } from './events.ts';
-import { newMessageId } from './ids.ts';
+import { newMessageId, UUID } from './ids.ts';
 import type { MessageDraft, SendRequest } from './model.ts';
 import type { Pipeline } from './pipeline.ts';
 import type { MessageStore, MessageView, NumberDirectory, SendingNumber } from './ports.ts';
 import type { Router } from './router.ts';
+import { chooseSender, NO_HINTS, type SenderDirectory, type SenderHints } from './sender.ts';
 
 /** What the API answers for an accepted message. */
 export interface Accepted {
@@ -56,6 +57,7 @@ export class AcceptService {
   constructor(
     private readonly store: MessageStore,
     private readonly directory: NumberDirectory,
+    private readonly senders: SenderDirectory,
     private readonly router: Router,
     private readonly pipeline: Pipeline<AcceptCandidate>,
     private readonly bus: EventBus,
@@ -109,7 +111,7 @@ export class AcceptService {
    * numbers cannot be read.
    */
   async composeReply(accountId: string, from: string, to: string, body: string): Promise<MessageDraft> {
-    const sender = this.resolveFrom(await this.accountNumbers(accountId), from);
+    const sender = this.resolveFrom(await this.accountNumbers(accountId), from, NO_HINTS);
     const now = new Date();
     const c: AcceptCandidate = {
       id: newMessageId(),
@@ -135,11 +137,11 @@ export class AcceptService {
     this.numbers.delete(accountId);
   }
 
-  private resolveFrom(list: SendingNumber[], from: string | undefined): SendingNumber {
+  private resolveFrom(list: SendingNumber[], from: string | undefined, hints: SenderHints): SendingNumber {
     if (from === undefined) {
-      const first = list[0];
-      if (!first) throw new AppError('NO_SENDING_NUMBER');
-      return first;
+      const chosen = chooseSender(list, hints);
+      if (!chosen) throw new AppError('NO_SENDER_NUMBER');
+      return chosen.number;
     }
     const exact = list.find((n) => n.e164 === from.trim());
     if (exact) return exact;
@@ -153,6 +155,55 @@ export class AcceptService {
     return n;
   }
 
+  /**
+   * The sender rule's hints for the requests that need them (no `from`, or a `userId` to check),
+   * in one statement for the whole batch; none are read when every request names its sender.
+   */
+  private async senderHints(
+    accountId: string,
+    reqs: readonly SendRequest[],
+  ): Promise<(req: SendRequest) => SenderHints> {
+    const recipients = new Set<string>();
+    const users = new Set<string>();
+    const toOf = (req: SendRequest): string | undefined => {
+      try {
+        return toE164(req.to, this.opts.defaultRegion, 'INVALID_TO_NUMBER');
+      } catch {
+        return undefined; // checkRequest reports it
+      }
+    };
+    for (const r of reqs) {
+      if (r.userId !== undefined && UUID.test(r.userId)) users.add(r.userId.toLowerCase());
+      if (r.from !== undefined) continue;
+      const to = toOf(r);
+      if (to !== undefined) recipients.add(to);
+    }
+    if (recipients.size === 0 && users.size === 0) return () => NO_HINTS;
+    let h: Awaited<ReturnType<SenderDirectory['senderHints']>>;
+    try {
+      h = await this.senders.senderHints(accountId, [...recipients], [...users]);
+    } catch (err) {
+      throw dbErrorToAppError(err);
+    }
+    return (req) => {
+      let userDefault: string | null = null;
+      if (req.userId !== undefined) {
+        const u = h.users.get(req.userId.toLowerCase());
+        if (u === undefined) throw new AppError('UNKNOWN_USER');
+        userDefault = u;
+      }
+      if (req.from !== undefined) return NO_HINTS;
+      const to = toOf(req);
+      const c = to === undefined ? undefined : h.contacts.get(to);
+      return {
+        assigned: c?.assigned ?? null,
+        sticky: c?.sticky ?? null,
+        userDefault,
+        accountDefault: h.accountDefault,
+      };
+    };
+  }
+
   /** Candidates → policies → drafts; per item either a draft or the AppError that stopped it. */
   private async prepare(
     accountId: string,
@@ -161,13 +212,14 @@ export class AcceptService {
     check?: (req: SendRequest) => void,
   ): Promise<Array<MessageDraft | AppError>> {
     const list = await this.accountNumbers(accountId);
+    const hintsFor = await this.senderHints(accountId, reqs);
     const now = new Date();
     const out: Array<MessageDraft | AppError> = new Array(reqs.length);
     const candidates: Array<{ i: number; c: AcceptCandidate }> = [];
     reqs.forEach((req, i) => {
       try {
         check?.(req);
-        const from = this.resolveFrom(list, req.from);
+        const from = this.resolveFrom(list, req.from, hintsFor(req));
         candidates.push({
           i,
           c: checkRequest(

@@ -44,6 +44,8 @@ export function requestHash(req: SendRequest): string {
     req.metadata ?? null,
     req.sendAt ?? null,
     req.quietHours ?? null,
+    // appended only when given: hashes of earlier requests stay what they were
+    ...(req.userId === undefined ? [] : [req.userId.toLowerCase()]),
   ]);
   return createHash('sha256').update(canonical).digest('hex');
 }

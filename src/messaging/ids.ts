@@ -23,3 +23,6 @@ function random16(): Uint8Array {
 export function newMessageId(): string {
   return uuidv7({ random: random16() });
 }
+
+/** A UUID in any case (ids the API is given: malformed ones are not sent to the database). */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -10,6 +10,8 @@ export interface SendRequest {
   to: string;
   body: string;
   from?: string | undefined;
+  /** The team member sending: their default number is the sender rule's third choice. */
+  userId?: string | undefined;
   statusCallback?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   sendAt?: string | undefined;

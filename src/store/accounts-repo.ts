@@ -128,12 +128,12 @@ export class AccountsRepo implements NumberDirectory {
   async addNumber(accountId: string, e164: string, type: NumberType): Promise<SendingNumber> {
     const id = randomUUID();
     try {
-      await this.db.query('INSERT INTO numbers (id, account_id, e164, type) VALUES ($1, $2, $3, $4)', [
-        id,
-        accountId,
-        e164,
-        type,
-      ]);
+      // The account's first number becomes its default sender (the last step of the sender rule).
+      await this.db.query(
+        `WITH n AS (INSERT INTO numbers (id, account_id, e164, type) VALUES ($1, $2, $3, $4) RETURNING e164)
+         UPDATE accounts SET default_number = (SELECT e164 FROM n) WHERE id = $2 AND default_number IS NULL`,
+        [id, accountId, e164, type],
+      );
     } catch (err) {
       if (isUniqueViolation(err)) throw new AppError('NUMBER_TAKEN', `${e164} is already assigned`);
       throw err;

@@ -88,13 +88,15 @@ export class InboundRepo implements InboundStore {
          RETURNING c.id, c.account_id, c.e164
        ), conv AS (
          INSERT INTO conversations AS v (id, account_id, contact_id, contact_e164, last_message_at, last_direction,
-                                         last_preview, last_number, unread_count)
-         SELECT gen_random_uuid(), l.account_id, k.id, l.from_e164, l.received_at, 'inbound', l.preview, l.to_e164, l.n
+                                         last_preview, last_number, contact_last_texted, unread_count)
+         SELECT gen_random_uuid(), l.account_id, k.id, l.from_e164, l.received_at, 'inbound', l.preview, l.to_e164,
+                l.to_e164, l.n
          FROM latest l JOIN contact k ON k.account_id = l.account_id AND k.e164 = l.from_e164
          ORDER BY l.account_id, l.from_e164
          ON CONFLICT (account_id, contact_id) DO UPDATE SET
            last_message_at = GREATEST(v.last_message_at, excluded.last_message_at), last_direction = 'inbound',
            last_preview = excluded.last_preview, last_number = excluded.last_number,
+           contact_last_texted = excluded.contact_last_texted,
            unread_count = v.unread_count + excluded.unread_count
          RETURNING v.id
        ), hook AS (

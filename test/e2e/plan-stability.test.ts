@@ -23,6 +23,7 @@ import { MessagesRepo } from '../../src/store/messages-repo.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { ReceiptsRepo } from '../../src/store/receipts-repo.ts';
 import { rollupMulti } from '../../src/store/rollup.ts';
+import { SendersRepo } from '../../src/store/senders-repo.ts';
 import { WebhooksRepo } from '../../src/store/webhooks-repo.ts';
 import { databaseUrl } from '../helpers/services.ts';
 
@@ -43,6 +44,8 @@ const BIG_TABLES = new Set([
   'mo_parts',
   'mo_groups',
   'contacts',
+  'conversations',
+  'users',
 ]);
 
 interface Captured {
@@ -234,6 +237,11 @@ async function hotStatements(hi: number): Promise<Captured[]> {
     [],
   );
   await compliance('consent-sweep').unhandled(200, 5_000);
+  await new SendersRepo(capturing(out, 'sender-hints')).senderHints(
+    ACCOUNT,
+    sent.map((i) => `+1415${String(i % 10_000_000).padStart(7, '0')}`),
+    ['22222222-2222-4222-8222-222222222222'],
+  );
   // Transaction control statements are no plans.
   return out.filter((s) => !/^\s*(BEGIN|COMMIT|ROLLBACK)/i.test(s.sql));
 }

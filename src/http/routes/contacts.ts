@@ -9,6 +9,7 @@ import { dbErrorToAppError } from '../../store/db-errors.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { ERROR_RESPONSES as err, IdParams } from '../schemas.ts';
 import type { App, HttpDeps } from '../server.ts';
+import { accountNumber } from './users.ts';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -17,6 +18,7 @@ export const ContactBody = Type.Object({
   number: Type.String({ description: 'E.164' }),
   name: Nullable(Type.String()),
   timeZone: Nullable(Type.String()),
+  assignedNumber: Nullable(Type.String({ description: "the account's number this contact is sent from" })),
   optedOut: Type.Boolean({ description: 'Do-Not-Disturb: nothing but compliance replies goes to them' }),
   optedOutSource: Nullable(Type.String()),
   consentChangedAt: Nullable(Type.String()),
@@ -54,6 +56,15 @@ const ContactPatch = Type.Object(
   {
     name: Type.Optional(Nullable(Name)),
     timeZone: Type.Optional(Nullable(TimeZone)),
+    assignedNumber: Type.Optional(
+      Nullable(
+        Type.String({
+          minLength: 1,
+          maxLength: 32,
+          description: "one of the account's numbers; null clears",
+        }),
+      ),
+    ),
     optedOut: Type.Optional(Type.Boolean({ description: 'record an opt-out or opt-in (source api)' })),
   },
   { additionalProperties: false },
@@ -276,7 +287,13 @@ export function registerContactRoutes(app: App, deps: HttpDeps): void {
     },
     async (req) => {
       validTimeZone(req.body.timeZone);
-      const c = await db(deps.contacts.updateContact(req.accountId, req.params.id, req.body));
+      const assigned = req.body.assignedNumber;
+      if (assigned !== undefined) {
+        const e164 = assigned === null ? null : await accountNumber(deps, req.accountId, assigned);
+        if (!(await db(deps.senders.assignNumber(req.accountId, req.params.id, e164))))
+          throw new AppError('CONTACT_NOT_FOUND');
+      }
+      let c = await db(deps.contacts.updateContact(req.accountId, req.params.id, req.body));
       if (!c) throw new AppError('CONTACT_NOT_FOUND');
       if (req.body.optedOut === undefined || req.body.optedOut === c.optedOut) return c;
       await db(
@@ -287,7 +304,8 @@ export function registerContactRoutes(app: App, deps: HttpDeps): void {
           source: 'api',
         }),
       );
-      return (await db(deps.contacts.getContact(req.accountId, c.id)))!;
+      c = await db(deps.contacts.getContact(req.accountId, c.id));
+      return c!;
     },
   );
 

@@ -3,7 +3,7 @@ import { AppError } from '../../errors/app-error.ts';
 import { toE164 } from '../../numbers/phone.ts';
 import { dbErrorToAppError } from '../../store/db-errors.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
-import { AcceptedBody, ERROR_RESPONSES as err, IdParams } from '../schemas.ts';
+import { AcceptedBody, ERROR_RESPONSES as err, IdParams, SendBody } from '../schemas.ts';
 import type { App, HttpDeps } from '../server.ts';
 import { checkMetadata } from './messages.ts';
 
@@ -58,9 +58,11 @@ const ReplyBody = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: 32,
-        description: "default: the thread's last number, else the account's",
+        description:
+          "default: the contact's assigned number, else the number they last texted, else the user's default, else the account's",
       }),
     ),
+    userId: SendBody.properties.userId,
     statusCallback: Type.Optional(Type.String({ maxLength: 2048 })),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
@@ -172,7 +174,7 @@ export function registerConversationRoutes(app: App, deps: HttpDeps): void {
       config,
       schema: {
         summary:
-          "Send in the thread: from the given number, else the thread's last (sticky), else the account's; every compliance rule applies",
+          'Send in the thread: from the given number, else by the sender rule (assigned, number the contact last texted, user default, account default); every compliance rule applies',
         params: IdParams,
         body: ReplyBody,
         response: { 202: AcceptedBody, ...err },
@@ -181,24 +183,7 @@ export function registerConversationRoutes(app: App, deps: HttpDeps): void {
     async (req, reply) => {
       checkMetadata(req.body.metadata);
       const c = await find(req.accountId, req.params.id);
-      const send = (from: string | undefined) =>
-        deps.accept.acceptOne(req.accountId, { ...req.body, to: c.contact.number, from });
-      let r: Awaited<ReturnType<typeof send>>;
-      try {
-        r = await send(req.body.from ?? c.lastNumber ?? undefined);
-      } catch (e) {
-        // The thread's last number may have left the account: the account's own then.
-        if (
-          !(
-            e instanceof AppError &&
-            e.code === 'NUMBER_NOT_FOUND' &&
-            req.body.from === undefined &&
-            c.lastNumber
-          )
-        )
-          throw e;
-        r = await send(undefined);
-      }
+      const r = await deps.accept.acceptOne(req.accountId, { ...req.body, to: c.contact.number });
       await db(deps.conversations.touchOutbound(req.accountId, c.id, r.accepted.from, req.body.body));
       return reply.status(202).send(r.accepted);
     },

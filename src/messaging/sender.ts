@@ -1,0 +1,68 @@
+/**
+ * The sender rule: which of the account's numbers a message goes from when the request names none.
+ * Pure: the caller looks the hints up (one statement per batch) and passes the account's numbers.
+ */
+import type { SendingNumber } from './ports.ts';
+
+/** Where a pre-selected sender came from, in the order they are tried. */
+export const SENDER_SOURCES = ['assigned', 'sticky', 'user_default', 'account_default'] as const;
+export type SenderSource = (typeof SENDER_SOURCES)[number];
+
+/** What is known about one recipient and one request, each possibly null. */
+export interface SenderHints {
+  /** The contact's assigned number. */
+  assigned: string | null;
+  /** The number the contact last texted. */
+  sticky: string | null;
+  /** The sending user's default number. */
+  userDefault: string | null;
+  /** The account's default number. */
+  accountDefault: string | null;
+}
+
+export const NO_HINTS: SenderHints = {
+  assigned: null,
+  sticky: null,
+  userDefault: null,
+  accountDefault: null,
+};
+
+/**
+ * The first hint that is still one of the account's numbers (a released number is skipped, never
+ * used), with where it came from; undefined when none is — the caller answers NO_SENDER_NUMBER.
+ */
+export function chooseSender(
+  numbers: readonly SendingNumber[],
+  hints: SenderHints,
+): { number: SendingNumber; source: SenderSource } | undefined {
+  const order: Array<[SenderSource, string | null]> = [
+    ['assigned', hints.assigned],
+    ['sticky', hints.sticky],
+    ['user_default', hints.userDefault],
+    ['account_default', hints.accountDefault],
+  ];
+  for (const [source, e164] of order) {
+    if (e164 === null) continue;
+    const number = numbers.find((n) => n.e164 === e164);
+    if (number) return { number, source };
+  }
+  return undefined;
+}
+
+/** Hints for a whole batch, read in one statement by the store. */
+export interface SenderDirectory {
+  /**
+   * For recipients (E.164) of an account: assigned and last-texted numbers of the contacts that
+   * exist; the defaults of the given users (a user not of the account is absent from `users`) and
+   * the account's default. Rejects with a database error.
+   */
+  senderHints(
+    accountId: string,
+    recipients: readonly string[],
+    userIds: readonly string[],
+  ): Promise<{
+    contacts: Map<string, { assigned: string | null; sticky: string | null }>;
+    users: Map<string, string | null>;
+    accountDefault: string | null;
+  }>;
+}

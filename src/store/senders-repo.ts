@@ -1,0 +1,168 @@
+import { AppError } from '../errors/app-error.ts';
+import { newId } from '../messaging/compose.ts';
+import type { SenderDirectory } from '../messaging/sender.ts';
+import { type Db, isUniqueViolation } from './db.ts';
+
+/** A team member as the API shows it. */
+export interface UserView {
+  id: string;
+  name: string;
+  email: string | null;
+  defaultNumber: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const iso = (d: unknown) => (d instanceof Date ? d : new Date(String(d))).toISOString();
+
+function toUser(r: Record<string, unknown>): UserView {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    email: (r.email as string | null) ?? null,
+    defaultNumber: (r.default_number as string | null) ?? null,
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+  };
+}
+
+const USER_COLUMNS = 'id, name, email, default_number, created_at, updated_at';
+
+function emailTaken(err: unknown): never {
+  if (isUniqueViolation(err)) throw new AppError('EMAIL_TAKEN');
+  throw err;
+}
+
+/**
+ * Team members, default numbers, contacts' assigned numbers, and the sender rule's hints. Every
+ * statement is scoped by account id; numbers given here are checked by the caller to be the
+ * account's.
+ */
+export class SendersRepo implements SenderDirectory {
+  constructor(private readonly db: Db) {}
+
+  async senderHints(
+    accountId: string,
+    recipients: readonly string[],
+    userIds: readonly string[],
+  ): ReturnType<SenderDirectory['senderHints']> {
+    // One round trip for the batch: contacts (by their unique key), users (by id), the account.
+    const r = await this.db.query<{ k: string; key: string | null; a: string | null; b: string | null }>(
+      // Probed per key (LATERAL … OFFSET 0): the plan never depends on the tables' statistics.
+      `SELECT 'c' AS k, c.e164 AS key, c.assigned_number AS a,
+              (SELECT v.contact_last_texted FROM conversations v
+                WHERE v.account_id = $1 AND v.contact_id = c.id OFFSET 0) AS b
+         FROM unnest($2::text[]) AS x(e164)
+         CROSS JOIN LATERAL (SELECT id, e164, assigned_number FROM contacts
+                              WHERE account_id = $1 AND e164 = x.e164 OFFSET 0) c
+       UNION ALL
+       SELECT 'u', u.id::text, u.default_number, NULL FROM unnest($3::uuid[]) AS y(id)
+         CROSS JOIN LATERAL (SELECT id, default_number FROM users WHERE id = y.id AND account_id = $1 OFFSET 0) u
+       UNION ALL
+       SELECT 'a', NULL, a.default_number, NULL FROM accounts a WHERE a.id = $1`,
+      [accountId, recipients, userIds],
+      'parley_sender_hints',
+    );
+    const contacts = new Map<string, { assigned: string | null; sticky: string | null }>();
+    const users = new Map<string, string | null>();
+    let accountDefault: string | null = null;
+    for (const row of r.rows) {
+      if (row.k === 'c') contacts.set(row.key!, { assigned: row.a, sticky: row.b });
+      else if (row.k === 'u') users.set(row.key!, row.a);
+      else accountDefault = row.a;
+    }
+    return { contacts, users, accountDefault };
+  }
+
+  async accountDefault(accountId: string): Promise<string | null> {
+    const r = await this.db.query<{ default_number: string | null }>(
+      'SELECT default_number FROM accounts WHERE id = $1',
+      [accountId],
+    );
+    return r.rows[0]?.default_number ?? null;
+  }
+
+  async setAccountDefault(accountId: string, e164: string | null): Promise<void> {
+    await this.db.query('UPDATE accounts SET default_number = $2 WHERE id = $1', [accountId, e164]);
+  }
+
+  /** Sets or clears a contact's assigned number; false when the contact is not the account's. */
+  async assignNumber(accountId: string, contactId: string, e164: string | null): Promise<boolean> {
+    const r = await this.db.query(
+      'UPDATE contacts SET assigned_number = $3, updated_at = now() WHERE id = $1 AND account_id = $2',
+      [contactId, accountId, e164],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async listUsers(
+    accountId: string,
+    f: { limit: number; before?: { at: string; id: string } | undefined },
+  ): Promise<UserView[]> {
+    const params: unknown[] = [accountId, f.limit];
+    let where = 'account_id = $1';
+    if (f.before) {
+      params.push(f.before.at, f.before.id);
+      where += ' AND (created_at, id) < ($3::timestamptz, $4::uuid)';
+    }
+    const r = await this.db.query(
+      `SELECT ${USER_COLUMNS} FROM users WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $2`,
+      params,
+    );
+    return r.rows.map(toUser);
+  }
+
+  async getUser(accountId: string, id: string): Promise<UserView | undefined> {
+    const r = await this.db.query(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1 AND account_id = $2`, [
+      id,
+      accountId,
+    ]);
+    return r.rows[0] ? toUser(r.rows[0]) : undefined;
+  }
+
+  /** Fails EMAIL_TAKEN (409) when another user of the account has the email. */
+  async createUser(
+    accountId: string,
+    u: { name: string; email?: string | undefined; defaultNumber?: string | undefined },
+  ): Promise<UserView> {
+    const r = await this.db
+      .query(
+        `INSERT INTO users (id, account_id, name, email, default_number) VALUES ($1, $2, $3, $4, $5)
+         RETURNING ${USER_COLUMNS}`,
+        [newId(), accountId, u.name, u.email ?? null, u.defaultNumber ?? null],
+      )
+      .catch(emailTaken);
+    return toUser(r.rows[0]!);
+  }
+
+  /** Undefined fields stay; null clears. Fails EMAIL_TAKEN (409). */
+  async updateUser(
+    accountId: string,
+    id: string,
+    u: {
+      name?: string | undefined;
+      email?: string | null | undefined;
+      defaultNumber?: string | null | undefined;
+    },
+  ): Promise<UserView | undefined> {
+    const r = await this.db
+      .query(
+        `UPDATE users SET name = COALESCE($3, name),
+                          email = CASE WHEN $4 THEN $5 ELSE email END,
+                          default_number = CASE WHEN $6 THEN $7 ELSE default_number END,
+                          updated_at = now()
+          WHERE id = $1 AND account_id = $2 RETURNING ${USER_COLUMNS}`,
+        [
+          id,
+          accountId,
+          u.name ?? null,
+          u.email !== undefined,
+          u.email ?? null,
+          u.defaultNumber !== undefined,
+          u.defaultNumber ?? null,
+        ],
+      )
+      .catch(emailTaken);
+    return r.rows[0] ? toUser(r.rows[0]) : undefined;
+  }
+}
