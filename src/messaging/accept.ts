@@ -11,7 +11,14 @@ import type { MessageDraft, SendRequest } from './model.ts';
 import type { Pipeline } from './pipeline.ts';
 import type { MessageStore, MessageView, NumberDirectory, SendingNumber } from './ports.ts';
 import type { Router } from './router.ts';
-import { chooseSender, NO_HINTS, type SenderDirectory, type SenderHints } from './sender.ts';
+import {
+  chooseSender,
+  NO_HINTS,
+  type SenderAnswer,
+  type SenderDirectory,
+  type SenderHints,
+  type SenderQuery,
+} from './sender.ts';
 
 /** What the API answers for an accepted message. */
 export interface Accepted {
@@ -51,13 +58,14 @@ function policyError(code: string, message: string): AppError {
  */
 export class AcceptService {
   private readonly writer: Batcher<MessageDraft, boolean>;
+  private readonly hints: Batcher<SenderQuery, SenderAnswer>;
   private readonly numbers = new Map<string, { at: number; list: SendingNumber[] }>();
   private ref = Math.floor(Math.random() * 256);
 
   constructor(
     private readonly store: MessageStore,
     private readonly directory: NumberDirectory,
-    private readonly senders: SenderDirectory,
+    senders: SenderDirectory,
     private readonly router: Router,
     private readonly pipeline: Pipeline<AcceptCandidate>,
     private readonly bus: EventBus,
@@ -75,6 +83,10 @@ export class AcceptService {
         }
       }),
       { ...writer, maxPending: opts.maxPending, isolate: (err) => classifyDbError(err) === 'data' },
+    );
+    this.hints = new Batcher(
+      observedWrite(bus, 'sender_hints', (q: SenderQuery[]) => senders.senderHints(q)),
+      { maxItems: 2000, maxDelayMs: 1, concurrency: 4, maxPending: opts.maxPending },
     );
   }
 
@@ -156,51 +168,39 @@ export class AcceptService {
   }
 
   /**
-   * The sender rule's hints for the requests that need them (no `from`, or a `userId` to check),
-   * in one statement for the whole batch; none are read when every request names its sender.
+   * The sender rule's hints for the requests that need them (no `from`, or a `userId` to check):
+   * concurrent requests share one statement; none is read when every request names its sender.
    */
   private async senderHints(
     accountId: string,
     reqs: readonly SendRequest[],
   ): Promise<(req: SendRequest) => SenderHints> {
-    const recipients = new Set<string>();
-    const users = new Set<string>();
     const toOf = (req: SendRequest): string | undefined => {
+      if (req.from !== undefined) return undefined;
       try {
         return toE164(req.to, this.opts.defaultRegion, 'INVALID_TO_NUMBER');
       } catch {
         return undefined; // checkRequest reports it
       }
     };
-    for (const r of reqs) {
-      if (r.userId !== undefined && UUID.test(r.userId)) users.add(r.userId.toLowerCase());
-      if (r.from !== undefined) continue;
-      const to = toOf(r);
-      if (to !== undefined) recipients.add(to);
+    const queries = new Map<SendRequest, SenderQuery>();
+    for (const req of reqs) {
+      const userId = req.userId !== undefined && UUID.test(req.userId) ? req.userId.toLowerCase() : undefined;
+      if (req.from !== undefined && userId === undefined) continue;
+      queries.set(req, { accountId, to: toOf(req), userId });
     }
-    if (recipients.size === 0 && users.size === 0) return () => NO_HINTS;
-    let h: Awaited<ReturnType<SenderDirectory['senderHints']>>;
-    try {
-      h = await this.senders.senderHints(accountId, [...recipients], [...users]);
-    } catch (err) {
-      throw dbErrorToAppError(err);
-    }
+    if (queries.size === 0) return () => NO_HINTS;
+    const answers = await this.hints.addAll([...queries.values()]);
+    const byReq = new Map<SendRequest, PromiseSettledResult<SenderAnswer>>();
+    let i = 0;
+    for (const req of queries.keys()) byReq.set(req, answers[i++]!);
     return (req) => {
-      let userDefault: string | null = null;
-      if (req.userId !== undefined) {
-        const u = h.users.get(req.userId.toLowerCase());
-        if (u === undefined) throw new AppError('UNKNOWN_USER');
-        userDefault = u;
-      }
+      const a = byReq.get(req);
+      if (a === undefined) return NO_HINTS;
+      if (a.status === 'rejected') throw AcceptService.writeError(a.reason);
+      if (req.userId !== undefined && a.value.userDefault === undefined) throw new AppError('UNKNOWN_USER');
       if (req.from !== undefined) return NO_HINTS;
-      const to = toOf(req);
-      const c = to === undefined ? undefined : h.contacts.get(to);
-      return {
-        assigned: c?.assigned ?? null,
-        sticky: c?.sticky ?? null,
-        userDefault,
-        accountDefault: h.accountDefault,
-      };
+      return { ...a.value, userDefault: a.value.userDefault ?? null };
     };
   }
 

@@ -63,6 +63,7 @@ export type WriterName =
   | 'inbound'
   | 'inbound_parts'
   | 'contact_lookup'
+  | 'sender_hints'
   | 'first_message_claims';
 
 export type EventType = keyof GatewayEvents;

@@ -49,20 +49,22 @@ export function chooseSender(
   return undefined;
 }
 
-/** Hints for a whole batch, read in one statement by the store. */
+/** One recipient's (and one user's) hints to look up; `to` and `userId` are optional. */
+export interface SenderQuery {
+  accountId: string;
+  /** The recipient, E.164. */
+  to?: string | undefined;
+  /** A user id (UUID) whose default number is wanted. */
+  userId?: string | undefined;
+}
+
+/** The hints of one query; `userDefault` is undefined when the user is not the account's. */
+export interface SenderAnswer extends Omit<SenderHints, 'userDefault'> {
+  userDefault: string | null | undefined;
+}
+
+/** Reads hints for many queries (of many requests and accounts) in one statement. */
 export interface SenderDirectory {
-  /**
-   * For recipients (E.164) of an account: assigned and last-texted numbers of the contacts that
-   * exist; the defaults of the given users (a user not of the account is absent from `users`) and
-   * the account's default. Rejects with a database error.
-   */
-  senderHints(
-    accountId: string,
-    recipients: readonly string[],
-    userIds: readonly string[],
-  ): Promise<{
-    contacts: Map<string, { assigned: string | null; sticky: string | null }>;
-    users: Map<string, string | null>;
-    accountDefault: string | null;
-  }>;
+  /** One answer per query, in order. Rejects with a database error. */
+  senderHints(queries: readonly SenderQuery[]): Promise<SenderAnswer[]>;
 }

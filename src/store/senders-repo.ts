@@ -1,6 +1,6 @@
 import { AppError } from '../errors/app-error.ts';
 import { newId } from '../messaging/compose.ts';
-import type { SenderDirectory } from '../messaging/sender.ts';
+import type { SenderAnswer, SenderDirectory, SenderQuery } from '../messaging/sender.ts';
 import { type Db, isUniqueViolation } from './db.ts';
 
 /** A team member as the API shows it. */
@@ -41,37 +41,64 @@ function emailTaken(err: unknown): never {
 export class SendersRepo implements SenderDirectory {
   constructor(private readonly db: Db) {}
 
-  async senderHints(
-    accountId: string,
-    recipients: readonly string[],
-    userIds: readonly string[],
-  ): ReturnType<SenderDirectory['senderHints']> {
-    // One round trip for the batch: contacts (by their unique key), users (by id), the account.
-    const r = await this.db.query<{ k: string; key: string | null; a: string | null; b: string | null }>(
-      // Probed per key (LATERAL … OFFSET 0): the plan never depends on the tables' statistics.
-      `SELECT 'c' AS k, c.e164 AS key, c.assigned_number AS a,
+  async senderHints(queries: readonly SenderQuery[]): Promise<SenderAnswer[]> {
+    if (queries.length === 0) return [];
+    const cA: string[] = [];
+    const cT: string[] = [];
+    const uA: string[] = [];
+    const uI: string[] = [];
+    const accounts = new Set<string>();
+    for (const q of queries) {
+      accounts.add(q.accountId);
+      if (q.to !== undefined) {
+        cA.push(q.accountId);
+        cT.push(q.to);
+      }
+      if (q.userId !== undefined) {
+        uA.push(q.accountId);
+        uI.push(q.userId);
+      }
+    }
+    // One round trip for all: contacts by their unique key, users by id, the accounts' defaults —
+    // each probed per key (LATERAL … OFFSET 0), so the plan never depends on statistics.
+    const r = await this.db.query<{
+      k: string;
+      acc: string;
+      key: string | null;
+      a: string | null;
+      b: string | null;
+    }>(
+      `SELECT 'c' AS k, x.acc::text AS acc, c.e164 AS key, c.assigned_number AS a,
               (SELECT v.contact_last_texted FROM conversations v
-                WHERE v.account_id = $1 AND v.contact_id = c.id OFFSET 0) AS b
-         FROM unnest($2::text[]) AS x(e164)
+                WHERE v.account_id = x.acc AND v.contact_id = c.id OFFSET 0) AS b
+         FROM unnest($1::uuid[], $2::text[]) AS x(acc, e164)
          CROSS JOIN LATERAL (SELECT id, e164, assigned_number FROM contacts
-                              WHERE account_id = $1 AND e164 = x.e164 OFFSET 0) c
+                              WHERE account_id = x.acc AND e164 = x.e164 OFFSET 0) c
        UNION ALL
-       SELECT 'u', u.id::text, u.default_number, NULL FROM unnest($3::uuid[]) AS y(id)
-         CROSS JOIN LATERAL (SELECT id, default_number FROM users WHERE id = y.id AND account_id = $1 OFFSET 0) u
+       SELECT 'u', y.acc::text, u.id::text, u.default_number, NULL FROM unnest($3::uuid[], $4::uuid[]) AS y(acc, id)
+         CROSS JOIN LATERAL (SELECT id, default_number FROM users WHERE id = y.id AND account_id = y.acc OFFSET 0) u
        UNION ALL
-       SELECT 'a', NULL, a.default_number, NULL FROM accounts a WHERE a.id = $1`,
-      [accountId, recipients, userIds],
+       SELECT 'a', a.id::text, NULL, a.default_number, NULL FROM accounts a WHERE a.id = ANY($5::uuid[])`,
+      [cA, cT, uA, uI, [...accounts]],
       'parley_sender_hints',
     );
     const contacts = new Map<string, { assigned: string | null; sticky: string | null }>();
     const users = new Map<string, string | null>();
-    let accountDefault: string | null = null;
+    const defaults = new Map<string, string | null>();
     for (const row of r.rows) {
-      if (row.k === 'c') contacts.set(row.key!, { assigned: row.a, sticky: row.b });
-      else if (row.k === 'u') users.set(row.key!, row.a);
-      else accountDefault = row.a;
+      if (row.k === 'c') contacts.set(`${row.acc} ${row.key}`, { assigned: row.a, sticky: row.b });
+      else if (row.k === 'u') users.set(`${row.acc} ${row.key}`, row.a);
+      else defaults.set(row.acc, row.a);
     }
-    return { contacts, users, accountDefault };
+    return queries.map((q) => {
+      const c = q.to === undefined ? undefined : contacts.get(`${q.accountId} ${q.to}`);
+      return {
+        assigned: c?.assigned ?? null,
+        sticky: c?.sticky ?? null,
+        userDefault: q.userId === undefined ? null : users.get(`${q.accountId} ${q.userId}`),
+        accountDefault: defaults.get(q.accountId) ?? null,
+      };
+    });
   }
 
   async accountDefault(accountId: string): Promise<string | null> {

@@ -238,9 +238,11 @@ async function hotStatements(hi: number): Promise<Captured[]> {
   );
   await compliance('consent-sweep').unhandled(200, 5_000);
   await new SendersRepo(capturing(out, 'sender-hints')).senderHints(
-    ACCOUNT,
-    sent.map((i) => `+1415${String(i % 10_000_000).padStart(7, '0')}`),
-    ['22222222-2222-4222-8222-222222222222'],
+    sent.map((i) => ({
+      accountId: ACCOUNT,
+      to: `+1415${String(i % 10_000_000).padStart(7, '0')}`,
+      userId: i % 2 ? '22222222-2222-4222-8222-222222222222' : undefined,
+    })),
   );
   // Transaction control statements are no plans.
   return out.filter((s) => !/^\s*(BEGIN|COMMIT|ROLLBACK)/i.test(s.sql));

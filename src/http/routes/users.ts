@@ -206,19 +206,12 @@ export function registerUserRoutes(app: App, deps: HttpDeps): void {
       const contact = await db(deps.contacts.getContact(req.accountId, req.params.id));
       if (!contact) throw new AppError('CONTACT_NOT_FOUND');
       const userId = req.query.userId?.toLowerCase();
-      const [list, h] = await Promise.all([
+      const [list, [h]] = await Promise.all([
         db(deps.accounts.listNumbers(req.accountId)),
-        db(deps.senders.senderHints(req.accountId, [contact.number], userId ? [userId] : [])),
+        db(deps.senders.senderHints([{ accountId: req.accountId, to: contact.number, userId }])),
       ]);
-      const userDefault = userId === undefined ? null : h.users.get(userId);
-      if (userDefault === undefined) throw new AppError('UNKNOWN_USER');
-      const c = h.contacts.get(contact.number);
-      const hints = {
-        assigned: c?.assigned ?? null,
-        sticky: c?.sticky ?? null,
-        userDefault,
-        accountDefault: h.accountDefault,
-      };
+      if (h!.userDefault === undefined) throw new AppError('UNKNOWN_USER');
+      const hints = { ...h!, userDefault: h!.userDefault };
       const chosen = chooseSender(list, hints);
       const byStep: Array<[SenderSource, string | null]> = [
         ['assigned', hints.assigned],
