@@ -16,6 +16,7 @@ import { configuredDefaults } from './compliance/settings.ts';
 import { SettingsCache } from './compliance/settings-cache.ts';
 import { zonesOfNumbers } from './compliance/time-zones.ts';
 import type { AppConfig } from './config/config.ts';
+import { LiveService } from './conversations/live-service.ts';
 import { type App, buildHttp, type Readiness } from './http/server.ts';
 import type { Logger } from './logger.ts';
 import { AcceptService } from './messaging/accept.ts';
@@ -45,6 +46,7 @@ import { ComplianceRepo } from './store/compliance-repo.ts';
 import { ConversationsRepo } from './store/conversations-repo.ts';
 import { type Db, openDb } from './store/db.ts';
 import { DispatchRepo } from './store/dispatch-repo.ts';
+import { EventsRepo } from './store/events-repo.ts';
 import { InboundRepo } from './store/inbound-repo.ts';
 import { MessagesRepo } from './store/messages-repo.ts';
 import { migrate } from './store/migrate.ts';
@@ -297,6 +299,11 @@ export async function createGateway(
     rematchWindowMs: 30_000,
   });
 
+  const live = new LiveService(new EventsRepo(db), bus, log, {
+    ...config.events,
+    pruneMs: 600_000,
+  });
+
   const readiness = async (): Promise<Readiness> => {
     const database = await db.query('SELECT 1').then(
       () => true,
@@ -334,6 +341,9 @@ export async function createGateway(
     contacts,
     conversations: new ConversationsRepo(db),
     senders,
+    inbox: live.inbox,
+    eventsHeartbeatMs: config.events.heartbeatMs,
+    eventsMaxQueued: 10_000,
     compliance,
     complianceSettings,
     checkWebhookUrl: (url) => checkCallbackUrl(url, config.webhookAllowNetworks),
@@ -376,10 +386,12 @@ export async function createGateway(
       webhooks.start();
       sweeper.start();
       compliance.start();
+      live.start();
     },
     async stop() {
       if (stopped) return;
       stopped = true;
+      await live.stop();
       await http.close();
       await accept.drain();
       await dispatcher.stop();

@@ -41,6 +41,8 @@ export const createDatabase = (base: string, tag: string) => freshDatabase(`benc
 export interface Sim {
   child: Child;
   port: number;
+  /** The control API (POST /mo injects an MO). */
+  control: string;
   stop(): Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export async function startSim(port = 0): Promise<Sim> {
   return {
     child,
     port: Number(String(ready.smpp).split(':')[1]),
+    control: String(ready.control),
     stop: async () => {
       child.child.kill('SIGTERM');
       await child.exited;
@@ -77,9 +80,12 @@ export interface GatewayProc {
 export async function startGateway(
   dbUrl: string,
   smscPort: number,
-  opts: { binds: number; window: number },
+  opts: { binds: number; window: number; env?: Record<string, string> },
 ): Promise<GatewayProc> {
-  const cfgFile = path.join(os.tmpdir(), `parley-bench-${process.pid}-${smscPort}.json`);
+  const cfgFile = path.join(
+    os.tmpdir(),
+    `parley-bench-${process.pid}-${smscPort}-${Math.random().toString(36).slice(2)}.json`,
+  );
   writeFileSync(
     cfgFile,
     JSON.stringify({
@@ -114,6 +120,7 @@ export async function startGateway(
       PORT: '0',
       LOG_LEVEL: 'info',
       PARLEY_DB_POOL: '16',
+      ...opts.env,
     },
     [...flags, ...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean)],
   );

@@ -56,6 +56,15 @@ const envSchema = z.object({
   PARLEY_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(1000),
   PARLEY_QUIET_HOURS_DEFAULT: z.enum(['on', 'off']).default('on'),
   PARLEY_FOOTER_DEFAULT: z.enum(['on', 'off']).default('on'),
+  PARLEY_EVENTS_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  PARLEY_EVENTS_MAX_CLIENTS: z.coerce.number().int().min(1).max(100_000).default(2_000),
+  PARLEY_EVENTS_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(2_000),
+  PARLEY_EVENTS_RETENTION_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 90)
+    .default(72),
   PARLEY_TIME_ZONE: z
     .string()
     .default('America/New_York')
@@ -150,6 +159,8 @@ export interface AppConfig {
   footerDefault: boolean;
   /** An account's zone until it sets one (recipients whose number tells no zone). */
   timeZone: string;
+  /** GET /v1/events: heartbeat, connections per instance, the read of a lost notification, log kept. */
+  events: { heartbeatMs: number; maxClients: number; pollMs: number; retentionMs: number };
   dbPoolSize: number;
   dbConnectTimeoutMs: number;
   dbStatementTimeoutMs: number;
@@ -239,6 +250,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     quietHoursDefault: v.PARLEY_QUIET_HOURS_DEFAULT === 'on',
     footerDefault: v.PARLEY_FOOTER_DEFAULT === 'on',
     timeZone: v.PARLEY_TIME_ZONE,
+    events: {
+      heartbeatMs: v.PARLEY_EVENTS_HEARTBEAT_MS,
+      maxClients: v.PARLEY_EVENTS_MAX_CLIENTS,
+      pollMs: v.PARLEY_EVENTS_POLL_MS,
+      retentionMs: v.PARLEY_EVENTS_RETENTION_HOURS * 3600_000,
+    },
     dbPoolSize: v.PARLEY_DB_POOL,
     dbConnectTimeoutMs: v.PARLEY_DB_CONNECT_TIMEOUT_MS,
     dbStatementTimeoutMs: v.PARLEY_DB_STATEMENT_TIMEOUT_MS,

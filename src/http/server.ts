@@ -1,10 +1,12 @@
 import http from 'node:http';
+import { fastifySSE } from '@fastify/sse';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { ComplianceService } from '../compliance/service.ts';
 import type { SettingsCache } from '../compliance/settings-cache.ts';
+import type { LiveInbox } from '../conversations/live-inbox.ts';
 import type { Logger } from '../logger.ts';
 import type { AcceptService } from '../messaging/accept.ts';
 import type { EventBus } from '../messaging/events.ts';
@@ -22,6 +24,7 @@ import { registerSanitize } from './plugins/sanitize.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerContactRoutes } from './routes/contacts.ts';
 import { registerConversationRoutes } from './routes/conversations.ts';
+import { registerEventRoutes } from './routes/events.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
 import { registerMessageRoutes } from './routes/messages.ts';
@@ -53,6 +56,11 @@ export interface HttpDeps {
   contacts: ComplianceRepo;
   conversations: ConversationsRepo;
   senders: SendersRepo;
+  /** The live inbox (GET /v1/events). */
+  inbox: LiveInbox;
+  /** SSE: heartbeat interval, and events a connection may hold unsent before it is closed. */
+  eventsHeartbeatMs: number;
+  eventsMaxQueued: number;
   compliance: ComplianceService;
   complianceSettings: SettingsCache;
   /** Throws INVALID_CALLBACK_URL (400) for a URL webhooks may not go to. */
@@ -138,6 +146,7 @@ export async function buildHttp(deps: HttpDeps): Promise<App> {
   registerSanitize(app);
   app.addSchema(ErrorBody);
 
+  await app.register(fastifySSE, { heartbeatInterval: deps.eventsHeartbeatMs });
   await app.register(swagger, {
     openapi: {
       info: {
@@ -164,6 +173,7 @@ export async function buildHttp(deps: HttpDeps): Promise<App> {
   registerContactRoutes(app, deps);
   registerConversationRoutes(app, deps);
   registerUserRoutes(app, deps);
+  registerEventRoutes(app, deps);
   registerWebhookSettingsRoutes(app, deps);
   registerAdminRoutes(app, deps);
   return app;

@@ -51,6 +51,8 @@ export interface GatewayEvents {
   'contact.opted_out': ConsentEvent;
   /** A contact gave consent again (committed). */
   'contact.opted_in': ConsentEvent;
+  /** Events were appended to these accounts' live-inbox logs (committed): live inboxes read them. */
+  'inbox.appended': { accountId: string };
   /** One batched database write finished (or failed): how long it took and for how many items. */
   'db.write': { writer: WriterName; items: number; seconds: number; ok: boolean };
 }
@@ -64,6 +66,7 @@ export type WriterName =
   | 'inbound_parts'
   | 'contact_lookup'
   | 'sender_hints'
+  | 'live_status_events'
   | 'first_message_claims';
 
 export type EventType = keyof GatewayEvents;
@@ -81,6 +84,7 @@ export const REMOTE_EVENTS: ReadonlySet<EventType> = new Set<EventType>([
   'consent.gate',
   'contact.opted_out',
   'contact.opted_in',
+  'inbox.appended',
 ]);
 
 /**

@@ -12,6 +12,7 @@ import { type ComplianceSettings, DEFAULT_COMPLIANCE, withDefaults } from '../co
 import { newId } from '../messaging/compose.ts';
 import type { MessageDraft } from '../messaging/model.ts';
 import type { Db, Queryable } from './db.ts';
+import { appendLiveEvents, updateConversations } from './events-repo.ts';
 import { MessagesRepo } from './messages-repo.ts';
 
 const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : d === null ? null : String(d));
@@ -212,16 +213,25 @@ export class ComplianceRepo implements ComplianceStore {
     if (ids.length === 0) return;
     const rev = new Set(review);
     // The message, and the thread of a maybe-opt-out flagged for a person to look at.
-    await this.db.query(
-      `WITH m AS (
+    if (rev.size === 0) {
+      await this.db.query(
+        'UPDATE inbound_messages SET handled_at = now() WHERE id = ANY($1::uuid[])',
+        [ids],
+        'parley_consent_handled',
+      );
+      return;
+    }
+    await updateConversations(
+      this.db,
+      `UPDATE conversations v SET needs_review = true
+       FROM m JOIN contacts c ON c.account_id = m.account_id AND c.e164 = m.from_e164
+       WHERE m.needs_review AND v.account_id = c.account_id AND v.contact_id = c.id RETURNING v.*`,
+      [ids, ids.map((id) => rev.has(id))],
+      `m AS (
          UPDATE inbound_messages m SET handled_at = now(), needs_review = k.r
          FROM unnest($1::uuid[], $2::boolean[]) AS k(id, r) WHERE m.id = k.id
          RETURNING m.account_id, m.from_e164, m.needs_review
-       )
-       UPDATE conversations v SET needs_review = true
-       FROM m JOIN contacts c ON c.account_id = m.account_id AND c.e164 = m.from_e164
-       WHERE m.needs_review AND v.account_id = c.account_id AND v.contact_id = c.id`,
-      [ids, ids.map((id) => rev.has(id))],
+       )`,
     );
   }
 
@@ -269,6 +279,20 @@ export class ComplianceRepo implements ComplianceStore {
           change.inboundMessageId ?? null,
         ],
       );
+      await appendLiveEvents(q, [
+        {
+          accountId: change.accountId,
+          type: change.action === 'opt_out' ? 'contact.opted_out' : 'contact.opted_in',
+          data: {
+            contact: { id: contactId, number: change.contact },
+            source: change.source,
+            keyword: change.keyword ?? null,
+            number: change.number ?? null,
+            inboundMessageId: change.inboundMessageId ?? null,
+            at: new Date().toISOString(),
+          },
+        },
+      ]);
       if (reply) {
         await q.query(
           'INSERT INTO compliance_replies (message_id, inbound_message_id, kind) VALUES ($1, $2, $3)',

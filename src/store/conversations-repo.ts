@@ -5,6 +5,7 @@ import {
   type ThreadMessage,
 } from '../conversations/model.ts';
 import type { Db } from './db.ts';
+import { updateConversations } from './events-repo.ts';
 
 const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : String(d));
 
@@ -111,18 +112,20 @@ export class ConversationsRepo {
 
   /** The thread was read: its unread count goes to 0. False when there is no such thread. */
   async markRead(accountId: string, id: string): Promise<boolean> {
-    const r = await this.db.query(
-      'UPDATE conversations SET unread_count = 0 WHERE id = $1 AND account_id = $2',
+    const n = await updateConversations(
+      this.db,
+      'UPDATE conversations v SET unread_count = 0 WHERE id = $1 AND account_id = $2 RETURNING v.*',
       [id, accountId],
     );
-    return r.rowCount > 0;
+    return n > 0;
   }
 
   /** A message was sent in the thread: it moves to the top with this preview and number. */
   async touchOutbound(accountId: string, id: string, number: string, body: string): Promise<void> {
-    await this.db.query(
-      `UPDATE conversations SET last_message_at = now(), last_direction = 'outbound', last_preview = $3, last_number = $4
-       WHERE id = $1 AND account_id = $2`,
+    await updateConversations(
+      this.db,
+      `UPDATE conversations v SET last_message_at = now(), last_direction = 'outbound', last_preview = $3, last_number = $4
+       WHERE id = $1 AND account_id = $2 RETURNING v.*`,
       [id, accountId, body.slice(0, PREVIEW_LENGTH), number],
     );
   }

@@ -9,6 +9,7 @@ import {
 import { joinMoParts } from '../smpp/inbound.ts';
 import { columns, pushRow } from './columns.ts';
 import type { Db, Queryable } from './db.ts';
+import { conversationJson, LIVE_EVENTS_SQL } from './events-repo.ts';
 
 const iso = (v: unknown) => (v instanceof Date ? v : new Date(String(v))).toISOString();
 const partHash = (raw: Buffer) => createHash('sha256').update(raw).digest('base64url').slice(0, 22);
@@ -85,7 +86,7 @@ export class InboundRepo implements InboundStore {
          INSERT INTO contacts AS c (id, account_id, e164)
          SELECT gen_random_uuid(), account_id, from_e164 FROM latest
          ON CONFLICT (account_id, e164) DO UPDATE SET e164 = excluded.e164
-         RETURNING c.id, c.account_id, c.e164
+         RETURNING c.id, c.account_id, c.e164, c.name, c.dnd
        ), conv AS (
          INSERT INTO conversations AS v (id, account_id, contact_id, contact_e164, last_message_at, last_direction,
                                          last_preview, last_number, contact_last_texted, unread_count)
@@ -98,8 +99,21 @@ export class InboundRepo implements InboundStore {
            last_preview = excluded.last_preview, last_number = excluded.last_number,
            contact_last_texted = excluded.contact_last_texted,
            unread_count = v.unread_count + excluded.unread_count
-         RETURNING v.id
-       ), hook AS (
+         RETURNING v.id, v.account_id, v.contact_id, v.contact_e164, v.last_message_at, v.last_direction,
+                   v.last_preview, v.last_number, v.unread_count, v.needs_review
+       ), ev AS (
+         -- The live inbox's events, numbered per account in this statement (see LIVE_EVENTS_SQL).
+         SELECT i.account_id, 1 AS o, i.received_at AS at, i.id::text AS k, 'message.inbound' AS type,
+                jsonb_build_object('id', i.id, 'conversationId', v.id, 'from', i.from_e164, 'to', i.to_e164,
+                                   'body', i.body, 'segments', i.segments, 'complete', i.complete,
+                                   'receivedAt', i.received_at) AS data
+         FROM ins i LEFT JOIN conv v ON v.account_id = i.account_id AND v.contact_e164 = i.from_e164
+         WHERE i.account_id IS NOT NULL
+         UNION ALL
+         SELECT v.account_id, 2, v.last_message_at, v.id::text, 'conversation.updated',
+                ${conversationJson('v', 'k')}
+         FROM conv v JOIN contact k ON k.id = v.contact_id
+       ), ${LIVE_EVENTS_SQL}, hook AS (
          INSERT INTO webhook_deliveries (message_id, account_id, url, seq, body)
          SELECT i.id, i.account_id, w.inbound_url, 1,
                 json_build_object('type', 'message.inbound', 'id', i.id, 'from', i.from_e164, 'to', i.to_e164,

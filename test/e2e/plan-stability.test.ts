@@ -18,6 +18,7 @@ import { ComplianceRepo } from '../../src/store/compliance-repo.ts';
 import type { Db, Queryable } from '../../src/store/db.ts';
 import { PLANNER_SETTINGS } from '../../src/store/db.ts';
 import { DispatchRepo } from '../../src/store/dispatch-repo.ts';
+import { EventsRepo } from '../../src/store/events-repo.ts';
 import { InboundRepo } from '../../src/store/inbound-repo.ts';
 import { MessagesRepo } from '../../src/store/messages-repo.ts';
 import { migrate } from '../../src/store/migrate.ts';
@@ -46,6 +47,7 @@ const BIG_TABLES = new Set([
   'contacts',
   'conversations',
   'users',
+  'account_events',
 ]);
 
 interface Captured {
@@ -237,6 +239,18 @@ async function hotStatements(hi: number): Promise<Captured[]> {
     [],
   );
   await compliance('consent-sweep').unhandled(200, 5_000);
+  const live = (name: string) => new EventsRepo(capturing(out, name));
+  await live('live-status').appendStatusEvents(
+    sent.map((i) => ({
+      messageId: idOf(i),
+      accountId: ACCOUNT,
+      status: 'delivered' as const,
+      reason: null,
+      errorCode: null,
+      callback: false,
+    })),
+  );
+  await live('live-read').read(ACCOUNT, 0, 500);
   await new SendersRepo(capturing(out, 'sender-hints')).senderHints(
     sent.map((i) => ({
       accountId: ACCOUNT,

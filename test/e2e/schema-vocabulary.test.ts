@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LIVE_EVENT_TYPES } from '../../src/conversations/live-events.ts';
 import { MESSAGE_STATUSES, NUMBER_TYPES, STATUS_RANK } from '../../src/messaging/vocabulary.ts';
 import { openDb } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
@@ -34,5 +35,12 @@ describe('the schema speaks the core vocabulary', () => {
     );
     const allowed = [...r.rows[0]!.def.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]).sort();
     expect(allowed).toEqual([...NUMBER_TYPES].sort());
+  });
+  it('the live event log accepts exactly the live event types', async () => {
+    const r = await c.query<{ def: string }>(
+      "SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'account_events'::regclass AND contype = 'c'",
+    );
+    const allowed = [...r.rows[0]!.def.matchAll(/'([a-z_.]+)'/g)].map((m) => m[1]).sort();
+    expect(allowed).toEqual([...LIVE_EVENT_TYPES].sort());
   });
 });
