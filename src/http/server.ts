@@ -28,6 +28,7 @@ import { registerEventRoutes } from './routes/events.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
 import { registerMessageRoutes } from './routes/messages.ts';
+import { registerNumberRoutes } from './routes/numbers.ts';
 import { registerUserRoutes } from './routes/users.ts';
 import { registerWebhookSettingsRoutes } from './routes/webhook-settings.ts';
 import { ErrorBody } from './schemas.ts';
@@ -174,6 +175,7 @@ export async function buildHttp(deps: HttpDeps): Promise<App> {
   registerConversationRoutes(app, deps);
   registerUserRoutes(app, deps);
   registerEventRoutes(app, deps);
+  registerNumberRoutes(app, deps);
   registerWebhookSettingsRoutes(app, deps);
   registerAdminRoutes(app, deps);
   return app;

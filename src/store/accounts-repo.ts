@@ -12,6 +12,19 @@ export interface Account {
   webhookSecret: string;
 }
 
+/** A number as the account's API shows it. */
+export interface NumberView {
+  id: string;
+  number: string;
+  type: NumberType;
+  friendlyName: string | null;
+  /** Replies to this number are POSTed here instead of the account's inbound URL. */
+  inboundWebhookUrl: string | null;
+  /** The account's default sender. */
+  accountDefault: boolean;
+  createdAt: string;
+}
+
 export interface ApiKeyInfo {
   id: string;
   accountId: string;
@@ -147,6 +160,47 @@ export class AccountsRepo implements NumberDirectory {
       [accountId],
     );
     return r.rows.map((n) => ({ id: n.id, accountId: n.account_id, e164: n.e164, type: n.type }));
+  }
+
+  /** The account's numbers with their settings, oldest first. */
+  async numberDetails(accountId: string, id?: string): Promise<NumberView[]> {
+    const r = await this.db.query(
+      `SELECT n.id, n.e164, n.type, n.friendly_name, n.inbound_url, n.created_at, a.default_number = n.e164 AS is_default
+       FROM numbers n JOIN accounts a ON a.id = n.account_id
+       WHERE n.account_id = $1 AND ($2::uuid IS NULL OR n.id = $2) ORDER BY n.created_at, n.e164`,
+      [accountId, id ?? null],
+    );
+    return r.rows.map((x) => ({
+      id: x.id as string,
+      number: x.e164 as string,
+      type: x.type as NumberType,
+      friendlyName: (x.friendly_name as string | null) ?? null,
+      inboundWebhookUrl: (x.inbound_url as string | null) ?? null,
+      accountDefault: Boolean(x.is_default),
+      createdAt: iso(x.created_at)!,
+    }));
+  }
+
+  /** Undefined fields stay, null clears; false when the number is not the account's. */
+  async updateNumber(
+    accountId: string,
+    id: string,
+    u: { friendlyName?: string | null | undefined; inboundWebhookUrl?: string | null | undefined },
+  ): Promise<boolean> {
+    const r = await this.db.query(
+      `UPDATE numbers SET friendly_name = CASE WHEN $3 THEN $4 ELSE friendly_name END,
+                          inbound_url = CASE WHEN $5 THEN $6 ELSE inbound_url END
+       WHERE id = $1 AND account_id = $2`,
+      [
+        id,
+        accountId,
+        u.friendlyName !== undefined,
+        u.friendlyName ?? null,
+        u.inboundWebhookUrl !== undefined,
+        u.inboundWebhookUrl ?? null,
+      ],
+    );
+    return (r.rowCount ?? 0) > 0;
   }
 
   /** The URL inbound messages of the account are POSTed to (undefined: none). */

@@ -115,12 +115,15 @@ export class InboundRepo implements InboundStore {
          FROM conv v JOIN contact k ON k.id = v.contact_id
        ), ${LIVE_EVENTS_SQL}, hook AS (
          INSERT INTO webhook_deliveries (message_id, account_id, url, seq, body)
-         SELECT i.id, i.account_id, w.inbound_url, 1,
+         SELECT i.id, i.account_id, COALESCE(w.nu, w.au), 1,
                 json_build_object('type', 'message.inbound', 'id', i.id, 'from', i.from_e164, 'to', i.to_e164,
                                   'body', i.body, 'segments', i.segments, 'complete', i.complete,
                                   'receivedAt', i.received_at)::text
+         -- The number's own URL, else the account's.
          FROM ins i CROSS JOIN LATERAL (
-           SELECT inbound_url FROM account_webhooks WHERE account_id = i.account_id AND inbound_url IS NOT NULL OFFSET 0) w
+           SELECT (SELECT inbound_url FROM numbers WHERE e164 = i.to_e164 AND account_id = i.account_id) AS nu,
+                  (SELECT inbound_url FROM account_webhooks WHERE account_id = i.account_id) AS au OFFSET 0) w
+         WHERE i.account_id IS NOT NULL AND COALESCE(w.nu, w.au) IS NOT NULL
        )
        SELECT id, account_id, from_e164, to_e164, segments, complete, carrier_id, received_at FROM ins`,
       cols,

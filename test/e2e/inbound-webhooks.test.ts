@@ -103,4 +103,55 @@ describe('inbound webhooks', () => {
       inboundUrl: null,
     });
   });
+
+  it("POSTs a number's replies to the number's own URL, others to the account's", async () => {
+    const t = await startTestGateway({
+      file: import.meta.filename,
+      env: { PARLEY_WEBHOOK_ALLOW_NETWORKS: '127.0.0.1/32' },
+    });
+    stops.push(() => t.stop());
+    const auth = { authorization: `Bearer ${t.account.apiKey}` };
+    const second = '+15550109891';
+    await t.gw.accounts.addNumber(t.account.id, second, 'local');
+    const [acct, own] = [await sink(0), await sink(0)];
+    await t.request('PUT', '/v1/settings/webhooks', { inboundUrl: acct.url }, auth);
+    const list = await t.request('GET', '/v1/numbers', undefined, auth);
+    expect(
+      list.json.data.map((n: { number: string; accountDefault: boolean }) => [n.number, n.accountDefault]),
+    ).toEqual([
+      [t.account.number, true],
+      [second, false],
+    ]);
+    const id = list.json.data[1].id;
+    const p = await t.request(
+      'PATCH',
+      `/v1/numbers/${id}`,
+      { inboundWebhookUrl: own.url, friendlyName: 'Support' },
+      auth,
+    );
+    expect(p.json).toMatchObject({ number: second, friendlyName: 'Support', inboundWebhookUrl: own.url });
+    t.sim.injectMo({ from: '+14155550311', to: t.account.number, text: 'to the first' });
+    t.sim.injectMo({ from: '+14155550312', to: second, text: 'to the second' });
+    await waitFor(() => acct.got.length === 1 && own.got.length === 1, 10_000, 'one each');
+    expect(JSON.parse(acct.got[0]!.body).body).toBe('to the first');
+    expect(JSON.parse(own.got[0]!.body).body).toBe('to the second');
+    // Cleared: the account's URL again.
+    await t.request('PATCH', `/v1/numbers/${id}`, { inboundWebhookUrl: null }, auth);
+    t.sim.injectMo({ from: '+14155550312', to: second, text: 'again' });
+    await waitFor(() => acct.got.length === 2, 10_000, 'back to the account URL');
+    expect(own.got.length).toBe(1);
+    // Hostile: a metadata address, another account's number, a malformed id.
+    const bad = await t.request(
+      'PATCH',
+      `/v1/numbers/${id}`,
+      { inboundWebhookUrl: 'http://169.254.169.254/' },
+      auth,
+    );
+    expect([bad.status, bad.json.error.code]).toEqual([400, 'INVALID_CALLBACK_URL']);
+    const other = await t.createAccount('Other', '+15550107703');
+    const theirs = { authorization: `Bearer ${other.apiKey}` };
+    expect((await t.request('PATCH', `/v1/numbers/${id}`, { friendlyName: 'x' }, theirs)).status).toBe(404);
+    expect((await t.request('GET', `/v1/numbers/${id}`, undefined, theirs)).status).toBe(404);
+    expect((await t.request('GET', '/v1/numbers/not-an-id', undefined, auth)).status).toBe(400);
+  });
 });

@@ -211,7 +211,9 @@ describe('HTTP → PostgreSQL → SMPP → receipt → status', () => {
     expect(steal.status).toBe(404);
     expect(steal.json.error.code).toBe('NUMBER_NOT_FOUND');
     const numbers = await t.request('GET', '/v1/numbers', undefined, theirs);
-    expect(numbers.json.data).toEqual([{ number: '+15550109999', type: 'local' }]);
+    expect(numbers.json.data.map((n: { number: string; type: string }) => [n.number, n.type])).toEqual([
+      ['+15550109999', 'local'],
+    ]);
     const dup = await t.request(
       'POST',
       '/v1/admin/numbers',

@@ -203,23 +203,4 @@ export function registerMessageRoutes(app: App, deps: HttpDeps): void {
       };
     },
   );
-
-  app.get(
-    '/v1/numbers',
-    {
-      config: account,
-      schema: {
-        summary: "The account's sending numbers",
-        response: {
-          200: Type.Object({ data: Type.Array(Type.Object({ number: Type.String(), type: Type.String() })) }),
-        },
-      },
-    },
-    async (req) => {
-      const list = await deps.accounts.listNumbers(req.accountId).catch((e: unknown) => {
-        throw dbErrorToAppError(e);
-      });
-      return { data: list.map((n) => ({ number: n.e164, type: n.type })) };
-    },
-  );
 }
