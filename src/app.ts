@@ -302,6 +302,7 @@ export async function createGateway(
   const live = new LiveService(new EventsRepo(db), bus, log, {
     ...config.events,
     pruneMs: 600_000,
+    refreshMs: 60_000,
   });
 
   const readiness = async (): Promise<Readiness> => {

@@ -68,11 +68,16 @@ export class ComplianceContext {
     let p = this.accept.get(cs);
     if (!p) {
       p = (async () => {
+        // Candidates whose recipient the accept path read already need no second look-up.
+        const unread = cs.filter((c) => c.contact === undefined);
         const [contacts, settings, zones] = await Promise.all([
-          this.src.contacts(cs.map((c) => ({ accountId: c.accountId, to: c.to }))),
+          unread.length === 0
+            ? new Map<string, ContactInfo>()
+            : this.src.contacts(unread.map((c) => ({ accountId: c.accountId, to: c.to }))),
           this.src.settings(cs.map((c) => c.accountId)),
           this.src.zones(cs.map((c) => c.to)),
         ]);
+        for (const c of cs) if (c.contact) contacts.set(`${c.accountId} ${c.to}`, c.contact);
         return { contacts, settings, zones, now: this.src.now(), quiet: new Map() };
       })();
       this.accept.set(cs, p);

@@ -12,6 +12,8 @@ export interface LiveLogWriter extends LiveEventStore {
   appendStatusEvents(changes: readonly StatusChange[]): Promise<string[]>;
   /** Deletes events older than `olderThanMs`, at most `limit`; returns how many. */
   prune(olderThanMs: number, limit: number): Promise<number>;
+  /** Accounts that have at least one conversation. */
+  accountsWithThreads(): Promise<string[]>;
 }
 
 export interface LiveServiceOptions {
@@ -19,6 +21,8 @@ export interface LiveServiceOptions {
   maxClients: number;
   retentionMs: number;
   pruneMs: number;
+  /** How often the accounts with threads are re-read (a lost notification costs at most this). */
+  refreshMs: number;
 }
 
 /**
@@ -32,6 +36,14 @@ export class LiveService {
   private readonly statusWriter: Batcher<StatusChange, string[]>;
   private readonly unsubscribe: Array<() => void> = [];
   private pruneTimer: NodeJS.Timeout | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  /**
+   * Accounts with a conversation: only their status changes can be inbox news, so a bulk-only
+   * account's statuses cost no statement. Undefined until first read (then everything passes).
+   * Threads begin with an MO, which every instance hears of (message.inbound) before a reply in
+   * the thread can have a status; the periodic re-read covers a lost notification.
+   */
+  private threadAccounts: Set<string> | undefined;
   readonly stats = { statusDropped: 0, statusFailed: 0 };
 
   constructor(
@@ -60,6 +72,11 @@ export class LiveService {
   }
 
   start(): void {
+    this.unsubscribe.push(
+      this.bus.subscribe('message.inbound', (events) => {
+        for (const e of events) if (e.accountId) this.threadAccounts?.add(e.accountId);
+      }),
+    );
     const notify = (events: readonly { accountId: string | null }[]) => {
       const seen = new Set<string>();
       for (const e of events) if (e.accountId && !seen.has(e.accountId)) seen.add(e.accountId);
@@ -73,12 +90,29 @@ export class LiveService {
       this.bus.subscribe('message.status', (changes, origin) => {
         if (origin !== 'local') return; // the instance that made the change writes its event
         // 'sending' is the gateway's own step, not news for a person watching the thread
-        const news = changes.filter((c) => c.status !== 'sending');
+        const known = this.threadAccounts;
+        const news = changes.filter(
+          (c) => c.status !== 'sending' && (known === undefined || known.has(c.accountId)),
+        );
         if (news.length > 0) this.writeStatus(news);
       }),
     );
     this.pruneTimer = setInterval(() => void this.prune(), this.opts.pruneMs);
     this.pruneTimer.unref();
+    void this.refreshThreadAccounts();
+    this.refreshTimer = setInterval(() => void this.refreshThreadAccounts(), this.opts.refreshMs);
+    this.refreshTimer.unref();
+  }
+
+  private async refreshThreadAccounts(): Promise<void> {
+    try {
+      const fresh = new Set(await this.store.accountsWithThreads());
+      // Notifications that came in while the read ran stay.
+      for (const id of this.threadAccounts ?? []) fresh.add(id);
+      this.threadAccounts = fresh;
+    } catch (err) {
+      this.log.warn({ err }, 'live inbox: accounts with threads not read; retrying');
+    }
   }
 
   private writeStatus(changes: StatusChange[]): void {
@@ -109,6 +143,7 @@ export class LiveService {
   async stop(): Promise<void> {
     for (const u of this.unsubscribe.splice(0)) u();
     clearInterval(this.pruneTimer);
+    clearInterval(this.refreshTimer);
     this.inbox.close();
     await this.statusWriter.drain();
   }

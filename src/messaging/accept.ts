@@ -168,39 +168,37 @@ export class AcceptService {
   }
 
   /**
-   * The sender rule's hints for the requests that need them (no `from`, or a `userId` to check):
-   * concurrent requests share one statement; none is read when every request names its sender.
+   * Reads each recipient once, for the sender rule (hints) and for compliance (consent, zone):
+   * concurrent requests share one statement. Returns, per request, its hints (NO_HINTS when it
+   * names its sender), the E.164 `to` it asked about and the answer.
    */
-  private async senderHints(
+  private async recipients(
     accountId: string,
     reqs: readonly SendRequest[],
-  ): Promise<(req: SendRequest) => SenderHints> {
-    const toOf = (req: SendRequest): string | undefined => {
-      if (req.from !== undefined) return undefined;
-      try {
-        return toE164(req.to, this.opts.defaultRegion, 'INVALID_TO_NUMBER');
-      } catch {
-        return undefined; // checkRequest reports it
-      }
-    };
+  ): Promise<(req: SendRequest) => { hints: SenderHints; to: string | undefined; answer: SenderAnswer }> {
     const queries = new Map<SendRequest, SenderQuery>();
     for (const req of reqs) {
+      let to: string | undefined;
+      try {
+        to = toE164(req.to, this.opts.defaultRegion, 'INVALID_TO_NUMBER');
+      } catch {
+        // checkRequest reports it
+      }
       const userId = req.userId !== undefined && UUID.test(req.userId) ? req.userId.toLowerCase() : undefined;
-      if (req.from !== undefined && userId === undefined) continue;
-      queries.set(req, { accountId, to: toOf(req), userId });
+      queries.set(req, { accountId, to, userId });
     }
-    if (queries.size === 0) return () => NO_HINTS;
     const answers = await this.hints.addAll([...queries.values()]);
     const byReq = new Map<SendRequest, PromiseSettledResult<SenderAnswer>>();
     let i = 0;
     for (const req of queries.keys()) byReq.set(req, answers[i++]!);
     return (req) => {
-      const a = byReq.get(req);
-      if (a === undefined) return NO_HINTS;
+      const a = byReq.get(req)!;
       if (a.status === 'rejected') throw AcceptService.writeError(a.reason);
       if (req.userId !== undefined && a.value.userDefault === undefined) throw new AppError('UNKNOWN_USER');
-      if (req.from !== undefined) return NO_HINTS;
-      return { ...a.value, userDefault: a.value.userDefault ?? null };
+      const to = queries.get(req)!.to;
+      const hints =
+        req.from !== undefined ? NO_HINTS : { ...a.value, userDefault: a.value.userDefault ?? null };
+      return { hints, to, answer: a.value };
     };
   }
 
@@ -212,23 +210,24 @@ export class AcceptService {
     check?: (req: SendRequest) => void,
   ): Promise<Array<MessageDraft | AppError>> {
     const list = await this.accountNumbers(accountId);
-    const hintsFor = await this.senderHints(accountId, reqs);
+    const recipientOf = await this.recipients(accountId, reqs);
     const now = new Date();
     const out: Array<MessageDraft | AppError> = new Array(reqs.length);
     const candidates: Array<{ i: number; c: AcceptCandidate }> = [];
     reqs.forEach((req, i) => {
       try {
         check?.(req);
-        const from = this.resolveFrom(list, req.from, hintsFor(req));
-        candidates.push({
-          i,
-          c: checkRequest(
-            req,
-            { accountId, from, idempotencyKey, now },
-            this.opts,
-            this.opts.checkCallbackUrl,
-          ),
-        });
+        const r = recipientOf(req);
+        const from = this.resolveFrom(list, req.from, r.hints);
+        const c = checkRequest(
+          req,
+          { accountId, from, idempotencyKey, now },
+          this.opts,
+          this.opts.checkCallbackUrl,
+        );
+        // What was read about the recipient saves the compliance policies a second look-up.
+        if (c.to === r.to) c.contact = r.answer.contact;
+        candidates.push({ i, c });
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         out[i] = err;

@@ -32,6 +32,11 @@ export interface AcceptCandidate {
   /** As asked; undefined: the account's setting. */
   quietHours?: 'schedule' | 'reject' | undefined;
   now: Date;
+  /**
+   * The recipient as a contact, when the accept path read it already (null: not a contact);
+   * undefined: not read — a policy that needs it looks it up.
+   */
+  contact?: { dnd: boolean; timeZone: string | null } | null | undefined;
 }
 
 /** Stable hash of what the client asked, to tell an idempotent retry from a different request. */

@@ -58,12 +58,25 @@ export interface SenderQuery {
   userId?: string | undefined;
 }
 
+/** What compliance needs to know of a recipient who is a contact (read with the hints). */
+export interface RecipientFacts {
+  /** Do-Not-Disturb: the contact opted out. */
+  dnd: boolean;
+  /** The contact's own zone, overriding what the number says. */
+  timeZone: string | null;
+}
+
 /** The hints of one query; `userDefault` is undefined when the user is not the account's. */
 export interface SenderAnswer extends Omit<SenderHints, 'userDefault'> {
   userDefault: string | null | undefined;
+  /** The recipient as a contact (null: not a contact; undefined: `to` was not asked). */
+  contact: RecipientFacts | null | undefined;
 }
 
-/** Reads hints for many queries (of many requests and accounts) in one statement. */
+/**
+ * Reads hints for many queries (of many requests and accounts) in one statement — with the
+ * recipient's consent and zone, so that the accept path reads each recipient once.
+ */
 export interface SenderDirectory {
   /** One answer per query, in order. Rejects with a database error. */
   senderHints(queries: readonly SenderQuery[]): Promise<SenderAnswer[]>;

@@ -131,6 +131,13 @@ export class EventsRepo implements LiveEventStore {
     return r.rows.map((x) => x.account_id);
   }
 
+  async accountsWithThreads(): Promise<string[]> {
+    const r = await this.db.query<{ id: string }>(
+      'SELECT a.id FROM accounts a WHERE EXISTS (SELECT 1 FROM conversations v WHERE v.account_id = a.id)',
+    );
+    return r.rows.map((x) => x.id);
+  }
+
   /** Deletes events older than `olderThanMs`, at most `limit`; returns how many. */
   async prune(olderThanMs: number, limit: number): Promise<number> {
     const r = await this.db.query(

@@ -67,26 +67,38 @@ export class SendersRepo implements SenderDirectory {
       key: string | null;
       a: string | null;
       b: string | null;
+      dnd: boolean | null;
+      tz: string | null;
     }>(
       `SELECT 'c' AS k, x.acc::text AS acc, c.e164 AS key, c.assigned_number AS a,
               (SELECT v.contact_last_texted FROM conversations v
-                WHERE v.account_id = x.acc AND v.contact_id = c.id OFFSET 0) AS b
+                WHERE v.account_id = x.acc AND v.contact_id = c.id OFFSET 0) AS b, c.dnd, c.time_zone AS tz
          FROM unnest($1::uuid[], $2::text[]) AS x(acc, e164)
-         CROSS JOIN LATERAL (SELECT id, e164, assigned_number FROM contacts
+         CROSS JOIN LATERAL (SELECT id, e164, assigned_number, dnd, time_zone FROM contacts
                               WHERE account_id = x.acc AND e164 = x.e164 OFFSET 0) c
        UNION ALL
-       SELECT 'u', y.acc::text, u.id::text, u.default_number, NULL FROM unnest($3::uuid[], $4::uuid[]) AS y(acc, id)
+       SELECT 'u', y.acc::text, u.id::text, u.default_number, NULL, NULL, NULL
+         FROM unnest($3::uuid[], $4::uuid[]) AS y(acc, id)
          CROSS JOIN LATERAL (SELECT id, default_number FROM users WHERE id = y.id AND account_id = y.acc OFFSET 0) u
        UNION ALL
-       SELECT 'a', a.id::text, NULL, a.default_number, NULL FROM accounts a WHERE a.id = ANY($5::uuid[])`,
+       SELECT 'a', a.id::text, NULL, a.default_number, NULL, NULL, NULL FROM accounts a WHERE a.id = ANY($5::uuid[])`,
       [cA, cT, uA, uI, [...accounts]],
       'parley_sender_hints',
     );
-    const contacts = new Map<string, { assigned: string | null; sticky: string | null }>();
+    const contacts = new Map<
+      string,
+      { assigned: string | null; sticky: string | null; dnd: boolean; timeZone: string | null }
+    >();
     const users = new Map<string, string | null>();
     const defaults = new Map<string, string | null>();
     for (const row of r.rows) {
-      if (row.k === 'c') contacts.set(`${row.acc} ${row.key}`, { assigned: row.a, sticky: row.b });
+      if (row.k === 'c')
+        contacts.set(`${row.acc} ${row.key}`, {
+          assigned: row.a,
+          sticky: row.b,
+          dnd: Boolean(row.dnd),
+          timeZone: row.tz,
+        });
       else if (row.k === 'u') users.set(`${row.acc} ${row.key}`, row.a);
       else defaults.set(row.acc, row.a);
     }
@@ -97,6 +109,7 @@ export class SendersRepo implements SenderDirectory {
         sticky: c?.sticky ?? null,
         userDefault: q.userId === undefined ? null : users.get(`${q.accountId} ${q.userId}`),
         accountDefault: defaults.get(q.accountId) ?? null,
+        contact: q.to === undefined ? undefined : c ? { dnd: c.dnd, timeZone: c.timeZone } : null,
       };
     });
   }
