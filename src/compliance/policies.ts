@@ -49,7 +49,11 @@ interface Loaded {
   settings: Map<string, ComplianceSettings>;
   zones: Map<string, readonly string[]>;
   now: Date;
-  /** Quiet-hours answers of this batch by zones and window (a batch has few distinct ones). */
+  /**
+   * Quiet-hours answers by zones, window and UTC minute, shared by every batch of the instance:
+   * windows open and close on whole local minutes and zone offsets are whole minutes, so one
+   * answer holds for its whole minute (the clock is consulted once per minute, not per message).
+   */
   quiet: Map<string, Date | undefined>;
 }
 
@@ -62,7 +66,14 @@ export class ComplianceContext {
   private readonly accept = new WeakMap<readonly AcceptCandidate[], Promise<Loaded>>();
   private readonly dispatch = new WeakMap<readonly ClaimedSegment[], Promise<LoadedSegments>>();
 
+  private readonly quiet = new Map<string, Date | undefined>();
+
   constructor(readonly src: ComplianceSources) {}
+
+  private quietMemo(): Map<string, Date | undefined> {
+    if (this.quiet.size > 20_000) this.quiet.clear();
+    return this.quiet;
+  }
 
   forAccept(cs: readonly AcceptCandidate[]): Promise<Loaded> {
     let p = this.accept.get(cs);
@@ -78,7 +89,7 @@ export class ComplianceContext {
           this.src.zones(cs.map((c) => c.to)),
         ]);
         for (const c of cs) if (c.contact) contacts.set(`${c.accountId} ${c.to}`, c.contact);
-        return { contacts, settings, zones, now: this.src.now(), quiet: new Map() };
+        return { contacts, settings, zones, now: this.src.now(), quiet: this.quietMemo() };
       })();
       this.accept.set(cs, p);
     }
@@ -97,7 +108,7 @@ export class ComplianceContext {
           ...new Set([...segments.values()].map((x) => x.accountId)),
         ]);
         const contacts = new Map<string, ContactInfo>();
-        return { segments, settings, zones, contacts, now: this.src.now(), quiet: new Map() };
+        return { segments, settings, zones, contacts, now: this.src.now(), quiet: this.quietMemo() };
       })();
       this.dispatch.set(segs, p);
     }
@@ -129,7 +140,7 @@ function quietUntil(
   const zones = recipientZones(contact, numberZones, s);
   const q = s.quietHours;
   const rule = q.stateRules ? STATE_RULES.get(regionOfNanp(to) ?? '') : undefined;
-  const key = `${zones.join(' ')}|${q.start}|${q.end}|${rule?.state ?? ''}|${now.getTime()}`;
+  const key = `${zones.join(' ')}|${q.start}|${q.end}|${rule?.state ?? ''}|${Math.floor(now.getTime() / 60_000)}`;
   if (l.quiet.has(key)) return l.quiet.get(key);
   let until: Date | undefined;
   if (rule) {

@@ -42,6 +42,8 @@ export interface ContactView {
   timeZone: string | null;
   /** The account's number this contact is pinned to (the sender rule's first choice). */
   assignedNumber: string | null;
+  /** When the account's first message to the contact was sent (it carried the footer). */
+  firstMessageAt: string | null;
   optedOut: boolean;
   optedOutSource: string | null;
   consentChangedAt: string | null;

@@ -24,6 +24,7 @@ function toContact(r: Record<string, unknown>): ContactView {
     name: (r.name as string | null) ?? null,
     timeZone: (r.time_zone as string | null) ?? null,
     assignedNumber: (r.assigned_number as string | null) ?? null,
+    firstMessageAt: iso(r.first_message_at),
     optedOut: Boolean(r.dnd),
     optedOutSource: (r.dnd_source as string | null) ?? null,
     consentChangedAt: iso(r.dnd_changed_at),
@@ -33,7 +34,7 @@ function toContact(r: Record<string, unknown>): ContactView {
 }
 
 const CONTACT_COLUMNS =
-  'id, e164, name, time_zone, assigned_number, dnd, dnd_source, dnd_changed_at, created_at, updated_at';
+  'id, e164, name, time_zone, assigned_number, first_message_at, dnd, dnd_source, dnd_changed_at, created_at, updated_at';
 
 /** Contacts, consent and compliance settings in PostgreSQL. Every batch statement probes keys. */
 export class ComplianceRepo implements ComplianceStore {

@@ -19,6 +19,9 @@ export const ContactBody = Type.Object({
   name: Nullable(Type.String()),
   timeZone: Nullable(Type.String()),
   assignedNumber: Nullable(Type.String({ description: "the account's number this contact is sent from" })),
+  firstMessageAt: Nullable(
+    Type.String({ description: 'when the first message (with the opt-out footer) went to the contact' }),
+  ),
   optedOut: Type.Boolean({ description: 'Do-Not-Disturb: nothing but compliance replies goes to them' }),
   optedOutSource: Nullable(Type.String()),
   consentChangedAt: Nullable(Type.String()),
