@@ -61,6 +61,11 @@ export class LiveInbox {
     return this.count;
   }
 
+  /** Accounts with subscribers here (each has one reader). */
+  get accounts(): number {
+    return this.feeds.size;
+  }
+
   get full(): boolean {
     return this.count >= this.opts.maxSubscribers;
   }

@@ -143,4 +143,81 @@ describe('LiveInbox', () => {
     for (const bad of ['', 'x', '-1', '1.5', '1e3', '1234567890123456', ['1']])
       expect(parseLastEventId(bad)).toBeNull();
   });
+
+  describe('without the poll (a notification or a subscription must suffice)', () => {
+    const still = (log: MemoryLog, errors: unknown[] = []) =>
+      (inbox = new LiveInbox(log, { pollMs: 60_000, readLimit: 3, maxSubscribers: 10 }, (e) =>
+        errors.push(e),
+      ));
+
+    it('reads a backlog at subscription, page after page, and counts what it did', async () => {
+      const log = new MemoryLog();
+      log.append(8);
+      const i = still(log);
+      const s = sink();
+      await i.subscribe('a', 1, s);
+      await waitFor(() => s.got.length === 7, 1000, 'backlog in pages of 3');
+      expect(s.got).toEqual([2, 3, 4, 5, 6, 7, 8]);
+      expect(i.stats.delivered).toBe(7);
+      await waitFor(() => !i.stats.reads || i.stats.reads >= 3, 1000, 'pages');
+      expect(i.stats.reads).toBe(3); // two full pages and a short one
+      expect(i.accounts).toBe(1);
+    });
+
+    it('reads nothing for a subscriber at the head; no truncation when nothing was pruned past it', async () => {
+      const log = new MemoryLog();
+      log.append(4);
+      log.oldest = 3;
+      const i = still(log);
+      const atHead = sink();
+      const justKept = sink();
+      const fromNow = sink();
+      await i.subscribe('a', 4, atHead);
+      await i.subscribe('a', undefined, fromNow);
+      expect(log.reads).toBe(0);
+      await i.subscribe('b', 2, justKept);
+      expect([atHead.truncatedAt, fromNow.truncatedAt, justKept.truncatedAt]).toEqual([
+        undefined,
+        undefined,
+        undefined,
+      ]);
+      await waitFor(() => justKept.got.length === 2, 1000, 'kept');
+      const beyond = sink();
+      const sub = await i.subscribe('c', 99, beyond);
+      expect(sub.cursor).toBe(4);
+    });
+
+    it('forgets an account when its last subscriber leaves, counts slow closes and read errors', async () => {
+      const log = new MemoryLog();
+      const errors: unknown[] = [];
+      const i = still(log, errors);
+      const a = await i.subscribe('a', undefined, sink());
+      const b = await i.subscribe('a', undefined, sink());
+      expect([i.subscribers, i.accounts]).toEqual([2, 1]);
+      a.unsubscribe();
+      a.unsubscribe();
+      expect([i.subscribers, i.accounts]).toEqual([1, 1]);
+      b.unsubscribe();
+      expect([i.subscribers, i.accounts]).toEqual([0, 0]);
+      i.notify('a'); // nobody listens: no read
+      expect(log.reads).toBe(0);
+
+      const slow = sink(0);
+      await i.subscribe('s', undefined, slow);
+      log.append(1);
+      i.notify('s');
+      await waitFor(() => i.stats.slowClosed === 1, 1000, 'slow closed');
+      await waitFor(() => i.accounts === 0, 1000, 'its account forgotten');
+      expect(i.subscribers).toBe(0);
+
+      log.fail = true;
+      const s = sink();
+      await i.subscribe('e', 0, s);
+      await waitFor(() => i.stats.readErrors === 1, 1000, 'a read error');
+      expect(errors).toHaveLength(1);
+      log.fail = false;
+      i.notify('e');
+      await waitFor(() => s.got.length === 1, 1000, 'after the error');
+    });
+  });
 });
