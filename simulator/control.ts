@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ProviderNumberType } from './provider.ts';
 import { namedScenario, SCENARIO_NAMES, scenarioFromJson } from './scenario.ts';
 import type { SmscSimulator } from './smsc.ts';
 import type { MoRequest } from './smsc-core.ts';
@@ -126,6 +127,43 @@ export async function startControlServer(
               : scenarioFromJson(body);
           sim.setScenario(s);
           return send(res, 200, { scenario: s });
+        }
+        case 'GET /provider/numbers': {
+          const q = url.searchParams;
+          const type = q.get('type') ?? undefined;
+          if (type !== undefined && !['local', 'toll_free', 'mobile', 'short_code'].includes(type))
+            throw new Error('type must be local, toll_free, mobile or short_code');
+          const numbers = sim.provider.search({
+            type: type as ProviderNumberType | undefined,
+            areaCode: q.get('areaCode') ?? undefined,
+            region: q.get('region') ?? undefined,
+            contains: q.get('contains') ?? undefined,
+            limit: q.has('limit') ? Number(q.get('limit')) : undefined,
+          });
+          return send(res, 200, { numbers });
+        }
+        case 'POST /provider/purchase': {
+          const b = (await readJson(req)) as { number?: unknown; monthlyCost?: unknown };
+          if (typeof b.number !== 'string' || typeof b.monthlyCost !== 'string')
+            throw new Error('number and monthlyCost must be strings');
+          const r = sim.provider.purchase(b.number, b.monthlyCost);
+          if (r.ok) return send(res, 200, r.number);
+          return send(res, r.reason === 'not_found' ? 404 : 409, {
+            error: r.reason,
+            monthlyCost: r.monthlyCost,
+          });
+        }
+        case 'POST /provider/release': {
+          const b = (await readJson(req)) as { number?: unknown };
+          if (typeof b.number !== 'string') throw new Error('number must be a string');
+          return send(res, 200, { released: sim.provider.release(b.number) });
+        }
+        case 'POST /provider/price': {
+          const b = (await readJson(req)) as { factor?: unknown };
+          if (typeof b.factor !== 'number' || !(b.factor > 0 && b.factor <= 100))
+            throw new Error('factor must be in (0, 100]');
+          sim.provider.priceFactor = b.factor;
+          return send(res, 200, { factor: b.factor });
         }
         case 'POST /reset':
           sim.reset();

@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { EsmeConnection } from './connection.ts';
 import { startControlServer } from './control.ts';
+import { NumberProvider } from './provider.ts';
 import { DEFAULT_SCENARIO, type Scenario } from './scenario.ts';
 import { type MoRequest, type SimStats, SmscCore } from './smsc-core.ts';
 
@@ -27,6 +28,8 @@ export interface SimulatorOptions {
  */
 export class SmscSimulator {
   readonly core: SmscCore;
+  /** Numbers for sale (the provider API of the control server). */
+  readonly provider: NumberProvider;
   private server: net.Server | undefined;
   private control: { port: number; close: () => Promise<void> } | undefined;
   port = 0;
@@ -39,6 +42,7 @@ export class SmscSimulator {
       opts.seed ?? 1,
       opts.messageLogSize ?? 10_000,
     );
+    this.provider = new NumberProvider(opts.seed ?? 1);
   }
 
   get stats(): SimStats {

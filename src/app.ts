@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import { coalescedComplianceContext } from './compliance/context-sources.ts';
 import { OptOutGate } from './compliance/gate.ts';
 import {
-  ComplianceContext,
   footerAcceptPolicy,
   frequencyCapPolicy,
   optOutAcceptPolicy,
@@ -10,7 +10,6 @@ import {
   quietHoursAcceptPolicy,
   quietHoursDispatchPolicy,
 } from './compliance/policies.ts';
-import type { ContactInfo } from './compliance/ports.ts';
 import { ComplianceService } from './compliance/service.ts';
 import { configuredDefaults } from './compliance/settings.ts';
 import { SettingsCache } from './compliance/settings-cache.ts';
@@ -22,7 +21,7 @@ import type { Logger } from './logger.ts';
 import { AcceptService } from './messaging/accept.ts';
 import type { AcceptCandidate } from './messaging/compose.ts';
 import { Dispatcher } from './messaging/dispatcher.ts';
-import { type EventBus, LocalBus, observedWrite } from './messaging/events.ts';
+import { type EventBus, LocalBus } from './messaging/events.ts';
 import { InboundService } from './messaging/inbound.ts';
 import type { ClaimedSegment } from './messaging/model.ts';
 import { Pipeline } from './messaging/pipeline.ts';
@@ -38,6 +37,7 @@ import { Sweeper } from './messaging/sweeper.ts';
 import { checkCallbackUrl, WebhookTransport } from './messaging/webhook-transport.ts';
 import { WebhookSender } from './messaging/webhooks.ts';
 import { createMetrics, type Metrics, subscribeMetrics } from './metrics/metrics.ts';
+import { HttpNumberProvider } from './numbers/http-provider.ts';
 import { Carrier } from './smpp/carrier.ts';
 import { statusName } from './smpp/command-status.ts';
 import { AccountsRepo } from './store/accounts-repo.ts';
@@ -192,51 +192,7 @@ export async function createGateway(
   );
   const gate = new OptOutGate();
   const complianceSettings = new SettingsCache((ids) => contacts.settings(ids));
-  // Concurrent single requests share one contact lookup.
-  const contactLookup = new Batcher<{ accountId: string; to: string }, ContactInfo | undefined>(
-    observedWrite(bus, 'contact_lookup', async (pairs) => {
-      const found = await contacts.contactInfo(pairs);
-      return pairs.map((p) => found.get(`${p.accountId} ${p.to}`));
-    }),
-    { maxItems: 2000, maxDelayMs: 1, concurrency: 4 },
-  );
-  // Concurrent first messages share one claim statement; of several claims for one contact in a
-  // flush, the first one claims (one row may be written once per statement).
-  const firstClaims = new Batcher<{ accountId: string; to: string; messageId: string }, boolean>(
-    observedWrite(bus, 'first_message_claims', async (claims) => {
-      const first = new Map<string, (typeof claims)[number]>();
-      for (const c of claims)
-        if (!first.has(`${c.accountId} ${c.to}`)) first.set(`${c.accountId} ${c.to}`, c);
-      const claimed = await contacts.claimFirstMessages([...first.values()]);
-      return claims.map((c) => claimed.has(c.messageId));
-    }),
-    { maxItems: 2000, maxDelayMs: 1, concurrency: 2 },
-  );
-  const complianceContext = new ComplianceContext({
-    contacts: async (pairs) => {
-      const settled = await contactLookup.addAll(pairs);
-      const out = new Map<string, ContactInfo>();
-      settled.forEach((r, i) => {
-        if (r.status === 'rejected') throw r.reason;
-        if (r.value) out.set(`${pairs[i]!.accountId} ${pairs[i]!.to}`, r.value);
-      });
-      return out;
-    },
-    segments: (segs) => contacts.segmentInfo(segs),
-    settings: (ids) => complianceSettings.get(ids),
-    zones: zonesOfNumbers,
-    recentCounts: (pairs) => contacts.recentCounts(pairs),
-    claimFirst: async (claims) => {
-      const settled = await firstClaims.addAll(claims);
-      const out = new Set<string>();
-      settled.forEach((r, i) => {
-        if (r.status === 'rejected') throw r.reason;
-        if (r.value) out.add(claims[i]!.messageId);
-      });
-      return out;
-    },
-    now: () => new Date(),
-  });
+  const complianceContext = coalescedComplianceContext(contacts, bus, complianceSettings, zonesOfNumbers);
   const acceptPipeline = new Pipeline<AcceptCandidate>(
     [
       schedulePolicy,
@@ -343,6 +299,7 @@ export async function createGateway(
     conversations: new ConversationsRepo(db),
     senders,
     inbox: live.inbox,
+    numberProvider: config.numberProviderUrl ? new HttpNumberProvider(config.numberProviderUrl) : undefined,
     eventsHeartbeatMs: config.events.heartbeatMs,
     eventsMaxQueued: 10_000,
     compliance,

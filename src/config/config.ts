@@ -56,6 +56,7 @@ const envSchema = z.object({
   PARLEY_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(1000),
   PARLEY_QUIET_HOURS_DEFAULT: z.enum(['on', 'off']).default('on'),
   PARLEY_FOOTER_DEFAULT: z.enum(['on', 'off']).default('on'),
+  PARLEY_NUMBER_PROVIDER_URL: z.string().url().optional(),
   PARLEY_EVENTS_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   PARLEY_EVENTS_MAX_CLIENTS: z.coerce.number().int().min(1).max(100_000).default(2_000),
   PARLEY_EVENTS_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(2_000),
@@ -159,6 +160,8 @@ export interface AppConfig {
   footerDefault: boolean;
   /** An account's zone until it sets one (recipients whose number tells no zone). */
   timeZone: string;
+  /** The number provider's API (numbers for sale); the bundled simulator's when it runs. */
+  numberProviderUrl: string | undefined;
   /** GET /v1/events: heartbeat, connections per instance, the read of a lost notification, log kept. */
   events: { heartbeatMs: number; maxClients: number; pollMs: number; retentionMs: number };
   dbPoolSize: number;
@@ -250,6 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     quietHoursDefault: v.PARLEY_QUIET_HOURS_DEFAULT === 'on',
     footerDefault: v.PARLEY_FOOTER_DEFAULT === 'on',
     timeZone: v.PARLEY_TIME_ZONE,
+    numberProviderUrl: v.PARLEY_NUMBER_PROVIDER_URL,
     events: {
       heartbeatMs: v.PARLEY_EVENTS_HEARTBEAT_MS,
       maxClients: v.PARLEY_EVENTS_MAX_CLIENTS,

@@ -64,6 +64,12 @@ export const ERROR_CATALOG = {
   IDEMPOTENCY_CONFLICT: def(409, 'fix-request', 'this Idempotency-Key was used with a different request'),
   NUMBER_TAKEN: def(409, 'fix-request', 'the number is already assigned'),
   EMAIL_TAKEN: def(409, 'fix-request', 'another user of this account has this email'),
+  PRICE_CHANGED: def(
+    409,
+    'fix-request',
+    'the monthly cost is no longer the quoted one; confirm the new price',
+  ),
+  NUMBER_UNAVAILABLE: def(409, 'fix-request', 'the number is no longer for sale; search again'),
   BODY_TOO_LARGE: def(413, 'fix-request', 'the request body is too large'),
   URI_TOO_LONG: def(414, 'fix-request', 'the request URI is too long'),
   UNSUPPORTED_MEDIA_TYPE: def(415, 'fix-request', 'send application/json'),
@@ -93,6 +99,8 @@ export const ERROR_CATALOG = {
   ),
   // Server side
   OVERLOADED: def(503, 'retry', 'the gateway is saturated; nothing was stored, try again shortly'),
+  NUMBER_PROVIDER_UNAVAILABLE: def(503, 'retry', 'the number provider did not answer; nothing was bought'),
+  NO_NUMBER_PROVIDER: def(503, 'fix-config', 'no number provider is configured (PARLEY_NUMBER_PROVIDER_URL)'),
   DATABASE_UNAVAILABLE: def(
     503,
     'retry',

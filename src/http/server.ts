@@ -12,6 +12,7 @@ import type { AcceptService } from '../messaging/accept.ts';
 import type { EventBus } from '../messaging/events.ts';
 import type { ReceiptStore } from '../messaging/ports.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { NumberProvider } from '../numbers/provider.ts';
 import type { AccountsRepo } from '../store/accounts-repo.ts';
 import type { ComplianceRepo } from '../store/compliance-repo.ts';
 import type { ConversationsRepo } from '../store/conversations-repo.ts';
@@ -57,6 +58,8 @@ export interface HttpDeps {
   contacts: ComplianceRepo;
   conversations: ConversationsRepo;
   senders: SendersRepo;
+  /** Where numbers are bought (undefined: none configured). */
+  numberProvider: NumberProvider | undefined;
   /** The live inbox (GET /v1/events). */
   inbox: LiveInbox;
   /** SSE: heartbeat interval, and events a connection may hold unsent before it is closed. */

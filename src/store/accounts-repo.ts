@@ -181,6 +181,36 @@ export class AccountsRepo implements NumberDirectory {
     }));
   }
 
+  /**
+   * Removes a released number from the account: it stops being anyone's default or assignment
+   * (the account's default passes to its oldest remaining number). Returns its E.164, undefined
+   * when it is not the account's.
+   */
+  async removeNumber(accountId: string, id: string): Promise<string | undefined> {
+    return this.db.tx(async (q) => {
+      const r = await q.query<{ e164: string }>(
+        'DELETE FROM numbers WHERE id = $1 AND account_id = $2 RETURNING e164',
+        [id, accountId],
+      );
+      const e164 = r.rows[0]?.e164;
+      if (e164 === undefined) return undefined;
+      await q.query(
+        `UPDATE accounts SET default_number = (SELECT e164 FROM numbers WHERE account_id = $1 ORDER BY created_at, e164 LIMIT 1)
+         WHERE id = $1 AND default_number = $2`,
+        [accountId, e164],
+      );
+      await q.query('UPDATE users SET default_number = NULL WHERE account_id = $1 AND default_number = $2', [
+        accountId,
+        e164,
+      ]);
+      await q.query(
+        'UPDATE contacts SET assigned_number = NULL WHERE account_id = $1 AND assigned_number = $2',
+        [accountId, e164],
+      );
+      return e164;
+    });
+  }
+
   /** Undefined fields stay, null clears; false when the number is not the account's. */
   async updateNumber(
     accountId: string,

@@ -125,13 +125,16 @@ describe('policies plug into the pipeline at accept and at dispatch', () => {
 
   it('a dispatch policy can defer (the message waits in the database, holding no lease) and stop a message', async () => {
     t = await startTestGateway({ file: import.meta.filename });
-    const holdUntil = Date.now() + 1_500;
+    // Held until the test has looked (not until a time: a slow machine must not let it through early).
+    let holding = true;
+    let deferred = 0;
     t.gw.dispatchPipeline.use({
       name: 'test-hold',
-      decide: (seg) =>
-        seg.to === '+14155550111' && Date.now() < holdUntil
-          ? { kind: 'defer', until: new Date(holdUntil), reason: 'scheduled' }
-          : ALLOW,
+      decide: (seg) => {
+        if (seg.to !== '+14155550111' || !holding) return ALLOW;
+        deferred++;
+        return { kind: 'defer', until: new Date(Date.now() + 300), reason: 'scheduled' };
+      },
     });
     t.gw.dispatchPipeline.use({
       name: 'test-block',
@@ -145,19 +148,29 @@ describe('policies plug into the pipeline at accept and at dispatch', () => {
       .id;
     const blocked = (await t.request('POST', '/v1/messages', { to: '+14155550222', body: 'never' }, auth))
       .json.id;
-    await new Promise((r) => setTimeout(r, 500));
-    const waiting = (
-      await t.gw.db.query<Record<string, unknown>>(
-        'SELECT status, lease_owner, attempts, next_attempt_at FROM segments WHERE message_id = $1',
-        [held],
-      )
-    ).rows[0]!;
+    await waitFor(() => deferred >= 1, 10_000, 'the policy deferred the message');
+    // The deferral is written back: queued, no lease held, no attempt counted.
+    let waiting: Record<string, unknown> = {};
+    await waitFor(
+      () => waiting.status === 'queued' && waiting.lease_owner === null,
+      10_000,
+      'the deferred segment back in the queue',
+      async () => {
+        waiting = (
+          await t!.gw.db.query<Record<string, unknown>>(
+            'SELECT status, lease_owner, attempts FROM segments WHERE message_id = $1',
+            [held],
+          )
+        ).rows[0]!;
+      },
+    );
     expect(waiting).toMatchObject({ status: 'queued', lease_owner: null, attempts: 0 });
+    holding = false;
     const final = await t.waitFinal([held, blocked]);
     expect(final.get(held).status).toBe('delivered');
     expect(final.get(blocked).status).toBe('failed');
     expect(t.sim.core.listMessages(100).map((m) => m.to)).not.toContain('14155550222');
-    expect(Date.now()).toBeGreaterThanOrEqual(holdUntil);
+    expect(t.sim.core.listMessages(100).filter((m) => m.to === '14155550111')).toHaveLength(1);
   });
 
   it('an accept policy can change the body before it is encoded and stored', async () => {

@@ -54,6 +54,8 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
       systemId: 'parley',
       password: 'parley',
       scenario: typeof o.scenario === 'object' ? o.scenario : namedScenario(o.scenario ?? 'default'),
+      // Its control API sells numbers (the provider of /v1/available-numbers).
+      controlPort: 0,
     });
   if (!o.shared) await sim.start();
   const env: Record<string, string> = {
@@ -66,6 +68,9 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
     PORT: '0',
     PARLEY_REDIS_PREFIX: `test:${schema}:`,
     ...(o.redis ? { REDIS_URL: await redisUrl() } : {}),
+    ...(sim.controlPort === undefined
+      ? {}
+      : { PARLEY_NUMBER_PROVIDER_URL: `http://127.0.0.1:${sim.controlPort}` }),
     ...o.env,
   };
   const config = loadConfig(env);
