@@ -22,7 +22,25 @@ export interface NumberView {
   inboundWebhookUrl: string | null;
   /** The account's default sender. */
   accountDefault: boolean;
+  /** The team member the number belongs to (it is their default sender). */
+  assignedUserId: string | null;
+  /** Call handling: stored and validated for the platform (Parley carries no voice). */
+  calls: { forwardTo: string | null; voicemail: boolean; recording: boolean };
   createdAt: string;
+}
+
+/** A change of a number's configuration; undefined fields stay, null clears. */
+export interface NumberPatch {
+  friendlyName?: string | null | undefined;
+  inboundWebhookUrl?: string | null | undefined;
+  assignedUserId?: string | null | undefined;
+  calls?:
+    | {
+        forwardTo?: string | null | undefined;
+        voicemail?: boolean | undefined;
+        recording?: boolean | undefined;
+      }
+    | undefined;
 }
 
 export interface ApiKeyInfo {
@@ -165,7 +183,8 @@ export class AccountsRepo implements NumberDirectory {
   /** The account's numbers with their settings, oldest first. */
   async numberDetails(accountId: string, id?: string): Promise<NumberView[]> {
     const r = await this.db.query(
-      `SELECT n.id, n.e164, n.type, n.friendly_name, n.inbound_url, n.created_at, a.default_number = n.e164 AS is_default
+      `SELECT n.id, n.e164, n.type, n.friendly_name, n.inbound_url, n.created_at, a.default_number = n.e164 AS is_default,
+              n.assigned_user_id, n.call_forward_to, n.voicemail, n.call_recording
        FROM numbers n JOIN accounts a ON a.id = n.account_id
        WHERE n.account_id = $1 AND ($2::uuid IS NULL OR n.id = $2) ORDER BY n.created_at, n.e164`,
       [accountId, id ?? null],
@@ -177,6 +196,12 @@ export class AccountsRepo implements NumberDirectory {
       friendlyName: (x.friendly_name as string | null) ?? null,
       inboundWebhookUrl: (x.inbound_url as string | null) ?? null,
       accountDefault: Boolean(x.is_default),
+      assignedUserId: (x.assigned_user_id as string | null) ?? null,
+      calls: {
+        forwardTo: (x.call_forward_to as string | null) ?? null,
+        voicemail: Boolean(x.voicemail),
+        recording: Boolean(x.call_recording),
+      },
       createdAt: iso(x.created_at)!,
     }));
   }
@@ -211,26 +236,46 @@ export class AccountsRepo implements NumberDirectory {
     });
   }
 
-  /** Undefined fields stay, null clears; false when the number is not the account's. */
-  async updateNumber(
-    accountId: string,
-    id: string,
-    u: { friendlyName?: string | null | undefined; inboundWebhookUrl?: string | null | undefined },
-  ): Promise<boolean> {
-    const r = await this.db.query(
-      `UPDATE numbers SET friendly_name = CASE WHEN $3 THEN $4 ELSE friendly_name END,
-                          inbound_url = CASE WHEN $5 THEN $6 ELSE inbound_url END
-       WHERE id = $1 AND account_id = $2`,
-      [
-        id,
-        accountId,
-        u.friendlyName !== undefined,
-        u.friendlyName ?? null,
-        u.inboundWebhookUrl !== undefined,
-        u.inboundWebhookUrl ?? null,
-      ],
-    );
-    return (r.rowCount ?? 0) > 0;
+  /**
+   * Undefined fields stay, null clears; false when the number is not the account's. A user given
+   * as `assignedUserId` must be the account's (the caller checks) and gets this number as their
+   * default sender, in the same transaction.
+   */
+  async updateNumber(accountId: string, id: string, u: NumberPatch): Promise<boolean> {
+    return this.db.tx(async (q) => {
+      const set = (v: unknown) => v !== undefined;
+      const r = await q.query<{ e164: string }>(
+        `UPDATE numbers SET friendly_name = CASE WHEN $3 THEN $4 ELSE friendly_name END,
+                            inbound_url = CASE WHEN $5 THEN $6 ELSE inbound_url END,
+                            assigned_user_id = CASE WHEN $7 THEN $8::uuid ELSE assigned_user_id END,
+                            call_forward_to = CASE WHEN $9 THEN $10 ELSE call_forward_to END,
+                            voicemail = COALESCE($11, voicemail),
+                            call_recording = COALESCE($12, call_recording)
+         WHERE id = $1 AND account_id = $2 RETURNING e164`,
+        [
+          id,
+          accountId,
+          set(u.friendlyName),
+          u.friendlyName ?? null,
+          set(u.inboundWebhookUrl),
+          u.inboundWebhookUrl ?? null,
+          set(u.assignedUserId),
+          u.assignedUserId ?? null,
+          set(u.calls?.forwardTo),
+          u.calls?.forwardTo ?? null,
+          u.calls?.voicemail ?? null,
+          u.calls?.recording ?? null,
+        ],
+      );
+      const e164 = r.rows[0]?.e164;
+      if (e164 === undefined) return false;
+      if (u.assignedUserId)
+        await q.query(
+          'UPDATE users SET default_number = $3, updated_at = now() WHERE id = $1 AND account_id = $2',
+          [u.assignedUserId, accountId, e164],
+        );
+      return true;
+    });
   }
 
   /** The URL inbound messages of the account are POSTed to (undefined: none). */

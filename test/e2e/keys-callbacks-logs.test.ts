@@ -28,7 +28,11 @@ async function pair(redis: boolean): Promise<[TestGateway, TestGateway]> {
   return [a, b];
 }
 
-/** Revokes a key on instance A and measures how long instance B (which has it cached) still accepts it. */
+/**
+ * Revokes a key on instance A and measures how long instance B (which has it cached) still accepts
+ * it: the start of the last request B accepted, after the revocation returned (a request's own
+ * duration on a loaded machine is not the cache's).
+ */
 async function revocationDelay(a: TestGateway, b: TestGateway): Promise<number> {
   const created = await a.request('POST', '/v1/api-keys', { name: 'temp' }, bearer(a.account.apiKey));
   expect(created.status).toBe(201);
@@ -43,10 +47,13 @@ async function revocationDelay(a: TestGateway, b: TestGateway): Promise<number> 
   );
   expect(del.status).toBe(204);
   const t0 = performance.now();
+  let lastAccepted = 0;
   for (;;) {
+    const started = performance.now() - t0;
     const r = await b.request('GET', '/v1/numbers', undefined, bearer(key));
-    if (r.status === 401) return performance.now() - t0;
+    if (r.status === 401) return lastAccepted;
     expect(r.status).toBe(200);
+    lastAccepted = started;
     if (performance.now() - t0 > 5_000) throw new Error('revoked key still works after 5 s');
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -57,7 +64,7 @@ describe('API keys', () => {
   it('a revoked key stops working within 1 s on another instance (database only, no Redis)', async () => {
     const [a, b] = await pair(false);
     const ms = await revocationDelay(a, b);
-    expect(ms).toBeLessThan(1_100);
+    expect(ms).toBeLessThan(1_000);
   });
 
   it('with Redis, every instance drops a revoked key at once', async (ctx) => {
@@ -181,7 +188,12 @@ describe('status callbacks never reach what they must not', () => {
         ).rows;
       },
     );
-    expect(rows.every((x) => x.last_error === 'blocked: address not allowed')).toBe(true);
+    // Blocked at connect time; on a loaded machine the name's lookup may time out first (CI once
+    // showed it) — never is the receiver called.
+    expect(rows.filter((x) => x.last_error === 'blocked: address not allowed').length).toBeGreaterThan(0);
+    expect(
+      rows.every((x) => x.last_error === 'blocked: address not allowed' || x.last_error === 'timeout'),
+    ).toBe(true);
     expect(rcv.hits()).toBe(0);
     const m = await t.request('GET', '/metrics');
     expect(m.json).toMatch(/parley_webhook_deliveries_total\{result="blocked"\} [1-9]/);

@@ -168,6 +168,50 @@ describe('numbers: search, buy at the quoted price, release', () => {
     expect((await g.request('GET', '/v1/settings/sending', undefined, a)).json.defaultNumber).toBe(n.number);
   });
 
+  it('configures a number: its team member (their default sender), call handling, validated', async () => {
+    const acct = await g.createAccount('Config', '+15550107706');
+    const a = { authorization: `Bearer ${acct.apiKey}` };
+    const [n] = (await g.request('GET', '/v1/numbers', undefined, a)).json.data;
+    const user = (await g.request('POST', '/v1/users', { name: 'Bo' }, a)).json;
+    const p = await g.request(
+      'PATCH',
+      `/v1/numbers/${n.id}`,
+      { assignedUserId: user.id, calls: { forwardTo: '(415) 555-0123', voicemail: true } },
+      a,
+    );
+    expect(p.status).toBe(200);
+    expect(p.json).toMatchObject({
+      assignedUserId: user.id,
+      calls: { forwardTo: '+14155550123', voicemail: true, recording: false },
+    });
+    expect((await g.request('GET', `/v1/users/${user.id}`, undefined, a)).json.defaultNumber).toBe(
+      acct.number,
+    );
+    const cleared = await g.request(
+      'PATCH',
+      `/v1/numbers/${n.id}`,
+      { assignedUserId: null, calls: { forwardTo: null } },
+      a,
+    );
+    expect(cleared.json).toMatchObject({ assignedUserId: null, calls: { forwardTo: null, voicemail: true } });
+    const bad = [
+      [{ calls: { forwardTo: 'not a phone' } }, 400],
+      [{ calls: { voicemail: 'yes' } }, 400],
+      [{ calls: { transcribe: true } }, 400],
+      [{ assignedUserId: 'nobody' }, 400],
+      [{ assignedUserId: '00000000-0000-4000-8000-000000000000' }, 422],
+    ] as const;
+    for (const [body, status] of bad)
+      expect((await g.request('PATCH', `/v1/numbers/${n.id}`, body, a)).status, JSON.stringify(body)).toBe(
+        status,
+      );
+    // Another account's user cannot be given the number.
+    const theirUser = (await g.request('POST', '/v1/users', { name: 'X' }, auth)).json;
+    expect(
+      (await g.request('PATCH', `/v1/numbers/${n.id}`, { assignedUserId: theirUser.id }, a)).status,
+    ).toBe(422);
+  });
+
   it('answers 503 when no provider is configured or it does not answer', async () => {
     const none = await startTestGateway({
       file: import.meta.filename,

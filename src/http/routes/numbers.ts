@@ -1,8 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import { AppError } from '../../errors/app-error.ts';
 import { NUMBER_TYPES } from '../../messaging/vocabulary.ts';
+import { toE164 } from '../../numbers/phone.ts';
 import { dbErrorToAppError } from '../../store/db-errors.ts';
-import { ERROR_RESPONSES as err, IdParams } from '../schemas.ts';
+import { ERROR_RESPONSES as err, IdParams, SendBody } from '../schemas.ts';
 import type { App, HttpDeps } from '../server.ts';
 
 const NumberBody = Type.Object({
@@ -14,6 +15,17 @@ const NumberBody = Type.Object({
     description: "replies to this number are POSTed here; null: the account's inbound URL",
   }),
   accountDefault: Type.Boolean({ description: "the account's default sender" }),
+  assignedUserId: Type.Union([Type.String(), Type.Null()], {
+    description: 'the team member the number belongs to (it becomes their default sender)',
+  }),
+  calls: Type.Object(
+    {
+      forwardTo: Type.Union([Type.String(), Type.Null()]),
+      voicemail: Type.Boolean(),
+      recording: Type.Boolean(),
+    },
+    { description: 'call handling, stored for the platform (Parley carries no voice)' },
+  ),
   createdAt: Type.String(),
 });
 const NumberPatch = Type.Object(
@@ -21,6 +33,22 @@ const NumberPatch = Type.Object(
     friendlyName: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()])),
     inboundWebhookUrl: Type.Optional(
       Type.Union([Type.String({ minLength: 1, maxLength: 2048 }), Type.Null()]),
+    ),
+    assignedUserId: Type.Optional(Type.Union([SendBody.properties.userId, Type.Null()])),
+    calls: Type.Optional(
+      Type.Object(
+        {
+          forwardTo: Type.Optional(
+            Type.Union([
+              Type.String({ minLength: 1, maxLength: 32, description: 'a phone number (E.164)' }),
+              Type.Null(),
+            ]),
+          ),
+          voicemail: Type.Optional(Type.Boolean()),
+          recording: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
     ),
   },
   { additionalProperties: false },
@@ -183,7 +211,16 @@ export function registerNumberRoutes(app: App, deps: HttpDeps): void {
     async (req) => {
       const url = req.body.inboundWebhookUrl;
       if (url !== undefined && url !== null) deps.checkWebhookUrl(url);
-      if (!(await db(deps.accounts.updateNumber(req.accountId, req.params.id, req.body))))
+      const userId = req.body.assignedUserId?.toLowerCase() ?? req.body.assignedUserId;
+      if (userId && !(await db(deps.senders.getUser(req.accountId, userId))))
+        throw new AppError('UNKNOWN_USER');
+      const fwd = req.body.calls?.forwardTo;
+      const calls =
+        req.body.calls && fwd
+          ? { ...req.body.calls, forwardTo: toE164(fwd, deps.defaultRegion, 'INVALID_PHONE_NUMBER') }
+          : req.body.calls;
+      const patch = { ...req.body, assignedUserId: userId, calls };
+      if (!(await db(deps.accounts.updateNumber(req.accountId, req.params.id, patch))))
         throw new AppError('NUMBER_NOT_FOUND');
       const [n] = await db(deps.accounts.numberDetails(req.accountId, req.params.id));
       return n!;
