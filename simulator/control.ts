@@ -165,6 +165,11 @@ export async function startControlServer(
           sim.provider.priceFactor = b.factor;
           return send(res, 200, { factor: b.factor });
         }
+        case 'POST /registry/brands':
+          await readJson(req);
+          return send(res, 201, sim.registry.submitBrand());
+        case 'POST /registry/config':
+          return send(res, 200, sim.registry.configure((await readJson(req)) as Record<string, never>));
         case 'POST /reset':
           sim.reset();
           return send(res, 200, { ok: true });
@@ -172,8 +177,14 @@ export async function startControlServer(
           return send(res, 200, { unbound: sim.unbindAll() });
         case 'POST /disconnect':
           return send(res, 200, { dropped: sim.dropConnections() });
-        default:
+        default: {
+          const brand = /^GET \/registry\/brands\/([A-Za-z0-9]{1,32})$/.exec(route);
+          if (brand) {
+            const r = sim.registry.get(brand[1]!);
+            return r ? send(res, 200, r) : send(res, 404, { error: 'no such brand' });
+          }
           return send(res, 404, { error: `no route ${route}` });
+        }
       }
     } catch (err) {
       const message = (err as Error).message;

@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import { EsmeConnection } from './connection.ts';
 import { startControlServer } from './control.ts';
 import { NumberProvider } from './provider.ts';
+import { Registry } from './registry.ts';
 import { DEFAULT_SCENARIO, type Scenario } from './scenario.ts';
 import { type MoRequest, type SimStats, SmscCore } from './smsc-core.ts';
 
@@ -30,6 +31,8 @@ export class SmscSimulator {
   readonly core: SmscCore;
   /** Numbers for sale (the provider API of the control server). */
   readonly provider: NumberProvider;
+  /** Brand review (the registry API of the control server). */
+  readonly registry = new Registry();
   private server: net.Server | undefined;
   private control: { port: number; close: () => Promise<void> } | undefined;
   port = 0;

@@ -38,10 +38,13 @@ import { checkCallbackUrl, WebhookTransport } from './messaging/webhook-transpor
 import { WebhookSender } from './messaging/webhooks.ts';
 import { createMetrics, type Metrics, subscribeMetrics } from './metrics/metrics.ts';
 import { HttpNumberProvider } from './numbers/http-provider.ts';
+import { RegistrationService } from './numbers/registration-service.ts';
+import { HttpRegistry } from './numbers/registry.ts';
 import { Carrier } from './smpp/carrier.ts';
 import { statusName } from './smpp/command-status.ts';
 import { AccountsRepo } from './store/accounts-repo.ts';
 import { Batcher } from './store/batcher.ts';
+import { BrandsRepo } from './store/brands-repo.ts';
 import { ComplianceRepo } from './store/compliance-repo.ts';
 import { ConversationsRepo } from './store/conversations-repo.ts';
 import { type Db, openDb } from './store/db.ts';
@@ -261,6 +264,10 @@ export async function createGateway(
     refreshMs: 60_000,
   });
 
+  const brands = new BrandsRepo(db);
+  const registry = config.registryUrl ? new HttpRegistry(config.registryUrl) : undefined;
+  const registration = registry && new RegistrationService(brands, registry, log, config.registryPollMs);
+
   const readiness = async (): Promise<Readiness> => {
     const database = await db.query('SELECT 1').then(
       () => true,
@@ -300,6 +307,8 @@ export async function createGateway(
     senders,
     inbox: live.inbox,
     numberProvider: config.numberProviderUrl ? new HttpNumberProvider(config.numberProviderUrl) : undefined,
+    brands,
+    registry,
     eventsHeartbeatMs: config.events.heartbeatMs,
     eventsMaxQueued: 10_000,
     compliance,
@@ -345,11 +354,13 @@ export async function createGateway(
       sweeper.start();
       compliance.start();
       live.start();
+      registration?.start();
     },
     async stop() {
       if (stopped) return;
       stopped = true;
       await live.stop();
+      registration?.stop();
       await http.close();
       await accept.drain();
       await dispatcher.stop();

@@ -39,8 +39,10 @@ if (config.simulator) {
     process.exit(1);
   }
   // The simulator sells numbers too (its control API), unless another provider is configured.
-  if (simulator.controlPort !== undefined)
+  if (simulator.controlPort !== undefined) {
     config.numberProviderUrl ??= `http://127.0.0.1:${simulator.controlPort}`;
+    config.registryUrl ??= `http://127.0.0.1:${simulator.controlPort}`;
+  }
   config.carriers.push(
     parseCarrierConfig({
       id: 'simulator',

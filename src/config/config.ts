@@ -57,6 +57,8 @@ const envSchema = z.object({
   PARLEY_QUIET_HOURS_DEFAULT: z.enum(['on', 'off']).default('on'),
   PARLEY_FOOTER_DEFAULT: z.enum(['on', 'off']).default('on'),
   PARLEY_NUMBER_PROVIDER_URL: z.string().url().optional(),
+  PARLEY_REGISTRY_URL: z.string().url().optional(),
+  PARLEY_REGISTRY_POLL_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
   PARLEY_EVENTS_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   PARLEY_EVENTS_MAX_CLIENTS: z.coerce.number().int().min(1).max(100_000).default(2_000),
   PARLEY_EVENTS_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(2_000),
@@ -162,6 +164,9 @@ export interface AppConfig {
   timeZone: string;
   /** The number provider's API (numbers for sale); the bundled simulator's when it runs. */
   numberProviderUrl: string | undefined;
+  /** The 10DLC registry's API (brand review) and how often submitted brands are asked about. */
+  registryUrl: string | undefined;
+  registryPollMs: number;
   /** GET /v1/events: heartbeat, connections per instance, the read of a lost notification, log kept. */
   events: { heartbeatMs: number; maxClients: number; pollMs: number; retentionMs: number };
   dbPoolSize: number;
@@ -254,6 +259,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     footerDefault: v.PARLEY_FOOTER_DEFAULT === 'on',
     timeZone: v.PARLEY_TIME_ZONE,
     numberProviderUrl: v.PARLEY_NUMBER_PROVIDER_URL,
+    registryUrl: v.PARLEY_REGISTRY_URL,
+    registryPollMs: v.PARLEY_REGISTRY_POLL_MS,
     events: {
       heartbeatMs: v.PARLEY_EVENTS_HEARTBEAT_MS,
       maxClients: v.PARLEY_EVENTS_MAX_CLIENTS,

@@ -87,6 +87,8 @@ export const ERROR_CATALOG = {
   ),
   CONTACT_NOT_FOUND: def(404, 'fix-request', 'no such contact'),
   USER_NOT_FOUND: def(404, 'fix-request', 'no such user'),
+  BRAND_NOT_FOUND: def(404, 'fix-request', 'no such brand'),
+  BRAND_LOCKED: def(409, 'fix-request', 'a brand under review or approved cannot be changed'),
   FREQUENCY_CAP: def(
     422,
     'fix-request',
@@ -100,6 +102,8 @@ export const ERROR_CATALOG = {
   // Server side
   OVERLOADED: def(503, 'retry', 'the gateway is saturated; nothing was stored, try again shortly'),
   NUMBER_PROVIDER_UNAVAILABLE: def(503, 'retry', 'the number provider did not answer; nothing was bought'),
+  REGISTRY_UNAVAILABLE: def(503, 'retry', 'the registry did not answer; nothing was submitted'),
+  NO_REGISTRY: def(503, 'fix-config', 'no registry is configured (PARLEY_REGISTRY_URL)'),
   NO_NUMBER_PROVIDER: def(503, 'fix-config', 'no number provider is configured (PARLEY_NUMBER_PROVIDER_URL)'),
   DATABASE_UNAVAILABLE: def(
     503,

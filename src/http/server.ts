@@ -13,7 +13,9 @@ import type { EventBus } from '../messaging/events.ts';
 import type { ReceiptStore } from '../messaging/ports.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { NumberProvider } from '../numbers/provider.ts';
+import type { Registry } from '../numbers/registry.ts';
 import type { AccountsRepo } from '../store/accounts-repo.ts';
+import type { BrandsRepo } from '../store/brands-repo.ts';
 import type { ComplianceRepo } from '../store/compliance-repo.ts';
 import type { ConversationsRepo } from '../store/conversations-repo.ts';
 import type { MessagesRepo } from '../store/messages-repo.ts';
@@ -23,6 +25,7 @@ import { registerAuth } from './plugins/auth.ts';
 import { clientErrorHandler, errorReply, registerErrorHandling, toAppError } from './plugins/errors.ts';
 import { registerSanitize } from './plugins/sanitize.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
+import { registerBrandRoutes } from './routes/brands.ts';
 import { registerContactRoutes } from './routes/contacts.ts';
 import { registerConversationRoutes } from './routes/conversations.ts';
 import { registerEventRoutes } from './routes/events.ts';
@@ -58,6 +61,9 @@ export interface HttpDeps {
   contacts: ComplianceRepo;
   conversations: ConversationsRepo;
   senders: SendersRepo;
+  /** 10DLC brands and the registry that reviews them (undefined: none configured). */
+  brands: BrandsRepo;
+  registry: Registry | undefined;
   /** Where numbers are bought (undefined: none configured). */
   numberProvider: NumberProvider | undefined;
   /** The live inbox (GET /v1/events). */
@@ -179,6 +185,7 @@ export async function buildHttp(deps: HttpDeps): Promise<App> {
   registerUserRoutes(app, deps);
   registerEventRoutes(app, deps);
   registerNumberRoutes(app, deps);
+  registerBrandRoutes(app, deps);
   registerWebhookSettingsRoutes(app, deps);
   registerAdminRoutes(app, deps);
   return app;

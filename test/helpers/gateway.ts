@@ -70,7 +70,11 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
     ...(o.redis ? { REDIS_URL: await redisUrl() } : {}),
     ...(sim.controlPort === undefined
       ? {}
-      : { PARLEY_NUMBER_PROVIDER_URL: `http://127.0.0.1:${sim.controlPort}` }),
+      : {
+          PARLEY_NUMBER_PROVIDER_URL: `http://127.0.0.1:${sim.controlPort}`,
+          PARLEY_REGISTRY_URL: `http://127.0.0.1:${sim.controlPort}`,
+          PARLEY_REGISTRY_POLL_MS: '100',
+        }),
     ...o.env,
   };
   const config = loadConfig(env);

@@ -52,7 +52,17 @@ function codeForStatus(status: number): ErrorCode {
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const e = err as FastifyError & { validation?: unknown };
-  if (e?.validation) return new AppError('VALIDATION_FAILED', e.message);
+  if (e?.validation) {
+    // Name the unexpected property too (Ajv's message says only that there is one).
+    const extra = (e.validation as Array<{ params?: { additionalProperty?: unknown } }>)
+      .map((x) => x.params?.additionalProperty)
+      .filter((x): x is string => typeof x === 'string')
+      .map((x) => x.slice(0, 64));
+    return new AppError(
+      'VALIDATION_FAILED',
+      extra.length > 0 ? `${e.message} (${extra.join(', ')})` : e.message,
+    );
+  }
   if (e?.code && FASTIFY_CODES[e.code]) return new AppError(FASTIFY_CODES[e.code]!, e.message);
   if (e instanceof SyntaxError || e?.name === 'SyntaxError') return new AppError('INVALID_JSON');
   if (e instanceof RangeError) return new AppError('TOO_DEEPLY_NESTED');

@@ -1,0 +1,54 @@
+import type { Logger } from '../logger.ts';
+import type { BrandsRepo } from '../store/brands-repo.ts';
+import { throughputClass } from './brands.ts';
+import type { Registry } from './registry.ts';
+
+/**
+ * Asks the registry about submitted brands every `pollMs` and records finished reviews. A registry
+ * that does not answer is asked again next time; each instance may poll (the update only applies
+ * to a brand still submitted, so two instances record one review once).
+ */
+export class RegistrationService {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(
+    private readonly brands: BrandsRepo,
+    private readonly registry: Registry,
+    private readonly log: Logger,
+    private readonly pollMs: number,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.poll(), this.pollMs);
+    this.timer.unref();
+  }
+
+  /** One round: every submitted brand (up to 500) asked once. Never rejects. */
+  async poll(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (const b of await this.brands.submitted(500)) {
+        const r = await this.registry.brand(b.registryId);
+        if (!r || r.status === 'submitted') continue;
+        await this.brands.review(b.id, {
+          status: r.status,
+          reason: r.status === 'rejected' ? (r.reason ?? 'rejected by the registry') : null,
+          identityStatus: r.identityStatus,
+          vettingScore: r.vettingScore,
+          throughputClass:
+            r.status === 'approved' ? throughputClass(b.entityType, r.identityStatus, r.vettingScore) : null,
+        });
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'brand reviews not read; asking again later');
+    } finally {
+      this.running = false;
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

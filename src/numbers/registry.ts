@@ -1,0 +1,70 @@
+import { request } from 'undici';
+import { AppError } from '../errors/app-error.ts';
+import type { BrandDetails, IdentityStatus } from './brands.ts';
+import { IDENTITY_STATUSES } from './brands.ts';
+
+/** A brand's review as the registry tells it. */
+export interface BrandReview {
+  status: 'submitted' | 'approved' | 'rejected';
+  reason: string | null;
+  identityStatus: IdentityStatus | null;
+  vettingScore: number | null;
+}
+
+/**
+ * Where brands (and later campaigns) are registered: TCR through an aggregator, or the bundled
+ * simulator. Every method rejects with AppError REGISTRY_UNAVAILABLE when it cannot be asked.
+ */
+export interface Registry {
+  submitBrand(details: BrandDetails): Promise<{ registryId: string }>;
+  /** Undefined when the registry does not know the id. */
+  brand(registryId: string): Promise<BrandReview | undefined>;
+}
+
+/** The bundled simulator's registry API over HTTP, each call bounded by `timeoutMs`. */
+export class HttpRegistry implements Registry {
+  constructor(
+    private readonly base: string,
+    private readonly timeoutMs = 5_000,
+  ) {}
+
+  private async call(method: 'GET' | 'POST', path: string, body?: unknown) {
+    try {
+      const r = await request(`${this.base}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+      const text = await r.body.text();
+      return { status: r.statusCode, json: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+    } catch (err) {
+      throw new AppError('REGISTRY_UNAVAILABLE', `the registry did not answer: ${(err as Error).message}`);
+    }
+  }
+
+  async submitBrand(details: BrandDetails): Promise<{ registryId: string }> {
+    const r = await this.call('POST', '/registry/brands', details);
+    if (r.status !== 201 || typeof r.json.id !== 'string')
+      throw new AppError('REGISTRY_UNAVAILABLE', `the registry answered ${r.status}`);
+    return { registryId: r.json.id };
+  }
+
+  async brand(registryId: string): Promise<BrandReview | undefined> {
+    const r = await this.call('GET', `/registry/brands/${encodeURIComponent(registryId)}`);
+    if (r.status === 404) return undefined;
+    const s = r.json.status;
+    if (r.status !== 200 || (s !== 'submitted' && s !== 'approved' && s !== 'rejected'))
+      throw new AppError('REGISTRY_UNAVAILABLE', `the registry answered ${r.status}`);
+    const id = r.json.identityStatus;
+    const score = r.json.vettingScore;
+    return {
+      status: s,
+      reason: typeof r.json.reason === 'string' ? r.json.reason.slice(0, 500) : null,
+      identityStatus: IDENTITY_STATUSES.includes(id as IdentityStatus) ? (id as IdentityStatus) : null,
+      vettingScore:
+        typeof score === 'number' && Number.isInteger(score) && score >= 0 && score <= 100 ? score : null,
+    };
+  }
+}
