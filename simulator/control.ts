@@ -168,6 +168,9 @@ export async function startControlServer(
         case 'POST /registry/brands':
           await readJson(req);
           return send(res, 201, sim.registry.submitBrand());
+        case 'POST /registry/campaigns':
+          await readJson(req);
+          return send(res, 201, sim.registry.submitCampaign());
         case 'POST /registry/config':
           return send(res, 200, sim.registry.configure((await readJson(req)) as Record<string, never>));
         case 'POST /reset':
@@ -178,11 +181,14 @@ export async function startControlServer(
         case 'POST /disconnect':
           return send(res, 200, { dropped: sim.dropConnections() });
         default: {
-          const brand = /^GET \/registry\/brands\/([A-Za-z0-9]{1,32})$/.exec(route);
-          if (brand) {
-            const r = sim.registry.get(brand[1]!);
-            return r ? send(res, 200, r) : send(res, 404, { error: 'no such brand' });
+          const rec = /^GET \/registry\/(brands|campaigns)\/([A-Za-z0-9]{1,32})$/.exec(route);
+          if (rec) {
+            const r = sim.registry.get(rec[2]!);
+            const kind = rec[1] === 'brands' ? 'brand' : 'campaign';
+            return r && r.kind === kind ? send(res, 200, r) : send(res, 404, { error: `no such ${kind}` });
           }
+          const susp = /^POST \/registry\/campaigns\/([A-Za-z0-9]{1,32})\/suspend$/.exec(route);
+          if (susp) return send(res, sim.registry.suspend(susp[1]!) ? 200 : 404, { id: susp[1] });
           return send(res, 404, { error: `no route ${route}` });
         }
       }

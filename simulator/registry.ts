@@ -16,8 +16,8 @@ export interface ReviewConfig {
 
 export interface RegistryRecord {
   id: string;
-  kind: 'brand';
-  status: 'submitted' | 'approved' | 'rejected';
+  kind: 'brand' | 'campaign';
+  status: 'submitted' | 'approved' | 'rejected' | 'suspended';
   reason: string | null;
   identityStatus: ReviewConfig['identityStatus'] | null;
   vettingScore: number | null;
@@ -57,12 +57,31 @@ export class Registry {
     return n;
   }
 
+  private readonly suspended = new Set<string>();
+
   /** A brand submitted for review (its details were validated by the submitter). */
   submitBrand(): RegistryRecord {
-    const id = `B${String(this.next++).padStart(6, '0')}`;
+    return this.submit('brand');
+  }
+
+  /** A campaign submitted for review. */
+  submitCampaign(): RegistryRecord {
+    return this.submit('campaign');
+  }
+
+  /** A carrier suspends an approved campaign; false when it is not one. */
+  suspend(id: string): boolean {
+    const r = this.get(id);
+    if (r?.kind !== 'campaign' || r.status !== 'approved') return false;
+    this.suspended.add(id);
+    return true;
+  }
+
+  private submit(kind: 'brand' | 'campaign'): RegistryRecord {
+    const id = `${kind === 'brand' ? 'B' : 'C'}${String(this.next++).padStart(6, '0')}`;
     const r = {
       id,
-      kind: 'brand' as const,
+      kind,
       status: 'submitted' as const,
       reason: null,
       identityStatus: null,
@@ -83,6 +102,7 @@ export class Registry {
   private view(r: RegistryRecord & { review: ReviewConfig }): RegistryRecord {
     const { review, ...rec } = r;
     if (this.now() - r.submittedAt < review.delayMs) return rec;
+    if (this.suspended.has(r.id)) return { ...rec, status: 'suspended', reason: 'suspended by a carrier' };
     if (review.outcome === 'reject') return { ...rec, status: 'rejected', reason: review.reason };
     return {
       ...rec,

@@ -45,6 +45,7 @@ import { statusName } from './smpp/command-status.ts';
 import { AccountsRepo } from './store/accounts-repo.ts';
 import { Batcher } from './store/batcher.ts';
 import { BrandsRepo } from './store/brands-repo.ts';
+import { CampaignsRepo } from './store/campaigns-repo.ts';
 import { ComplianceRepo } from './store/compliance-repo.ts';
 import { ConversationsRepo } from './store/conversations-repo.ts';
 import { type Db, openDb } from './store/db.ts';
@@ -266,7 +267,9 @@ export async function createGateway(
 
   const brands = new BrandsRepo(db);
   const registry = config.registryUrl ? new HttpRegistry(config.registryUrl) : undefined;
-  const registration = registry && new RegistrationService(brands, registry, log, config.registryPollMs);
+  const campaigns = new CampaignsRepo(db);
+  const registration =
+    registry && new RegistrationService(brands, campaigns, registry, log, config.registryPollMs);
 
   const readiness = async (): Promise<Readiness> => {
     const database = await db.query('SELECT 1').then(
@@ -308,6 +311,7 @@ export async function createGateway(
     inbox: live.inbox,
     numberProvider: config.numberProviderUrl ? new HttpNumberProvider(config.numberProviderUrl) : undefined,
     brands,
+    campaigns,
     registry,
     eventsHeartbeatMs: config.events.heartbeatMs,
     eventsMaxQueued: 10_000,

@@ -89,6 +89,18 @@ export const ERROR_CATALOG = {
   USER_NOT_FOUND: def(404, 'fix-request', 'no such user'),
   BRAND_NOT_FOUND: def(404, 'fix-request', 'no such brand'),
   BRAND_LOCKED: def(409, 'fix-request', 'a brand under review or approved cannot be changed'),
+  CAMPAIGN_NOT_FOUND: def(404, 'fix-request', 'no such campaign'),
+  CAMPAIGN_LOCKED: def(409, 'fix-request', 'a campaign under review or approved cannot be changed'),
+  BRAND_NOT_APPROVED: def(
+    422,
+    'fix-request',
+    'the brand is not approved yet; campaigns need an approved brand',
+  ),
+  CAMPAIGN_NOT_APPROVED: def(
+    422,
+    'fix-request',
+    'numbers are assigned only to an approved campaign of the account',
+  ),
   FREQUENCY_CAP: def(
     422,
     'fix-request',

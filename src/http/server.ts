@@ -16,6 +16,7 @@ import type { NumberProvider } from '../numbers/provider.ts';
 import type { Registry } from '../numbers/registry.ts';
 import type { AccountsRepo } from '../store/accounts-repo.ts';
 import type { BrandsRepo } from '../store/brands-repo.ts';
+import type { CampaignsRepo } from '../store/campaigns-repo.ts';
 import type { ComplianceRepo } from '../store/compliance-repo.ts';
 import type { ConversationsRepo } from '../store/conversations-repo.ts';
 import type { MessagesRepo } from '../store/messages-repo.ts';
@@ -26,6 +27,7 @@ import { clientErrorHandler, errorReply, registerErrorHandling, toAppError } fro
 import { registerSanitize } from './plugins/sanitize.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerBrandRoutes } from './routes/brands.ts';
+import { registerCampaignRoutes } from './routes/campaigns.ts';
 import { registerContactRoutes } from './routes/contacts.ts';
 import { registerConversationRoutes } from './routes/conversations.ts';
 import { registerEventRoutes } from './routes/events.ts';
@@ -63,6 +65,7 @@ export interface HttpDeps {
   senders: SendersRepo;
   /** 10DLC brands and the registry that reviews them (undefined: none configured). */
   brands: BrandsRepo;
+  campaigns: CampaignsRepo;
   registry: Registry | undefined;
   /** Where numbers are bought (undefined: none configured). */
   numberProvider: NumberProvider | undefined;
@@ -186,6 +189,7 @@ export async function buildHttp(deps: HttpDeps): Promise<App> {
   registerEventRoutes(app, deps);
   registerNumberRoutes(app, deps);
   registerBrandRoutes(app, deps);
+  registerCampaignRoutes(app, deps);
   registerWebhookSettingsRoutes(app, deps);
   registerAdminRoutes(app, deps);
   return app;

@@ -1,10 +1,12 @@
 import type { Logger } from '../logger.ts';
 import type { BrandsRepo } from '../store/brands-repo.ts';
+import type { CampaignsRepo } from '../store/campaigns-repo.ts';
 import { throughputClass } from './brands.ts';
 import type { Registry } from './registry.ts';
 
 /**
- * Asks the registry about submitted brands every `pollMs` and records finished reviews. A registry
+ * Asks the registry about submitted brands and campaigns (and approved campaigns, which a carrier
+ * may suspend) every `pollMs` and records what it says. A registry
  * that does not answer is asked again next time; each instance may poll (the update only applies
  * to a brand still submitted, so two instances record one review once).
  */
@@ -14,6 +16,7 @@ export class RegistrationService {
 
   constructor(
     private readonly brands: BrandsRepo,
+    private readonly campaigns: CampaignsRepo,
     private readonly registry: Registry,
     private readonly log: Logger,
     private readonly pollMs: number,
@@ -40,6 +43,16 @@ export class RegistrationService {
           throughputClass:
             r.status === 'approved' ? throughputClass(b.entityType, r.identityStatus, r.vettingScore) : null,
         });
+      }
+      for (const c of await this.campaigns.watched(500)) {
+        const r = await this.registry.campaign(c.registryId);
+        if (!r || r.status === c.status || r.status === 'submitted') continue;
+        await this.campaigns.setStatus(
+          c.id,
+          c.status,
+          r.status,
+          r.status === 'approved' ? null : (r.reason ?? r.status),
+        );
       }
     } catch (err) {
       this.log.warn({ err }, 'brand reviews not read; asking again later');

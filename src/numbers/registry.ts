@@ -2,6 +2,7 @@ import { request } from 'undici';
 import { AppError } from '../errors/app-error.ts';
 import type { BrandDetails, IdentityStatus } from './brands.ts';
 import { IDENTITY_STATUSES } from './brands.ts';
+import type { CampaignDetails } from './campaigns.ts';
 
 /** A brand's review as the registry tells it. */
 export interface BrandReview {
@@ -19,6 +20,14 @@ export interface Registry {
   submitBrand(details: BrandDetails): Promise<{ registryId: string }>;
   /** Undefined when the registry does not know the id. */
   brand(registryId: string): Promise<BrandReview | undefined>;
+  submitCampaign(details: CampaignDetails): Promise<{ registryId: string }>;
+  /** Where a campaign stands (approved campaigns can be suspended later); undefined when unknown. */
+  campaign(registryId: string): Promise<CampaignReview | undefined>;
+}
+
+export interface CampaignReview {
+  status: 'submitted' | 'approved' | 'rejected' | 'suspended';
+  reason: string | null;
 }
 
 /** The bundled simulator's registry API over HTTP, each call bounded by `timeoutMs`. */
@@ -66,5 +75,21 @@ export class HttpRegistry implements Registry {
       vettingScore:
         typeof score === 'number' && Number.isInteger(score) && score >= 0 && score <= 100 ? score : null,
     };
+  }
+
+  async submitCampaign(details: CampaignDetails): Promise<{ registryId: string }> {
+    const r = await this.call('POST', '/registry/campaigns', details);
+    if (r.status !== 201 || typeof r.json.id !== 'string')
+      throw new AppError('REGISTRY_UNAVAILABLE', `the registry answered ${r.status}`);
+    return { registryId: r.json.id };
+  }
+
+  async campaign(registryId: string): Promise<CampaignReview | undefined> {
+    const r = await this.call('GET', `/registry/campaigns/${encodeURIComponent(registryId)}`);
+    if (r.status === 404) return undefined;
+    const s = r.json.status;
+    if (r.status !== 200 || (s !== 'submitted' && s !== 'approved' && s !== 'rejected' && s !== 'suspended'))
+      throw new AppError('REGISTRY_UNAVAILABLE', `the registry answered ${r.status}`);
+    return { status: s, reason: typeof r.json.reason === 'string' ? r.json.reason.slice(0, 500) : null };
   }
 }

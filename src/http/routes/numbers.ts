@@ -18,6 +18,10 @@ const NumberBody = Type.Object({
   assignedUserId: Type.Union([Type.String(), Type.Null()], {
     description: 'the team member the number belongs to (it becomes their default sender)',
   }),
+  campaign: Type.Object(
+    { id: Type.Union([Type.String(), Type.Null()]), status: Type.Union([Type.String(), Type.Null()]) },
+    { description: 'the 10DLC campaign it sends under (PUT /v1/numbers/:id/campaign)' },
+  ),
   calls: Type.Object(
     {
       forwardTo: Type.Union([Type.String(), Type.Null()]),

@@ -1,0 +1,119 @@
+import { newId } from '../messaging/compose.ts';
+import type { CampaignDetails, CampaignStatus } from '../numbers/campaigns.ts';
+import type { Db } from './db.ts';
+
+/** A campaign as the API shows it. */
+export interface CampaignView extends CampaignDetails {
+  id: string;
+  status: CampaignStatus;
+  registryId: string | null;
+  rejectionReason: string | null;
+  submittedAt: string | null;
+  reviewedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const iso = (d: unknown) => (d == null ? null : (d instanceof Date ? d : new Date(String(d))).toISOString());
+const COLUMNS =
+  'id, brand_id, details, status, registry_id, rejection_reason, submitted_at, reviewed_at, created_at, updated_at';
+
+function toView(r: Record<string, unknown>): CampaignView {
+  return {
+    ...(r.details as Omit<CampaignDetails, 'brandId'>),
+    brandId: r.brand_id as string,
+    id: r.id as string,
+    status: r.status as CampaignStatus,
+    registryId: (r.registry_id as string | null) ?? null,
+    rejectionReason: (r.rejection_reason as string | null) ?? null,
+    submittedAt: iso(r.submitted_at),
+    reviewedAt: iso(r.reviewed_at),
+    createdAt: iso(r.created_at)!,
+    updatedAt: iso(r.updated_at)!,
+  };
+}
+
+const detailsOnly = ({ brandId: _b, ...d }: CampaignDetails) => JSON.stringify(d);
+
+/** Campaigns per account (the review poller reads across accounts by status). */
+export class CampaignsRepo {
+  constructor(private readonly db: Db) {}
+
+  async create(accountId: string, c: CampaignDetails): Promise<CampaignView> {
+    const r = await this.db.query(
+      `INSERT INTO campaigns (id, account_id, brand_id, details, status) VALUES ($1, $2, $3, $4, 'draft') RETURNING ${COLUMNS}`,
+      [newId(), accountId, c.brandId, detailsOnly(c)],
+    );
+    return toView(r.rows[0]!);
+  }
+
+  async get(accountId: string, id: string): Promise<CampaignView | undefined> {
+    const r = await this.db.query(`SELECT ${COLUMNS} FROM campaigns WHERE id = $1 AND account_id = $2`, [
+      id,
+      accountId,
+    ]);
+    return r.rows[0] ? toView(r.rows[0]) : undefined;
+  }
+
+  async list(accountId: string, limit: number): Promise<CampaignView[]> {
+    const r = await this.db.query(
+      `SELECT ${COLUMNS} FROM campaigns WHERE account_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
+      [accountId, limit],
+    );
+    return r.rows.map(toView);
+  }
+
+  /** Replaces a draft or rejected campaign's details (back to draft); false when it is neither. */
+  async update(accountId: string, id: string, c: CampaignDetails): Promise<boolean> {
+    const r = await this.db.query(
+      `UPDATE campaigns SET brand_id = $3, details = $4, status = 'draft', rejection_reason = NULL, updated_at = now()
+       WHERE id = $1 AND account_id = $2 AND status IN ('draft', 'rejected')`,
+      [id, accountId, c.brandId, detailsOnly(c)],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async markSubmitted(accountId: string, id: string, registryId: string): Promise<boolean> {
+    const r = await this.db.query(
+      `UPDATE campaigns SET status = 'submitted', registry_id = $3, submitted_at = now(), updated_at = now()
+       WHERE id = $1 AND account_id = $2 AND status = 'draft'`,
+      [id, accountId, registryId],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  /** Campaigns the registry may still change: under review, or approved (a carrier may suspend). */
+  async watched(limit: number): Promise<Array<{ id: string; registryId: string; status: CampaignStatus }>> {
+    const r = await this.db.query<{ id: string; registry_id: string; status: CampaignStatus }>(
+      `SELECT id, registry_id, status FROM campaigns WHERE status IN ('submitted', 'approved')
+       ORDER BY submitted_at LIMIT $1`,
+      [limit],
+    );
+    return r.rows.map((x) => ({ id: x.id, registryId: x.registry_id, status: x.status }));
+  }
+
+  /** Records the registry's word (only over the status it was read in). */
+  async setStatus(
+    id: string,
+    from: CampaignStatus,
+    to: CampaignStatus,
+    reason: string | null,
+  ): Promise<void> {
+    await this.db.query(
+      `UPDATE campaigns SET status = $3, rejection_reason = $4, reviewed_at = now(), updated_at = now()
+       WHERE id = $1 AND status = $2`,
+      [id, from, to, reason],
+    );
+  }
+
+  /** Assigns a number to an approved campaign of the account; false when either is not so. */
+  async assignNumber(accountId: string, numberId: string, campaignId: string | null): Promise<boolean> {
+    const r = await this.db.query(
+      `UPDATE numbers SET campaign_id = $3, campaign_status = CASE WHEN $3::uuid IS NULL THEN NULL ELSE 'assigned' END
+       WHERE id = $1 AND account_id = $2
+         AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM campaigns WHERE id = $3 AND account_id = $2 AND status = 'approved'))`,
+      [numberId, accountId, campaignId],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+}
