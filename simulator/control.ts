@@ -168,6 +168,9 @@ export async function startControlServer(
         case 'POST /registry/brands':
           await readJson(req);
           return send(res, 201, sim.registry.submitBrand());
+        case 'POST /registry/toll-free':
+          await readJson(req);
+          return send(res, 201, sim.registry.submitTollFree());
         case 'POST /registry/campaigns':
           await readJson(req);
           return send(res, 201, sim.registry.submitCampaign());
@@ -181,10 +184,12 @@ export async function startControlServer(
         case 'POST /disconnect':
           return send(res, 200, { dropped: sim.dropConnections() });
         default: {
-          const rec = /^GET \/registry\/(brands|campaigns)\/([A-Za-z0-9]{1,32})$/.exec(route);
+          const rec = /^GET \/registry\/(brands|campaigns|toll-free)\/([A-Za-z0-9]{1,32})$/.exec(route);
           if (rec) {
             const r = sim.registry.get(rec[2]!);
-            const kind = rec[1] === 'brands' ? 'brand' : 'campaign';
+            const kind = ({ brands: 'brand', campaigns: 'campaign', 'toll-free': 'tollfree' } as const)[
+              rec[1] as 'brands' | 'campaigns' | 'toll-free'
+            ];
             return r && r.kind === kind ? send(res, 200, r) : send(res, 404, { error: `no such ${kind}` });
           }
           const susp = /^POST \/registry\/campaigns\/([A-Za-z0-9]{1,32})\/suspend$/.exec(route);

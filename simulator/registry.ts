@@ -16,7 +16,7 @@ export interface ReviewConfig {
 
 export interface RegistryRecord {
   id: string;
-  kind: 'brand' | 'campaign';
+  kind: 'brand' | 'campaign' | 'tollfree';
   status: 'submitted' | 'approved' | 'rejected' | 'suspended';
   reason: string | null;
   identityStatus: ReviewConfig['identityStatus'] | null;
@@ -69,6 +69,11 @@ export class Registry {
     return this.submit('campaign');
   }
 
+  /** A toll-free number's verification request. */
+  submitTollFree(): RegistryRecord {
+    return this.submit('tollfree');
+  }
+
   /** A carrier suspends an approved campaign; false when it is not one. */
   suspend(id: string): boolean {
     const r = this.get(id);
@@ -77,8 +82,8 @@ export class Registry {
     return true;
   }
 
-  private submit(kind: 'brand' | 'campaign'): RegistryRecord {
-    const id = `${kind === 'brand' ? 'B' : 'C'}${String(this.next++).padStart(6, '0')}`;
+  private submit(kind: RegistryRecord['kind']): RegistryRecord {
+    const id = `${{ brand: 'B', campaign: 'C', tollfree: 'V' }[kind]}${String(this.next++).padStart(6, '0')}`;
     const r = {
       id,
       kind,

@@ -58,6 +58,7 @@ import { PduLogRepo, type RejectedPduRecord } from './store/pdu-log-repo.ts';
 import { ReceiptsRepo } from './store/receipts-repo.ts';
 import { RedisBus } from './store/redis-bus.ts';
 import { SendersRepo } from './store/senders-repo.ts';
+import { TollFreeRepo } from './store/toll-free-repo.ts';
 import { WebhooksRepo } from './store/webhooks-repo.ts';
 
 export interface Gateway {
@@ -268,8 +269,9 @@ export async function createGateway(
   const brands = new BrandsRepo(db);
   const registry = config.registryUrl ? new HttpRegistry(config.registryUrl) : undefined;
   const campaigns = new CampaignsRepo(db);
+  const tollFree = new TollFreeRepo(db);
   const registration =
-    registry && new RegistrationService(brands, campaigns, registry, log, config.registryPollMs);
+    registry && new RegistrationService(brands, campaigns, tollFree, registry, log, config.registryPollMs);
 
   const readiness = async (): Promise<Readiness> => {
     const database = await db.query('SELECT 1').then(
@@ -312,6 +314,7 @@ export async function createGateway(
     numberProvider: config.numberProviderUrl ? new HttpNumberProvider(config.numberProviderUrl) : undefined,
     brands,
     campaigns,
+    tollFree,
     registry,
     eventsHeartbeatMs: config.events.heartbeatMs,
     eventsMaxQueued: 10_000,

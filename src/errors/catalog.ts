@@ -90,6 +90,8 @@ export const ERROR_CATALOG = {
   BRAND_NOT_FOUND: def(404, 'fix-request', 'no such brand'),
   BRAND_LOCKED: def(409, 'fix-request', 'a brand under review or approved cannot be changed'),
   CAMPAIGN_NOT_FOUND: def(404, 'fix-request', 'no such campaign'),
+  NOT_TOLL_FREE: def(422, 'fix-request', 'toll-free verification is for a toll-free number of this account'),
+  VERIFICATION_LOCKED: def(409, 'fix-request', 'a verification in review or verified cannot be replaced'),
   CAMPAIGN_LOCKED: def(409, 'fix-request', 'a campaign under review or approved cannot be changed'),
   BRAND_NOT_APPROVED: def(
     422,

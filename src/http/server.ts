@@ -22,6 +22,7 @@ import type { ConversationsRepo } from '../store/conversations-repo.ts';
 import type { MessagesRepo } from '../store/messages-repo.ts';
 import type { PduLogRepo } from '../store/pdu-log-repo.ts';
 import type { SendersRepo } from '../store/senders-repo.ts';
+import type { TollFreeRepo } from '../store/toll-free-repo.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { clientErrorHandler, errorReply, registerErrorHandling, toAppError } from './plugins/errors.ts';
 import { registerSanitize } from './plugins/sanitize.ts';
@@ -35,6 +36,7 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
 import { registerMessageRoutes } from './routes/messages.ts';
 import { registerNumberRoutes } from './routes/numbers.ts';
+import { registerTollFreeRoutes } from './routes/toll-free.ts';
 import { registerUserRoutes } from './routes/users.ts';
 import { registerWebhookSettingsRoutes } from './routes/webhook-settings.ts';
 import { ErrorBody } from './schemas.ts';
@@ -66,6 +68,7 @@ export interface HttpDeps {
   /** 10DLC brands and the registry that reviews them (undefined: none configured). */
   brands: BrandsRepo;
   campaigns: CampaignsRepo;
+  tollFree: TollFreeRepo;
   registry: Registry | undefined;
   /** Where numbers are bought (undefined: none configured). */
   numberProvider: NumberProvider | undefined;
@@ -190,6 +193,7 @@ export async function buildHttp(deps: HttpDeps): Promise<App> {
   registerNumberRoutes(app, deps);
   registerBrandRoutes(app, deps);
   registerCampaignRoutes(app, deps);
+  registerTollFreeRoutes(app, deps);
   registerWebhookSettingsRoutes(app, deps);
   registerAdminRoutes(app, deps);
   return app;

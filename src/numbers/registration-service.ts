@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.ts';
 import type { BrandsRepo } from '../store/brands-repo.ts';
 import type { CampaignsRepo } from '../store/campaigns-repo.ts';
+import type { TollFreeRepo } from '../store/toll-free-repo.ts';
 import { throughputClass } from './brands.ts';
 import type { Registry } from './registry.ts';
 
@@ -17,6 +18,7 @@ export class RegistrationService {
   constructor(
     private readonly brands: BrandsRepo,
     private readonly campaigns: CampaignsRepo,
+    private readonly tollFree: TollFreeRepo,
     private readonly registry: Registry,
     private readonly log: Logger,
     private readonly pollMs: number,
@@ -52,6 +54,15 @@ export class RegistrationService {
           c.status,
           r.status,
           r.status === 'approved' ? null : (r.reason ?? r.status),
+        );
+      }
+      for (const t of await this.tollFree.inReview(500)) {
+        const r = await this.registry.tollFree(t.registryId);
+        if (!r || r.status === 'submitted') continue;
+        await this.tollFree.review(
+          t.numberId,
+          r.status === 'approved' ? 'verified' : 'rejected',
+          r.status === 'approved' ? null : (r.reason ?? 'rejected by the reviewer'),
         );
       }
     } catch (err) {

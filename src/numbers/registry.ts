@@ -3,6 +3,7 @@ import { AppError } from '../errors/app-error.ts';
 import type { BrandDetails, IdentityStatus } from './brands.ts';
 import { IDENTITY_STATUSES } from './brands.ts';
 import type { CampaignDetails } from './campaigns.ts';
+import type { TollFreeDetails } from './toll-free.ts';
 
 /** A brand's review as the registry tells it. */
 export interface BrandReview {
@@ -21,6 +22,9 @@ export interface Registry {
   /** Undefined when the registry does not know the id. */
   brand(registryId: string): Promise<BrandReview | undefined>;
   submitCampaign(details: CampaignDetails): Promise<{ registryId: string }>;
+  submitTollFree(details: TollFreeDetails): Promise<{ registryId: string }>;
+  /** A toll-free verification's review (submitted = in review); undefined when unknown. */
+  tollFree(registryId: string): Promise<CampaignReview | undefined>;
   /** Where a campaign stands (approved campaigns can be suspended later); undefined when unknown. */
   campaign(registryId: string): Promise<CampaignReview | undefined>;
 }
@@ -89,6 +93,22 @@ export class HttpRegistry implements Registry {
     if (r.status === 404) return undefined;
     const s = r.json.status;
     if (r.status !== 200 || (s !== 'submitted' && s !== 'approved' && s !== 'rejected' && s !== 'suspended'))
+      throw new AppError('REGISTRY_UNAVAILABLE', `the registry answered ${r.status}`);
+    return { status: s, reason: typeof r.json.reason === 'string' ? r.json.reason.slice(0, 500) : null };
+  }
+
+  async submitTollFree(details: TollFreeDetails): Promise<{ registryId: string }> {
+    const r = await this.call('POST', '/registry/toll-free', details);
+    if (r.status !== 201 || typeof r.json.id !== 'string')
+      throw new AppError('REGISTRY_UNAVAILABLE', `the registry answered ${r.status}`);
+    return { registryId: r.json.id };
+  }
+
+  async tollFree(registryId: string): Promise<CampaignReview | undefined> {
+    const r = await this.call('GET', `/registry/toll-free/${encodeURIComponent(registryId)}`);
+    if (r.status === 404) return undefined;
+    const s = r.json.status;
+    if (r.status !== 200 || (s !== 'submitted' && s !== 'approved' && s !== 'rejected'))
       throw new AppError('REGISTRY_UNAVAILABLE', `the registry answered ${r.status}`);
     return { status: s, reason: typeof r.json.reason === 'string' ? r.json.reason.slice(0, 500) : null };
   }
