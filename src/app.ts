@@ -38,6 +38,7 @@ import { checkCallbackUrl, WebhookTransport } from './messaging/webhook-transpor
 import { WebhookSender } from './messaging/webhooks.ts';
 import { createMetrics, type Metrics, subscribeMetrics } from './metrics/metrics.ts';
 import { HttpNumberProvider } from './numbers/http-provider.ts';
+import { registrationAcceptPolicy, registrationDispatchPolicy } from './numbers/registration-policy.ts';
 import { RegistrationService } from './numbers/registration-service.ts';
 import { HttpRegistry } from './numbers/registry.ts';
 import { Carrier } from './smpp/carrier.ts';
@@ -76,6 +77,7 @@ export interface Gateway {
   sweeper: Sweeper;
   compliance: ComplianceService;
   contacts: ComplianceRepo;
+  campaigns: CampaignsRepo;
   dispatchPipeline: Pipeline<ClaimedSegment>;
   acceptPipeline: Pipeline<AcceptCandidate>;
   /** Starts binds, dispatch, sweeps and webhooks (the HTTP listener is main's). */
@@ -201,6 +203,7 @@ export async function createGateway(
   const acceptPipeline = new Pipeline<AcceptCandidate>(
     [
       schedulePolicy,
+      ...(config.registrationGate ? [registrationAcceptPolicy()] : []),
       optOutAcceptPolicy(complianceContext),
       quietHoursAcceptPolicy(complianceContext),
       frequencyCapPolicy(complianceContext),
@@ -210,6 +213,7 @@ export async function createGateway(
   );
   const dispatchPipeline = new Pipeline<ClaimedSegment>([
     validityPolicy,
+    ...(config.registrationGate ? [registrationDispatchPolicy((n) => accounts.registrationOf(n))] : []),
     optOutDispatchPolicy(complianceContext),
     quietHoursDispatchPolicy(complianceContext),
     backoff.policyFor(),
@@ -352,6 +356,7 @@ export async function createGateway(
     sweeper,
     compliance,
     contacts,
+    campaigns,
     dispatchPipeline,
     acceptPipeline,
     start() {

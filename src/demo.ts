@@ -20,7 +20,8 @@ export interface Demo {
 
 /**
  * On the first embedded start (no accounts yet) creates a demo account with a number on the
- * simulator (and a business name, so first messages do not warn) and writes
+ * simulator (and a business name, so first messages do not warn), registered under an approved
+ * demo brand and campaign (so the registration gate lets it send), and writes
  * $PARLEY_DATA_DIR/demo.json; later starts read it back. The API key exists in clear only in that
  * file. Rejects when the database fails.
  */
@@ -30,12 +31,15 @@ export async function prepareDemo(
   config: AppConfig,
   apiUrl: string,
   simulatorControlUrl: string,
+  /** Registers the demo number (an approved demo brand and campaign): it may send with the gate on. */
+  registerNumber: (accountId: string, e164: string) => Promise<void> = async () => undefined,
 ): Promise<Demo> {
   mkdirSync(config.dataDir, { recursive: true });
   const file = path.join(config.dataDir, 'demo.json');
   try {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as Demo;
     if (saved.accountId && (await accounts.getAccount(saved.accountId))) {
+      await registerNumber(saved.accountId, saved.number);
       const demo = { ...saved, apiUrl, simulatorControlUrl };
       writeFileSync(file, `${JSON.stringify(demo, null, 2)}\n`);
       return demo;
@@ -56,6 +60,7 @@ export async function prepareDemo(
     }
   }
   if (!number) throw new Error('no free demo number in +1 555 010 0001..0099');
+  await registerNumber(account.id, number);
   const current = (await compliance.settings([account.id])).get(account.id)!;
   await compliance.putSettings(account.id, { ...current, businessName: 'Parley Demo' });
   const demo: Demo = { apiUrl, apiKey, accountId: account.id, number, simulatorControlUrl };

@@ -75,6 +75,7 @@ if (simulator) {
     config,
     address,
     `http://127.0.0.1:${simulator.controlPort}`,
+    (accountId, e164) => gateway.campaigns.registerDemo(accountId, e164),
   ).catch((err: Error) => {
     log.error({ err: err.message }, 'demo account not prepared');
     return undefined;

@@ -117,6 +117,8 @@ export async function startGateway(
       // The figures must not depend on the hour of the run (recipients in US zones).
       PARLEY_QUIET_HOURS_DEFAULT: 'off',
       PARLEY_FOOTER_DEFAULT: 'off',
+      // Numbers are unregistered in tests: the registration gate only where a test asks for it.
+      PARLEY_REGISTRATION_GATE: 'off',
       PORT: '0',
       LOG_LEVEL: 'info',
       PARLEY_DB_POOL: '16',

@@ -58,6 +58,7 @@ const envSchema = z.object({
   PARLEY_FOOTER_DEFAULT: z.enum(['on', 'off']).default('on'),
   PARLEY_NUMBER_PROVIDER_URL: z.string().url().optional(),
   PARLEY_REGISTRY_URL: z.string().url().optional(),
+  PARLEY_REGISTRATION_GATE: z.enum(['on', 'off']).default('on'),
   PARLEY_REGISTRY_POLL_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
   PARLEY_EVENTS_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   PARLEY_EVENTS_MAX_CLIENTS: z.coerce.number().int().min(1).max(100_000).default(2_000),
@@ -167,6 +168,8 @@ export interface AppConfig {
   /** The 10DLC registry's API (brand review) and how often submitted brands are asked about. */
   registryUrl: string | undefined;
   registryPollMs: number;
+  /** Refuse and stop messages from unregistered numbers (10DLC, toll-free); tests turn it off. */
+  registrationGate: boolean;
   /** GET /v1/events: heartbeat, connections per instance, the read of a lost notification, log kept. */
   events: { heartbeatMs: number; maxClients: number; pollMs: number; retentionMs: number };
   dbPoolSize: number;
@@ -261,6 +264,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     numberProviderUrl: v.PARLEY_NUMBER_PROVIDER_URL,
     registryUrl: v.PARLEY_REGISTRY_URL,
     registryPollMs: v.PARLEY_REGISTRY_POLL_MS,
+    registrationGate: v.PARLEY_REGISTRATION_GATE === 'on',
     events: {
       heartbeatMs: v.PARLEY_EVENTS_HEARTBEAT_MS,
       maxClients: v.PARLEY_EVENTS_MAX_CLIENTS,

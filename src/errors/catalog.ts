@@ -90,6 +90,16 @@ export const ERROR_CATALOG = {
   BRAND_NOT_FOUND: def(404, 'fix-request', 'no such brand'),
   BRAND_LOCKED: def(409, 'fix-request', 'a brand under review or approved cannot be changed'),
   CAMPAIGN_NOT_FOUND: def(404, 'fix-request', 'no such campaign'),
+  NUMBER_NOT_REGISTERED: def(
+    422,
+    'fix-config',
+    'the sending number is not assigned to an approved 10DLC campaign (PUT /v1/numbers/:id/campaign)',
+  ),
+  TOLL_FREE_NOT_VERIFIED: def(
+    422,
+    'fix-config',
+    'the toll-free sending number is not verified (PUT /v1/numbers/:id/toll-free-verification)',
+  ),
   NOT_TOLL_FREE: def(422, 'fix-request', 'toll-free verification is for a toll-free number of this account'),
   VERIFICATION_LOCKED: def(409, 'fix-request', 'a verification in review or verified cannot be replaced'),
   CAMPAIGN_LOCKED: def(409, 'fix-request', 'a campaign under review or approved cannot be changed'),

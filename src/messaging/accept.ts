@@ -227,6 +227,7 @@ export class AcceptService {
         );
         // What was read about the recipient saves the compliance policies a second look-up.
         if (c.to === r.to) c.contact = r.answer.contact;
+        c.senderRegistered = from.registered;
         candidates.push({ i, c });
       } catch (err) {
         if (!(err instanceof AppError)) throw err;

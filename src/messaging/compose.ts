@@ -37,6 +37,8 @@ export interface AcceptCandidate {
    * undefined: not read — a policy that needs it looks it up.
    */
   contact?: { dnd: boolean; timeZone: string | null } | null | undefined;
+  /** The sending number's registration (10DLC campaign, toll-free verification); undefined: unknown. */
+  senderRegistered?: boolean | undefined;
 }
 
 /** Stable hash of what the client asked, to tell an idempotent retry from a different request. */

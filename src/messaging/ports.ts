@@ -41,6 +41,11 @@ export interface SendingNumber {
   accountId: string;
   e164: string;
   type: NumberType;
+  /**
+   * Whether carriers accept A2P traffic from it: a local number assigned to an approved 10DLC
+   * campaign, a verified toll-free number; mobile numbers and short codes (own programmes) are.
+   */
+  registered?: boolean | undefined;
 }
 
 /** Accept side: batched inserts and idempotency look-ups. */

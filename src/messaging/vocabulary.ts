@@ -74,6 +74,7 @@ export const REASONS = [
   'receipt_timeout',
   'contact_opted_out',
   'frequency_cap',
+  'number_not_registered',
   // transient: the message waits and is tried again
   'scheduled',
   'no_carrier_bound',

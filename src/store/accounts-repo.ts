@@ -12,6 +12,13 @@ export interface Account {
   webhookSecret: string;
 }
 
+/** Whether number row `n` may carry A2P traffic (see SendingNumber.registered). */
+export const REGISTERED_SQL = `CASE n.type
+  WHEN 'local' THEN n.campaign_status = 'assigned'
+    AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = n.campaign_id AND c.status = 'approved')
+  WHEN 'toll_free' THEN EXISTS (SELECT 1 FROM toll_free_verifications t WHERE t.number_id = n.id AND t.status = 'verified')
+  ELSE true END`;
+
 /** A number as the account's API shows it. */
 export interface NumberView {
   id: string;
@@ -175,11 +182,24 @@ export class AccountsRepo implements NumberDirectory {
   }
 
   async listNumbers(accountId: string): Promise<SendingNumber[]> {
-    const r = await this.db.query<{ id: string; account_id: string; e164: string; type: NumberType }>(
-      'SELECT id, account_id, e164, type FROM numbers WHERE account_id = $1 ORDER BY created_at, e164',
+    const r = await this.db.query<{
+      id: string;
+      account_id: string;
+      e164: string;
+      type: NumberType;
+      registered: boolean;
+    }>(
+      `SELECT n.id, n.account_id, n.e164, n.type, ${REGISTERED_SQL} AS registered
+       FROM numbers n WHERE n.account_id = $1 ORDER BY n.created_at, n.e164`,
       [accountId],
     );
-    return r.rows.map((n) => ({ id: n.id, accountId: n.account_id, e164: n.e164, type: n.type }));
+    return r.rows.map((n) => ({
+      id: n.id,
+      accountId: n.account_id,
+      e164: n.e164,
+      type: n.type,
+      registered: Boolean(n.registered),
+    }));
   }
 
   /** The account's numbers with their settings, oldest first. */
@@ -282,6 +302,18 @@ export class AccountsRepo implements NumberDirectory {
         );
       return true;
     });
+  }
+
+  /** Registration of sending numbers (any account), for the dispatch gate. */
+  async registrationOf(
+    e164s: readonly string[],
+  ): Promise<Map<string, { type: NumberType; registered: boolean }>> {
+    const r = await this.db.query<{ e164: string; type: NumberType; registered: boolean }>(
+      `SELECT n.e164, n.type, ${REGISTERED_SQL} AS registered FROM numbers n WHERE n.e164 = ANY($1::text[])`,
+      [e164s],
+      'parley_number_registration',
+    );
+    return new Map(r.rows.map((x) => [x.e164, { type: x.type, registered: Boolean(x.registered) }]));
   }
 
   /** The URL inbound messages of the account are POSTed to (undefined: none). */

@@ -116,4 +116,66 @@ export class CampaignsRepo {
     );
     return (r.rowCount ?? 0) > 0;
   }
+
+  /**
+   * The embedded demo's registration, as if done elsewhere: an approved brand and campaign for the
+   * demo account, with its number assigned. Does nothing when the number has a campaign already.
+   */
+  async registerDemo(accountId: string, e164: string): Promise<void> {
+    await this.db.tx(async (q) => {
+      const n = await q.query<{ id: string; campaign_id: string | null }>(
+        'SELECT id, campaign_id FROM numbers WHERE account_id = $1 AND e164 = $2 FOR UPDATE',
+        [accountId, e164],
+      );
+      if (!n.rows[0] || n.rows[0].campaign_id) return;
+      const brandId = newId();
+      const campaignId = newId();
+      await q.query(
+        `INSERT INTO brands (id, account_id, details, status, registry_id, identity_status, vetting_score, throughput_class,
+                             submitted_at, reviewed_at)
+         VALUES ($1, $2, $3, 'approved', 'DEMO', 'VERIFIED', 75, 'E', now(), now())`,
+        [
+          brandId,
+          accountId,
+          JSON.stringify({
+            entityType: 'PRIVATE_PROFIT',
+            legalName: 'Parley Demo',
+            ein: '00-0000000',
+            address: { street: '1 Demo St', city: 'Austin', state: 'TX', postalCode: '78701', country: 'US' },
+            vertical: 'TECHNOLOGY',
+            email: 'demo@example.com',
+            phone: e164,
+          }),
+        ],
+      );
+      await q.query(
+        `INSERT INTO campaigns (id, account_id, brand_id, details, status, registry_id, submitted_at, reviewed_at)
+         VALUES ($1, $2, $3, $4, 'approved', 'DEMO', now(), now())`,
+        [
+          campaignId,
+          accountId,
+          brandId,
+          JSON.stringify({
+            useCase: 'MIXED',
+            description: 'The embedded demo of Parley: messages to the bundled simulator only.',
+            sampleMessages: ['Parley Demo: hello from the demo.', 'Parley Demo: reply STOP to opt out.'],
+            messageFlow: 'Demo only: recipients are the bundled SMSC simulator, never a real handset.',
+            optInKeywords: ['START'],
+            optOutKeywords: ['STOP'],
+            helpKeywords: ['HELP'],
+            optInReply: 'Parley Demo: you are subscribed. Reply STOP to stop.',
+            optOutReply: 'Parley Demo: you are unsubscribed.',
+            helpReply: 'Parley Demo: this is the embedded demo.',
+            embeddedLinks: false,
+            embeddedPhone: false,
+            ageGated: false,
+          }),
+        ],
+      );
+      await q.query(`UPDATE numbers SET campaign_id = $2, campaign_status = 'assigned' WHERE id = $1`, [
+        n.rows[0].id,
+        campaignId,
+      ]);
+    });
+  }
 }

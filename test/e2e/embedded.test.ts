@@ -38,6 +38,8 @@ describe('embedded defaults (what npm start uses with nothing configured)', () =
     gw.start();
     const { account, apiKey } = await gw.accounts.createAccount('Embedded');
     await gw.accounts.addNumber(account.id, '+15550100042', 'local');
+    // The registration gate is on by default: register the number as the demo does.
+    await gw.campaigns.registerDemo(account.id, '+15550100042');
     const auth = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
     // Quiet hours are on by default; this test is about the send path at any hour of the day.
     const off = await gw.http.inject({

@@ -129,7 +129,9 @@ describe('opt-out, opt-in and HELP from replies', () => {
     t = await startTestGateway({ file: import.meta.filename });
     const g = t;
     const contact = '+14155550131';
-    const sendAt = new Date(Date.now() + 3_000).toISOString();
+    // Far enough ahead for a loaded CI machine to commit the opt-out first (checked below).
+    const sendAtMs = Date.now() + 8_000;
+    const sendAt = new Date(sendAtMs).toISOString();
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
       const r = await send(g, contact, `later ${i}`, { sendAt });
@@ -138,6 +140,7 @@ describe('opt-out, opt-in and HELP from replies', () => {
     }
     g.sim.injectMo({ from: contact, to: g.account.number, text: 'UNSUBSCRIBE' });
     await waitDnd(g, g.account.id, contact, true);
+    expect(Date.now(), 'the opt-out committed before the messages were due').toBeLessThan(sendAtMs);
     const final = await g.waitFinal(ids);
     for (const id of ids) expect(final.get(id).status).toBe('failed');
     const reasons = await g.gw.db.query('SELECT DISTINCT reason FROM messages WHERE id = ANY($1::uuid[])', [

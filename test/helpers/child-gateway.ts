@@ -130,6 +130,8 @@ export async function startGatewayProcess(
       PARLEY_ADMIN_TOKEN: CHILD_ADMIN,
       PARLEY_QUIET_HOURS_DEFAULT: 'off',
       PARLEY_FOOTER_DEFAULT: 'off',
+      // Numbers are unregistered in tests: the registration gate only where a test asks for it.
+      PARLEY_REGISTRATION_GATE: 'off',
       PORT: '0',
       LOG_LEVEL: 'info',
       ...env,

@@ -64,6 +64,8 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
     // Quiet hours depend on the hour the suite runs at: on only where a test asks for them.
     PARLEY_QUIET_HOURS_DEFAULT: 'off',
     PARLEY_FOOTER_DEFAULT: 'off',
+    // Numbers are unregistered in tests: the registration gate only where a test asks for it.
+    PARLEY_REGISTRATION_GATE: 'off',
     LOG_LEVEL: process.env.PARLEY_TEST_LOG ?? 'silent',
     PORT: '0',
     PARLEY_REDIS_PREFIX: `test:${schema}:`,

@@ -48,6 +48,8 @@ export async function testGatewayEnv(extra: Record<string, string> = {}): Promis
     PORT: '0',
     PARLEY_QUIET_HOURS_DEFAULT: 'off',
     PARLEY_FOOTER_DEFAULT: 'off',
+    // Numbers are unregistered in tests: the registration gate only where a test asks for it.
+    PARLEY_REGISTRATION_GATE: 'off',
     ...extra,
   };
 }

@@ -173,6 +173,7 @@ export function registerCampaignRoutes(app: App, deps: HttpDeps): void {
         const [n] = await db(deps.accounts.numberDetails(req.accountId, req.params.id));
         throw n ? new AppError('CAMPAIGN_NOT_APPROVED') : new AppError('NUMBER_NOT_FOUND');
       }
+      deps.accept.invalidateNumbers(req.accountId);
       return { numberId: req.params.id, campaignId: id, status: id ? 'assigned' : null };
     },
   );

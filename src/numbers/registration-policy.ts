@@ -1,0 +1,65 @@
+/**
+ * The registration gate: a number that carriers would filter (a local number without an approved
+ * 10DLC campaign, an unverified toll-free number) never reaches a carrier — refused at accept,
+ * and re-checked at dispatch, so a campaign suspended while messages wait stops them.
+ */
+import type { AcceptCandidate } from '../messaging/compose.ts';
+import type { ClaimedSegment } from '../messaging/model.ts';
+import { ALLOW, type Decision, type Policy } from '../messaging/pipeline.ts';
+import type { NumberType } from '../messaging/vocabulary.ts';
+
+const refusal = (type: NumberType, at: 'accept' | 'dispatch'): Decision => ({
+  kind: 'reject',
+  code: type === 'toll_free' ? 'TOLL_FREE_NOT_VERIFIED' : 'NUMBER_NOT_REGISTERED',
+  message:
+    type === 'toll_free'
+      ? `the toll-free sending number is not verified${at === 'dispatch' ? ' (any more)' : ''}`
+      : `the sending number is not assigned to an approved 10DLC campaign${at === 'dispatch' ? ' (any more)' : ''}`,
+  status: at === 'accept' ? 'rejected' : 'failed',
+  reason: 'number_not_registered',
+});
+
+/** Accept: the resolved sender's registration travels on the candidate (read with the account's numbers). */
+export function registrationAcceptPolicy(): Policy<AcceptCandidate> {
+  return {
+    name: 'registration',
+    decide: (c) => (c.senderRegistered === false ? refusal(c.numberType, 'accept') : ALLOW),
+  };
+}
+
+/** How dispatch learns the sending numbers' registration (one read per claimed batch, cached briefly). */
+export type RegistrationSource = (
+  numbers: readonly string[],
+) => Promise<Map<string, { type: NumberType; registered: boolean }>>;
+
+/**
+ * Dispatch: every claimed segment's sending number is registered now. Answers are kept `ttlMs`
+ * (a suspension stops sending within that time); a number no longer known fails too.
+ */
+export function registrationDispatchPolicy(
+  source: RegistrationSource,
+  ttlMs = 2_000,
+): Policy<ClaimedSegment, Map<string, { type: NumberType; registered: boolean }>> {
+  let cache = new Map<string, { type: NumberType; registered: boolean }>();
+  let at = 0;
+  return {
+    name: 'registration',
+    load: async (segs) => {
+      const now = Date.now();
+      if (now - at > ttlMs) {
+        cache = new Map();
+        at = now;
+      }
+      const missing = [...new Set(segs.map((s) => s.from))].filter((f) => !cache.has(f));
+      if (missing.length > 0) {
+        const found = await source(missing);
+        for (const f of missing) cache.set(f, found.get(f) ?? { type: 'local', registered: false });
+      }
+      return cache;
+    },
+    decide: (seg, m) => {
+      const r = m.get(seg.from);
+      return r && !r.registered ? refusal(r.type, 'dispatch') : ALLOW;
+    },
+  };
+}
