@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRequest, draftFor } from '../../src/messaging/compose.ts';
 import { DEFAULT_PROFILE } from '../../src/messaging/encode-profile.ts';
 import { emptyRollup } from '../../src/messaging/model.ts';
+import { AccountsRepo } from '../../src/store/accounts-repo.ts';
 import { ComplianceRepo } from '../../src/store/compliance-repo.ts';
 import type { Db, Queryable } from '../../src/store/db.ts';
 import { PLANNER_SETTINGS } from '../../src/store/db.ts';
@@ -251,6 +252,10 @@ async function hotStatements(hi: number): Promise<Captured[]> {
     })),
   );
   await live('live-read').read(ACCOUNT, 0, 500);
+  // The registration gate at dispatch: the sending numbers of a claimed batch.
+  await new AccountsRepo(capturing(out, 'number-registration')).registrationOf(
+    sent.map((i) => `+1555${String(1_000_000 + (i % 9_000_000)).padStart(7, '0')}`),
+  );
   await new SendersRepo(capturing(out, 'sender-hints')).senderHints(
     sent.map((i) => ({
       accountId: ACCOUNT,
