@@ -3,6 +3,7 @@
  * code, toll-free, mobile, short codes) with region, locality and a monthly price; purchase at the
  * quoted price only; release. Deterministic for a seed. Imports only `node:` (and our own files).
  */
+import { createRandom } from './prng.ts';
 
 export type ProviderNumberType = 'local' | 'toll_free' | 'mobile' | 'short_code';
 
@@ -60,18 +61,6 @@ const PRICES: Record<ProviderNumberType, number> = {
   short_code: 1000,
 };
 
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The inventory and what was bought from it. Every method validates its input and throws Error. */
 export class NumberProvider {
   private readonly inventory = new Map<string, AvailableNumber>();
@@ -80,7 +69,7 @@ export class NumberProvider {
   priceFactor = 1;
 
   constructor(seed = 1, perAreaCode = 40) {
-    const r = rng(seed);
+    const r = createRandom(seed);
     const line = () => String(1000 + Math.floor(r() * 9000));
     const exchange = () => String(200 + Math.floor(r() * 800));
     const add = (n: Omit<AvailableNumber, 'monthlyCost' | 'currency' | 'capabilities'>) => {

@@ -1,6 +1,6 @@
-import { request } from 'undici';
 import { AppError } from '../errors/app-error.ts';
 import { NUMBER_TYPES } from '../messaging/vocabulary.ts';
+import { jsonCall } from './json-call.ts';
 import type { AvailableNumber, NumberProvider, NumberSearch, PurchaseResult } from './provider.ts';
 
 const isType = (t: unknown): t is AvailableNumber['type'] => NUMBER_TYPES.includes(t as never);
@@ -33,24 +33,9 @@ export class HttpNumberProvider implements NumberProvider {
     private readonly timeoutMs = 5_000,
   ) {}
 
-  private async call(
-    method: 'GET' | 'POST',
-    path: string,
-    body?: unknown,
-  ): Promise<{
-    status: number;
-    json: Record<string, unknown> & { numbers?: unknown; error?: unknown; monthlyCost?: unknown };
-  }> {
+  private async call(method: 'GET' | 'POST', path: string, body?: unknown) {
     try {
-      const r = await request(`${this.base}${path}`, {
-        method,
-        headers: { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-      });
-      const text = await r.body.text();
-      return { status: r.statusCode, json: text ? JSON.parse(text) : {} };
+      return await jsonCall(this.base, method, path, body, this.timeoutMs);
     } catch (err) {
       throw new AppError(
         'NUMBER_PROVIDER_UNAVAILABLE',

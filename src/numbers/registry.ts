@@ -1,8 +1,8 @@
-import { request } from 'undici';
 import { AppError } from '../errors/app-error.ts';
 import type { BrandDetails, IdentityStatus } from './brands.ts';
 import { IDENTITY_STATUSES } from './brands.ts';
 import type { CampaignDetails } from './campaigns.ts';
+import { jsonCall } from './json-call.ts';
 import type { TollFreeDetails } from './toll-free.ts';
 
 /** A brand's review as the registry tells it. */
@@ -43,15 +43,7 @@ export class HttpRegistry implements Registry {
 
   private async call(method: 'GET' | 'POST', path: string, body?: unknown) {
     try {
-      const r = await request(`${this.base}${path}`, {
-        method,
-        headers: { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-      });
-      const text = await r.body.text();
-      return { status: r.statusCode, json: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+      return await jsonCall(this.base, method, path, body, this.timeoutMs);
     } catch (err) {
       throw new AppError('REGISTRY_UNAVAILABLE', `the registry did not answer: ${(err as Error).message}`);
     }

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
@@ -236,6 +238,45 @@ describe('numbers: search, buy at the quoted price, release', () => {
       expect([r.status, r.json.error.code]).toEqual([503, 'NUMBER_PROVIDER_UNAVAILABLE']);
     } finally {
       await down.stop();
+    }
+  });
+
+  it('a provider answering junk (not an object, not JSON, huge, malformed numbers) is 503 or filtered, never 500', async () => {
+    const answers = [
+      'null',
+      '[1,2,3]',
+      '<html>oops</html>',
+      JSON.stringify({ numbers: 'x'.repeat(2 << 20) }),
+      JSON.stringify({
+        numbers: [{ number: '+15125550100', type: 'pager', monthlyCost: '1' }, { number: 7 }, null],
+      }),
+    ];
+    let next = 0;
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(answers[next++ % answers.length]);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const junk = await startTestGateway({
+      file: import.meta.filename,
+      env: { PARLEY_NUMBER_PROVIDER_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}` },
+    });
+    try {
+      const a = { authorization: `Bearer ${junk.account.apiKey}` };
+      const got: Array<[number, unknown]> = [];
+      for (let k = 0; k < answers.length; k++) {
+        const r = await junk.request('GET', '/v1/available-numbers', undefined, a);
+        got.push([r.status, r.json.error?.code ?? r.json.data]);
+      }
+      expect(got).toEqual([
+        [503, 'NUMBER_PROVIDER_UNAVAILABLE'],
+        [503, 'NUMBER_PROVIDER_UNAVAILABLE'],
+        [503, 'NUMBER_PROVIDER_UNAVAILABLE'],
+        [503, 'NUMBER_PROVIDER_UNAVAILABLE'],
+        [200, []],
+      ]);
+    } finally {
+      await junk.stop();
+      await new Promise<void>((r) => server.close(() => r()));
     }
   });
 });
