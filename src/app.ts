@@ -17,6 +17,8 @@ import { zonesOfNumbers } from './compliance/time-zones.ts';
 import type { AppConfig } from './config/config.ts';
 import { LiveService } from './conversations/live-service.ts';
 import { type App, buildHttp, type Readiness } from './http/server.ts';
+import { createLimits } from './limits/create-limits.ts';
+import { senderQueuePolicy } from './limits/queue-cap-policy.ts';
 import type { Logger } from './logger.ts';
 import { AcceptService } from './messaging/accept.ts';
 import type { AcceptCandidate } from './messaging/compose.ts';
@@ -53,6 +55,7 @@ import { type Db, openDb } from './store/db.ts';
 import { DispatchRepo } from './store/dispatch-repo.ts';
 import { EventsRepo } from './store/events-repo.ts';
 import { InboundRepo } from './store/inbound-repo.ts';
+import { LimitsRepo } from './store/limits-repo.ts';
 import { MessagesRepo } from './store/messages-repo.ts';
 import { migrate } from './store/migrate.ts';
 import { PduLogRepo, type RejectedPduRecord } from './store/pdu-log-repo.ts';
@@ -204,6 +207,7 @@ export async function createGateway(
     [
       schedulePolicy,
       ...(config.registrationGate ? [registrationAcceptPolicy()] : []),
+      ...(config.rateLimits.enabled ? [senderQueuePolicy(config.rateLimits.senderQueueCapMs)] : []),
       optOutAcceptPolicy(complianceContext),
       quietHoursAcceptPolicy(complianceContext),
       frequencyCapPolicy(complianceContext),
@@ -211,6 +215,9 @@ export async function createGateway(
     ],
     (c, body) => ({ ...c, body }),
   );
+  const limits = config.rateLimits.enabled
+    ? createLimits(config, new LimitsRepo(db), router, metrics)
+    : undefined;
   const dispatchPipeline = new Pipeline<ClaimedSegment>([
     validityPolicy,
     ...(config.registrationGate ? [registrationDispatchPolicy((n) => accounts.registrationOf(n))] : []),
@@ -218,6 +225,7 @@ export async function createGateway(
     quietHoursDispatchPolicy(complianceContext),
     backoff.policyFor(),
     carrierAvailablePolicy(router),
+    ...(limits ? [limits.policy] : []),
   ]);
 
   const senders = new SendersRepo(db);
@@ -386,6 +394,7 @@ export async function createGateway(
       sweeper.stop();
       await webhooks.stop();
       transport.close();
+      await limits?.limiter.close();
       await bus.close();
       if (!opts.db) await db.close();
     },

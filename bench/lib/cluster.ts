@@ -119,6 +119,7 @@ export async function startGateway(
       PARLEY_FOOTER_DEFAULT: 'off',
       // Numbers are unregistered in tests: the registration gate only where a test asks for it.
       PARLEY_REGISTRATION_GATE: 'off',
+      PARLEY_RATE_LIMITS: 'off',
       PORT: '0',
       LOG_LEVEL: 'info',
       PARLEY_DB_POOL: '16',

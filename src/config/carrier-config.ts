@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { THROUGHPUT_CLASSES } from '../limits/policy-table.ts';
+import { NUMBER_TYPES } from '../messaging/vocabulary.ts';
 import { MESSAGE_ID_FORMATS } from '../smpp/message-id.ts';
 
 const bindSpec = z.object({
@@ -8,6 +10,25 @@ const bindSpec = z.object({
 });
 
 /** One carrier's SMSC connection settings; validated once at start. */
+const positiveRates = <K extends string>(keys: readonly K[]) =>
+  z
+    .object(
+      Object.fromEntries(keys.map((k) => [k, z.number().positive().max(1e7).optional()])) as Record<
+        K,
+        z.ZodOptional<z.ZodNumber>
+      >,
+    )
+    .strict();
+
+/** Overrides of the rate-limit policy table (src/limits/policy-table.ts), per carrier or operator-wide. */
+export const limitOverridesSchema = z
+  .object({
+    campaignPerMinute: positiveRates(THROUGHPUT_CLASSES).optional(),
+    brandPerDay: positiveRates(THROUGHPUT_CLASSES).optional(),
+    numberPerSecond: positiveRates(NUMBER_TYPES).optional(),
+  })
+  .strict();
+
 export const carrierConfigSchema = z.object({
   id: z
     .string()
@@ -65,6 +86,8 @@ export const carrierConfigSchema = z.object({
   longMessageMode: z.enum(['udh', 'payload']).default('udh'),
   /** Contracted submits per second per bind; Infinity when unset (pace only after throttling). */
   maxSubmitsPerSecond: z.number().positive().optional(),
+  /** This carrier's contractual limits where they differ from the policy table's. */
+  rateLimits: limitOverridesSchema.optional(),
   throttle: z
     .object({
       minRate: z.number().positive().default(10),

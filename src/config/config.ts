@@ -4,8 +4,9 @@ import ipaddr from 'ipaddr.js';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors/app-error.ts';
+import type { LimitOverrides } from '../limits/policy-table.ts';
 import { NUMBER_TYPES } from '../messaging/vocabulary.ts';
-import { carrierConfigSchema } from './carrier-config.ts';
+import { carrierConfigSchema, limitOverridesSchema } from './carrier-config.ts';
 
 const routeSchema = z.object({
   numberTypes: z.array(z.enum(NUMBER_TYPES)).optional(),
@@ -59,6 +60,9 @@ const envSchema = z.object({
   PARLEY_NUMBER_PROVIDER_URL: z.string().url().optional(),
   PARLEY_REGISTRY_URL: z.string().url().optional(),
   PARLEY_REGISTRATION_GATE: z.enum(['on', 'off']).default('on'),
+  PARLEY_RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+  PARLEY_RATE_LIMIT_OVERRIDES: z.string().optional(),
+  PARLEY_SENDER_QUEUE_CAP_HOURS: z.coerce.number().positive().max(720).default(4),
   PARLEY_REGISTRY_POLL_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
   PARLEY_EVENTS_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   PARLEY_EVENTS_MAX_CLIENTS: z.coerce.number().int().min(1).max(100_000).default(2_000),
@@ -170,6 +174,11 @@ export interface AppConfig {
   registryPollMs: number;
   /** Refuse and stop messages from unregistered numbers (10DLC, toll-free); tests turn it off. */
   registrationGate: boolean;
+  /**
+   * Contractual rate limits at dispatch (number, campaign, brand per day) and the sender queue
+   * cap at accept; `overrides` replace policy-table entries for every carrier.
+   */
+  rateLimits: { enabled: boolean; overrides: LimitOverrides | undefined; senderQueueCapMs: number };
   /** GET /v1/events: heartbeat, connections per instance, the read of a lost notification, log kept. */
   events: { heartbeatMs: number; maxClients: number; pollMs: number; retentionMs: number };
   dbPoolSize: number;
@@ -188,6 +197,20 @@ export interface AppConfig {
   unmatchedRetentionMs: number;
   /** Set when no carrier is configured: the bundled simulator runs in-process as the carrier. */
   simulator: { port: number; controlPort: number } | undefined;
+}
+
+/** PARLEY_RATE_LIMIT_OVERRIDES: JSON of the policy table's shape; throws ConfigError naming the field. */
+function parseLimitOverrides(raw: string | undefined): LimitOverrides | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('PARLEY_RATE_LIMIT_OVERRIDES: not JSON');
+  }
+  const r = limitOverridesSchema.safeParse(json);
+  if (!r.success) throw new ConfigError(describe(r.error, 'PARLEY_RATE_LIMIT_OVERRIDES'));
+  return r.data as LimitOverrides;
 }
 
 function describe(err: z.ZodError, where: string): string {
@@ -265,6 +288,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     registryUrl: v.PARLEY_REGISTRY_URL,
     registryPollMs: v.PARLEY_REGISTRY_POLL_MS,
     registrationGate: v.PARLEY_REGISTRATION_GATE === 'on',
+    rateLimits: {
+      enabled: v.PARLEY_RATE_LIMITS === 'on',
+      overrides: parseLimitOverrides(v.PARLEY_RATE_LIMIT_OVERRIDES),
+      senderQueueCapMs: v.PARLEY_SENDER_QUEUE_CAP_HOURS * 3600_000,
+    },
     events: {
       heartbeatMs: v.PARLEY_EVENTS_HEARTBEAT_MS,
       maxClients: v.PARLEY_EVENTS_MAX_CLIENTS,

@@ -123,6 +123,11 @@ export const ERROR_CATALOG = {
     'fix-request',
     "it is quiet hours where the recipient is; send later, or ask for quietHours: 'schedule'",
   ),
+  SENDER_QUEUE_FULL: def(
+    429,
+    'throttle',
+    "the sending number's queue holds more than its cap (hours of its rate limit); send again after Retry-After, or from another number",
+  ),
   // Server side
   OVERLOADED: def(503, 'retry', 'the gateway is saturated; nothing was stored, try again shortly'),
   NUMBER_PROVIDER_UNAVAILABLE: def(503, 'retry', 'the number provider did not answer; nothing was bought'),

@@ -43,9 +43,11 @@ export interface AcceptOptions extends ComposePolicy {
   checkCallbackUrl: (url: string) => void;
 }
 
-function policyError(code: string, message: string): AppError {
+function policyError(code: string, message: string, retryAfterMs?: number): AppError {
+  const details =
+    retryAfterMs === undefined ? undefined : { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) };
   return code in ERROR_CATALOG
-    ? new AppError(code as ErrorCode, message)
+    ? new AppError(code as ErrorCode, message, { details })
     : new AppError('VALIDATION_FAILED', message);
 }
 
@@ -228,6 +230,7 @@ export class AcceptService {
         // What was read about the recipient saves the compliance policies a second look-up.
         if (c.to === r.to) c.contact = r.answer.contact;
         c.senderRegistered = from.registered;
+        c.senderBacklogUntil = from.backlogUntil;
         candidates.push({ i, c });
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
@@ -244,7 +247,7 @@ export class AcceptService {
       const v = verdicts[k]!;
       const d = v.decision;
       if (d.kind === 'reject') {
-        out[i] = policyError(d.code, d.message);
+        out[i] = policyError(d.code, d.message, d.retryAfterMs);
         return;
       }
       const body = v.body ?? c.body;

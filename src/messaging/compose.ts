@@ -39,6 +39,8 @@ export interface AcceptCandidate {
   contact?: { dnd: boolean; timeZone: string | null } | null | undefined;
   /** The sending number's registration (10DLC campaign, toll-free verification); undefined: unknown. */
   senderRegistered?: boolean | undefined;
+  /** How far ahead the sender's rate-limited queue reaches (undefined: no backlog known). */
+  senderBacklogUntil?: Date | undefined;
 }
 
 /** Stable hash of what the client asked, to tell an idempotent retry from a different request. */

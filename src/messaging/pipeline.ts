@@ -15,6 +15,8 @@ export type Decision =
       message: string;
       status: 'failed' | 'rejected' | 'expired';
       reason: Reason;
+      /** At accept: when asking again may succeed (the API answers Retry-After). */
+      retryAfterMs?: number | undefined;
     }
   /** Not before `until`: the message waits in the database, holding no lease and no memory. */
   | { kind: 'defer'; until: Date; reason: Reason }

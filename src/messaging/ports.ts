@@ -46,6 +46,8 @@ export interface SendingNumber {
    * campaign, a verified toll-free number; mobile numbers and short codes (own programmes) are.
    */
   registered?: boolean | undefined;
+  /** How far ahead its rate-limited queue reaches (set by dispatch; the queue cap reads it). */
+  backlogUntil?: Date | undefined;
 }
 
 /** Accept side: batched inserts and idempotency look-ups. */

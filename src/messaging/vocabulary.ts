@@ -87,6 +87,8 @@ export const REASONS = [
   're_encoding',
   'withdrawn',
   'quiet_hours',
+  'rate_limited',
+  'daily_cap_reached',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -103,4 +105,6 @@ export const TRANSIENT_REASONS: ReadonlySet<Reason> = new Set([
   're_encoding',
   'withdrawn',
   'quiet_hours',
+  'rate_limited',
+  'daily_cap_reached',
 ]);

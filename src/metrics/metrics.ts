@@ -81,6 +81,24 @@ export function createMetrics() {
       help: 'Receipts and MO read from SMSCs and not yet stored',
       registers: r,
     }),
+    rateLimited: new Counter({
+      name: 'parley_rate_limited_segments_total',
+      help: 'Segments held back (deferred in the database) by a contractual limit: number, campaign or brand_daily',
+      labelNames: ['limit'],
+      registers: r,
+    }),
+    rateLimitSeconds: new Histogram({
+      name: 'parley_rate_limit_duration_seconds',
+      help: 'Time the rate-limit policy took per dispatched batch (limiter and daily-cap round trips included)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: r,
+    }),
+    carrierOverLimit: new Counter({
+      name: 'parley_carrier_over_limit_total',
+      help: 'Carrier answers meaning "over the limit" (submit 0x58, receipt error 541 or 542), by carrier',
+      labelNames: ['carrier'],
+      registers: r,
+    }),
     webhooks: new Counter({
       name: 'parley_webhook_deliveries_total',
       help: 'Status callback attempts by result (delivered, failed, blocked, abandoned)',

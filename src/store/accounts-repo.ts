@@ -188,8 +188,9 @@ export class AccountsRepo implements NumberDirectory {
       e164: string;
       type: NumberType;
       registered: boolean;
+      backlog_until: Date | null;
     }>(
-      `SELECT n.id, n.account_id, n.e164, n.type, ${REGISTERED_SQL} AS registered
+      `SELECT n.id, n.account_id, n.e164, n.type, ${REGISTERED_SQL} AS registered, n.backlog_until
        FROM numbers n WHERE n.account_id = $1 ORDER BY n.created_at, n.e164`,
       [accountId],
     );
@@ -199,6 +200,7 @@ export class AccountsRepo implements NumberDirectory {
       e164: n.e164,
       type: n.type,
       registered: Boolean(n.registered),
+      ...(n.backlog_until ? { backlogUntil: new Date(n.backlog_until) } : {}),
     }));
   }
 

@@ -132,6 +132,7 @@ export async function startGatewayProcess(
       PARLEY_FOOTER_DEFAULT: 'off',
       // Numbers are unregistered in tests: the registration gate only where a test asks for it.
       PARLEY_REGISTRATION_GATE: 'off',
+      PARLEY_RATE_LIMITS: 'off',
       PORT: '0',
       LOG_LEVEL: 'info',
       ...env,

@@ -64,8 +64,10 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
     // Quiet hours depend on the hour the suite runs at: on only where a test asks for them.
     PARLEY_QUIET_HOURS_DEFAULT: 'off',
     PARLEY_FOOTER_DEFAULT: 'off',
-    // Numbers are unregistered in tests: the registration gate only where a test asks for it.
+    // Numbers are unregistered in tests, and bulk tests would be paced at a number's rate: the
+    // registration gate and rate limits only where a test asks for them.
     PARLEY_REGISTRATION_GATE: 'off',
+    PARLEY_RATE_LIMITS: 'off',
     LOG_LEVEL: process.env.PARLEY_TEST_LOG ?? 'silent',
     PORT: '0',
     PARLEY_REDIS_PREFIX: `test:${schema}:`,

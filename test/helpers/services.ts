@@ -50,6 +50,7 @@ export async function testGatewayEnv(extra: Record<string, string> = {}): Promis
     PARLEY_FOOTER_DEFAULT: 'off',
     // Numbers are unregistered in tests: the registration gate only where a test asks for it.
     PARLEY_REGISTRATION_GATE: 'off',
+    PARLEY_RATE_LIMITS: 'off',
     ...extra,
   };
 }

@@ -133,6 +133,8 @@ export function registerErrorHandling(app: App, log: Logger): void {
           );
       }
     }
+    const retryAfter = e.details?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
     return reply.status(e.httpStatus).send(errorReply(e.code, e.message, e.details));
   });
   app.setNotFoundHandler((req: FastifyRequest, reply: FastifyReply) =>

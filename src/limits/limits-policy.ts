@@ -1,0 +1,179 @@
+/**
+ * The rate-limit policy at dispatch: every claimed segment still going after the other policies
+ * takes its share of its number's rate, its campaign's rate on the carrier it is routed to and
+ * its brand's daily cap; what gets no share waits in the database (deferred, no lease held),
+ * spread over the coming intervals so it comes back when there is room, not all at once.
+ */
+
+import type { ClaimedSegment } from '../messaging/model.ts';
+import { ALLOW, type Decision, type Policy } from '../messaging/pipeline.ts';
+import {
+  type LimitTable,
+  limitsFor,
+  nextPacificMidnight,
+  pacificDay,
+  type RateSpec,
+  type SenderProfile,
+} from './policy-table.ts';
+import type { LimitsStore } from './ports.ts';
+import type { RateLimiter } from './rate-limiter.ts';
+
+/** Which limit held segments back, for counting. */
+export type LimitKind = 'number' | 'campaign' | 'brand_daily';
+
+export interface LimitsPolicyDeps {
+  store: LimitsStore;
+  limiter: RateLimiter;
+  /** The limit table for a carrier (defaults with its overrides). */
+  tableFor(carrierId: string): LimitTable;
+  /** The carrier a segment will be routed to now (undefined: none bound; not limited here). */
+  carrierOf(seg: ClaimedSegment): string | undefined;
+  /** Told what was held back: per limit kind, segments. */
+  onDeferred?(kind: LimitKind, segments: number): void;
+  now?: () => number;
+  /** How long sender profiles are kept (an override or a new campaign applies within it). */
+  profileTtlMs?: number;
+}
+
+type Decisions = Map<ClaimedSegment, Decision>;
+
+/**
+ * Builds the policy. It loads late (after the policies before it decided), so a segment that
+ * another rule stops never uses up a limit. Rejects when the limiter or the database cannot be
+ * reached: the pipeline then defers the whole batch briefly (limits are never skipped).
+ */
+export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, Decisions> {
+  const now = deps.now ?? Date.now;
+  const ttl = deps.profileTtlMs ?? 2_000;
+  let profiles = new Map<string, SenderProfile>();
+  let profilesAt = 0;
+  /** Per limit key: when the segments already deferred for it are due to have gone. */
+  const horizons = new Map<string, number>();
+  /** Per sender: the backlog last written (written again when it moves by a second or more). */
+  const written = new Map<string, number>();
+
+  async function profilesOf(segs: readonly ClaimedSegment[]): Promise<Map<string, SenderProfile>> {
+    const t = now();
+    if (t - profilesAt > ttl) {
+      profiles = new Map();
+      profilesAt = t;
+    }
+    const missing = [...new Set(segs.map((s) => s.from))].filter((f) => !profiles.has(f));
+    if (missing.length > 0) {
+      const found = await deps.store.senderProfiles(missing);
+      for (const f of missing) {
+        const seg = segs.find((s) => s.from === f)!;
+        profiles.set(f, found.get(f) ?? { e164: f, type: seg.numberType });
+      }
+    }
+    return profiles;
+  }
+
+  /** Spreads `n` held-back segments over the intervals after those already waiting for `spec`. */
+  function spread(spec: RateSpec, n: number, from: number): number[] {
+    const t = now();
+    const base = Math.max(horizons.get(spec.key) ?? 0, from, t);
+    const out: number[] = [];
+    for (let j = 0; j < n; j++) out.push(base + Math.ceil((j + 1) / spec.amount) * spec.intervalMs);
+    horizons.set(spec.key, out[out.length - 1]!);
+    return out;
+  }
+
+  async function decideGroup(
+    segs: ClaimedSegment[],
+    sender: SenderProfile,
+    carrierId: string,
+    out: Decisions,
+    backlog: Map<string, number>,
+  ): Promise<void> {
+    const { rates, daily } = limitsFor(sender, carrierId, deps.tableFor(carrierId));
+    let granted = segs.length;
+    let binding: RateSpec | undefined;
+    let bindingKind: LimitKind | undefined;
+    const taken: Array<{ spec: RateSpec; n: number }> = [];
+    for (const spec of rates) {
+      const g = (await deps.limiter.take(spec, granted)).granted;
+      if (g < granted) {
+        // What the earlier (looser) limits gave beyond this one goes back to them.
+        await Promise.all(taken.map((x) => deps.limiter.giveBack(x.spec, x.n - g)));
+        for (const x of taken) x.n = g;
+        granted = g;
+        binding = spec;
+        bindingKind = spec.kind;
+      }
+      taken.push({ spec, n: g });
+      if (granted === 0) break;
+    }
+    let dailyHit = false;
+    if (daily && granted > 0) {
+      const g = await deps.store.takeDaily(daily.brandId, pacificDay(new Date(now())), granted, daily.cap);
+      if (g < granted) {
+        await Promise.all(taken.map((x) => deps.limiter.giveBack(x.spec, x.n - g)));
+        granted = g;
+        dailyHit = true;
+        bindingKind = 'brand_daily';
+      }
+    }
+    const held = segs.length - granted;
+    if (held === 0) return;
+    deps.onDeferred?.(bindingKind ?? 'number', held);
+    const numberSpec = rates[0]!;
+    const waitFor = binding ?? numberSpec;
+    // Past the daily cap everything held waits for the reset, then goes at the number's pace.
+    const times = dailyHit
+      ? spread(numberSpec, held, nextPacificMidnight(new Date(now())).getTime())
+      : spread(waitFor, held, 0);
+    for (let j = 0; j < held; j++) {
+      const seg = segs[granted + j]!;
+      out.set(seg, {
+        kind: 'defer',
+        until: new Date(times[j]!),
+        reason: dailyHit ? 'daily_cap_reached' : 'rate_limited',
+      });
+    }
+    if (!dailyHit) backlog.set(sender.e164, Math.max(backlog.get(sender.e164) ?? 0, times[held - 1]!));
+  }
+
+  function dropStale(): void {
+    if (horizons.size < 10_000) return;
+    const t = now();
+    for (const [k, h] of horizons) if (h < t) horizons.delete(k);
+    for (const [k, h] of written) if (h < t) written.delete(k);
+  }
+
+  return {
+    name: 'rate-limits',
+    late: true,
+    async load(segs) {
+      const out: Decisions = new Map();
+      if (segs.length === 0) return out;
+      const senders = await profilesOf(segs);
+      const groups = new Map<string, { carrierId: string; sender: SenderProfile; segs: ClaimedSegment[] }>();
+      for (const seg of segs) {
+        const carrierId = deps.carrierOf(seg);
+        if (carrierId === undefined) continue;
+        const k = `${seg.from}\u0000${carrierId}`;
+        let g = groups.get(k);
+        if (!g) {
+          g = { carrierId, sender: senders.get(seg.from)!, segs: [] };
+          groups.set(k, g);
+        }
+        g.segs.push(seg);
+      }
+      const backlog = new Map<string, number>();
+      await Promise.all(
+        [...groups.values()].map((g) => decideGroup(g.segs, g.sender, g.carrierId, out, backlog)),
+      );
+      const moved = [...backlog].filter(
+        ([e164, until]) => Math.abs((written.get(e164) ?? 0) - until) >= 1_000,
+      );
+      if (moved.length > 0) {
+        await deps.store.setBacklog(moved.map(([e164, until]) => ({ e164, until: new Date(until) })));
+        for (const [e164, until] of moved) written.set(e164, until);
+      }
+      dropStale();
+      return out;
+    },
+    decide: (seg, decided) => decided.get(seg) ?? ALLOW,
+  };
+}

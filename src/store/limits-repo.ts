@@ -1,0 +1,83 @@
+import { campaignClass, type SenderProfile } from '../limits/policy-table.ts';
+import type { LimitsStore } from '../limits/ports.ts';
+import type { NumberType } from '../messaging/vocabulary.ts';
+import type { Db } from './db.ts';
+
+/** The rate limits' reads and counters (see LimitsStore). */
+export class LimitsRepo implements LimitsStore {
+  constructor(private readonly db: Db) {}
+
+  async senderProfiles(e164s: readonly string[]): Promise<Map<string, SenderProfile>> {
+    if (e164s.length === 0) return new Map();
+    const r = await this.db.query<{
+      e164: string;
+      type: NumberType;
+      rate: number | null;
+      campaign_id: string | null;
+      use_case: string | null;
+      brand_id: string | null;
+      class: string | null;
+    }>(
+      `SELECT n.e164, n.type, n.max_segments_per_second AS rate, c.id AS campaign_id,
+              c.details->>'useCase' AS use_case, b.id AS brand_id, b.throughput_class AS class
+         FROM numbers n
+         LEFT JOIN campaigns c ON c.id = n.campaign_id AND n.campaign_status = 'assigned' AND c.status = 'approved'
+         LEFT JOIN brands b ON b.id = c.brand_id
+        WHERE n.e164 = ANY($1::text[])`,
+      [e164s],
+      'parley_sender_limits',
+    );
+    return new Map(
+      r.rows.map((x) => {
+        const cls = x.campaign_id ? campaignClass(x.use_case ?? '', x.class) : undefined;
+        const p: SenderProfile = {
+          e164: x.e164,
+          type: x.type,
+          ...(x.rate !== null ? { perSecondOverride: Number(x.rate) } : {}),
+          ...(x.campaign_id && cls
+            ? { campaignId: x.campaign_id, throughputClass: cls, brandId: x.brand_id ?? undefined }
+            : {}),
+        };
+        return [x.e164, p];
+      }),
+    );
+  }
+
+  async takeDaily(brandId: string, day: string, want: number, cap: number): Promise<number> {
+    if (want <= 0) return 0;
+    // In SET, `segments` is the row's value before this UPDATE: last_grant is exactly what this
+    // statement added, under the row lock (a concurrent take waits and sees the new total).
+    const r = await this.db.query<{ last_grant: number }>(
+      `INSERT INTO brand_daily_usage AS u (brand_id, day, segments, last_grant)
+       VALUES ($1, $2::date, LEAST($3::int, $4::int), LEAST($3::int, $4::int))
+       ON CONFLICT (brand_id, day) DO UPDATE
+          SET segments = GREATEST(u.segments, LEAST($4::int, u.segments + $3::int)),
+              last_grant = GREATEST(0, LEAST($4::int, u.segments + $3::int) - u.segments)
+       RETURNING last_grant`,
+      [brandId, day, want, cap],
+      'parley_brand_daily_take',
+    );
+    return r.rows[0]?.last_grant ?? 0;
+  }
+
+  async setBacklog(entries: ReadonlyArray<{ e164: string; until: Date }>): Promise<void> {
+    if (entries.length === 0) return;
+    await this.db.query(
+      `UPDATE numbers n SET backlog_until = x.until
+         FROM unnest($1::text[], $2::timestamptz[]) AS x(e164, until)
+        WHERE n.e164 = x.e164 AND n.backlog_until IS DISTINCT FROM x.until`,
+      [entries.map((e) => e.e164), entries.map((e) => e.until)],
+      'parley_sender_backlog',
+    );
+  }
+
+  async countOverLimit(day: string, perCampaign: ReadonlyMap<string, number>): Promise<void> {
+    if (perCampaign.size === 0) return;
+    await this.db.query(
+      `INSERT INTO campaign_over_limit AS o (campaign_id, day, errors)
+       SELECT id, $3::date, n FROM unnest($1::uuid[], $2::int[]) AS x(id, n)
+       ON CONFLICT (campaign_id, day) DO UPDATE SET errors = o.errors + excluded.errors`,
+      [[...perCampaign.keys()], [...perCampaign.values()], day],
+    );
+  }
+}

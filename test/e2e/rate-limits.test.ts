@@ -1,0 +1,193 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.ts';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { waitFor } from '../helpers/smpp.ts';
+
+let g: TestGateway;
+let auth: Record<string, string>;
+let tollFree: string;
+
+/** Most submits in any sliding one-second window (`times` in ms, ascending). */
+function maxPerSecond(times: number[]): number {
+  let best = 0;
+  let lo = 0;
+  for (let hi = 0; hi < times.length; hi++) {
+    while (times[hi]! - times[lo]! >= 1000) lo++;
+    best = Math.max(best, hi - lo + 1);
+  }
+  return best;
+}
+
+beforeAll(async () => {
+  g = await startTestGateway({
+    file: import.meta.filename,
+    env: {
+      PARLEY_RATE_LIMITS: 'on',
+      // Toll-free at 5 a second; the demo-style brand (class E) at 3 segments a day.
+      PARLEY_RATE_LIMIT_OVERRIDES: JSON.stringify({
+        numberPerSecond: { toll_free: 5 },
+        brandPerDay: { E: 3 },
+      }),
+      // Two seconds of a sender's rate may wait; more is refused.
+      PARLEY_SENDER_QUEUE_CAP_HOURS: String(2 / 3600),
+    },
+  });
+  auth = { authorization: `Bearer ${g.account.apiKey}` };
+  const [tf] = (await g.request('GET', '/v1/available-numbers?type=toll_free&limit=1', undefined, auth)).json
+    .data;
+  const bought = await g.request(
+    'POST',
+    '/v1/numbers',
+    { number: tf.number, confirmMonthlyCost: tf.monthlyCost },
+    auth,
+  );
+  expect(bought.status).toBe(201);
+  tollFree = tf.number;
+});
+afterAll(() => g?.stop());
+
+describe('rate limits', () => {
+  it('paces a toll-free number at its rate while another number of the account goes at full speed; past the queue cap the API answers 429 with Retry-After', async () => {
+    const batch = (from: string, n: number, tag: string) =>
+      g.request(
+        'POST',
+        '/v1/messages/batch',
+        {
+          messages: Array.from({ length: n }, (_, i) => ({
+            to: `+1415555${String(1000 + i)}`,
+            body: `${tag} ${i}`,
+            from,
+          })),
+        },
+        auth,
+      );
+    // Twelve seconds of its rate: the accept side's view of the numbers (kept 5 s) sees the queue
+    // while it still reaches past the cap.
+    const paced = await batch(tollFree, 60, 'tf');
+    const fast = await batch(g.account.number, 25, 'local');
+    expect([paced.status, fast.status]).toEqual([200, 200]);
+    expect([paced.json.accepted, fast.json.accepted]).toEqual([60, 25]);
+    const pacedIds: string[] = paced.json.results.map((r: { id: string }) => r.id);
+    const fastIds: string[] = fast.json.results.map((r: { id: string }) => r.id);
+
+    // Dispatch defers what the limit holds back and records how far the number's queue reaches;
+    // once the accept side sees it (its number cache), more from that number is refused.
+    let refused: Awaited<ReturnType<typeof g.request>> | undefined;
+    const extra: string[] = [];
+    let last = 0;
+    await waitFor(
+      () => refused !== undefined,
+      10_000,
+      'a 429 for the toll-free number',
+      async () => {
+        // Twice a second: each accepted one lengthens the queue this test then waits for.
+        if (Date.now() - last < 500) return;
+        last = Date.now();
+        const r = await g.request(
+          'POST',
+          '/v1/messages',
+          { to: '+14155559999', body: 'more', from: tollFree },
+          auth,
+        );
+        if (r.status === 429) refused = r;
+        else extra.push(r.json.id);
+      },
+    );
+    expect(refused!.json.error.code).toBe('SENDER_QUEUE_FULL');
+    expect(refused!.json.error.action).toBe('throttle');
+    expect(Number(refused!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    // The other number is not held back by it.
+    const other = await g.request('POST', '/v1/messages', { to: '+14155559998', body: 'x' }, auth);
+    expect(other.status).toBe(202);
+
+    await g.waitFinal(fastIds, 20_000);
+    const all = [...pacedIds, ...extra];
+    await g.waitFinal(all, 30_000);
+    const sent = await g.gw.db.query<{ t: number; from_e164: string }>(
+      `SELECT extract(epoch FROM submitted_at) * 1000 AS t, from_e164 FROM segments
+        WHERE message_id = ANY($1::uuid[]) ORDER BY submitted_at`,
+      [[...all, ...fastIds]],
+    );
+    const tf = sent.rows.filter((r) => r.from_e164 === tollFree).map((r) => Number(r.t));
+    const local = sent.rows.filter((r) => r.from_e164 !== tollFree).map((r) => Number(r.t));
+    expect(tf).toHaveLength(all.length);
+    // 5 a second as one every 200 ms: at most the rate plus one interval's segment in any second.
+    expect(maxPerSecond(tf)).toBeLessThanOrEqual(6);
+    expect(tf.at(-1)! - tf[0]!).toBeGreaterThanOrEqual(((all.length - 1) / 5) * 1000 * 0.9);
+    expect(local.at(-1)! - local[0]!).toBeLessThan(2_000);
+    const m = await g.request('GET', '/metrics');
+    expect(m.json).toMatch(/parley_rate_limited_segments_total\{limit="number"\} [1-9]/);
+  });
+
+  it('stops a brand at its daily cap: the rest waits for the next Pacific midnight, counted once in the database', async () => {
+    await g.gw.campaigns.registerDemo(g.account.id, g.account.number);
+    const r = await g.request(
+      'POST',
+      '/v1/messages/batch',
+      {
+        messages: Array.from({ length: 5 }, (_, i) => ({
+          to: `+1415556${String(1000 + i)}`,
+          body: `cap ${i}`,
+        })),
+      },
+      auth,
+    );
+    expect(r.json.accepted).toBe(5);
+    const ids: string[] = r.json.results.map((x: { id: string }) => x.id);
+    let rows: Array<{ status: string; reason: string | null; next_attempt_at: Date }> = [];
+    await waitFor(
+      () =>
+        rows.filter((x) => x.status === 'sent' || x.status === 'delivered').length === 3 &&
+        rows.filter((x) => x.reason === 'daily_cap_reached').length === 2,
+      15_000,
+      'three sent, two waiting for the daily reset',
+      async () => {
+        rows = (
+          await g.gw.db.query<{ status: string; reason: string | null; next_attempt_at: Date }>(
+            'SELECT status, reason, next_attempt_at FROM segments WHERE message_id = ANY($1::uuid[])',
+            [ids],
+          )
+        ).rows;
+      },
+    );
+    for (const x of rows.filter((y) => y.reason === 'daily_cap_reached')) {
+      expect(x.status).toBe('queued');
+      const pacific = new Intl.DateTimeFormat('en-US', {
+        timeZone: 'America/Los_Angeles',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      }).format(x.next_attempt_at);
+      expect(pacific.startsWith('00:0')).toBe(true);
+    }
+    const usage = await g.gw.db.query<{ segments: number }>('SELECT segments FROM brand_daily_usage');
+    expect(usage.rows.map((x) => x.segments)).toEqual([3]);
+  });
+});
+
+describe('rate-limit configuration', () => {
+  it('refuses overrides that are not JSON, name unknown classes or types, or are not positive, naming the field', () => {
+    const base = { DATABASE_URL: 'postgres://x@127.0.0.1/x' };
+    expect(() => loadConfig({ ...base, PARLEY_RATE_LIMIT_OVERRIDES: '{' })).toThrow(
+      /PARLEY_RATE_LIMIT_OVERRIDES: not JSON/,
+    );
+    expect(() =>
+      loadConfig({
+        ...base,
+        PARLEY_RATE_LIMIT_OVERRIDES: JSON.stringify({ numberPerSecond: { toll_free: 0 } }),
+      }),
+    ).toThrow(/PARLEY_RATE_LIMIT_OVERRIDES\.numberPerSecond\.toll_free/);
+    expect(() =>
+      loadConfig({ ...base, PARLEY_RATE_LIMIT_OVERRIDES: JSON.stringify({ campaignPerMinute: { Z: 10 } }) }),
+    ).toThrow(/campaignPerMinute/);
+    expect(() =>
+      loadConfig({ ...base, PARLEY_RATE_LIMIT_OVERRIDES: JSON.stringify({ perFortnight: 1 }) }),
+    ).toThrow(/PARLEY_RATE_LIMIT_OVERRIDES/);
+    const ok = loadConfig({
+      ...base,
+      PARLEY_RATE_LIMIT_OVERRIDES: JSON.stringify({ numberPerSecond: { toll_free: 10 } }),
+    });
+    expect(ok.rateLimits).toMatchObject({ enabled: true, overrides: { numberPerSecond: { toll_free: 10 } } });
+    expect(loadConfig(base).rateLimits.senderQueueCapMs).toBe(4 * 3600_000);
+  });
+});
