@@ -1,6 +1,7 @@
 /**
  * Operator CLI over the admin API: `npm run cli -- account create --name NAME [--json]`,
  * `npm run cli -- number add --account ID --number +1… --type local|toll_free|short_code|mobile [--json]`,
+ * `npm run cli -- number limit --number +1… --max-sps N|default` (the number's own rate limit),
  * `npm run cli -- key create|list --account ID [--json]`, `npm run cli -- key revoke KEY_ID`,
  * `npm run cli -- receipts unmatched [--limit N]`,
  * `npm run cli -- contacts import-opt-outs --account ID --file numbers.txt` (one number per line;
@@ -69,6 +70,22 @@ number
     const r = await call('/v1/admin/numbers', { accountId: o.account, number: o.number, type: o.type });
     if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
     else process.stdout.write(`number ${r.number} (${r.type}) added to account ${r.accountId}\n`);
+  });
+
+number
+  .command('limit')
+  .description("set a number's own rate limit, or go back to the policy table's for its type")
+  .requiredOption('--number <number>', 'E.164 number, or digits for a short code')
+  .requiredOption('--max-sps <n|default>', 'segments per second, or "default"')
+  .action(async (o: { number: string; maxSps: string }) => {
+    const rate = o.maxSps === 'default' ? 'default' : Number(o.maxSps);
+    if (rate !== 'default' && !(rate > 0)) throw new Error('--max-sps: a positive number or "default"');
+    const r = await call(
+      `/v1/admin/numbers/${encodeURIComponent(o.number)}`,
+      { maxSegmentsPerSecond: rate },
+      'PATCH',
+    );
+    process.stdout.write(`number ${r.number}: ${r.maxSegmentsPerSecond} segments/s\n`);
   });
 
 const key = program.command('key').description('API keys');

@@ -181,6 +181,18 @@ export class AccountsRepo implements NumberDirectory {
     return { id, accountId, e164, type };
   }
 
+  /**
+   * The operator's own rate for a number (segments per second; null: the policy table's for its
+   * type), found by any of `spellings`. Undefined when no such number.
+   */
+  async setNumberRate(spellings: readonly string[], perSecond: number | null): Promise<string | undefined> {
+    const r = await this.db.query<{ e164: string }>(
+      'UPDATE numbers SET max_segments_per_second = $2 WHERE e164 = ANY($1::text[]) RETURNING e164',
+      [spellings, perSecond],
+    );
+    return r.rows[0]?.e164;
+  }
+
   async listNumbers(accountId: string): Promise<SendingNumber[]> {
     const r = await this.db.query<{
       id: string;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { waitFor } from '../helpers/smpp.ts';
 
 let g: TestGateway;
@@ -162,6 +162,62 @@ describe('rate limits', () => {
     }
     const usage = await g.gw.db.query<{ segments: number }>('SELECT segments FROM brand_daily_usage');
     expect(usage.rows.map((x) => x.segments)).toEqual([3]);
+  });
+});
+
+describe("the operator's per-number rate", () => {
+  it('is set and cleared through the admin API, validated, and paces that number', async () => {
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const add = await g.request(
+      'POST',
+      '/v1/admin/numbers',
+      { accountId: g.account.id, number: '+15125550177', type: 'mobile' },
+      admin,
+    );
+    expect(add.status).toBe(201);
+    const path = `/v1/admin/numbers/${encodeURIComponent('+15125550177')}`;
+    expect((await g.request('PATCH', path, { maxSegmentsPerSecond: 0 }, admin)).status).toBe(400);
+    expect((await g.request('PATCH', path, { maxSegmentsPerSecond: 4 })).status).toBe(401);
+    const missing = await g.request(
+      'PATCH',
+      '/v1/admin/numbers/%2B15125550000',
+      { maxSegmentsPerSecond: 4 },
+      admin,
+    );
+    expect([missing.status, missing.json.error.code]).toEqual([404, 'NUMBER_NOT_FOUND']);
+    const set = await g.request('PATCH', path, { maxSegmentsPerSecond: 4 }, admin);
+    expect(set.json).toEqual({ number: '+15125550177', maxSegmentsPerSecond: 4 });
+    const r = await g.request(
+      'POST',
+      '/v1/messages/batch',
+      {
+        messages: Array.from({ length: 13 }, (_, i) => ({
+          to: `+1415557${String(1000 + i)}`,
+          body: `rate ${i}`,
+          from: '+15125550177',
+        })),
+      },
+      auth,
+    );
+    const ids: string[] = r.json.results.map((x: { id: string }) => x.id);
+    await g.waitFinal(ids, 20_000);
+    const t = (
+      await g.gw.db.query<{ t: number }>(
+        'SELECT extract(epoch FROM submitted_at) * 1000 AS t FROM segments WHERE message_id = ANY($1::uuid[]) ORDER BY 1',
+        [ids],
+      )
+    ).rows.map((x) => Number(x.t));
+    // 4 a second instead of a mobile number's 1: 13 take about 3 s, not 12.
+    expect(t.at(-1)! - t[0]!).toBeGreaterThanOrEqual(2_700);
+    expect(t.at(-1)! - t[0]!).toBeLessThan(6_000);
+    expect(maxPerSecond(t)).toBeLessThanOrEqual(5);
+    expect((await g.request('PATCH', path, { maxSegmentsPerSecond: null }, admin)).status).toBe(400);
+    const cleared = await g.request('PATCH', path, { maxSegmentsPerSecond: 'default' }, admin);
+    expect(cleared.json.maxSegmentsPerSecond).toBe('default');
+    const stored = await g.gw.db.query<{ r: number | null }>(
+      "SELECT max_segments_per_second AS r FROM numbers WHERE e164 = '+15125550177'",
+    );
+    expect(stored.rows[0]!.r).toBeNull();
   });
 });
 

@@ -92,6 +92,47 @@ export function registerAdminRoutes(app: App, deps: HttpDeps): void {
     },
   );
 
+  app.patch(
+    '/v1/admin/numbers/:number',
+    {
+      config,
+      schema: {
+        summary:
+          "Set a number's own rate limit (segments per second; 'default': the policy table's for its type)",
+        params: Type.Object({ number: Type.String({ minLength: 3, maxLength: 32 }) }),
+        body: Type.Object(
+          // Not null for "default": type coercion would read a 0 as null and clear the limit.
+          {
+            maxSegmentsPerSecond: Type.Union([
+              Type.Number({ exclusiveMinimum: 0, maximum: 1e7 }),
+              Type.Literal('default'),
+            ]),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            number: Type.String(),
+            maxSegmentsPerSecond: Type.Union([Type.Number(), Type.Literal('default')]),
+          }),
+          ...err,
+        },
+      },
+    },
+    async (req) => {
+      const spellings = [req.params.number];
+      try {
+        spellings.push(normalizeSendingNumber(req.params.number, 'local', deps.defaultRegion));
+      } catch {
+        // A short code or an E.164 number as stored: the spelling given is the one to look for.
+      }
+      const rate = req.body.maxSegmentsPerSecond;
+      const e164 = await db(deps.accounts.setNumberRate(spellings, rate === 'default' ? null : rate));
+      if (e164 === undefined) throw new AppError('NUMBER_NOT_FOUND', `no number ${req.params.number}`);
+      return { number: e164, maxSegmentsPerSecond: rate };
+    },
+  );
+
   app.get(
     '/v1/admin/accounts/:id/api-keys',
     {
