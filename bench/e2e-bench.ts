@@ -1,7 +1,7 @@
 /**
  * npm run bench [-- --mode fresh|preload|backlog|all --n 100000 --runs 3 --preload 1000000
  *                  --backlog 1000000 --vs-kannel --offered 2000 --offered-seconds 10 --keep-db
- *                  --rules off|on|both]
+ *                  --rules off|on|both --limits off|on|both]
  *
  * The gateway as `npm start` runs it (bundle, heap flags) and the simulator as separate processes,
  * with PostgreSQL (DATABASE_URL). Per run and mode, prints accepted/s, final-status/s, the
@@ -18,6 +18,9 @@
  * on): the first-message footer (every bench recipient is new, so every message claims it) and
  * quiet hours with a 00:00–23:59 window (evaluated for every message, never closing during a run
  * that avoids 23:59 in the recipients' zone); `both` measures fresh with them off, then on.
+ * --limits on turns the rate limits on (the dispatch policy takes every segment from the
+ * limiter), set high enough not to bind (the bench number at 1,000,000 segments/s), to measure
+ * what limiting costs; `both` measures fresh with them off, then on, in the same run.
  */
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
@@ -51,6 +54,7 @@ const { values } = parseArgs({
     'vs-kannel': { type: 'boolean', default: false },
     'keep-db': { type: 'boolean', default: false },
     rules: { type: 'string', default: 'off' },
+    limits: { type: 'string', default: 'off' },
     'kannel-n': { type: 'string', default: '20000' },
     binds: { type: 'string', default: '2' },
     window: { type: 'string', default: '100' },
@@ -134,9 +138,22 @@ async function measure(
   run: number,
   db: { name: string; url: string },
   rules = false,
+  limits = false,
 ): Promise<void> {
   const sim = await startSim();
-  const gw = await startGateway(db.url, sim.port, gwOpts);
+  const gw = await startGateway(
+    db.url,
+    sim.port,
+    limits
+      ? {
+          ...gwOpts,
+          env: {
+            PARLEY_RATE_LIMITS: 'on',
+            PARLEY_RATE_LIMIT_OVERRIDES: JSON.stringify({ numberPerSecond: { local: 1_000_000 } }),
+          },
+        }
+      : gwOpts,
+  );
   try {
     const key = await benchAccount(gw);
     if (rules) {
@@ -265,12 +282,15 @@ async function backlog(run: number, count: number): Promise<void> {
 
 for (const mode of modes) {
   if (mode === 'fresh') {
-    const variants = values.rules === 'both' ? [false, true] : [values.rules === 'on'];
+    const both = (v: string | undefined) => (v === 'both' ? [false, true] : [v === 'on']);
+    const variants = both(values.rules).flatMap((rules) =>
+      both(values.limits).map((limits) => ({ rules, limits })),
+    );
     for (let run = 1; run <= RUNS; run++) {
-      for (const rules of variants) {
+      for (const { rules, limits } of variants) {
         const db = await createDatabase(base, 'fresh');
         try {
-          await measure(rules ? 'fresh+rules' : 'fresh', run, db, rules);
+          await measure(`fresh${rules ? '+rules' : ''}${limits ? '+limits' : ''}`, run, db, rules, limits);
         } finally {
           await db.drop();
         }
@@ -323,6 +343,13 @@ if (off && on) {
   const m = (rs: RunResult[], k: keyof RunResult) => median(rs.map((r) => r[k]));
   console.log(
     `  compliance rules cost: final-status/s ${fmt((1 - m(on, 'finalPerSec') / m(off, 'finalPerSec')) * 100, 1)} % lower, accepted/s ${fmt((1 - m(on, 'acceptedPerSec') / m(off, 'acceptedPerSec')) * 100, 1)} % lower with them on`,
+  );
+}
+const limited = results.get('fresh+limits');
+if (off && limited) {
+  const m = (rs: RunResult[], k: keyof RunResult) => median(rs.map((r) => r[k]));
+  console.log(
+    `  rate limits cost (on, not binding): final-status/s ${fmt((1 - m(limited, 'finalPerSec') / m(off, 'finalPerSec')) * 100, 1)} % lower, accepted/s ${fmt((1 - m(limited, 'acceptedPerSec') / m(off, 'acceptedPerSec')) * 100, 1)} % lower, gateway CPU µs/message ${fmt(m(off, 'gwUs'))} → ${fmt(m(limited, 'gwUs'))}`,
   );
 }
 if (kannel) console.log(`  kannel: DLR/s=${kannel} (median of 3, same simulator, same invocation)`);

@@ -112,6 +112,11 @@ const NAMED: Record<string, Patch> = {
   },
   'slow-receipts': { receipts: { minMs: 200, maxMs: 2_000 } },
   throttle: { faults: { throughputLimit: 200 } },
+  /** A carrier enforcing a campaign's limit: throttles past 50/s per bind, and fails some with AT&T's 541. */
+  'over-limit': {
+    receipts: { outcomes: { DELIVRD: 0.5, UNDELIV: 0.5 }, errorCodes: { UNDELIV: 541 } },
+    faults: { throughputLimit: 50 },
+  },
   'queue-full': { faults: { queueFullProbability: 0.005, queueFullBurstLength: 5 } },
   'slow-responses': { faults: { responseDelayMinMs: 50, responseDelayMaxMs: 400 } },
   'missing-responses': { faults: { missingResponseProbability: 0.05 } },

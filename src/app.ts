@@ -18,6 +18,7 @@ import type { AppConfig } from './config/config.ts';
 import { LiveService } from './conversations/live-service.ts';
 import { type App, buildHttp, type Readiness } from './http/server.ts';
 import { createLimits } from './limits/create-limits.ts';
+import { countOverLimit } from './limits/over-limit.ts';
 import { senderQueuePolicy } from './limits/queue-cap-policy.ts';
 import type { Logger } from './logger.ts';
 import { AcceptService } from './messaging/accept.ts';
@@ -163,6 +164,10 @@ export async function createGateway(
           onBindState: (bindId, state, reason) =>
             log.info({ carrier: c.id, bindId, state, reason }, 'bind state'),
           onSubmitLatency: (ms) => metrics.submitLatency.labels(c.id).observe(ms / 1000),
+          onThrottled: (f) =>
+            bus.publish('carrier.over_limit', [
+              { carrierId: c.id, from: f.sourceAddrTon === 1 ? `+${f.sourceAddr}` : f.sourceAddr },
+            ]),
           onInvalidReceipt: () =>
             bus.publish('receipt.unmatched', [{ carrierId: c.id, smscId: '', cause: 'invalid' }]),
           onRejectedPdu: (bindId, pdu) => {
@@ -215,9 +220,9 @@ export async function createGateway(
     ],
     (c, body) => ({ ...c, body }),
   );
-  const limits = config.rateLimits.enabled
-    ? createLimits(config, new LimitsRepo(db), router, metrics)
-    : undefined;
+  const limitsRepo = new LimitsRepo(db);
+  const limits = config.rateLimits.enabled ? createLimits(config, limitsRepo, router, metrics) : undefined;
+  const overLimit = countOverLimit(bus, limitsRepo, metrics, log);
   const dispatchPipeline = new Pipeline<ClaimedSegment>([
     validityPolicy,
     ...(config.registrationGate ? [registrationDispatchPolicy((n) => accounts.registrationOf(n))] : []),
@@ -395,6 +400,7 @@ export async function createGateway(
       await webhooks.stop();
       transport.close();
       await limits?.limiter.close();
+      await overLimit.stop();
       await bus.close();
       if (!opts.db) await db.close();
     },

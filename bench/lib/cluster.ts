@@ -80,7 +80,7 @@ export interface GatewayProc {
 export async function startGateway(
   dbUrl: string,
   smscPort: number,
-  opts: { binds: number; window: number; env?: Record<string, string> },
+  opts: { binds: number; window: number; env?: Record<string, string>; nodeArgs?: string[] },
 ): Promise<GatewayProc> {
   const cfgFile = path.join(
     os.tmpdir(),
@@ -125,7 +125,11 @@ export async function startGateway(
       PARLEY_DB_POOL: '16',
       ...opts.env,
     },
-    [...flags, ...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+    [
+      ...flags,
+      ...(opts.nodeArgs ?? []),
+      ...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ],
   );
   const listening = await child.waitLine((o) => o.msg === 'parley listening', 60_000);
   const url = String(listening.address);

@@ -1,7 +1,7 @@
 /** What the compliance core needs from storage; the store implements it. */
 import type { MessageDraft } from '../messaging/model.ts';
 import type { ConsentSource } from './consent.ts';
-import type { ComplianceSettings } from './settings.ts';
+import type { CampaignReplies, ComplianceSettings } from './settings.ts';
 
 export interface InboundForConsent {
   id: string;
@@ -104,4 +104,6 @@ export interface ComplianceStore {
   storeHelpReply(inboundMessageId: string, reply: MessageDraft): Promise<boolean>;
   /** The account's other numbers' e164 (gates cover every number of the account). */
   accountNumbers(accountId: string): Promise<string[]>;
+  /** The registered keywords and replies of the approved campaigns of these numbers. */
+  campaignReplies(numbers: readonly string[]): Promise<Map<string, CampaignReplies>>;
 }

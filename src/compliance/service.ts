@@ -14,7 +14,7 @@ import { classifyReply } from './consent.ts';
 import type { OptOutGate } from './gate.ts';
 import { KeywordMatcher } from './keywords.ts';
 import type { ComplianceStore, ConsentChange, InboundForConsent } from './ports.ts';
-import { type ComplianceSettings, helpText } from './settings.ts';
+import { type CampaignReplies, type ComplianceSettings, helpText, withCampaign } from './settings.ts';
 
 export interface ComplianceOptions {
   /** How often unhandled MO are looked for. */
@@ -102,6 +102,21 @@ export class ComplianceService {
     return this.running;
   }
 
+  /** The settings with a campaign's replies and keywords, kept while neither changes (matchers are dear). */
+  private readonly merged = new WeakMap<ComplianceSettings, Map<string, ComplianceSettings>>();
+  private withCampaign(s: ComplianceSettings, c: CampaignReplies | undefined): ComplianceSettings {
+    if (!c) return s;
+    const key = JSON.stringify(c);
+    const m = this.merged.get(s) ?? new Map<string, ComplianceSettings>();
+    this.merged.set(s, m);
+    const hit = m.get(key);
+    if (hit) return hit;
+    if (m.size > 100) m.clear();
+    const out = withCampaign(s, c);
+    m.set(key, out);
+    return out;
+  }
+
   private matcher(s: ComplianceSettings): KeywordMatcher {
     let m = this.matchers.get(s.keywords);
     if (!m) {
@@ -122,14 +137,22 @@ export class ComplianceService {
 
   private async handle(msgs: InboundForConsent[]): Promise<void> {
     if (msgs.length === 0) return;
-    const settings = await this.store.settings(msgs.map((m) => m.accountId));
+    const [settings, campaigns] = await Promise.all([
+      this.store.settings(msgs.map((m) => m.accountId)),
+      this.store.campaignReplies(msgs.map((m) => m.to)),
+    ]);
     const done: string[] = [];
     const review: string[] = [];
     for (const m of msgs) {
       // One reply that cannot be handled (its number gone from the account, a refused row) must
       // not hold back the others: it is left for the sweep, or flagged when retrying cannot help.
       try {
-        await this.handleOne(m, settings.get(m.accountId)!, done, review);
+        await this.handleOne(
+          m,
+          this.withCampaign(settings.get(m.accountId)!, campaigns.get(m.to)),
+          done,
+          review,
+        );
       } catch (err) {
         if (err instanceof AppError && err.httpStatus < 500) {
           review.push(m.id);

@@ -83,6 +83,39 @@ export function configuredDefaults(o: {
   };
 }
 
+/** What a number's approved 10DLC campaign registered for its keywords (src/numbers/campaigns.ts). */
+export interface CampaignReplies {
+  optOutKeywords?: readonly string[] | undefined;
+  optInKeywords?: readonly string[] | undefined;
+  helpKeywords?: readonly string[] | undefined;
+  optOutReply?: string | undefined;
+  optInReply?: string | undefined;
+  helpReply?: string | undefined;
+}
+
+const union = (a: readonly string[], b: readonly string[] | undefined) =>
+  b?.length ? [...new Set([...a, ...b.map((k) => k.trim()).filter(Boolean)])] : a;
+
+/**
+ * The settings an MO to a number is read with: the campaign's registered replies replace the
+ * account's (carriers check that a number answers HELP and STOP as its campaign says), and its
+ * keywords are honoured besides the account's (never instead: STOP and its kin always opt out).
+ */
+export function withCampaign(s: ComplianceSettings, c: CampaignReplies | undefined): ComplianceSettings {
+  if (!c) return s;
+  return {
+    ...s,
+    keywords: {
+      optOut: union(s.keywords.optOut, c.optOutKeywords),
+      optIn: union(s.keywords.optIn, c.optInKeywords),
+      help: union(s.keywords.help, c.helpKeywords),
+    },
+    optOutReply: c.optOutReply?.trim() || s.optOutReply,
+    optInReply: c.optInReply?.trim() || s.optInReply,
+    helpReply: c.helpReply?.trim() || s.helpReply,
+  };
+}
+
 /** The HELP answer with the business name filled in. */
 export function helpText(s: ComplianceSettings): string {
   const name = s.businessName.trim() || 'This number';

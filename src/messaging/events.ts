@@ -36,6 +36,8 @@ export interface GatewayEvents {
   'receipt.unmatched': { carrierId: string; smscId: string; cause: 'ttl' | 'overflow' | 'invalid' };
   /** A submit_sm got an answer (or none); `result` is ok, or the SMPP-level outcome code. */
   'submit.result': { carrierId: string; result: string; commandStatus: number | undefined };
+  /** A carrier answered a submit from `from` with "over the limit" (ESME_RTHROTTLED; it is retried). */
+  'carrier.over_limit': { carrierId: string; from: string };
   /** A PDU from an SMSC was answered with an error and kept for the operator. */
   'pdu.rejected': { carrierId: string; command: string; commandStatus: number; stored: boolean };
   /** A status-callback attempt. */

@@ -39,6 +39,8 @@ export interface CarrierHandlers {
   onRejectedPdu?(bindId: string, pdu: RejectedPdu): void;
   /** A receipt without id or state was acknowledged and dropped. */
   onInvalidReceipt?(bindId: string): void;
+  /** The SMSC answered a submit ESME_RTHROTTLED (it is retried): who sent over the limit. */
+  onThrottled?(fields: SubmitFields): void;
 }
 
 interface Job {
@@ -265,6 +267,7 @@ export class Carrier {
       case 'throttle':
         this.counters.throttled++;
         bind.throttled();
+        this.handlers.onThrottled?.(job.fields);
         if (++job.throttles > retry.maxThrottleRetries) {
           this.finish(job, this.retryable(job, 'SMPP_THROTTLED', statusName(status), status, false));
         } else {

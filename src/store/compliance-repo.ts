@@ -5,7 +5,12 @@ import type {
   InboundForConsent,
   SegmentInfo,
 } from '../compliance/ports.ts';
-import { type ComplianceSettings, DEFAULT_COMPLIANCE, withDefaults } from '../compliance/settings.ts';
+import {
+  type CampaignReplies,
+  type ComplianceSettings,
+  DEFAULT_COMPLIANCE,
+  withDefaults,
+} from '../compliance/settings.ts';
 import { newId } from '../messaging/compose.ts';
 import type { MessageDraft } from '../messaging/model.ts';
 import { ContactsRepo } from './contacts-repo.ts';
@@ -34,6 +39,32 @@ export class ComplianceRepo extends ContactsRepo implements ComplianceStore {
     for (const row of r.rows) out.set(row.account_id, withDefaults(row.settings, this.defaults));
     for (const id of ids) if (!out.has(id)) out.set(id, this.defaults);
     return out;
+  }
+
+  async campaignReplies(numbers: readonly string[]): Promise<Map<string, CampaignReplies>> {
+    if (numbers.length === 0) return new Map();
+    const r = await this.db.query<{ e164: string; d: Record<string, unknown> }>(
+      `SELECT n.e164, c.details AS d FROM numbers n
+         JOIN campaigns c ON c.id = n.campaign_id AND c.status = 'approved'
+        WHERE n.e164 = ANY($1::text[]) AND n.campaign_status = 'assigned'`,
+      [[...new Set(numbers)]],
+    );
+    const words = (x: unknown) =>
+      Array.isArray(x) ? x.filter((k): k is string => typeof k === 'string') : undefined;
+    const text = (x: unknown) => (typeof x === 'string' ? x : undefined);
+    return new Map(
+      r.rows.map(({ e164, d }) => [
+        e164,
+        {
+          optOutKeywords: words(d.optOutKeywords),
+          optInKeywords: words(d.optInKeywords),
+          helpKeywords: words(d.helpKeywords),
+          optOutReply: text(d.optOutReply),
+          optInReply: text(d.optInReply),
+          helpReply: text(d.helpReply),
+        },
+      ]),
+    );
   }
 
   async putSettings(accountId: string, s: ComplianceSettings): Promise<void> {

@@ -1,10 +1,11 @@
+import type { OverLimitSource } from '../limits/over-limit.ts';
 import { campaignClass, type SenderProfile } from '../limits/policy-table.ts';
 import type { LimitsStore } from '../limits/ports.ts';
 import type { NumberType } from '../messaging/vocabulary.ts';
 import type { Db } from './db.ts';
 
 /** The rate limits' reads and counters (see LimitsStore). */
-export class LimitsRepo implements LimitsStore {
+export class LimitsRepo implements LimitsStore, OverLimitSource {
   constructor(private readonly db: Db) {}
 
   async senderProfiles(e164s: readonly string[]): Promise<Map<string, SenderProfile>> {
@@ -69,6 +70,15 @@ export class LimitsRepo implements LimitsStore {
       [entries.map((e) => e.e164), entries.map((e) => e.until)],
       'parley_sender_backlog',
     );
+  }
+
+  async sendersOf(messageIds: readonly string[]): Promise<Map<string, string>> {
+    if (messageIds.length === 0) return new Map();
+    const r = await this.db.query<{ id: string; from_e164: string }>(
+      'SELECT id, from_e164 FROM messages WHERE id = ANY($1::uuid[])',
+      [messageIds],
+    );
+    return new Map(r.rows.map((x) => [x.id, x.from_e164]));
   }
 
   async countOverLimit(day: string, perCampaign: ReadonlyMap<string, number>): Promise<void> {

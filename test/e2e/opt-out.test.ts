@@ -194,6 +194,37 @@ describe('opt-out, opt-in and HELP from replies', () => {
   }, 120_000);
 });
 
+describe("a number's 10DLC campaign", () => {
+  it('answers HELP and STOP with the replies it registered and honours its own keywords besides the standard ones', async () => {
+    t = await startTestGateway({ file: import.meta.filename });
+    const g = t;
+    await g.gw.campaigns.registerDemo(g.account.id, g.account.number);
+    await g.gw.db.query(
+      `UPDATE campaigns SET details = details || '{"optOutKeywords": ["ARRET"], "helpKeywords": ["AIDE"]}'::jsonb`,
+    );
+    const contact = '+14155550131';
+    g.sim.injectMo({ from: contact, to: g.account.number, text: 'aide' });
+    await waitFor(
+      () => received(g, contact).includes('Parley Demo: this is the embedded demo.'),
+      10_000,
+      "the campaign's HELP reply",
+    );
+    g.sim.injectMo({ from: contact, to: g.account.number, text: 'Arret' });
+    await waitDnd(g, g.account.id, contact, true);
+    await waitFor(
+      () => received(g, contact).includes('Parley Demo: you are unsubscribed.'),
+      10_000,
+      "the campaign's opt-out reply",
+    );
+    // The account's own (default) replies were not sent in their place.
+    expect(received(g, contact)).not.toContain(DEFAULT_COMPLIANCE.optOutReply);
+    // STOP opts out from any number, whatever its campaign registered.
+    const other = '+14155550132';
+    g.sim.injectMo({ from: other, to: g.account.number, text: 'STOP' });
+    await waitDnd(g, g.account.id, other, true);
+  });
+});
+
 describe('exactly one confirmation', () => {
   it('when STOP arrives many times at once on two instances (and when one MO is handled twice)', async () => {
     t = await startTestGateway({ file: import.meta.filename, redis: true });

@@ -221,6 +221,55 @@ describe("the operator's per-number rate", () => {
   });
 });
 
+describe('carrier answers that mean "over the limit"', () => {
+  it('are counted per campaign and day (0x58 on submit, 541 in receipts) and per carrier in metrics', async () => {
+    const o = await startTestGateway({ file: import.meta.filename, scenario: 'over-limit' });
+    try {
+      await o.gw.campaigns.registerDemo(o.account.id, o.account.number);
+      const r = await o.request(
+        'POST',
+        '/v1/messages/batch',
+        {
+          messages: Array.from({ length: 400 }, (_, i) => ({
+            to: `+1415558${String(1000 + i)}`,
+            body: `x ${i}`,
+          })),
+        },
+        { authorization: `Bearer ${o.account.apiKey}` },
+      );
+      const ids: string[] = r.json.results.map((x: { id: string }) => x.id);
+      await o.waitFinal(ids, 30_000);
+      const failed541 = Number(
+        (
+          await o.gw.db.query<{ n: string }>(
+            "SELECT count(*) AS n FROM messages WHERE id = ANY($1::uuid[]) AND error_code = '541'",
+            [ids],
+          )
+        ).rows[0]!.n,
+      );
+      expect(failed541).toBeGreaterThan(0);
+      const throttled = await o.request('GET', '/metrics');
+      const submits = Number(
+        /parley_carrier_over_limit_total\{carrier="sim"\} (\d+)/.exec(throttled.json)?.[1] ?? 0,
+      );
+      expect(submits).toBeGreaterThan(0);
+      let errors = 0;
+      await waitFor(
+        () => errors >= failed541 + submits,
+        15_000,
+        'the over-limit answers counted for the campaign',
+        async () => {
+          const c = await o.gw.db.query<{ errors: number }>('SELECT errors FROM campaign_over_limit');
+          errors = c.rows.reduce((s, x) => s + x.errors, 0);
+        },
+      );
+      expect(errors).toBe(failed541 + submits);
+    } finally {
+      await o.stop();
+    }
+  });
+});
+
 describe('rate-limit configuration', () => {
   it('refuses overrides that are not JSON, name unknown classes or types, or are not positive, naming the field', () => {
     const base = { DATABASE_URL: 'postgres://x@127.0.0.1/x' };

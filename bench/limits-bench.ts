@@ -1,0 +1,351 @@
+/**
+ * npm run bench:limits [-- --seconds 60 --keep-db]
+ *
+ * Two gateway instances (the `npm start` bundle) with Redis, one simulator, PostgreSQL
+ * (DATABASE_URL) and Redis (REDIS_URL). One account with 1,000 sending numbers of mixed types
+ * and 10DLC classes, each with more queued than it may send in the window, so every limit binds:
+ *   300 toll-free at 1/s (the operator's per-number rate), 50 short codes at 4/s, 100 mobile at
+ *   the table's 1/s, 140 local numbers without a campaign at 0.5/s; 10DLC campaigns: 3 of class A
+ *   (4,500/min) and 5 of class C (2,400/min) with 20 numbers each, 10 of class E (240/min) with
+ *   10, 20 LOW_VOLUME (75/min) with 5 under one brand whose daily cap is 1,000, 50 sole
+ *   proprietors (15/min) with one number each.
+ * Over --seconds of steady state it prints, per group, each limit's achieved rate against its
+ * limit (error), the most segments in any sliding one-second window against the allowance, the
+ * daily cap as counted by both instances, total throughput, and the limiter's CPU share (from a
+ * CPU profile of instance A: samples under Bottleneck's and the limit policy's frames; the Redis
+ * client's socket handling is not attributable and not counted) beside Redis's own CPU.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { ADMIN, createDatabase, type GatewayProc, pgCpu, startGateway, startSim } from './lib/cluster.ts';
+import { cpuSecondsOf } from './proc-stats.ts';
+
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '60' }, 'keep-db': { type: 'boolean', default: false } },
+});
+const SECONDS = Number(values.seconds);
+const base = process.env.DATABASE_URL;
+const redis = process.env.REDIS_URL;
+if (!base || !redis) {
+  console.error(
+    'bench:limits: set DATABASE_URL and REDIS_URL (two instances share their limits through Redis)',
+  );
+  process.exit(2);
+}
+const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+
+interface Group {
+  name: string;
+  /** A daily cap stops it within the window: judged by the cap, not by its rate. */
+  capped?: boolean;
+  /** Limit per key, segments per second. */
+  rate: number;
+  keys: Array<{ key: string; numbers: string[] }>;
+}
+
+/** The 1,000 numbers and the limits that bind them. */
+function plan(): {
+  groups: Group[];
+  rows: string[][];
+  campaigns: string[][];
+  brands: string[][];
+  capBrand: string;
+} {
+  const groups: Group[] = [];
+  const rows: string[][] = []; // e164, type, rate override, campaign id
+  const campaigns: string[][] = []; // id, brand id, use case
+  const brands: string[][] = []; // id, class
+  let seq = 0;
+  const uuid = () => `00000000-0000-4000-8000-${String(++seq).padStart(12, '0')}`;
+  const perNumber = (
+    name: string,
+    n: number,
+    type: string,
+    prefix: string,
+    rate: number,
+    override: boolean,
+  ) => {
+    const keys = Array.from({ length: n }, (_, i) => {
+      const e164 = type === 'short_code' ? String(50000 + i) : `${prefix}${String(i).padStart(4, '0')}`;
+      rows.push([e164, type, override ? String(rate) : '', '']);
+      return { key: e164, numbers: [e164] };
+    });
+    groups.push({ name, rate, keys });
+  };
+  perNumber('toll-free 1/s', 300, 'toll_free', '+1800555', 1, true);
+  perNumber('short code 4/s', 50, 'short_code', '', 4, true);
+  perNumber('mobile 1/s', 100, 'mobile', '+1737555', 1, false);
+  perNumber('local, no campaign, 0.5/s', 140, 'local', '+1512555', 0.5, true);
+  let local = 0;
+  const perCampaign = (
+    name: string,
+    cls: string,
+    useCase: string,
+    n: number,
+    per: number,
+    rate: number,
+    brandOf?: string,
+  ) => {
+    const keys = Array.from({ length: n }, () => {
+      const brand = brandOf ?? uuid();
+      if (!brandOf) brands.push([brand, cls]);
+      const id = uuid();
+      campaigns.push([id, brand, useCase]);
+      const numbers = Array.from({ length: per }, () => {
+        const e164 = `+1512556${String(local++).padStart(4, '0')}`;
+        rows.push([e164, 'local', '', id]);
+        return e164;
+      });
+      return { key: id, numbers };
+    });
+    groups.push({ name, rate, keys, ...(brandOf ? { capped: true } : {}) });
+  };
+  perCampaign('campaign class A 4,500/min', 'A', 'MARKETING', 3, 20, 75);
+  perCampaign('campaign class C 2,400/min', 'C', 'MIXED', 5, 20, 40);
+  perCampaign('campaign class E 240/min', 'E', 'ACCOUNT_NOTIFICATION', 10, 10, 4);
+  const capBrand = uuid();
+  brands.push([capBrand, 'C']);
+  perCampaign(
+    'campaign LOW_VOLUME 75/min (daily cap 1,000 for the brand)',
+    'C',
+    'LOW_VOLUME',
+    20,
+    5,
+    1.25,
+    capBrand,
+  );
+  perCampaign('campaign sole proprietor 15/min', 'SOLE_PROPRIETOR', 'SOLE_PROPRIETOR', 50, 1, 0.25);
+  return { groups, rows, campaigns, brands, capBrand };
+}
+
+const DAILY_CAP = 1_000;
+const { groups, rows, campaigns, brands, capBrand } = plan();
+console.log(
+  `bench:limits: ${rows.length} numbers, ${campaigns.length} campaigns, ${SECONDS} s, node ${process.version}`,
+);
+execFileSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
+
+const db = await createDatabase(base, 'limits');
+const sim = await startSim();
+const profDir = mkdtempSync(path.join(os.tmpdir(), 'parley-limits-prof-'));
+const env = {
+  REDIS_URL: redis,
+  PARLEY_REDIS_PREFIX: `bench-limits-${process.pid}-${Date.now()}:`,
+  PARLEY_RATE_LIMITS: 'on',
+  PARLEY_RATE_LIMIT_OVERRIDES: JSON.stringify({ brandPerDay: { LOW_VOLUME: DAILY_CAP } }),
+};
+const gwOpts = { binds: 2, window: 100, env };
+let a: GatewayProc | undefined;
+let b: GatewayProc | undefined;
+try {
+  a = await startGateway(db.url, sim.port, {
+    ...gwOpts,
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
+  });
+  b = await startGateway(db.url, sim.port, gwOpts);
+  const account = await a.call('/v1/admin/accounts', { name: 'limits-bench' }, ADMIN);
+  const key = account.apiKey as string;
+  const sql = new pg.Client({ connectionString: db.url });
+  await sql.connect();
+  await sql.query(
+    `INSERT INTO brands (id, account_id, details, status, identity_status, vetting_score, throughput_class, submitted_at, reviewed_at)
+     SELECT id::uuid, $1, '{}'::jsonb, 'approved', 'VETTED_VERIFIED', 80, cls, now(), now() FROM unnest($2::text[], $3::text[]) AS x(id, cls)`,
+    [account.id, brands.map((x) => x[0]), brands.map((x) => x[1])],
+  );
+  await sql.query(
+    `INSERT INTO campaigns (id, account_id, brand_id, details, status, submitted_at, reviewed_at)
+     SELECT id::uuid, $1, brand::uuid, jsonb_build_object('useCase', uc), 'approved', now(), now()
+       FROM unnest($2::text[], $3::text[], $4::text[]) AS x(id, brand, uc)`,
+    [account.id, campaigns.map((x) => x[0]), campaigns.map((x) => x[1]), campaigns.map((x) => x[2])],
+  );
+  await sql.query(
+    `INSERT INTO numbers (id, account_id, e164, type, max_segments_per_second, campaign_id, campaign_status)
+     SELECT gen_random_uuid(), $1, e164, type, NULLIF(rate, '')::real, NULLIF(c, '')::uuid,
+            CASE WHEN c <> '' THEN 'assigned' END
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS x(e164, type, rate, c)`,
+    [account.id, ...[0, 1, 2, 3].map((i) => rows.map((r) => r[i]))],
+  );
+
+  // Queue more per limit than it may send in the window (and the time to load it).
+  const queue: Array<{ from: string; n: number }> = [];
+  for (const g of groups)
+    for (const k of g.keys) {
+      const total = Math.ceil(g.rate * (SECONDS + 40)) + 5;
+      for (const [i, from] of k.numbers.entries())
+        queue.push({ from, n: Math.ceil(total / k.numbers.length) + (i < total % k.numbers.length ? 1 : 0) });
+    }
+  const messages: Array<{ to: string; body: string; from: string }> = [];
+  let r = 0;
+  for (const q of queue)
+    for (let i = 0; i < q.n; i++)
+      messages.push({
+        from: q.from,
+        to: `+1415${String(2000000 + (r++ % 7000000)).padStart(7, '0')}`,
+        body: `limits ${r}`,
+      });
+  // Shuffled (a fixed seed) so every batch carries many senders, as real traffic would.
+  let seed = 42;
+  for (let i = messages.length - 1; i > 0; i--) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    const j = seed % (i + 1);
+    [messages[i], messages[j]] = [messages[j]!, messages[i]!];
+  }
+  const t0load = performance.now();
+  let next = 0;
+  let refused = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async (_, w) => {
+      const gw = w % 2 ? b! : a!;
+      for (;;) {
+        const i = next;
+        next += 1000;
+        if (i >= messages.length) return;
+        const res = await gw.call('/v1/messages/batch', { messages: messages.slice(i, i + 1000) }, key);
+        refused += (res.results as Array<{ error?: unknown }>).filter((x) => x.error).length;
+      }
+    }),
+  );
+  console.log(
+    `loaded ${messages.length} messages in ${fmt((performance.now() - t0load) / 1000, 1)} s through both instances (${refused} refused)`,
+  );
+
+  const redisPid = Number(execFileSync('pgrep', ['-x', 'redis-server']).toString().trim().split('\n')[0]);
+  const cpu = () => ({
+    a: cpuSecondsOf(a!.pid),
+    b: cpuSecondsOf(b!.pid),
+    redis: cpuSecondsOf(redisPid),
+    pg: pgCpu(),
+  });
+  const T0 = new Date();
+  const c0 = cpu();
+  await new Promise((res) => setTimeout(res, SECONDS * 1000));
+  const T1 = new Date();
+  const c1 = cpu();
+
+  const sent = await sql.query<{ from_e164: string; t: number }>(
+    `SELECT from_e164, extract(epoch FROM submitted_at) * 1000 AS t FROM segments
+      WHERE submitted_at >= $1 AND submitted_at < $2 ORDER BY submitted_at`,
+    [T0, T1],
+  );
+  const byNumber = new Map<string, number[]>();
+  for (const x of sent.rows) {
+    const l = byNumber.get(x.from_e164) ?? [];
+    if (l.length === 0) byNumber.set(x.from_e164, l);
+    l.push(Number(x.t));
+  }
+  const maxInSecond = (ts: number[]) => {
+    let best = 0;
+    let lo = 0;
+    for (let hi = 0; hi < ts.length; hi++) {
+      while (ts[hi]! - ts[lo]! >= 1000) lo++;
+      best = Math.max(best, hi - lo + 1);
+    }
+    return best;
+  };
+  console.log(
+    `\nper limit over ${SECONDS} s (achieved against limit; sliding 1-s windows against the allowance):`,
+  );
+  let worstErr = 0;
+  let worstErrLarge = 0;
+  let over = 0;
+  let overLoose = 0;
+  for (const g of groups) {
+    const errs: number[] = [];
+    let maxWin = 0;
+    let groupOver = 0;
+    const allowance = Math.max(1, Math.ceil(g.rate));
+    const loose = allowance + Math.max(1, Math.floor(g.rate / 10));
+    for (const k of g.keys) {
+      const ts = k.numbers.flatMap((n) => byNumber.get(n) ?? []).sort((x, y) => x - y);
+      const expected = g.rate * SECONDS;
+      const err = Math.abs(ts.length - expected) / expected;
+      errs.push(err);
+      if (!g.capped) {
+        if (expected >= 100) worstErrLarge = Math.max(worstErrLarge, err);
+        worstErr = Math.max(worstErr, err);
+      }
+      const w = maxInSecond(ts);
+      maxWin = Math.max(maxWin, w);
+      if (w > allowance) groupOver++;
+      if (w > loose) overLoose++;
+    }
+    over += groupOver;
+    errs.sort((x, y) => x - y);
+    console.log(
+      `  ${g.name}${g.capped ? ' [stopped by its daily cap: rate error not counted]' : ''}: ${g.keys.length} limits of ${g.rate}/s (${fmt(g.rate * SECONDS)} in the window) — error median ${fmt(errs[errs.length >> 1]! * 100, 2)} %, max ${fmt(errs.at(-1)! * 100, 2)} %; most in a second ${maxWin} (allowance ${allowance}; ${groupOver} over it)`,
+    );
+  }
+  const daily = await sql.query<{ segments: number }>(
+    'SELECT segments FROM brand_daily_usage WHERE brand_id = $1',
+    [capBrand],
+  );
+  const capNumbers = groups.find((g) => g.name.includes('daily cap'))!.keys.flatMap((k) => k.numbers);
+  const capSent = await sql.query<{ n: string; waiting: string }>(
+    `SELECT count(*) FILTER (WHERE submitted_at IS NOT NULL) AS n,
+            count(*) FILTER (WHERE status = 'queued' AND reason = 'daily_cap_reached') AS waiting
+       FROM segments WHERE from_e164 = ANY($1::text[])`,
+    [capNumbers],
+  );
+  const perInstance = Number(await a.metric('parley_rate_limited_segments_total', 'brand_daily'));
+  const perInstanceB = Number(await b.metric('parley_rate_limited_segments_total', 'brand_daily'));
+  console.log(
+    `\ndaily cap ${DAILY_CAP} of the LOW_VOLUME brand: counted ${daily.rows[0]?.segments ?? 0}, submitted ${capSent.rows[0]!.n} (both instances), ${capSent.rows[0]!.waiting} waiting for the Pacific midnight reset; held back by A ${perInstance}, by B ${perInstanceB}`,
+  );
+  console.log(
+    `max error ${fmt(worstErr * 100, 2)} % over all ${groups.reduce((s, g) => s + (g.capped ? 0 : g.keys.length), 0)} rate limits not stopped by a daily cap; ${fmt(worstErrLarge * 100, 2)} % over limits with ≥ 100 segments in the window (below that one segment is more than 1 %)`,
+  );
+  console.log(
+    `1-s windows over the allowance (rounded-up rate): ${over} limits; over the allowance plus one refill interval's amount: ${overLoose}`,
+  );
+  const total = sent.rowCount ?? 0;
+  const expectedTotal = groups.reduce((s, g) => s + g.rate * g.keys.length, 0);
+  console.log(
+    `throughput ${fmt(total / SECONDS)} segments/s (the limits add up to ${fmt(expectedTotal)}/s, ${fmt(capNumbers.length)} numbers of them stopped by the daily cap); CPU s in the window: A ${fmt(c1.a - c0.a, 1)}, B ${fmt(c1.b - c0.b, 1)}, redis ${fmt(c1.redis - c0.redis, 1)}, postgres ${fmt(c1.pg - c0.pg, 1)}`,
+  );
+  await sql.end();
+} finally {
+  await a?.stop();
+  await b?.stop();
+  await sim.stop();
+  if (values['keep-db']) console.log(`kept database ${db.name}`);
+  else await db.drop();
+}
+
+// The limiter's share of instance A's CPU: samples whose stack holds a limiter frame.
+const prof = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+if (prof) {
+  const p = JSON.parse(readFileSync(path.join(profDir, prof), 'utf8')) as {
+    nodes: Array<{ id: number; callFrame: { functionName: string; url: string }; children?: number[] }>;
+    samples: number[];
+  };
+  const parent = new Map<number, number>();
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const ours = /^(decideGroup|profilesOf|spread|takeNow|giveBack|limiterFor|dropStale|rateLimitPolicy)$/;
+  const isLimiter = (id: number) => {
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const f = byId.get(cur)!.callFrame;
+      if (f.url.includes('node_modules/bottleneck') || ours.test(f.functionName)) return true;
+    }
+    return false;
+  };
+  let busy = 0;
+  let limiter = 0;
+  const memo = new Map<number, boolean>();
+  for (const s of p.samples) {
+    const name = byId.get(s)!.callFrame.functionName;
+    if (name === '(idle)' || name === '(program)') continue;
+    busy++;
+    const l = memo.get(s) ?? isLimiter(s);
+    memo.set(s, l);
+    if (l) limiter++;
+  }
+  console.log(
+    `limiter CPU share of instance A (whole run, profiled): ${fmt((limiter / Math.max(1, busy)) * 100, 1)} % of its busy samples (${limiter} of ${busy})`,
+  );
+}
+process.exit(0);
