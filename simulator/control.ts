@@ -108,7 +108,8 @@ export async function startControlServer(
           return send(res, 202, { flooding: count, perSecond });
         }
         case 'GET /messages': {
-          const limit = Math.min(10_000, Math.max(1, Number(url.searchParams.get('limit') ?? 100) || 100));
+          // Up to the whole log (benches read a minute of submits with their times).
+          const limit = Math.min(1_000_000, Math.max(1, Number(url.searchParams.get('limit') ?? 100) || 100));
           return send(res, 200, { messages: sim.core.listMessages(limit) });
         }
         case 'GET /stats':

@@ -10,7 +10,7 @@ import {
 import { SmscSimulator } from './smsc.ts';
 
 const USAGE = `usage: npm run simulator -- [--port 2775] [--control-port 8775] [--host 127.0.0.1]
-       [--system-id ID --password PW] [--seed N] [--scenario NAME|FILE.json]
+       [--system-id ID --password PW] [--seed N] [--scenario NAME|FILE.json] [--message-log N]
 scenarios: ${SCENARIO_NAMES.join(', ')}`;
 
 function die(msg: string): never {
@@ -36,6 +36,7 @@ try {
       password: { type: 'string' },
       seed: { type: 'string' },
       scenario: { type: 'string' },
+      'message-log': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -67,6 +68,8 @@ const sim = new SmscSimulator({
   password: values.password as string | undefined,
   seed: int('seed', values.seed as string | undefined, Date.now() % 2 ** 31),
   scenario,
+  // Submits kept for GET /messages (with the time each arrived); benches raise it.
+  messageLogSize: int('message-log', values['message-log'] as string | undefined, 10_000),
 });
 
 const shutdown = () => {

@@ -46,10 +46,10 @@ export interface Sim {
   stop(): Promise<void>;
 }
 
-export async function startSim(port = 0): Promise<Sim> {
+export async function startSim(port = 0, extraArgs: string[] = []): Promise<Sim> {
   const child = runTs(
     'simulator/main.ts',
-    ['--port', String(port), '--control-port', '0', '--seed', '1'],
+    ['--port', String(port), '--control-port', '0', '--seed', '1', ...extraArgs],
     {},
   );
   const ready = await child.waitLine((o) => o.msg === 'simulator ready', 20_000);

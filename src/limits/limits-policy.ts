@@ -69,12 +69,17 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
     return profiles;
   }
 
-  /** Spreads `n` held-back segments over the intervals after those already waiting for `spec`. */
+  /**
+   * Spreads `n` held-back segments one rate-step apart after those already waiting for `spec`.
+   * Steps, not whole intervals: many small groups (a campaign's numbers, each with a few held
+   * back) must fill the schedule as densely as one big group, or the limit is never reached.
+   */
   function spread(spec: RateSpec, n: number, from: number): number[] {
     const t = now();
     const base = Math.max(horizons.get(spec.key) ?? 0, from, t);
+    const step = spec.intervalMs / spec.amount;
     const out: number[] = [];
-    for (let j = 0; j < n; j++) out.push(base + Math.ceil((j + 1) / spec.amount) * spec.intervalMs);
+    for (let j = 0; j < n; j++) out.push(base + (j + 1) * step);
     horizons.set(spec.key, out[out.length - 1]!);
     return out;
   }
@@ -86,7 +91,10 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
     out: Decisions,
     backlog: Map<string, number>,
   ): Promise<void> {
-    const { rates, daily } = limitsFor(sender, carrierId, deps.tableFor(carrierId));
+    const { rates: layered, daily } = limitsFor(sender, carrierId, deps.tableFor(carrierId));
+    // The slowest limit first: it is the one most likely to refuse, and a refusal then costs one
+    // round trip instead of taking from the looser limits and giving back.
+    const rates = [...layered].sort((x, y) => x.amount / x.intervalMs - y.amount / y.intervalMs);
     let granted = segs.length;
     let binding: RateSpec | undefined;
     let bindingKind: LimitKind | undefined;
@@ -117,7 +125,7 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
     const held = segs.length - granted;
     if (held === 0) return;
     deps.onDeferred?.(bindingKind ?? 'number', held);
-    const numberSpec = rates[0]!;
+    const numberSpec = layered[0]!;
     const waitFor = binding ?? numberSpec;
     // Past the daily cap everything held waits for the reset, then goes at the number's pace.
     const times = dailyHit

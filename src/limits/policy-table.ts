@@ -98,15 +98,18 @@ export interface RateSpec {
 }
 
 /**
- * A rate in segments per second as whole segments per interval, about a tenth of a second's
- * worth (at least one segment) every `amount / rate` seconds: the long-run rate is exact, and as
- * the reservoir holds at most one interval's amount, no second ever carries more than its rate
- * plus that amount (100/s: 10 every 100 ms; 3/s: 1 every 333 ms; 15 a minute: 1 every 4 s).
+ * A rate in segments per second as whole segments per interval, about a quarter second's worth
+ * (at least one segment) every `amount / rate` seconds: the long-run rate is exact, and as the
+ * reservoir holds at most one interval's amount, no second ever carries more than its rate plus
+ * that amount (100/s: 25 every 250 ms; 3/s: 1 every 333 ms; 15 a minute: 1 every 4 s).
+ * Why a quarter second and not finer: what is not taken within an interval is lost, and a
+ * loaded dispatcher comes back to a sender every 100 ms or so — at a tenth of a second, limits
+ * of tens a second lost a fifth of their allowance in bench:limits.
  */
 export function rateSpec(key: string, kind: RateSpec['kind'], perSecond: number): RateSpec {
   if (!(perSecond > 0) || !Number.isFinite(perSecond))
     throw new RangeError(`rate of ${key} must be positive`);
-  const amount = Math.max(1, Math.floor(perSecond / 10));
+  const amount = Math.max(1, Math.floor(perSecond / 4));
   return { key, kind, amount, intervalMs: (1000 * amount) / perSecond };
 }
 

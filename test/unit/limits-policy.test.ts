@@ -91,7 +91,7 @@ describe('the rate-limit policy', () => {
   });
 
   it('holds a campaign to its class on each carrier across its numbers, giving the numbers back what they could not use', async () => {
-    const table = mergeLimits(DEFAULT_LIMIT_TABLE, { campaignPerMinute: { E: 3000 } }); // 50/s: 5 per 100 ms
+    const table = mergeLimits(DEFAULT_LIMIT_TABLE, { campaignPerMinute: { E: 1200 } }); // 20/s: 5 per 250 ms
     const profiles: SenderProfile[] = ['+15125550101', '+15125550102'].map((e164) => ({
       e164,
       type: 'local',
@@ -110,8 +110,8 @@ describe('the rate-limit policy', () => {
     // Each number's own rate (100/s) got back what the campaign refused.
     const n1 = (await limiter.take(rateSpec('n:+15125550101', 'number', 100), 1000)).granted;
     const n2 = (await limiter.take(rateSpec('n:+15125550102', 'number', 100), 1000)).granted;
-    // (100/s is 10 per 100 ms each.)
-    expect(n1 + n2).toBe(20 - 5);
+    // (100/s is 25 per 250 ms each.)
+    expect(n1 + n2).toBe(50 - 5);
     await limiter.close();
   });
 

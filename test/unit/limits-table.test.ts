@@ -14,11 +14,11 @@ describe('the limit policy table', () => {
     const perSecond = (s: { amount: number; intervalMs: number }) => (s.amount * 1000) / s.intervalMs;
     expect(rateSpec('k', 'number', 3)).toMatchObject({ key: 'k', kind: 'number', amount: 1 });
     expect(rateSpec('k', 'number', 3).intervalMs).toBeCloseTo(333.333, 2);
-    expect(rateSpec('k', 'number', 100)).toMatchObject({ amount: 10, intervalMs: 100 });
-    // 75 a minute: one every 800 ms; 15 a minute: one every 4 s; 4,500 a minute: 7 every 93 ms.
+    expect(rateSpec('k', 'number', 100)).toMatchObject({ amount: 25, intervalMs: 250 });
+    // 75 a minute: one every 800 ms; 15 a minute: one every 4 s; 4,500 a minute: 18 every 240 ms.
     expect(rateSpec('k', 'campaign', 75 / 60)).toMatchObject({ amount: 1, intervalMs: 800 });
     expect(rateSpec('k', 'campaign', 15 / 60)).toMatchObject({ amount: 1, intervalMs: 4000 });
-    expect(rateSpec('k', 'campaign', 4500 / 60).amount).toBe(7);
+    expect(rateSpec('k', 'campaign', 4500 / 60)).toMatchObject({ amount: 18, intervalMs: 240 });
     for (const r of [0.25, 1.25, 3, 4, 40, 75, 100, 3333.3])
       expect(perSecond(rateSpec('k', 'number', r))).toBeCloseTo(r, 6);
     expect(() => rateSpec('k', 'number', 0)).toThrow(RangeError);
@@ -33,22 +33,22 @@ describe('the limit policy table', () => {
       DEFAULT_LIMIT_TABLE,
     );
     expect(local.rates.map((r) => [r.key, r.amount, r.intervalMs])).toEqual([
-      ['n:+15125550100', 10, 100],
-      ['c:c1:att', 4, 100],
+      ['n:+15125550100', 25, 250],
+      ['c:c1:att', 10, 250],
     ]);
     expect(local.daily).toEqual({ brandId: 'b1', cap: 40_000 });
     const tf = limitsFor({ e164: '+18005550100', type: 'toll_free' }, 'att', DEFAULT_LIMIT_TABLE);
     expect(tf.rates.map((r) => Math.round((r.amount * 1000) / r.intervalMs))).toEqual([3]);
     expect(tf.daily).toBeUndefined();
     const sc = limitsFor({ e164: '12345', type: 'short_code' }, 'x', DEFAULT_LIMIT_TABLE);
-    expect(sc.rates[0]).toMatchObject({ amount: 10, intervalMs: 100 });
+    expect(sc.rates[0]).toMatchObject({ amount: 25, intervalMs: 250 });
     // The operator's per-number rate wins over the table's.
     const over = limitsFor(
       { e164: '+18005550100', type: 'toll_free', perSecondOverride: 25 },
       'x',
       DEFAULT_LIMIT_TABLE,
     );
-    expect(over.rates[0]).toMatchObject({ amount: 2, intervalMs: 80 });
+    expect(over.rates[0]).toMatchObject({ amount: 6, intervalMs: 240 });
   });
 
   it('applies overrides in order, leaving the defaults untouched', () => {
