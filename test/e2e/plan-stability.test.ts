@@ -21,6 +21,7 @@ import { PLANNER_SETTINGS } from '../../src/store/db.ts';
 import { DispatchRepo } from '../../src/store/dispatch-repo.ts';
 import { EventsRepo } from '../../src/store/events-repo.ts';
 import { InboundRepo } from '../../src/store/inbound-repo.ts';
+import { LimitsRepo } from '../../src/store/limits-repo.ts';
 import { MessagesRepo } from '../../src/store/messages-repo.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { ReceiptsRepo } from '../../src/store/receipts-repo.ts';
@@ -256,6 +257,15 @@ async function hotStatements(hi: number): Promise<Captured[]> {
   await new AccountsRepo(capturing(out, 'number-registration')).registrationOf(
     sent.map((i) => `+1555${String(1_000_000 + (i % 9_000_000)).padStart(7, '0')}`),
   );
+  // Rate limits at dispatch: the senders' limits, their backlog, the senders of over-limit receipts.
+  const senders = sent.map((i) => `+1555${String(1_000_000 + (i % 9_000_000)).padStart(7, '0')}`);
+  await new LimitsRepo(capturing(out, 'sender-limits')).senderProfiles(senders);
+  await new LimitsRepo(capturing(out, 'sender-backlog')).setBacklog(
+    senders.map((e164) => ({ e164, until: new Date(Date.now() + 60_000) })),
+  );
+  await new LimitsRepo(capturing(out, 'over-limit-senders')).sendersOf(sent.map((i) => idOf(i)));
+  // The campaign replies of the numbers a batch of MO came to.
+  await compliance('campaign-replies').campaignReplies(senders);
   await new SendersRepo(capturing(out, 'sender-hints')).senderHints(
     sent.map((i) => ({
       accountId: ACCOUNT,
