@@ -25,6 +25,7 @@ function fakeStore(msgs: InboundForConsent[]) {
     },
     storeHelpReply: async () => true,
     accountNumbers: async () => ['+15550100001'],
+    campaignReplies: async () => new Map(),
   } as unknown as ComplianceStore;
   return { store, changes, marked };
 }
