@@ -18,8 +18,6 @@ import type { AppConfig } from './config/config.ts';
 import { LiveService } from './conversations/live-service.ts';
 import { type App, buildHttp, type Readiness } from './http/server.ts';
 import { createLimits } from './limits/create-limits.ts';
-import { countOverLimit } from './limits/over-limit.ts';
-import { senderQueuePolicy } from './limits/queue-cap-policy.ts';
 import type { Logger } from './logger.ts';
 import { AcceptService } from './messaging/accept.ts';
 import type { AcceptCandidate } from './messaging/compose.ts';
@@ -45,9 +43,7 @@ import { registrationAcceptPolicy, registrationDispatchPolicy } from './numbers/
 import { RegistrationService } from './numbers/registration-service.ts';
 import { HttpRegistry } from './numbers/registry.ts';
 import { Carrier } from './smpp/carrier.ts';
-import { statusName } from './smpp/command-status.ts';
 import { AccountsRepo } from './store/accounts-repo.ts';
-import { Batcher } from './store/batcher.ts';
 import { BrandsRepo } from './store/brands-repo.ts';
 import { CampaignsRepo } from './store/campaigns-repo.ts';
 import { ComplianceRepo } from './store/compliance-repo.ts';
@@ -59,9 +55,10 @@ import { InboundRepo } from './store/inbound-repo.ts';
 import { LimitsRepo } from './store/limits-repo.ts';
 import { MessagesRepo } from './store/messages-repo.ts';
 import { migrate } from './store/migrate.ts';
-import { PduLogRepo, type RejectedPduRecord } from './store/pdu-log-repo.ts';
+import { PduLogRepo } from './store/pdu-log-repo.ts';
 import { ReceiptsRepo } from './store/receipts-repo.ts';
 import { RedisBus } from './store/redis-bus.ts';
+import { RejectedPduLog } from './store/rejected-pdu-log.ts';
 import { SendersRepo } from './store/senders-repo.ts';
 import { TollFreeRepo } from './store/toll-free-repo.ts';
 import { WebhooksRepo } from './store/webhooks-repo.ts';
@@ -96,8 +93,6 @@ export interface GatewayOptions {
   db?: Db;
 }
 
-const PDU_NAMES: Record<number, string> = { 5: 'deliver_sm', 259: 'data_sm' };
-
 /**
  * Wires the gateway from one validated config: storage, events, carriers, the accept and dispatch
  * pipelines, receipts, inbound, webhooks, sweeps, metrics and the HTTP API. Fails (throws) when
@@ -131,7 +126,6 @@ export async function createGateway(
   const messages = new MessagesRepo(db);
   const dispatchRepo = new DispatchRepo(db, owner);
   const receiptsRepo = new ReceiptsRepo(db);
-  const pduLog = new PduLogRepo(db);
   const receipts = new ReceiptService(receiptsRepo, bus, log, config.receiptParkTtlMs);
   const inbound = new InboundService(
     new InboundRepo(db),
@@ -145,14 +139,8 @@ export async function createGateway(
     ),
     config.defaultRegion,
   );
-  // Malformed PDUs are kept for operators; a flood of them is dropped (and counted), never queued without limit.
-  const pduWriter = new Batcher<RejectedPduRecord, undefined>(
-    async (rows) => {
-      await pduLog.insert(rows);
-      return rows.map(() => undefined);
-    },
-    { maxItems: 200, maxDelayMs: 20, concurrency: 1, maxPending: 1_000 },
-  );
+  const pduLog = new PduLogRepo(db);
+  const rejectedPdus = new RejectedPduLog(pduLog, bus, log);
 
   const carriers = config.carriers.map(
     (c) =>
@@ -170,27 +158,7 @@ export async function createGateway(
             ]),
           onInvalidReceipt: () =>
             bus.publish('receipt.unmatched', [{ carrierId: c.id, smscId: '', cause: 'invalid' }]),
-          onRejectedPdu: (bindId, pdu) => {
-            const command = PDU_NAMES[pdu.commandId] ?? `0x${pdu.commandId.toString(16)}`;
-            log.warn(
-              {
-                carrier: c.id,
-                bindId,
-                command,
-                answered: statusName(pdu.answeredStatus),
-                reason: pdu.reason,
-              },
-              'malformed PDU answered with an error; session kept',
-            );
-            const stored = !pduWriter.full;
-            if (stored)
-              pduWriter
-                .add({ carrierId: c.id, bindId, ...pdu, pdu: pdu.frame })
-                .catch((err: Error) => log.warn({ err: err.message }, 'rejected PDU not stored'));
-            bus.publish('pdu.rejected', [
-              { carrierId: c.id, command, commandStatus: pdu.answeredStatus, stored },
-            ]);
-          },
+          onRejectedPdu: rejectedPdus.handlerFor(c.id),
         },
         log,
       ),
@@ -208,11 +176,12 @@ export async function createGateway(
   const gate = new OptOutGate();
   const complianceSettings = new SettingsCache((ids) => contacts.settings(ids));
   const complianceContext = coalescedComplianceContext(contacts, bus, complianceSettings, zonesOfNumbers);
+  const limits = createLimits(config, new LimitsRepo(db), router, { metrics, bus, log });
   const acceptPipeline = new Pipeline<AcceptCandidate>(
     [
       schedulePolicy,
       ...(config.registrationGate ? [registrationAcceptPolicy()] : []),
-      ...(config.rateLimits.enabled ? [senderQueuePolicy(config.rateLimits.senderQueueCapMs)] : []),
+      ...limits.acceptPolicies,
       optOutAcceptPolicy(complianceContext),
       quietHoursAcceptPolicy(complianceContext),
       frequencyCapPolicy(complianceContext),
@@ -220,9 +189,6 @@ export async function createGateway(
     ],
     (c, body) => ({ ...c, body }),
   );
-  const limitsRepo = new LimitsRepo(db);
-  const limits = config.rateLimits.enabled ? createLimits(config, limitsRepo, router, metrics) : undefined;
-  const overLimit = countOverLimit(bus, limitsRepo, metrics, log);
   const dispatchPipeline = new Pipeline<ClaimedSegment>([
     validityPolicy,
     ...(config.registrationGate ? [registrationDispatchPolicy((n) => accounts.registrationOf(n))] : []),
@@ -230,7 +196,7 @@ export async function createGateway(
     quietHoursDispatchPolicy(complianceContext),
     backoff.policyFor(),
     carrierAvailablePolicy(router),
-    ...(limits ? [limits.policy] : []),
+    ...limits.dispatchPolicies,
   ]);
 
   const senders = new SendersRepo(db);
@@ -395,12 +361,11 @@ export async function createGateway(
       await receipts.stop();
       await inbound.drain();
       await compliance.stop();
-      await pduWriter.drain();
+      await rejectedPdus.drain();
       sweeper.stop();
       await webhooks.stop();
       transport.close();
-      await limits?.limiter.close();
-      await overLimit.stop();
+      await limits.stop();
       await bus.close();
       if (!opts.db) await db.close();
     },

@@ -1,25 +1,42 @@
 import type { AppConfig } from '../config/config.ts';
+import type { Logger } from '../logger.ts';
+import type { AcceptCandidate } from '../messaging/compose.ts';
+import type { EventBus } from '../messaging/events.ts';
 import type { ClaimedSegment } from '../messaging/model.ts';
 import type { Policy } from '../messaging/pipeline.ts';
 import type { Router } from '../messaging/router.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { rateLimitPolicy } from './limits-policy.ts';
+import { countOverLimit, type OverLimitSource } from './over-limit.ts';
 import { DEFAULT_LIMIT_TABLE, type LimitTable, mergeLimits } from './policy-table.ts';
 import type { LimitsStore } from './ports.ts';
-import { BottleneckRateLimiter, type RateLimiter } from './rate-limiter.ts';
+import { senderQueuePolicy } from './queue-cap-policy.ts';
+import { BottleneckRateLimiter } from './rate-limiter.ts';
+
+/** What the limits add to a gateway: their policies, and a stop for their connections and counts. */
+export interface Limits {
+  acceptPolicies: Array<Policy<AcceptCandidate, unknown>>;
+  dispatchPolicies: Array<Policy<ClaimedSegment, unknown>>;
+  stop(): Promise<void>;
+}
 
 /**
- * The rate limits of one gateway: a Bottleneck limiter (in Redis when REDIS_URL is set, so every
- * instance shares each reservoir) and the dispatch policy over it, with each carrier's table
- * (defaults, then the operator's overrides, then the carrier's own). Never fails: a Redis that is
- * away shows later as rejected takes, which defer the batch.
+ * The rate limits of one gateway: the count of carriers' "over the limit" answers (always), and
+ * when limits are on, a Bottleneck limiter (in Redis when REDIS_URL is set, so every instance
+ * shares each reservoir), the dispatch policy over it with each carrier's table (defaults, then
+ * the operator's overrides, then the carrier's own) and the sender queue cap at accept. Never
+ * fails: a Redis that is away shows later as rejected takes, which defer the batch.
  */
 export function createLimits(
   config: AppConfig,
-  store: LimitsStore,
+  store: LimitsStore & OverLimitSource,
   router: Router,
-  metrics: Metrics,
-): { limiter: RateLimiter; policy: Policy<ClaimedSegment, unknown> } {
+  deps: { metrics: Metrics; bus: EventBus; log: Logger },
+): Limits {
+  const { metrics } = deps;
+  const overLimit = countOverLimit(deps.bus, store, metrics, deps.log);
+  if (!config.rateLimits.enabled)
+    return { acceptPolicies: [], dispatchPolicies: [], stop: () => overLimit.stop() };
   const limiter = new BottleneckRateLimiter(config.redisUrl, config.redisPrefix);
   const base = mergeLimits(DEFAULT_LIMIT_TABLE, config.rateLimits.overrides);
   const tables = new Map<string, LimitTable>(
@@ -45,5 +62,14 @@ export function createLimits(
     },
     decide: (seg, loaded) => inner.decide(seg, loaded as never),
   };
-  return { limiter, policy };
+  return {
+    acceptPolicies: [
+      senderQueuePolicy(config.rateLimits.senderQueueCapMs) as Policy<AcceptCandidate, unknown>,
+    ],
+    dispatchPolicies: [policy],
+    async stop() {
+      await limiter.close();
+      await overLimit.stop();
+    },
+  };
 }
