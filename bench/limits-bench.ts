@@ -350,7 +350,7 @@ if (prof) {
   const parent = new Map<number, number>();
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const ours = /^(decideGroup|profilesOf|spread|takeNow|giveBack|limiterFor|dropStale|rateLimitPolicy)$/;
+  const ours = /^(decideGroup|spread|takeNow|giveBack|limiterFor|dropStale|rateLimitPolicy)$/;
   const isLimiter = (id: number) => {
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const f = byId.get(cur)!.callFrame;

@@ -7,6 +7,7 @@
 
 import type { ClaimedSegment } from '../messaging/model.ts';
 import { ALLOW, type Decision, type Policy } from '../messaging/pipeline.ts';
+import { TtlBatchCache } from '../messaging/ttl-cache.ts';
 import {
   type LimitTable,
   limitsFor,
@@ -45,29 +46,17 @@ type Decisions = Map<ClaimedSegment, Decision>;
 export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, Decisions> {
   const now = deps.now ?? Date.now;
   const ttl = deps.profileTtlMs ?? 2_000;
-  let profiles = new Map<string, SenderProfile>();
-  let profilesAt = 0;
+  // Unknown numbers (null) are limited by their segments' type.
+  const profiles = new TtlBatchCache<SenderProfile | null>(
+    (e164s) => deps.store.senderProfiles(e164s),
+    ttl,
+    100_000,
+    () => null,
+  );
   /** Per limit key: when the segments already deferred for it are due to have gone. */
   const horizons = new Map<string, number>();
   /** Per sender: the backlog last written (written again when it moves by a second or more). */
   const written = new Map<string, number>();
-
-  async function profilesOf(segs: readonly ClaimedSegment[]): Promise<Map<string, SenderProfile>> {
-    const t = now();
-    if (t - profilesAt > ttl) {
-      profiles = new Map();
-      profilesAt = t;
-    }
-    const missing = [...new Set(segs.map((s) => s.from))].filter((f) => !profiles.has(f));
-    if (missing.length > 0) {
-      const found = await deps.store.senderProfiles(missing);
-      for (const f of missing) {
-        const seg = segs.find((s) => s.from === f)!;
-        profiles.set(f, found.get(f) ?? { e164: f, type: seg.numberType });
-      }
-    }
-    return profiles;
-  }
 
   /**
    * Spreads `n` held-back segments one rate-step apart after those already waiting for `spec`.
@@ -155,7 +144,10 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
     async load(segs) {
       const out: Decisions = new Map();
       if (segs.length === 0) return out;
-      const senders = await profilesOf(segs);
+      const senders = await profiles.get(
+        segs.map((s) => s.from),
+        now(),
+      );
       const groups = new Map<string, { carrierId: string; sender: SenderProfile; segs: ClaimedSegment[] }>();
       for (const seg of segs) {
         const carrierId = deps.carrierOf(seg);
@@ -163,7 +155,11 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
         const k = `${seg.from}\u0000${carrierId}`;
         let g = groups.get(k);
         if (!g) {
-          g = { carrierId, sender: senders.get(seg.from)!, segs: [] };
+          g = {
+            carrierId,
+            sender: senders.get(seg.from) ?? { e164: seg.from, type: seg.numberType },
+            segs: [],
+          };
           groups.set(k, g);
         }
         g.segs.push(seg);

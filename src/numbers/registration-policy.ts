@@ -6,6 +6,7 @@
 import type { AcceptCandidate } from '../messaging/compose.ts';
 import type { ClaimedSegment } from '../messaging/model.ts';
 import { ALLOW, type Decision, type Policy } from '../messaging/pipeline.ts';
+import { TtlBatchCache } from '../messaging/ttl-cache.ts';
 import type { NumberType } from '../messaging/vocabulary.ts';
 
 const refusal = (type: NumberType, at: 'accept' | 'dispatch'): Decision => ({
@@ -40,23 +41,13 @@ export function registrationDispatchPolicy(
   source: RegistrationSource,
   ttlMs = 2_000,
 ): Policy<ClaimedSegment, Map<string, { type: NumberType; registered: boolean }>> {
-  let cache = new Map<string, { type: NumberType; registered: boolean }>();
-  let at = 0;
+  const cache = new TtlBatchCache(source, ttlMs, 100_000, () => ({
+    type: 'local' as NumberType,
+    registered: false,
+  }));
   return {
     name: 'registration',
-    load: async (segs) => {
-      const now = Date.now();
-      if (now - at > ttlMs) {
-        cache = new Map();
-        at = now;
-      }
-      const missing = [...new Set(segs.map((s) => s.from))].filter((f) => !cache.has(f));
-      if (missing.length > 0) {
-        const found = await source(missing);
-        for (const f of missing) cache.set(f, found.get(f) ?? { type: 'local', registered: false });
-      }
-      return cache;
-    },
+    load: (segs) => cache.get(segs.map((s) => s.from)),
     decide: (seg, m) => {
       const r = m.get(seg.from);
       return r && !r.registered ? refusal(r.type, 'dispatch') : ALLOW;
