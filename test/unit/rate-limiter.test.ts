@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BottleneckRateLimiter } from '../../src/limits/rate-limiter.ts';
 import { redisMissing, redisUrlOrUndefined } from '../helpers/services.ts';
 import { waitFor } from '../helpers/smpp.ts';
+import { TcpProxy, viaProxy } from '../helpers/tcp-proxy.ts';
 
 const open: BottleneckRateLimiter[] = [];
 afterEach(async () => {
@@ -61,6 +62,40 @@ describe('the Bottleneck rate limiter', () => {
     // A different prefix is a different reservoir (tests and deployments stay apart).
     const c = limiter(redisUrlOrUndefined(), prefix());
     expect((await c.take(spec, 10)).granted).toBe(10);
+  });
+
+  it('rides out a dropped and a silent Redis: takes reject in bounded time, then work again', async (ctx) => {
+    const missing = redisMissing();
+    if (missing) ctx.skip(missing);
+    const target = new URL(redisUrlOrUndefined()!);
+    const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
+    await proxy.start();
+    try {
+      const l = new BottleneckRateLimiter(viaProxy(redisUrlOrUndefined()!, proxy), prefix(), 300);
+      open.push(l);
+      const spec = perSecond('n:+5', 1000);
+      expect((await l.take(spec, 1)).granted).toBe(1);
+      proxy.hang();
+      const t0 = Date.now();
+      await expect(l.take(spec, 1)).rejects.toThrow();
+      expect(Date.now() - t0).toBeLessThan(2_000);
+      proxy.up();
+      proxy.cut();
+      let granted = 0;
+      await waitFor(
+        () => granted === 1,
+        10_000,
+        'a take after the connection came back',
+        async () => {
+          granted = await l.take(spec, 1).then(
+            (g) => g.granted,
+            () => 0,
+          );
+        },
+      );
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('rejects takes while Redis cannot be reached (the policy defers)', async () => {
