@@ -25,6 +25,23 @@ export class InboundFlow {
     return true;
   }
 
+  /**
+   * A PDU was read: counts it (pausing reading at `max`) and returns the one answer it may get —
+   * later calls do nothing — which releases its place; `send` writes the answer (the caller skips
+   * that once its session is gone). `paused`: this one paused reading.
+   */
+  admit(send: (status: number) => void): { answer: (status: number) => void; paused: boolean } {
+    const paused = this.received();
+    let answered = false;
+    const answer = (status: number) => {
+      if (answered) return;
+      answered = true;
+      send(status);
+      this.answered();
+    };
+    return { answer, paused };
+  }
+
   /** A PDU was answered (or given up with the session). */
   answered(): void {
     this.unanswered--;

@@ -383,18 +383,12 @@ export class SmppSession {
    */
   private onInbound(inbound: InboundPdu, seq: number, respId: number): void {
     this.counters.inbound++;
-    if (this.inbound.received()) this.counters.pauses++;
-    let answered = false;
-    this.handlers.onInbound(inbound, (status) => {
-      if (answered) return;
-      answered = true;
-      if (this.state === 'closed') {
-        this.inbound.answered();
-        return;
-      }
-      this.write(encodeInboundResp(respId, seq, status));
-      this.inbound.answered();
-    });
+    // write() drops the answer once the session is gone; the place is released either way.
+    const { answer, paused } = this.inbound.admit((status) =>
+      this.write(encodeInboundResp(respId, seq, status)),
+    );
+    if (paused) this.counters.pauses++;
+    this.handlers.onInbound(inbound, answer);
   }
 
   private tick(): void {
