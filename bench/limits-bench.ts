@@ -247,13 +247,18 @@ try {
   const c1 = cpu();
 
   const log = (await (await fetch(`${sim.control}/messages?limit=250000`)).json()) as {
-    messages: Array<{ from: string; at: string }>;
+    messages: Array<{ from: string; at: string; text: string }>;
   };
   const byNumber = new Map<string, number[]>();
+  const textAt = new Map<string, number>();
   let total = 0;
+  let duplicates = 0;
   for (const m of log.messages) {
     const t = Date.parse(m.at);
     if (t < T0.getTime() || t >= T1.getTime()) continue;
+    // A message submitted twice (a lease that ran out, a resubmit) would count twice against its limit.
+    if (textAt.has(m.text)) duplicates++;
+    textAt.set(m.text, t);
     total++;
     const l = byNumber.get(m.from) ?? [];
     if (l.length === 0) byNumber.set(m.from, l);
@@ -261,15 +266,21 @@ try {
   }
   if (log.messages.length > 0 && Date.parse(log.messages[0]!.at) >= T0.getTime())
     console.log('warning: the simulator log does not reach back to the start of the window');
-  const maxInSecond = (ts: number[]) => {
+  const worstWindow = (ts: number[]) => {
     let best = 0;
+    let at = 0;
     let lo = 0;
     for (let hi = 0; hi < ts.length; hi++) {
       while (ts[hi]! - ts[lo]! >= 1000) lo++;
-      best = Math.max(best, hi - lo + 1);
+      if (hi - lo + 1 > best) {
+        best = hi - lo + 1;
+        at = lo;
+      }
     }
-    return best;
+    return { best, at };
   };
+  const maxInSecond = (ts: number[]) => worstWindow(ts).best;
+  console.log(`duplicate submits in the window: ${duplicates}`);
   console.log(
     `\nper limit over ${SECONDS} s (achieved against limit; sliding 1-s windows against the allowance):`,
   );
@@ -281,6 +292,7 @@ try {
     const errs: number[] = [];
     let maxWin = 0;
     let groupOver = 0;
+    let example = '';
     const allowance = Math.max(1, Math.ceil(g.rate));
     const loose = allowance + rateSpec('k', 'number', g.rate).amount;
     for (const k of g.keys) {
@@ -295,7 +307,18 @@ try {
       }
       const w = maxInSecond(ts);
       maxWin = Math.max(maxWin, w);
-      if (w > allowance) groupOver++;
+      if (w > allowance) {
+        groupOver++;
+        if (!example) {
+          // Arrival times around the worst window, relative to its first: shows burst or jitter.
+          const { at } = worstWindow(ts);
+          const from = Math.max(0, at - 2);
+          example = ts
+            .slice(from, at + w + 2)
+            .map((t) => t - ts[at]!)
+            .join(' ');
+        }
+      }
       if (w > loose) overLoose++;
     }
     over += groupOver;
@@ -304,6 +327,7 @@ try {
     console.log(
       `  ${g.name}${g.capped ? ' [stopped by its daily cap: rate error not counted]' : ''}: ${g.keys.length} limits of ${g.rate}/s (${fmt(g.rate * SECONDS)} in the window) — error median ${fmt(errs[errs.length >> 1]! * 100, 2)} % (signed: below 0 under the limit), from ${fmt(errs[0]! * 100, 1)} to ${fmt(errs.at(-1)! * 100, 1)} %, max |error| ${fmt(maxAbs * 100, 2)} %; most in a second ${maxWin} (allowance ${allowance}; ${groupOver} over it)`,
     );
+    if (example) console.log(`    e.g. arrivals (ms from the worst window's first): ${example}`);
   }
   const daily = await sql.query<{ segments: number }>(
     'SELECT segments FROM brand_daily_usage WHERE brand_id = $1',
@@ -327,6 +351,18 @@ try {
   console.log(
     `1-s windows over the allowance (rounded-up rate): ${over} limits; over the allowance plus one refill interval's amount: ${overLoose}`,
   );
+  // How long the limits' decision held a batch (a grant is only written after it): arrival jitter.
+  const scraped = await a.scrape();
+  const hist = (name: string) =>
+    scraped
+      .split('\n')
+      .filter((l) => l.startsWith(`${name}_bucket`))
+      .map((l) => `${/le="([^"]+)"/.exec(l)?.[1]}:${l.split(' ').at(-1)}`)
+      .join(' ');
+  console.log(
+    `rate-limit policy time per batch on A (le:count): ${hist('parley_rate_limit_duration_seconds')}`,
+  );
+  console.log(`submit wait for a bind window on A (le:count): ${hist('parley_carrier_queue_wait_seconds')}`);
   const expectedTotal = groups.reduce((s, g) => s + g.rate * g.keys.length, 0);
   console.log(
     `throughput ${fmt(total / SECONDS)} segments/s (the limits add up to ${fmt(expectedTotal)}/s, ${fmt(capNumbers.length)} numbers of them stopped by the daily cap); CPU s in the window: A ${fmt(c1.a - c0.a, 1)}, B ${fmt(c1.b - c0.b, 1)}, redis ${fmt(c1.redis - c0.redis, 1)}, postgres ${fmt(c1.pg - c0.pg, 1)}`,

@@ -175,6 +175,14 @@ export async function startControlServer(
         case 'POST /registry/campaigns':
           await readJson(req);
           return send(res, 201, sim.registry.submitCampaign());
+        case 'POST /registry/assignments': {
+          const b = (await readJson(req)) as { campaignId?: unknown; number?: unknown };
+          if (typeof b.campaignId !== 'string' || !/^[A-Za-z0-9-]{1,64}$/.test(b.campaignId))
+            throw new Error('campaignId must be a registry campaign id');
+          if (typeof b.number !== 'string' || !/^\+?[0-9]{3,15}$/.test(b.number))
+            throw new Error('number must be digits, optionally after +');
+          return send(res, 201, sim.registry.submitAssignment());
+        }
         case 'POST /registry/config':
           return send(res, 200, sim.registry.configure((await readJson(req)) as Record<string, never>));
         case 'POST /reset':
@@ -185,12 +193,19 @@ export async function startControlServer(
         case 'POST /disconnect':
           return send(res, 200, { dropped: sim.dropConnections() });
         default: {
-          const rec = /^GET \/registry\/(brands|campaigns|toll-free)\/([A-Za-z0-9]{1,32})$/.exec(route);
+          const rec = /^GET \/registry\/(brands|campaigns|toll-free|assignments)\/([A-Za-z0-9]{1,32})$/.exec(
+            route,
+          );
           if (rec) {
             const r = sim.registry.get(rec[2]!);
-            const kind = ({ brands: 'brand', campaigns: 'campaign', 'toll-free': 'tollfree' } as const)[
-              rec[1] as 'brands' | 'campaigns' | 'toll-free'
-            ];
+            const kind = (
+              {
+                brands: 'brand',
+                campaigns: 'campaign',
+                'toll-free': 'tollfree',
+                assignments: 'assignment',
+              } as const
+            )[rec[1] as 'brands' | 'campaigns' | 'toll-free' | 'assignments'];
             return r && r.kind === kind ? send(res, 200, r) : send(res, 404, { error: `no such ${kind}` });
           }
           const susp = /^POST \/registry\/campaigns\/([A-Za-z0-9]{1,32})\/suspend$/.exec(route);

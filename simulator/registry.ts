@@ -16,7 +16,7 @@ export interface ReviewConfig {
 
 export interface RegistryRecord {
   id: string;
-  kind: 'brand' | 'campaign' | 'tollfree';
+  kind: 'brand' | 'campaign' | 'tollfree' | 'assignment';
   status: 'submitted' | 'approved' | 'rejected' | 'suspended';
   reason: string | null;
   identityStatus: ReviewConfig['identityStatus'] | null;
@@ -74,6 +74,11 @@ export class Registry {
     return this.submit('tollfree');
   }
 
+  /** A number's assignment to a campaign (number provisioning at the carriers) for review. */
+  submitAssignment(): RegistryRecord {
+    return this.submit('assignment');
+  }
+
   /** A carrier suspends an approved campaign; false when it is not one. */
   suspend(id: string): boolean {
     const r = this.get(id);
@@ -83,7 +88,7 @@ export class Registry {
   }
 
   private submit(kind: RegistryRecord['kind']): RegistryRecord {
-    const id = `${{ brand: 'B', campaign: 'C', tollfree: 'V' }[kind]}${String(this.next++).padStart(6, '0')}`;
+    const id = `${{ brand: 'B', campaign: 'C', tollfree: 'V', assignment: 'N' }[kind]}${String(this.next++).padStart(6, '0')}`;
     const r = {
       id,
       kind,

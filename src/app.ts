@@ -152,6 +152,7 @@ export async function createGateway(
           onBindState: (bindId, state, reason) =>
             log.info({ carrier: c.id, bindId, state, reason }, 'bind state'),
           onSubmitLatency: (ms) => metrics.submitLatency.labels(c.id).observe(ms / 1000),
+          onQueueWait: (ms) => metrics.carrierQueueWait.labels(c.id).observe(ms / 1000),
           onThrottled: (f) =>
             bus.publish('carrier.over_limit', [
               { carrierId: c.id, from: f.sourceAddrTon === 1 ? `+${f.sourceAddr}` : f.sourceAddr },

@@ -48,6 +48,7 @@ export function createLimits(
     tableFor: (carrierId) => tables.get(carrierId) ?? base,
     carrierOf: (seg) => router.pick(seg.numberType, seg.to)?.id,
     onDeferred: (kind, n) => metrics.rateLimited.labels(kind).inc(n),
+    onStaleGrants: (n) => metrics.rateLimited.labels('stale_grant').inc(n),
   });
   const policy: Policy<ClaimedSegment, unknown> = {
     name: inner.name,

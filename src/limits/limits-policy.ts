@@ -31,12 +31,30 @@ export interface LimitsPolicyDeps {
   carrierOf(seg: ClaimedSegment): string | undefined;
   /** Told what was held back: per limit kind, segments. */
   onDeferred?(kind: LimitKind, segments: number): void;
+  /** Told how many granted segments were not sent because the batch took too long to decide. */
+  onStaleGrants?(segments: number): void;
   now?: () => number;
   /** How long sender profiles are kept (an override or a new campaign applies within it). */
   profileTtlMs?: number;
 }
 
 type Decisions = Map<ClaimedSegment, Decision>;
+
+/** Segments a group was granted, what it took from which limit, and when. */
+interface Grants {
+  segs: ClaimedSegment[];
+  taken: Array<{ spec: RateSpec; n: number }>;
+  at: number;
+}
+
+/**
+ * How old a grant may be when the batch is decided. A grant is for the interval it was taken in;
+ * written seconds later (a batch held up by a slow round trip of another group), it lands in a
+ * later interval on top of that interval's own grants and the carrier sees a second over the
+ * limit. Half the shortest refill interval keeps a late grant within the interval's tolerance.
+ */
+const maxGrantAge = (taken: Grants['taken']) =>
+  Math.max(25, Math.min(...taken.map((x) => x.spec.intervalMs)) / 2);
 
 /**
  * Builds the policy. It loads late (after the policies before it decided), so a segment that
@@ -79,6 +97,7 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
     carrierId: string,
     out: Decisions,
     backlog: Map<string, number>,
+    fresh: Grants[],
   ): Promise<void> {
     const { rates: layered, daily } = limitsFor(sender, carrierId, deps.tableFor(carrierId));
     // The slowest limit first: it is the one most likely to refuse, and a refusal then costs one
@@ -106,11 +125,13 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
       const g = await deps.store.takeDaily(daily.brandId, pacificDay(new Date(now())), granted, daily.cap);
       if (g < granted) {
         await Promise.all(taken.map((x) => deps.limiter.giveBack(x.spec, x.n - g)));
+        for (const x of taken) x.n = g;
         granted = g;
         dailyHit = true;
         bindingKind = 'brand_daily';
       }
     }
+    if (granted > 0) fresh.push({ segs: segs.slice(0, granted), taken, at: now() });
     const held = segs.length - granted;
     if (held === 0) return;
     deps.onDeferred?.(bindingKind ?? 'number', held);
@@ -165,9 +186,25 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
         g.segs.push(seg);
       }
       const backlog = new Map<string, number>();
+      const fresh: Grants[] = [];
       await Promise.all(
-        [...groups.values()].map((g) => decideGroup(g.segs, g.sender, g.carrierId, out, backlog)),
+        [...groups.values()].map((g) => decideGroup(g.segs, g.sender, g.carrierId, out, backlog, fresh)),
       );
+      // Grants that went stale waiting for the rest of the batch are not used: their segments
+      // come back at once and take again, and their tokens go back (up to the bucket's depth).
+      const t = now();
+      const stale = fresh.filter((f) => t - f.at > maxGrantAge(f.taken));
+      if (stale.length > 0) {
+        let n = 0;
+        for (const f of stale)
+          for (const seg of f.segs) {
+            out.set(seg, { kind: 'defer', until: new Date(t), reason: 'rate_limited' });
+            n++;
+          }
+        deps.onStaleGrants?.(n);
+        // The brand's daily count keeps them: a rare over-count errs on the carrier's side.
+        await Promise.all(stale.flatMap((f) => f.taken.map((x) => deps.limiter.giveBack(x.spec, x.n))));
+      }
       const moved = [...backlog].filter(
         ([e164, until]) => Math.abs((written.get(e164) ?? 0) - until) >= 1_000,
       );

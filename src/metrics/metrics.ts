@@ -59,6 +59,13 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: r,
     }),
+    carrierQueueWait: new Histogram({
+      name: 'parley_carrier_queue_wait_seconds',
+      help: 'Time a submit waited for room in a bind window before it was first written',
+      labelNames: ['carrier'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: r,
+    }),
     binds: new Gauge({
       name: 'parley_smpp_binds',
       help: 'SMPP binds by state (bound, unhealthy, connecting, backoff, ...)',
@@ -83,7 +90,7 @@ export function createMetrics() {
     }),
     rateLimited: new Counter({
       name: 'parley_rate_limited_segments_total',
-      help: 'Segments held back (deferred in the database) by a contractual limit: number, campaign or brand_daily',
+      help: 'Segments held back (deferred in the database) by a contractual limit (number, campaign, brand_daily) or because their grant went stale before the batch was decided (stale_grant)',
       labelNames: ['limit'],
       registers: r,
     }),

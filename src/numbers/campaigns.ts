@@ -29,6 +29,10 @@ export const CAMPAIGN_STATUSES = [
 ] as const;
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
 
+/** A number's assignment to a campaign: it sends under the campaign only once `assigned`. */
+export const ASSIGNMENT_STATUSES = ['pending_assignment', 'assigned', 'failed_assignment'] as const;
+export type AssignmentStatus = (typeof ASSIGNMENT_STATUSES)[number];
+
 export interface CampaignDetails {
   brandId: string;
   useCase: UseCase;

@@ -7,7 +7,7 @@ import type { Registry } from './registry.ts';
 
 /**
  * Asks the registry about submitted brands and campaigns (and approved campaigns, which a carrier
- * may suspend) every `pollMs` and records what it says. A registry
+ * may suspend), toll-free verifications and numbers pending assignment to a campaign every `pollMs` and records what it says. A registry
  * that does not answer is asked again next time; each instance may poll (the update only applies
  * to a brand still submitted, so two instances record one review once).
  */
@@ -63,6 +63,16 @@ export class RegistrationService {
           t.numberId,
           r.status === 'approved' ? 'verified' : 'rejected',
           r.status === 'approved' ? null : (r.reason ?? 'rejected by the reviewer'),
+        );
+      }
+      for (const a of await this.campaigns.pendingAssignments(500)) {
+        const r = await this.registry.assignment(a.registryId);
+        if (!r || r.status === 'submitted') continue;
+        await this.campaigns.settleAssignment(
+          a.numberId,
+          a.registryId,
+          r.status === 'approved' ? 'assigned' : 'failed_assignment',
+          r.status === 'approved' ? null : (r.reason ?? 'the carriers refused the number'),
         );
       }
     } catch (err) {

@@ -27,6 +27,10 @@ export interface Registry {
   tollFree(registryId: string): Promise<CampaignReview | undefined>;
   /** Where a campaign stands (approved campaigns can be suspended later); undefined when unknown. */
   campaign(registryId: string): Promise<CampaignReview | undefined>;
+  /** Asks for a number to be provisioned under a campaign (the carriers review it too). */
+  submitAssignment(campaignRegistryId: string, e164: string): Promise<{ registryId: string }>;
+  /** An assignment's review (approved: assigned; rejected: failed, with why); undefined when unknown. */
+  assignment(registryId: string): Promise<CampaignReview | undefined>;
 }
 
 export interface CampaignReview {
@@ -89,6 +93,20 @@ export class HttpRegistry implements Registry {
     return { status: s, reason: typeof r.json.reason === 'string' ? r.json.reason.slice(0, 500) : null };
   }
 
+  async submitAssignment(campaignRegistryId: string, e164: string): Promise<{ registryId: string }> {
+    const r = await this.call('POST', '/registry/assignments', {
+      campaignId: campaignRegistryId,
+      number: e164,
+    });
+    if (r.status !== 201 || typeof r.json.id !== 'string')
+      throw new AppError('REGISTRY_UNAVAILABLE', `the registry answered ${r.status}`);
+    return { registryId: r.json.id };
+  }
+
+  async assignment(registryId: string): Promise<CampaignReview | undefined> {
+    return this.review('assignments', registryId);
+  }
+
   async submitTollFree(details: TollFreeDetails): Promise<{ registryId: string }> {
     const r = await this.call('POST', '/registry/toll-free', details);
     if (r.status !== 201 || typeof r.json.id !== 'string')
@@ -97,7 +115,12 @@ export class HttpRegistry implements Registry {
   }
 
   async tollFree(registryId: string): Promise<CampaignReview | undefined> {
-    const r = await this.call('GET', `/registry/toll-free/${encodeURIComponent(registryId)}`);
+    return this.review('toll-free', registryId);
+  }
+
+  /** A toll-free verification's or a number assignment's review (no suspension for either). */
+  private async review(kind: string, registryId: string): Promise<CampaignReview | undefined> {
+    const r = await this.call('GET', `/registry/${kind}/${encodeURIComponent(registryId)}`);
     if (r.status === 404) return undefined;
     const s = r.json.status;
     if (r.status !== 200 || (s !== 'submitted' && s !== 'approved' && s !== 'rejected'))

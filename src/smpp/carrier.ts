@@ -35,6 +35,8 @@ export interface CarrierHandlers {
   onBindState?(bindId: string, state: BindState, reason?: string): void;
   /** submit_sm → submit_sm_resp time in ms. */
   onSubmitLatency?(ms: number): void;
+  /** How long a submit waited for room in a bind's window before it was written, in ms. */
+  onQueueWait?(ms: number): void;
   /** A malformed PDU from the SMSC was answered with an error (the session goes on). */
   onRejectedPdu?(bindId: string, pdu: RejectedPdu): void;
   /** A receipt without id or state was acknowledged and dropped. */
@@ -223,6 +225,7 @@ export class Carrier {
       this.finish(job, this.retryable(job, 'WITHDRAWN', 'withdrawn before it was written', undefined, false));
       return;
     }
+    if (job.attempts === 0) this.handlers.onQueueWait?.(Date.now() - job.enqueuedAt);
     job.attempts++;
     job.written = true;
     this.counters.submitted++;

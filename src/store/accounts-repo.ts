@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { AppError } from '../errors/app-error.ts';
 import type { NumberDirectory, SendingNumber } from '../messaging/ports.ts';
 import type { NumberType } from '../messaging/vocabulary.ts';
+import type { AssignmentStatus } from '../numbers/campaigns.ts';
 import { type Db, isUniqueViolation } from './db.ts';
 
 export type { SendingNumber };
@@ -32,7 +33,7 @@ export interface NumberView {
   /** The team member the number belongs to (it is their default sender). */
   assignedUserId: string | null;
   /** The 10DLC campaign the number sends under, and its assignment status. */
-  campaign: { id: string | null; status: string | null };
+  campaign: { id: string | null; status: AssignmentStatus | null; reason: string | null };
   /** Call handling: stored and validated for the platform (Parley carries no voice). */
   calls: { forwardTo: string | null; voicemail: boolean; recording: boolean };
   createdAt: string;
@@ -220,7 +221,8 @@ export class AccountsRepo implements NumberDirectory {
   async numberDetails(accountId: string, id?: string): Promise<NumberView[]> {
     const r = await this.db.query(
       `SELECT n.id, n.e164, n.type, n.friendly_name, n.inbound_url, n.created_at, a.default_number = n.e164 AS is_default,
-              n.assigned_user_id, n.call_forward_to, n.voicemail, n.call_recording, n.campaign_id, n.campaign_status
+              n.assigned_user_id, n.call_forward_to, n.voicemail, n.call_recording, n.campaign_id, n.campaign_status,
+              n.campaign_status_reason
        FROM numbers n JOIN accounts a ON a.id = n.account_id
        WHERE n.account_id = $1 AND ($2::uuid IS NULL OR n.id = $2) ORDER BY n.created_at, n.e164`,
       [accountId, id ?? null],
@@ -235,7 +237,8 @@ export class AccountsRepo implements NumberDirectory {
       assignedUserId: (x.assigned_user_id as string | null) ?? null,
       campaign: {
         id: (x.campaign_id as string | null) ?? null,
-        status: (x.campaign_status as string | null) ?? null,
+        status: (x.campaign_status as AssignmentStatus | null) ?? null,
+        reason: (x.campaign_status_reason as string | null) ?? null,
       },
       calls: {
         forwardTo: (x.call_forward_to as string | null) ?? null,

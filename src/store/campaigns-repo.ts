@@ -106,15 +106,68 @@ export class CampaignsRepo {
     );
   }
 
-  /** Assigns a number to an approved campaign of the account; false when either is not so. */
-  async assignNumber(accountId: string, numberId: string, campaignId: string | null): Promise<boolean> {
-    const r = await this.db.query(
-      `UPDATE numbers SET campaign_id = $3, campaign_status = CASE WHEN $3::uuid IS NULL THEN NULL ELSE 'assigned' END
-       WHERE id = $1 AND account_id = $2
-         AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM campaigns WHERE id = $3 AND account_id = $2 AND status = 'approved'))`,
+  /**
+   * What the registry needs to review a number's assignment: the number and the registry's id of
+   * the account's approved campaign. 'no_number' / 'not_approved' when either is not so.
+   */
+  async assignmentTarget(
+    accountId: string,
+    numberId: string,
+    campaignId: string,
+  ): Promise<{ e164: string; campaignRegistryId: string } | 'no_number' | 'not_approved'> {
+    const r = await this.db.query<{ e164: string; registry_id: string | null }>(
+      `SELECT n.e164, c.registry_id FROM numbers n
+         LEFT JOIN campaigns c ON c.id = $3 AND c.account_id = $2 AND c.status = 'approved'
+        WHERE n.id = $1 AND n.account_id = $2`,
       [numberId, accountId, campaignId],
     );
+    const row = r.rows[0];
+    if (!row) return 'no_number';
+    return row.registry_id ? { e164: row.e164, campaignRegistryId: row.registry_id } : 'not_approved';
+  }
+
+  /**
+   * Puts a number under an approved campaign of the account, pending the registry's review of
+   * `registryId` (null campaign: unassigned at once). False when the number or campaign is not so.
+   */
+  async assignNumber(
+    accountId: string,
+    numberId: string,
+    campaignId: string | null,
+    registryId: string | null,
+  ): Promise<boolean> {
+    const r = await this.db.query(
+      `UPDATE numbers SET campaign_id = $3, assignment_registry_id = $4, campaign_status_reason = NULL,
+              campaign_status = CASE WHEN $3::uuid IS NULL THEN NULL ELSE 'pending_assignment' END
+       WHERE id = $1 AND account_id = $2
+         AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM campaigns WHERE id = $3 AND account_id = $2 AND status = 'approved'))`,
+      [numberId, accountId, campaignId, registryId],
+    );
     return (r.rowCount ?? 0) > 0;
+  }
+
+  /** Number assignments the registry has not answered yet, across accounts. */
+  async pendingAssignments(limit: number): Promise<Array<{ numberId: string; registryId: string }>> {
+    const r = await this.db.query<{ id: string; assignment_registry_id: string }>(
+      `SELECT id, assignment_registry_id FROM numbers
+        WHERE campaign_status = 'pending_assignment' AND assignment_registry_id IS NOT NULL LIMIT $1`,
+      [limit],
+    );
+    return r.rows.map((x) => ({ numberId: x.id, registryId: x.assignment_registry_id }));
+  }
+
+  /** Records the registry's answer, only for the request it answers (a newer one may have replaced it). */
+  async settleAssignment(
+    numberId: string,
+    registryId: string,
+    outcome: 'assigned' | 'failed_assignment',
+    reason: string | null,
+  ): Promise<void> {
+    await this.db.query(
+      `UPDATE numbers SET campaign_status = $3, campaign_status_reason = $4
+        WHERE id = $1 AND assignment_registry_id = $2 AND campaign_status = 'pending_assignment'`,
+      [numberId, registryId, outcome, reason],
+    );
   }
 
   /**

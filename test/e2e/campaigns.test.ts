@@ -114,12 +114,15 @@ describe('10DLC campaigns and number assignment', () => {
     expect((await g.request('PUT', `/v1/campaigns/${c.json.id}`, campaign(), auth)).json.error.code).toBe(
       'CAMPAIGN_LOCKED',
     );
+    // The registry reviews the assignment: pending until it answers, then assigned.
     const assigned = await g.request('PUT', `/v1/numbers/${n.id}/campaign`, { campaignId: c.json.id }, auth);
-    expect(assigned.json).toEqual({ numberId: n.id, campaignId: c.json.id, status: 'assigned' });
-    expect((await g.request('GET', `/v1/numbers/${n.id}`, undefined, auth)).json.campaign).toEqual({
-      id: c.json.id,
-      status: 'assigned',
-    });
+    expect(assigned.json).toEqual({ numberId: n.id, campaignId: c.json.id, status: 'pending_assignment' });
+    const settled = await until(
+      `/v1/numbers/${n.id}`,
+      (x) => x.campaign.status !== 'pending_assignment',
+      'assigned',
+    );
+    expect(settled.campaign).toEqual({ id: c.json.id, status: 'assigned', reason: null });
 
     // A carrier suspends it: the gateway records it.
     await control(`/registry/campaigns/${approved.registryId}/suspend`);
@@ -138,6 +141,46 @@ describe('10DLC campaigns and number assignment', () => {
       (await g.request('PUT', `/v1/numbers/${theirNumber.id}/campaign`, { campaignId: c.json.id }, theirs))
         .json.error.code,
     ).toBe('CAMPAIGN_NOT_APPROVED');
+  });
+
+  it('a number assignment the registry refuses ends failed_assignment with its reason; reassigning retries', async () => {
+    const c = await g.request('POST', '/v1/campaigns', campaign(), auth);
+    await g.request('POST', `/v1/campaigns/${c.json.id}/submit`, undefined, auth);
+    await until(`/v1/campaigns/${c.json.id}`, (x) => x.status === 'approved', 'campaign approved');
+    const [n] = (await g.request('GET', '/v1/numbers', undefined, auth)).json.data;
+    await control('/registry/config', {
+      outcome: 'reject',
+      reason: 'number is provisioned elsewhere',
+      delayMs: 20,
+    });
+    const put = await g.request('PUT', `/v1/numbers/${n.id}/campaign`, { campaignId: c.json.id }, auth);
+    expect(put.json.status).toBe('pending_assignment');
+    const failed = await until(
+      `/v1/numbers/${n.id}`,
+      (x) => x.campaign.status !== 'pending_assignment',
+      'failed',
+    );
+    expect(failed.campaign).toEqual({
+      id: c.json.id,
+      status: 'failed_assignment',
+      reason: 'number is provisioned elsewhere',
+    });
+    await control('/registry/config', { outcome: 'approve', delayMs: 20 });
+    await g.request('PUT', `/v1/numbers/${n.id}/campaign`, { campaignId: c.json.id }, auth);
+    const ok = await until(
+      `/v1/numbers/${n.id}`,
+      (x) => x.campaign.status !== 'pending_assignment',
+      'assigned',
+    );
+    expect(ok.campaign).toEqual({ id: c.json.id, status: 'assigned', reason: null });
+    // Unassigning is at once.
+    const off = await g.request('PUT', `/v1/numbers/${n.id}/campaign`, { campaignId: null }, auth);
+    expect(off.json.status).toBeNull();
+    expect((await g.request('GET', `/v1/numbers/${n.id}`, undefined, auth)).json.campaign).toEqual({
+      id: null,
+      status: null,
+      reason: null,
+    });
   });
 
   it('a rejected campaign carries the reason and can be edited and resubmitted', async () => {

@@ -104,8 +104,19 @@ describe('the registration gate', () => {
     );
     const [localNumber] = (await g.request('GET', '/v1/numbers', undefined, auth)).json.data;
     await g.request('PUT', `/v1/numbers/${localNumber.id}/campaign`, { campaignId: campaign.json.id }, auth);
-    const ok = await send(g.account.number);
-    expect(ok.status).toBe(202);
+    // Pending the registry's review of the assignment, the number still does not send.
+    const pending = await send(g.account.number);
+    expect([pending.status, pending.json.error?.code]).toEqual([422, 'NUMBER_NOT_REGISTERED']);
+    await until(`/v1/numbers/${localNumber.id}`, (n) => n.campaign.status === 'assigned', 'assigned');
+    let ok = pending;
+    await waitFor(
+      () => ok.status === 202,
+      10_000,
+      'local number accepted once assigned (numbers cache)',
+      async () => {
+        ok = await send(g.account.number);
+      },
+    );
     expect((await g.waitFinal([ok.json.id])).get(ok.json.id).status).toBe('delivered');
 
     // Verify the toll-free number: it sends too.

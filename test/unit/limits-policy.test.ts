@@ -172,3 +172,42 @@ describe('the rate-limit policy', () => {
     await expect(pipeline.run([seg('+18005550100', 1)])).rejects.toThrow('redis away');
   });
 });
+
+describe('stale grants (regression: bench:limits saw single numbers twice within one interval)', () => {
+  it('a grant held up past half an interval by another group is not used; its token goes back', async () => {
+    // One group's daily-cap round trip takes a second (the clock is moved by the fake store): the
+    // toll-free number's grant, taken at the start, would reach the carrier a second late, on top
+    // of the next interval's own grant.
+    let clock = Date.now();
+    const store = new FakeStore([
+      { e164: '+18005550100', type: 'toll_free' },
+      { e164: '+15125550100', type: 'local', campaignId: 'c1', throughputClass: 'E', brandId: 'slow' },
+    ]);
+    const takeDaily = store.takeDaily.bind(store);
+    store.takeDaily = async (...a) => {
+      clock += 1_000;
+      return takeDaily(...a);
+    };
+    const limiter = new BottleneckRateLimiter(undefined, `unit:${Math.random()}:`);
+    const stale: number[] = [];
+    const pipeline = new Pipeline<ClaimedSegment>([
+      rateLimitPolicy({
+        store,
+        limiter,
+        tableFor: () => DEFAULT_LIMIT_TABLE,
+        carrierOf: () => 'sim',
+        now: () => clock,
+        onStaleGrants: (n) => stale.push(n),
+      }),
+    ]);
+    const v = await pipeline.run([seg('+18005550100', 0), seg('+15125550100', 0, 'local')]);
+    expect(v.map((x) => [x.decision.kind, x.decision.kind === 'defer' ? x.decision.reason : ''])).toEqual([
+      ['defer', 'rate_limited'],
+      ['allow', ''],
+    ]);
+    expect(stale).toEqual([1]);
+    // Given back: the toll-free number's one-deep bucket is full again.
+    expect((await limiter.take(rateSpec('n:+18005550100', 'number', 3), 1)).granted).toBe(1);
+    await limiter.close();
+  });
+});

@@ -151,7 +151,7 @@ export function registerCampaignRoutes(app: App, deps: HttpDeps): void {
       config,
       schema: {
         summary:
-          'Assign the number to an approved campaign of the account (one campaign per number); null unassigns',
+          'Assign the number to an approved campaign of the account (one campaign per number): pending_assignment until the registry answers assigned or failed_assignment (GET /v1/numbers/:id shows it); null unassigns',
         params: IdParams,
         body: Type.Object(
           { campaignId: Type.Union([SendBody.properties.userId, Type.Null()]) },
@@ -161,7 +161,7 @@ export function registerCampaignRoutes(app: App, deps: HttpDeps): void {
           200: Type.Object({
             numberId: Type.String(),
             campaignId: Type.Union([Type.String(), Type.Null()]),
-            status: Type.Union([Type.String(), Type.Null()]),
+            status: Type.Union([Type.Literal('pending_assignment'), Type.Null()]),
           }),
           ...err,
         },
@@ -169,12 +169,22 @@ export function registerCampaignRoutes(app: App, deps: HttpDeps): void {
     },
     async (req) => {
       const id = req.body.campaignId?.toLowerCase() ?? null;
-      if (!(await db(deps.campaigns.assignNumber(req.accountId, req.params.id, id)))) {
+      let registryId: string | null = null;
+      if (id) {
+        // The registry reviews the assignment too: the number sends once it says assigned.
+        const target = await db(deps.campaigns.assignmentTarget(req.accountId, req.params.id, id));
+        if (target === 'no_number') throw new AppError('NUMBER_NOT_FOUND');
+        if (target === 'not_approved') throw new AppError('CAMPAIGN_NOT_APPROVED');
+        if (!deps.registry) throw new AppError('NO_REGISTRY');
+        registryId = (await deps.registry.submitAssignment(target.campaignRegistryId, target.e164))
+          .registryId;
+      }
+      if (!(await db(deps.campaigns.assignNumber(req.accountId, req.params.id, id, registryId)))) {
         const [n] = await db(deps.accounts.numberDetails(req.accountId, req.params.id));
         throw n ? new AppError('CAMPAIGN_NOT_APPROVED') : new AppError('NUMBER_NOT_FOUND');
       }
       deps.accept.invalidateNumbers(req.accountId);
-      return { numberId: req.params.id, campaignId: id, status: id ? 'assigned' : null };
+      return { numberId: req.params.id, campaignId: id, status: id ? 'pending_assignment' : null };
     },
   );
 }

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { AppError } from '../../errors/app-error.ts';
 import { NUMBER_TYPES } from '../../messaging/vocabulary.ts';
+import type { AssignmentStatus } from '../../numbers/campaigns.ts';
 import { toE164 } from '../../numbers/phone.ts';
 import { dbErrorToAppError } from '../../store/db-errors.ts';
 import { ERROR_RESPONSES as err, IdParams, SendBody } from '../schemas.ts';
@@ -19,8 +20,19 @@ const NumberBody = Type.Object({
     description: 'the team member the number belongs to (it becomes their default sender)',
   }),
   campaign: Type.Object(
-    { id: Type.Union([Type.String(), Type.Null()]), status: Type.Union([Type.String(), Type.Null()]) },
-    { description: 'the 10DLC campaign it sends under (PUT /v1/numbers/:id/campaign)' },
+    {
+      id: Type.Union([Type.String(), Type.Null()]),
+      status: Type.Union([
+        Type.Literal('pending_assignment' satisfies AssignmentStatus),
+        Type.Literal('assigned' satisfies AssignmentStatus),
+        Type.Literal('failed_assignment' satisfies AssignmentStatus),
+        Type.Null(),
+      ]),
+      reason: Type.Union([Type.String(), Type.Null()], { description: 'why the assignment failed' }),
+    },
+    {
+      description: 'the 10DLC campaign it sends under (PUT /v1/numbers/:id/campaign); it sends once assigned',
+    },
   ),
   calls: Type.Object(
     {
