@@ -63,10 +63,17 @@ export class LimitsRepo implements LimitsStore, OverLimitSource {
 
   async setBacklog(entries: ReadonlyArray<{ e164: string; until: Date }>): Promise<void> {
     if (entries.length === 0) return;
+    // Every instance writes its senders' backlog: rows are locked in one order, and a row another
+    // instance is writing is skipped (advisory: the next move writes it). A plain multi-row UPDATE
+    // locks in whatever order the plan visits, and two instances deadlocked — each one a second's
+    // stall of dispatch (deadlock_timeout) and a deferred batch.
     await this.db.query(
-      `UPDATE numbers n SET backlog_until = x.until
-         FROM unnest($1::text[], $2::timestamptz[]) AS x(e164, until)
-        WHERE n.e164 = x.e164 AND n.backlog_until IS DISTINCT FROM x.until`,
+      `WITH x AS (SELECT * FROM unnest($1::text[], $2::timestamptz[]) AS x(e164, until)),
+            locked AS (
+              SELECT n.id, x.until FROM numbers n JOIN x ON n.e164 = x.e164
+               WHERE n.backlog_until IS DISTINCT FROM x.until
+               ORDER BY n.id FOR UPDATE OF n SKIP LOCKED)
+       UPDATE numbers n SET backlog_until = locked.until FROM locked WHERE n.id = locked.id`,
       [entries.map((e) => e.e164), entries.map((e) => e.until)],
       'parley_sender_backlog',
     );

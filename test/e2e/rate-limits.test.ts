@@ -296,3 +296,35 @@ describe('rate-limit configuration', () => {
     expect(loadConfig(base).rateLimits.senderQueueCapMs).toBe(4 * 3600_000);
   });
 });
+
+describe("the senders' backlog written at dispatch", () => {
+  it('two instances writing overlapping senders in opposite orders never deadlock (regression: bench:limits stalled 1 s at each deadlock)', async () => {
+    const { LimitsRepo } = await import('../../src/store/limits-repo.ts');
+    const numbers = Array.from({ length: 300 }, (_, i) => `+1512557${String(i).padStart(4, '0')}`);
+    await g.gw.db.query(
+      `INSERT INTO numbers (id, account_id, e164, type)
+       SELECT gen_random_uuid(), $1, e164, 'local' FROM unnest($2::text[]) AS x(e164)`,
+      [g.account.id, numbers],
+    );
+    const a = new LimitsRepo(g.gw.db);
+    const b = new LimitsRepo(g.gw.db);
+    const errors: string[] = [];
+    for (let round = 0; round < 10; round++) {
+      const until = new Date(Date.now() + 60_000 + round * 1_000);
+      const entries = numbers.map((e164) => ({ e164, until }));
+      const settled = await Promise.allSettled([
+        a.setBacklog(entries),
+        b.setBacklog([...entries].reverse()),
+        a.setBacklog(entries.filter((_, i) => i % 2 === 0).reverse()),
+        b.setBacklog(entries.filter((_, i) => i % 3 === 0)),
+      ]);
+      for (const s of settled) if (s.status === 'rejected') errors.push((s.reason as Error).message);
+    }
+    expect(errors).toEqual([]);
+    const r = await g.gw.db.query<{ n: string }>(
+      'SELECT count(*) AS n FROM numbers WHERE e164 = ANY($1::text[]) AND backlog_until IS NOT NULL',
+      [numbers],
+    );
+    expect(Number(r.rows[0]!.n)).toBe(numbers.length);
+  });
+});
