@@ -40,6 +40,9 @@ export interface LimitsPolicyDeps {
 
 type Decisions = Map<ClaimedSegment, Decision>;
 
+/** Held segments are due back at this fraction of their place in the queue (see decideGroup). */
+const RETURN_SOONER = 0.8;
+
 /** Segments a group was granted, what it took from which limit, and when. */
 interface Grants {
   segs: ClaimedSegment[];
@@ -141,11 +144,16 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
     const times = dailyHit
       ? spread(numberSpec, held, nextPacificMidnight(new Date(now())).getTime())
       : spread(waitFor, held, 0);
+    const t = now();
     for (let j = 0; j < held; j++) {
       const seg = segs[granted + j]!;
       out.set(seg, {
         kind: 'defer',
-        until: new Date(times[j]!),
+        // A queue that comes back exactly at the limit's pace has no slack: each return that
+        // misses its refill by a little goes to the back of the queue, and the limit is not
+        // reached (bench:limits: one short code 20 % under, its queue held by one instance). Held
+        // segments come back a fifth sooner than the queue drains; the backlog keeps real times.
+        until: new Date(dailyHit ? times[j]! : t + (times[j]! - t) * RETURN_SOONER),
         reason: dailyHit ? 'daily_cap_reached' : 'rate_limited',
       });
     }

@@ -53,17 +53,21 @@ export class ComplianceRepo extends ContactsRepo implements ComplianceStore {
       Array.isArray(x) ? x.filter((k): k is string => typeof k === 'string') : undefined;
     const text = (x: unknown) => (typeof x === 'string' ? x : undefined);
     return new Map(
-      r.rows.map(({ e164, d }) => [
-        e164,
-        {
-          optOutKeywords: words(d.optOutKeywords),
-          optInKeywords: words(d.optInKeywords),
-          helpKeywords: words(d.helpKeywords),
-          optOutReply: text(d.optOutReply),
-          optInReply: text(d.optInReply),
-          helpReply: text(d.helpReply),
-        },
-      ]),
+      r.rows.map(({ e164, d: raw }) => {
+        // Details written by other hands may be any JSON: what is not usable is left out.
+        const d = raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : {};
+        return [
+          e164,
+          {
+            optOutKeywords: words(d.optOutKeywords),
+            optInKeywords: words(d.optInKeywords),
+            helpKeywords: words(d.helpKeywords),
+            optOutReply: text(d.optOutReply),
+            optInReply: text(d.optInReply),
+            helpReply: text(d.helpReply),
+          },
+        ];
+      }),
     );
   }
 

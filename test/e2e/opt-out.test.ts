@@ -222,6 +222,32 @@ describe("a number's 10DLC campaign", () => {
     const other = '+14155550132';
     g.sim.injectMo({ from: other, to: g.account.number, text: 'STOP' });
     await waitDnd(g, g.account.id, other, true);
+
+    // Campaign details the gateway did not write (another tool, a migration gone wrong): keywords
+    // that are no strings, replies that are numbers, a details document that is no object. The
+    // MO is answered with what is usable, else the account's replies; never a crash.
+    const garbage = [
+      '{"optOutKeywords": [1, null, "QUITTER", {"x": 1}], "helpReply": 5, "optOutReply": [""]}',
+      'null',
+      '"just a string"',
+      '[1, 2, 3]',
+    ];
+    for (const [i, details] of garbage.entries()) {
+      await g.gw.db.query('UPDATE campaigns SET details = $1::jsonb', [details]);
+      const who = `+1415555014${i}`;
+      g.sim.injectMo({ from: who, to: g.account.number, text: 'HELP' });
+      await waitFor(() => received(g, who).length > 0, 10_000, `HELP answered with details ${details}`);
+      expect(received(g, who)[0]).toContain('reply STOP');
+      if (i === 0) {
+        g.sim.injectMo({ from: who, to: g.account.number, text: 'quitter' });
+        await waitDnd(g, g.account.id, who, true);
+        await waitFor(
+          () => received(g, who).includes(DEFAULT_COMPLIANCE.optOutReply),
+          10_000,
+          "the account's opt-out reply (the campaign's was no text)",
+        );
+      }
+    }
   });
 });
 

@@ -75,18 +75,19 @@ describe('the rate-limit policy', () => {
     const t0 = Date.now();
     const v = await pipeline.run(segs);
     const kinds = v.map((x) => x.decision.kind);
-    // 3 a second is one every 333 ms: one goes now, the rest each in its own slot after it.
+    // 3 a second is one every 333 ms: one goes now, the rest each in its own slot after it,
+    // asked back a fifth sooner than their slot (slack: a return that just misses a refill).
     expect(kinds.filter((k) => k === 'allow')).toHaveLength(1);
     const until = v.flatMap((x) => (x.decision.kind === 'defer' ? [x.decision.until.getTime() - t0] : []));
     expect(until).toHaveLength(9);
-    for (const [j, ms] of until.entries()) expect(Math.abs(ms - (j + 1) * 333.33)).toBeLessThan(50);
+    for (const [j, ms] of until.entries()) expect(Math.abs(ms - (j + 1) * 333.33 * 0.8)).toBeLessThan(50);
     expect(v[3]!.decision).toMatchObject({ reason: 'rate_limited' });
     expect(deferred).toEqual([['number', 9]]);
     expect(store.backlog.get('+18005550100')!.getTime() - t0).toBeGreaterThan(2_900);
     // The next batch queues behind those already waiting, not on top of them.
     const more = await pipeline.run([seg('+18005550100', 99)]);
     const d = more[0]!.decision;
-    expect(d.kind === 'defer' && Math.abs(d.until.getTime() - t0 - 10 * 333.33)).toBeLessThan(50);
+    expect(d.kind === 'defer' && Math.abs(d.until.getTime() - t0 - 10 * 333.33 * 0.8)).toBeLessThan(50);
     await limiter.close();
   });
 
