@@ -192,7 +192,14 @@ export async function createGateway(
   );
   const dispatchPipeline = new Pipeline<ClaimedSegment>([
     validityPolicy,
-    ...(config.registrationGate ? [registrationDispatchPolicy((n) => accounts.registrationOf(n))] : []),
+    ...(config.registrationGate
+      ? [
+          registrationDispatchPolicy((n) => accounts.registrationOf(n), {
+            // A pending assignment changes only when the registry poller records an answer.
+            pendingWaitMs: config.registryPollMs,
+          }),
+        ]
+      : []),
     optOutDispatchPolicy(complianceContext),
     quietHoursDispatchPolicy(complianceContext),
     backoff.policyFor(),

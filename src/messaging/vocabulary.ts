@@ -89,6 +89,7 @@ export const REASONS = [
   'quiet_hours',
   'rate_limited',
   'daily_cap_reached',
+  'registration_pending',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -107,4 +108,5 @@ export const TRANSIENT_REASONS: ReadonlySet<Reason> = new Set([
   'quiet_hours',
   'rate_limited',
   'daily_cap_reached',
+  'registration_pending',
 ]);

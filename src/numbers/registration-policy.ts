@@ -28,29 +28,50 @@ export function registrationAcceptPolicy(): Policy<AcceptCandidate> {
   };
 }
 
+/**
+ * A sending number's registration as dispatch sees it. `pending`: the registry is reviewing its
+ * assignment to a campaign (a move between campaigns included); what it had queued waits.
+ */
+export interface NumberRegistration {
+  type: NumberType;
+  registered: boolean;
+  pending: boolean;
+}
+
 /** How dispatch learns the sending numbers' registration (one read per claimed batch, cached briefly). */
-export type RegistrationSource = (
-  numbers: readonly string[],
-) => Promise<Map<string, { type: NumberType; registered: boolean }>>;
+export type RegistrationSource = (numbers: readonly string[]) => Promise<Map<string, NumberRegistration>>;
 
 /**
  * Dispatch: every claimed segment's sending number is registered now. Answers are kept `ttlMs`
- * (a suspension stops sending within that time); a number no longer known fails too.
+ * (a suspension stops sending within that time); a number no longer known fails too. A number
+ * whose assignment the registry is reviewing holds its queue (until its validity runs out):
+ * failing messages accepted while it was registered would punish a campaign move.
  */
 export function registrationDispatchPolicy(
   source: RegistrationSource,
-  ttlMs = 2_000,
-): Policy<ClaimedSegment, Map<string, { type: NumberType; registered: boolean }>> {
-  const cache = new TtlBatchCache(source, ttlMs, 100_000, () => ({
-    type: 'local' as NumberType,
+  opts: {
+    /** How long answers are kept. */
+    ttlMs?: number;
+    /** How long a segment of a number pending assignment waits before it is looked at again. */
+    pendingWaitMs: number;
+    now?: () => number;
+  },
+): Policy<ClaimedSegment, Map<string, NumberRegistration>> {
+  const { ttlMs = 2_000, pendingWaitMs, now = Date.now } = opts;
+  const cache = new TtlBatchCache<NumberRegistration>(source, ttlMs, 100_000, () => ({
+    type: 'local',
     registered: false,
+    pending: false,
   }));
   return {
     name: 'registration',
     load: (segs) => cache.get(segs.map((s) => s.from)),
     decide: (seg, m) => {
       const r = m.get(seg.from);
-      return r && !r.registered ? refusal(r.type, 'dispatch') : ALLOW;
+      if (!r || r.registered) return ALLOW;
+      if (r.pending)
+        return { kind: 'defer', until: new Date(now() + pendingWaitMs), reason: 'registration_pending' };
+      return refusal(r.type, 'dispatch');
     },
   };
 }

@@ -3,6 +3,7 @@ import { AppError } from '../errors/app-error.ts';
 import type { NumberDirectory, SendingNumber } from '../messaging/ports.ts';
 import type { NumberType } from '../messaging/vocabulary.ts';
 import type { AssignmentStatus } from '../numbers/campaigns.ts';
+import type { NumberRegistration } from '../numbers/registration-policy.ts';
 import { type Db, isUniqueViolation } from './db.ts';
 
 export type { SendingNumber };
@@ -322,15 +323,20 @@ export class AccountsRepo implements NumberDirectory {
   }
 
   /** Registration of sending numbers (any account), for the dispatch gate. */
-  async registrationOf(
-    e164s: readonly string[],
-  ): Promise<Map<string, { type: NumberType; registered: boolean }>> {
-    const r = await this.db.query<{ e164: string; type: NumberType; registered: boolean }>(
-      `SELECT n.e164, n.type, ${REGISTERED_SQL} AS registered FROM numbers n WHERE n.e164 = ANY($1::text[])`,
+  async registrationOf(e164s: readonly string[]): Promise<Map<string, NumberRegistration>> {
+    const r = await this.db.query<{ e164: string; type: NumberType; registered: boolean; pending: boolean }>(
+      `SELECT n.e164, n.type, ${REGISTERED_SQL} AS registered,
+              n.type = 'local' AND n.campaign_status = 'pending_assignment' AS pending
+         FROM numbers n WHERE n.e164 = ANY($1::text[])`,
       [e164s],
       'parley_number_registration',
     );
-    return new Map(r.rows.map((x) => [x.e164, { type: x.type, registered: Boolean(x.registered) }]));
+    return new Map(
+      r.rows.map((x) => [
+        x.e164,
+        { type: x.type, registered: Boolean(x.registered), pending: Boolean(x.pending) },
+      ]),
+    );
   }
 
   /** The URL inbound messages of the account are POSTed to (undefined: none). */

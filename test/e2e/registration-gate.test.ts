@@ -119,6 +119,36 @@ describe('the registration gate', () => {
     );
     expect((await g.waitFinal([ok.json.id])).get(ok.json.id).status).toBe('delivered');
 
+    // The number moves campaigns (here: assigned again) while a message of it waits: the message
+    // is held while the registry reviews the move, not failed, and goes once the number is assigned.
+    // (Due after the dispatch gate's 2-s answers have gone, during the 6-s review.)
+    const moving = await send(g.account.number, {
+      body: 'gate move',
+      sendAt: new Date(Date.now() + 3_000).toISOString(),
+    });
+    expect(moving.status).toBe(202);
+    await control('/registry/config', { outcome: 'approve', delayMs: 6_000 });
+    await g.request('PUT', `/v1/numbers/${localNumber.id}/campaign`, { campaignId: campaign.json.id }, auth);
+    let held: Array<{ status: string; reason: string | null }> = [];
+    await waitFor(
+      () => held[0]?.reason === 'registration_pending',
+      10_000,
+      'held while the assignment is reviewed',
+      async () => {
+        held = (
+          await g.gw.db.query<{ status: string; reason: string | null }>(
+            'SELECT status, reason FROM segments WHERE message_id = $1',
+            [moving.json.id],
+          )
+        ).rows;
+      },
+    );
+    expect(held[0]!.status).toBe('queued');
+    expect(g.sim.core.listMessages(10_000).filter((m) => m.text === 'gate move')).toEqual([]);
+    await until(`/v1/numbers/${localNumber.id}`, (n) => n.campaign.status === 'assigned', 'assigned again');
+    expect((await g.waitFinal([moving.json.id])).get(moving.json.id).status).toBe('delivered');
+    await control('/registry/config', { outcome: 'approve', delayMs: 20 });
+
     // Verify the toll-free number: it sends too.
     await g.request(
       'PUT',

@@ -143,13 +143,15 @@ describe('several instances on one database', () => {
     stops.push(() => b.gw.stop());
     const auth = { authorization: `Bearer ${a.account.apiKey}` };
     const ids: string[] = [];
-    for (let i = 0; i < 4; i++) {
+    // Twenty batches, each claimed by whichever instance polls first: with four batches of 250
+    // (one claim each) one instance took all of them about once in eight runs.
+    for (let i = 0; i < 20; i++) {
       const r = await a.request(
         'POST',
         '/v1/messages/batch',
         {
-          messages: Array.from({ length: 250 }, (_, j) => ({
-            to: `+1415556${String(1000 + i * 250 + j)}`,
+          messages: Array.from({ length: 50 }, (_, j) => ({
+            to: `+1415556${String(1000 + i * 50 + j)}`,
             body: `multi ${i}-${j}`,
           })),
         },
