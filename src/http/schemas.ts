@@ -140,6 +140,10 @@ export const MessageDetailBody = Type.Object({
       reason: Type.Union([Type.String(), Type.Null()]),
       submittedAt: Type.Union([Type.String(), Type.Null()]),
       doneAt: Type.Union([Type.String(), Type.Null()]),
+      nextAttemptAt: Type.Union([Type.String(), Type.Null()], {
+        description:
+          'a part that waits (a rate limit, a daily cap, quiet hours, a pending registration: see reason) is tried again then',
+      }),
     }),
   ),
   history: Type.Array(

@@ -17,6 +17,8 @@ export interface MessageDetail extends StoredMessage {
     reason: string | null;
     submittedAt: string | null;
     doneAt: string | null;
+    /** When a part that waits (queued or scheduled) is tried next. */
+    nextAttemptAt: string | null;
   }>;
   history: Array<{ status: string; reason: string | null; at: string }>;
 }
@@ -181,7 +183,8 @@ export class MessagesRepo implements MessageStore {
     const row = r.rows[0];
     if (!row) return undefined;
     const segs = await this.db.query<Record<string, unknown>>(
-      `SELECT idx, status, carrier_id, smsc_id, attempts, possible_duplicate, error_code, reason, submitted_at, done_at
+      `SELECT idx, status, carrier_id, smsc_id, attempts, possible_duplicate, error_code, reason, submitted_at, done_at,
+              CASE WHEN status IN ('queued', 'scheduled') THEN next_attempt_at END AS next_attempt_at
        FROM segments WHERE message_id = $1 ORDER BY idx`,
       [id],
     );
@@ -209,6 +212,7 @@ export class MessagesRepo implements MessageStore {
         reason: (s.reason as string | null) ?? null,
         submittedAt: iso(s.submitted_at),
         doneAt: iso(s.done_at),
+        nextAttemptAt: iso(s.next_attempt_at),
       })),
       history,
     };

@@ -129,21 +129,14 @@ describe('the registration gate', () => {
     expect(moving.status).toBe(202);
     await control('/registry/config', { outcome: 'approve', delayMs: 6_000 });
     await g.request('PUT', `/v1/numbers/${localNumber.id}/campaign`, { campaignId: campaign.json.id }, auth);
-    let held: Array<{ status: string; reason: string | null }> = [];
-    await waitFor(
-      () => held[0]?.reason === 'registration_pending',
-      10_000,
+    // The API shows the part waiting, why, and when it is looked at again.
+    const held = await until(
+      `/v1/messages/${moving.json.id}`,
+      (m) => m.parts[0]?.reason === 'registration_pending',
       'held while the assignment is reviewed',
-      async () => {
-        held = (
-          await g.gw.db.query<{ status: string; reason: string | null }>(
-            'SELECT status, reason FROM segments WHERE message_id = $1',
-            [moving.json.id],
-          )
-        ).rows;
-      },
     );
-    expect(held[0]!.status).toBe('queued');
+    expect(held.parts[0].status).toBe('queued');
+    expect(Date.parse(held.parts[0].nextAttemptAt)).toBeGreaterThan(Date.now() - 5_000);
     expect(g.sim.core.listMessages(10_000).filter((m) => m.text === 'gate move')).toEqual([]);
     await until(`/v1/numbers/${localNumber.id}`, (n) => n.campaign.status === 'assigned', 'assigned again');
     expect((await g.waitFinal([moving.json.id])).get(moving.json.id).status).toBe('delivered');
