@@ -8,6 +8,10 @@ import type { EventBus } from '../messaging/events.ts';
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'parley_' });
+  // prom-client names three gauges `_total` (promtool: non-counter metrics should not have the
+  // suffix); their per-type gauges (nodejs_active_handles etc.) stay, and sum to the same.
+  for (const name of ['handles', 'requests', 'resources'])
+    registry.removeSingleMetric(`parley_nodejs_active_${name}_total`);
   const r = [registry];
   return {
     registry,
