@@ -148,6 +148,8 @@ describe('the Grafana dashboard on a real Prometheus', () => {
     expect(empty).toEqual([]);
     // A scrape after all that traffic (every label set present) passes promtool's lint.
     const scrape = await (await fetch(`http://127.0.0.1:${gwPort}/metrics`)).text();
-    expect(execFileSync('promtool', ['check', 'metrics'], { input: scrape, encoding: 'utf8' }).trim()).toBe('');
+    expect(execFileSync('promtool', ['check', 'metrics'], { input: scrape, encoding: 'utf8' }).trim()).toBe(
+      '',
+    );
   }, 120_000);
 });
