@@ -41,6 +41,7 @@ export class Dispatcher {
   /** SMSC id keys whose 'sent' outcome is being written: carrier + key → settles when stored. */
   private readonly writing = new Map<string, Promise<void>>();
   private results: Array<GatewayEvents['submit.result']> = [];
+  private readonly deferred = new Map<Reason, number>();
   private readonly guards: Array<(seg: ClaimedSegment) => boolean> = [];
 
   constructor(
@@ -214,6 +215,14 @@ export class Dispatcher {
   }
 
   private defer(seg: ClaimedSegment, until: number, reason: Reason): SegmentOutcome {
+    // Counted per reason and published once per turn of the event loop (a batch defers many).
+    if (this.deferred.size === 0)
+      queueMicrotask(() => {
+        const evs = [...this.deferred].map(([r, count]) => ({ reason: r, count }));
+        this.deferred.clear();
+        this.bus.publish('segment.deferred', evs);
+      });
+    this.deferred.set(reason, (this.deferred.get(reason) ?? 0) + 1);
     return {
       messageId: seg.messageId,
       idx: seg.idx,

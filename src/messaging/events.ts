@@ -4,6 +4,7 @@
  * REDIS_URL the store's Redis bus forwards the events other instances need (REMOTE_EVENTS).
  */
 import type { StatusChange } from './model.ts';
+import type { Reason } from './vocabulary.ts';
 
 export interface InboundEvent {
   id: string;
@@ -36,6 +37,8 @@ export interface GatewayEvents {
   'receipt.unmatched': { carrierId: string; smscId: string; cause: 'ttl' | 'overflow' | 'invalid' };
   /** A submit_sm got an answer (or none); `result` is ok, or the SMPP-level outcome code. */
   'submit.result': { carrierId: string; result: string; commandStatus: number | undefined };
+  /** Segments dispatch sent back to wait in the database, by why (a policy's reason, no bind, …). */
+  'segment.deferred': { reason: Reason; count: number };
   /** A carrier answered a submit from `from` with "over the limit" (ESME_RTHROTTLED; it is retried). */
   'carrier.over_limit': { carrierId: string; from: string };
   /** A PDU from an SMSC was answered with an error and kept for the operator. */

@@ -92,6 +92,18 @@ export function createMetrics() {
       help: 'Receipts and MO read from SMSCs and not yet stored',
       registers: r,
     }),
+    deferred: new Counter({
+      name: 'parley_segments_deferred_total',
+      help: 'Segments dispatch sent back to wait in the database, by reason (quiet_hours, rate_limited, no_carrier_bound, ...)',
+      labelNames: ['reason'],
+      registers: r,
+    }),
+    consent: new Counter({
+      name: 'parley_consent_changes_total',
+      help: 'Contacts opting out or in (committed), by change and source (keyword, phrase, api, import)',
+      labelNames: ['change', 'source'],
+      registers: r,
+    }),
     rateLimited: new Counter({
       name: 'parley_rate_limited_segments_total',
       help: 'Segments held back (deferred in the database) by a contractual limit (number, campaign, brand_daily) or because their grant went stale before the batch was decided (stale_grant)',
@@ -174,6 +186,17 @@ export function subscribeMetrics(m: Metrics, bus: EventBus): () => void {
     }),
     bus.subscribe('pdu.rejected', (evs) => {
       for (const e of evs) m.pdusRejected.labels(e.carrierId, e.command).inc();
+    }),
+    bus.subscribe('segment.deferred', (evs) => {
+      for (const e of evs) m.deferred.labels(e.reason).inc(e.count);
+    }),
+    bus.subscribe('contact.opted_out', (evs, origin) => {
+      if (origin !== 'local') return;
+      for (const e of evs) m.consent.labels('opt_out', e.source).inc();
+    }),
+    bus.subscribe('contact.opted_in', (evs, origin) => {
+      if (origin !== 'local') return;
+      for (const e of evs) m.consent.labels('opt_in', e.source).inc();
     }),
     bus.subscribe('webhook.attempt', (evs) => {
       for (const e of evs) m.webhooks.labels(e.result).inc();

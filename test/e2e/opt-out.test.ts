@@ -222,6 +222,9 @@ describe("a number's 10DLC campaign", () => {
     const other = '+14155550132';
     g.sim.injectMo({ from: other, to: g.account.number, text: 'STOP' });
     await waitDnd(g, g.account.id, other, true);
+    // Counted: 'aide' was not an opt-out, 'Arret' and STOP were.
+    const m = await g.request('GET', '/metrics');
+    expect(m.json).toMatch(/parley_consent_changes_total\{change="opt_out",source="keyword"\} 2\b/);
 
     // Campaign details the gateway did not write (another tool, a migration gone wrong): keywords
     // that are no strings, replies that are numbers, a details document that is no object. The

@@ -55,7 +55,8 @@ describe('the Grafana dashboard on a real Prometheus', () => {
     const uid = /uid:\s*(\S+)/.exec(provisioned)![1];
     for (const p of dash.panels) expect(p.datasource, p.title).toEqual({ type: 'prometheus', uid });
 
-    // Traffic for every panel: sends with status callbacks, receipts, MO, unmatched receipts.
+    // Traffic for every panel: sends with status callbacks (paced: deferrals), receipts, MO,
+    // opt-outs, unmatched receipts.
     const hooks = http.createServer((req, res) => {
       req.resume();
       req.on('end', () => res.writeHead(200).end());
@@ -69,6 +70,9 @@ describe('the Grafana dashboard on a real Prometheus', () => {
         PARLEY_WEBHOOK_BACKOFF_MS: '50',
         // Receipts for ids never submitted are parked, then counted unmatched when the park expires.
         PARLEY_RECEIPT_PARK_TTL_MS: '500',
+        // Deferrals to plot: the account's number held to 10 segments a second.
+        PARLEY_RATE_LIMITS: 'on',
+        PARLEY_RATE_LIMIT_OVERRIDES: JSON.stringify({ numberPerSecond: { local: 10 } }),
       },
     });
     cleanup.push(() => g.stop());
@@ -117,6 +121,7 @@ describe('the Grafana dashboard on a real Prometheus', () => {
       expect(results.filter((x) => x.error)).toEqual([]);
       await g.waitFinal(results.map((x) => x.id!));
       g.sim.injectMo({ from: `+1415555${String(3000 + n)}`, to: g.account.number, text: `reply ${n}` });
+      g.sim.injectMo({ from: `+1415555${String(3100 + n)}`, to: g.account.number, text: 'STOP' });
       await g.sim.core.flood('unknown-receipts', 5, 100);
     };
     let up: unknown[] = [];

@@ -117,6 +117,7 @@ describe('rate limits', () => {
     expect(local.at(-1)! - local[0]!).toBeLessThan(2_000);
     const m = await g.request('GET', '/metrics');
     expect(m.json).toMatch(/parley_rate_limited_segments_total\{limit="number"\} [1-9]/);
+    expect(m.json).toMatch(/parley_segments_deferred_total\{reason="rate_limited"\} [1-9]/);
   });
 
   it('stops a brand at its daily cap: the rest waits for the next Pacific midnight, counted once in the database', async () => {
