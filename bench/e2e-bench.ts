@@ -169,6 +169,17 @@ async function measure(
     const x0 = await xacts(db.name);
     const c0 = { gw: cpuSecondsOf(gw.pid), sim: cpuSecondsOf(sim.child.child.pid!), pg: pgCpu() };
     const t0 = performance.now();
+    // Prometheus scrapes while the gateway carries its full load: /metrics must stay fast.
+    const scrapeMs: number[] = [];
+    let scraping = true;
+    const scraper = (async () => {
+      while (scraping) {
+        const s0 = performance.now();
+        await gw.scrape();
+        scrapeMs.push(performance.now() - s0);
+        await new Promise((res) => setTimeout(res, 500));
+      }
+    })();
     const { r, gwMb, simMb, pgMb } = await sampled(gw, sim.child.child.pid!, async () => {
       const load = await batchLoad(
         gw,
@@ -182,6 +193,9 @@ async function measure(
       return { load, d };
     });
     const totalMs = performance.now() - t0;
+    scraping = false;
+    await scraper;
+    scrapeMs.sort((x, y) => x - y);
     await new Promise((res) => setTimeout(res, 1_000));
     const c1 = { gw: cpuSecondsOf(gw.pid), sim: cpuSecondsOf(sim.child.child.pid!), pg: pgCpu() };
     const x1 = await xacts(db.name);
@@ -219,6 +233,9 @@ async function measure(
         ` accept writer: ${writerDelta(w0, w1)}; contact lookups: ${writerDelta(l0, l1)}` +
         (rules ? `; footer claims: ${writerDelta(fc0, fc1)}` : '') +
         `; PostgreSQL checkpoints begun ${b1.checkpoints - b0.checkpoints}, buffers written by backends ${b1.backendWrites - b0.backendWrites})`,
+    );
+    console.log(
+      `  GET /metrics during the load: ${scrapeMs.length} scrapes, p50=${fmt(percentile(scrapeMs, 50), 1)} ms p99=${fmt(percentile(scrapeMs, 99), 1)} ms max=${fmt(Math.max(...scrapeMs), 1)} ms`,
     );
   } finally {
     await gw.stop();
