@@ -38,6 +38,15 @@ export interface CampaignReview {
   reason: string | null;
 }
 
+/**
+ * A registry's reason as we store and show it: text, at most 500 characters, without control
+ * characters (PostgreSQL refuses U+0000 in text: one such reason failed every poll after it).
+ */
+function reasonOf(x: unknown): string | null {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
+  return typeof x === 'string' ? x.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 500) : null;
+}
+
 /** The bundled simulator's registry API over HTTP, each call bounded by `timeoutMs`. */
 export class HttpRegistry implements Registry {
   constructor(
@@ -70,7 +79,7 @@ export class HttpRegistry implements Registry {
     const score = r.json.vettingScore;
     return {
       status: s,
-      reason: typeof r.json.reason === 'string' ? r.json.reason.slice(0, 500) : null,
+      reason: reasonOf(r.json.reason),
       identityStatus: IDENTITY_STATUSES.includes(id as IdentityStatus) ? (id as IdentityStatus) : null,
       vettingScore:
         typeof score === 'number' && Number.isInteger(score) && score >= 0 && score <= 100 ? score : null,
@@ -90,7 +99,7 @@ export class HttpRegistry implements Registry {
     const s = r.json.status;
     if (r.status !== 200 || (s !== 'submitted' && s !== 'approved' && s !== 'rejected' && s !== 'suspended'))
       throw new AppError('REGISTRY_UNAVAILABLE', `the registry answered ${r.status}`);
-    return { status: s, reason: typeof r.json.reason === 'string' ? r.json.reason.slice(0, 500) : null };
+    return { status: s, reason: reasonOf(r.json.reason) };
   }
 
   async submitAssignment(campaignRegistryId: string, e164: string): Promise<{ registryId: string }> {
@@ -125,6 +134,6 @@ export class HttpRegistry implements Registry {
     const s = r.json.status;
     if (r.status !== 200 || (s !== 'submitted' && s !== 'approved' && s !== 'rejected'))
       throw new AppError('REGISTRY_UNAVAILABLE', `the registry answered ${r.status}`);
-    return { status: s, reason: typeof r.json.reason === 'string' ? r.json.reason.slice(0, 500) : null };
+    return { status: s, reason: reasonOf(r.json.reason) };
   }
 }

@@ -198,6 +198,43 @@ describe('simulator control API', () => {
     expect((await call(port, 'GET', '/nope')).status).toBe(404);
   });
 
+  it('reviews number assignments and refuses malformed requests for them', async () => {
+    h.sim = await startSimulator('default', { controlPort: 0 });
+    const port = h.sim.controlPort!;
+    const hostile: unknown[] = [
+      '{not json',
+      {},
+      { campaignId: 'C000001' },
+      { campaignId: 'C000001', number: 'abc' },
+      { campaignId: 'C000001', number: '+1555\u0000' },
+      { campaignId: 'x'.repeat(65), number: '+15125550100' },
+      { campaignId: ['C1'], number: '+15125550100' },
+      { campaignId: 'C000001', number: 9 },
+    ];
+    for (const body of hostile)
+      expect((await call(port, 'POST', '/registry/assignments', body)).status, JSON.stringify(body)).toBe(
+        400,
+      );
+    const ok = await call(port, 'POST', '/registry/assignments', {
+      campaignId: 'C000001',
+      number: '+15125550100',
+    });
+    expect(ok.status).toBe(201);
+    expect(ok.json).toMatchObject({ kind: 'assignment', status: 'submitted' });
+    // An assignment is not found under another kind's path, nor an unknown id.
+    expect((await call(port, 'GET', `/registry/campaigns/${ok.json.id}`)).status).toBe(404);
+    expect((await call(port, 'GET', '/registry/assignments/N999999')).status).toBe(404);
+    let status: unknown;
+    await waitFor(
+      () => status === 'approved',
+      2_000,
+      'reviewed',
+      async () => {
+        status = (await call(port, 'GET', `/registry/assignments/${ok.json.id}`)).json.status;
+      },
+    );
+  });
+
   it('validates scenario files with the bad field named', () => {
     expect(() => scenarioFromJson({ receipts: { outcomes: { NOPE: 1 } } })).toThrow(/receipts.outcomes.NOPE/);
     expect(() => scenarioFromJson({ extends: 'nope' })).toThrow(/unknown scenario/);
