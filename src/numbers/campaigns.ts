@@ -30,8 +30,7 @@ export const CAMPAIGN_STATUSES = [
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
 
 /** A number's assignment to a campaign: it sends under the campaign only once `assigned`. */
-export const ASSIGNMENT_STATUSES = ['pending_assignment', 'assigned', 'failed_assignment'] as const;
-export type AssignmentStatus = (typeof ASSIGNMENT_STATUSES)[number];
+export type AssignmentStatus = 'pending_assignment' | 'assigned' | 'failed_assignment';
 
 export interface CampaignDetails {
   brandId: string;

@@ -6,10 +6,11 @@ import { throughputClass } from './brands.ts';
 import type { Registry } from './registry.ts';
 
 /**
- * Asks the registry about submitted brands and campaigns (and approved campaigns, which a carrier
- * may suspend), toll-free verifications and numbers pending assignment to a campaign every `pollMs` and records what it says. A registry
- * that does not answer is asked again next time; each instance may poll (the update only applies
- * to a brand still submitted, so two instances record one review once).
+ * Every `pollMs`, asks the registry about submitted brands and campaigns (and approved campaigns,
+ * which a carrier may suspend), toll-free verifications and numbers pending assignment to a
+ * campaign, and records what it says. A registry that does not answer is asked again next time;
+ * each instance may poll (an update applies only over the state it was read in, so two instances
+ * record one review once).
  */
 export class RegistrationService {
   private timer: NodeJS.Timeout | undefined;

@@ -7,29 +7,14 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { freePort } from '../helpers/peers.ts';
 import { waitFor } from '../helpers/smpp.ts';
-
-function hasPrometheus(): boolean {
-  try {
-    execFileSync('prometheus', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { toolMissing } from '../helpers/tools.ts';
 
 const cleanup: Array<() => unknown> = [];
 afterAll(async () => {
@@ -45,7 +30,8 @@ interface Panel {
 
 describe('the Grafana dashboard on a real Prometheus', () => {
   it('has unique panel ids, the provisioned datasource by uid, every query answers with data, and the scrape passes promtool', async (ctx) => {
-    if (!hasPrometheus()) ctx.skip('prometheus is not installed (Debian package prometheus)');
+    const missing = toolMissing('prometheus', 'prometheus') ?? toolMissing('promtool', 'prometheus');
+    if (missing) ctx.skip(missing);
     const dash = JSON.parse(readFileSync('grafana/dashboards/parley-overview.json', 'utf8')) as {
       panels: Panel[];
     };

@@ -3,17 +3,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics/metrics.ts';
+import { toolMissing } from '../helpers/tools.ts';
 
 const dir = path.join(import.meta.dirname, '../../grafana');
-
-function promtool(): boolean {
-  try {
-    execFileSync('promtool', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('Prometheus alerting rules (grafana/alerts.yml)', () => {
   it('name only metrics the gateway exports', async () => {
@@ -29,7 +21,8 @@ describe('Prometheus alerting rules (grafana/alerts.yml)', () => {
   });
 
   it('pass promtool check rules, their unit tests (alerts.test.yml) and the config that loads them, where promtool is installed', (ctx) => {
-    if (!promtool()) ctx.skip('promtool is not installed (Debian package prometheus)');
+    const missing = toolMissing('promtool', 'prometheus');
+    if (missing) ctx.skip(missing);
     // Each throws with promtool's output on a non-zero exit.
     const check = execFileSync('promtool', ['check', 'rules', 'alerts.yml'], { cwd: dir, encoding: 'utf8' });
     expect(check).toContain('SUCCESS: 6 rules found');

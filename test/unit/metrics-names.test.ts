@@ -1,16 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics/metrics.ts';
-
-/** Whether promtool (Debian package prometheus) is on this machine. */
-function promtool(): boolean {
-  try {
-    execFileSync('promtool', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { toolMissing } from '../helpers/tools.ts';
 
 describe('metric names', () => {
   it('follow Prometheus conventions: counters end _total, nothing else does, one parley_ prefix (regression: three process gauges ended _total)', async () => {
@@ -27,7 +18,8 @@ describe('metric names', () => {
   });
 
   it('pass promtool check metrics, where promtool is installed', async (ctx) => {
-    if (!promtool()) ctx.skip('promtool is not installed (Debian package prometheus)');
+    const missing = toolMissing('promtool', 'prometheus');
+    if (missing) ctx.skip(missing);
     const text = await createMetrics().registry.metrics();
     // Throws (with promtool's findings) on exit status ≠ 0.
     const out = execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
