@@ -24,6 +24,8 @@ import type { AcceptCandidate } from './messaging/compose.ts';
 import { Dispatcher } from './messaging/dispatcher.ts';
 import { type EventBus, LocalBus } from './messaging/events.ts';
 import { InboundService } from './messaging/inbound.ts';
+import { LinkService } from './messaging/link-clicks.ts';
+import { linksAcceptPolicy } from './messaging/links.ts';
 import type { ClaimedSegment } from './messaging/model.ts';
 import { Pipeline } from './messaging/pipeline.ts';
 import {
@@ -38,6 +40,7 @@ import { Sweeper } from './messaging/sweeper.ts';
 import { checkCallbackUrl, WebhookTransport } from './messaging/webhook-transport.ts';
 import { WebhookSender } from './messaging/webhooks.ts';
 import { createMetrics, type Metrics, subscribeMetrics } from './metrics/metrics.ts';
+import { StatsFolder } from './metrics/number-metrics.ts';
 import { HttpNumberProvider } from './numbers/http-provider.ts';
 import { registrationAcceptPolicy, registrationDispatchPolicy } from './numbers/registration-policy.ts';
 import { RegistrationService } from './numbers/registration-service.ts';
@@ -53,8 +56,10 @@ import { DispatchRepo } from './store/dispatch-repo.ts';
 import { EventsRepo } from './store/events-repo.ts';
 import { InboundRepo } from './store/inbound-repo.ts';
 import { LimitsRepo } from './store/limits-repo.ts';
+import { LinksRepo } from './store/links-repo.ts';
 import { MessagesRepo } from './store/messages-repo.ts';
 import { migrate } from './store/migrate.ts';
+import { NumberStatsRepo } from './store/number-stats-repo.ts';
 import { PduLogRepo } from './store/pdu-log-repo.ts';
 import { ReceiptsRepo } from './store/receipts-repo.ts';
 import { RedisBus } from './store/redis-bus.ts';
@@ -81,6 +86,8 @@ export interface Gateway {
   campaigns: CampaignsRepo;
   dispatchPipeline: Pipeline<ClaimedSegment>;
   acceptPipeline: Pipeline<AcceptCandidate>;
+  /** Per-number delivery rollups. */
+  numberStats: NumberStatsRepo;
   /** Starts binds, dispatch, sweeps and webhooks (the HTTP listener is main's). */
   start(): void;
   /** Graceful: stop intake, drain windows, store what is in flight, unbind, close connections. */
@@ -186,6 +193,11 @@ export async function createGateway(
       optOutAcceptPolicy(complianceContext),
       quietHoursAcceptPolicy(complianceContext),
       frequencyCapPolicy(complianceContext),
+      // Before the footer: the footer's text is never shortened, and segments count the short body.
+      linksAcceptPolicy(config.linkBaseUrl, async (ids) => {
+        const settings = await complianceSettings.get(ids);
+        return new Map([...settings].map(([id, s]) => [id, s.trackLinks]));
+      }),
       footerAcceptPolicy(complianceContext),
     ],
     (c, body) => ({ ...c, body }),
@@ -257,6 +269,10 @@ export async function createGateway(
     refreshMs: 60_000,
   });
 
+  const links = new LinkService(new LinksRepo(db), bus, log);
+  const numberStats = new NumberStatsRepo(db);
+  const statsFolder = new StatsFolder(numberStats, log);
+
   const brands = new BrandsRepo(db);
   const registry = config.registryUrl ? new HttpRegistry(config.registryUrl) : undefined;
   const campaigns = new CampaignsRepo(db);
@@ -307,6 +323,9 @@ export async function createGateway(
     campaigns,
     tollFree,
     registry,
+    links,
+    linkBaseUrl: config.linkBaseUrl,
+    numberStats,
     eventsHeartbeatMs: config.events.heartbeatMs,
     eventsMaxQueued: 10_000,
     compliance,
@@ -346,6 +365,7 @@ export async function createGateway(
     campaigns,
     dispatchPipeline,
     acceptPipeline,
+    numberStats,
     start() {
       for (const c of carriers) c.start();
       dispatcher.start();
@@ -354,6 +374,7 @@ export async function createGateway(
       compliance.start();
       live.start();
       registration?.start();
+      statsFolder.start();
     },
     async stop() {
       if (stopped) return;
@@ -361,6 +382,8 @@ export async function createGateway(
       await live.stop();
       registration?.stop();
       await http.close();
+      await links.drain();
+      await statsFolder.stop();
       await accept.drain();
       await dispatcher.stop();
       // Carriers unbind after their windows drain; receipts and MO that arrive meanwhile are

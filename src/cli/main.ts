@@ -6,13 +6,18 @@
  * `npm run cli -- receipts unmatched [--limit N]`,
  * `npm run cli -- contacts import-opt-outs --account ID --file numbers.txt` (one number per line;
  * a CSV's first column).
+ * `npm run cli -- send --csv FILE --template "Hi {{name}}" [--from N] [--rate N] [--dry-run]`,
+ * `npm run cli -- status`, `npm run cli -- tail` (account commands: PARLEY_API_KEY).
  * Finds the gateway by PARLEY_URL (default http://127.0.0.1:3000) and authenticates with
- * PARLEY_ADMIN_TOKEN. Exits 1 with the API's error message on failure.
+ * PARLEY_ADMIN_TOKEN (admin commands) or PARLEY_API_KEY (account commands). Exits 1 with the
+ * API's error message on failure.
  */
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { loadCliConfig } from '../config/cli-config.ts';
 import { NUMBER_TYPES } from '../messaging/vocabulary.ts';
+import { runSend } from './send.ts';
+import { renderStatus, tail } from './watch.ts';
 
 const cfg = loadCliConfig();
 
@@ -175,6 +180,105 @@ program
     process.stdout.write(
       `opted out ${total.optedOut}, already opted out ${total.alreadyOptedOut}, unreadable ${total.invalid}\n`,
     );
+  });
+
+/** A call with the account's API key: answers status and JSON, never exits (send decides). */
+async function accountCall(
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  method = 'POST',
+) {
+  if (!cfg.apiKey) fail("set PARLEY_API_KEY to the account's API key");
+  const res = await fetch(`${cfg.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${cfg.apiKey}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return {
+    status: res.status,
+    json: (await res.json().catch(() => ({}))) as any,
+    replayed: res.headers.get('idempotent-replayed') === 'true',
+  };
+}
+
+const positive = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) fail(`${name} must be a positive number`);
+  return n;
+};
+
+program
+  .command('send')
+  .description('send a campaign from a CSV through the API (safe to rerun: nothing is sent twice)')
+  .requiredOption('--csv <file>', 'the recipients, with a header row (phone/number/to column)')
+  .requiredOption('--template <text>', "the body; {{column}} takes the row's value")
+  .option('--from <number>', "the account's number to send from (default: the sender rule)")
+  .option('--to-column <name>', 'the recipient column')
+  .option('--rate <n>', 'at most n messages per second', positive('--rate'))
+  .option('--concurrency <n>', 'requests in flight', positive('--concurrency'), 16)
+  .option('--track-links', 'shorten links to tracked short links')
+  .option('--dry-run', 'print encoding, segments and totals; send nothing')
+  .action(async (o) => {
+    if (!cfg.apiKey) fail("set PARLEY_API_KEY to the account's API key");
+    try {
+      const summary = await runSend(
+        {
+          csv: o.csv,
+          from: o.from,
+          template: o.template,
+          rate: o.rate,
+          dryRun: o.dryRun,
+          toColumn: o.toColumn,
+          concurrency: o.concurrency,
+          trackLinks: o.trackLinks,
+        },
+        { post: (p, b, h) => accountCall(p, b, h) },
+      );
+      process.stdout.write(`${summary}\n`);
+      // Interrupted: not a success, and the rerun goes on from where it stopped.
+      if (summary.startsWith('stopped')) process.exitCode = 130;
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  });
+
+program
+  .command('status')
+  .description("binds, queues, deferrals, and (with PARLEY_API_KEY) today's per-number figures")
+  .action(async () => {
+    let ready: any;
+    let metrics: string;
+    try {
+      ready = await (await fetch(`${cfg.url}/health/ready`)).json();
+      metrics = await (await fetch(`${cfg.url}/metrics`)).text();
+    } catch (err) {
+      fail(`cannot reach the gateway at ${cfg.url} (set PARLEY_URL): ${(err as Error).message}`);
+    }
+    const from = `${new Date().toISOString().slice(0, 10)}T00:00:00Z`;
+    const today = cfg.apiKey
+      ? (await accountCall(`/v1/metrics/messages?groupBy=number&from=${from}`, undefined, {}, 'GET')).json
+      : undefined;
+    process.stdout.write(`${renderStatus({ ready, metrics, today })}\n`);
+  });
+
+program
+  .command('tail')
+  .description("follow the account's live events (messages, statuses, clicks, opt-outs)")
+  .action(async () => {
+    if (!cfg.apiKey) fail("set PARLEY_API_KEY to the account's API key");
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    process.once('SIGTERM', () => stop.abort());
+    try {
+      await tail(cfg.url, cfg.apiKey, (l) => process.stdout.write(`${l}\n`), stop.signal);
+    } catch (err) {
+      fail((err as Error).message);
+    }
   });
 
 await program.parseAsync(process.argv);

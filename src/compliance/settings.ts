@@ -29,6 +29,8 @@ export interface ComplianceSettings {
   footer: { enabled: boolean; text: string };
   /** At most `max` messages to one contact per `hours` (e.g. 3 per 24 h for marketing in FL, OK, MD). */
   frequencyCap: { enabled: boolean; max: number; hours: number };
+  /** Shorten links to tracked short links when a request does not say (`trackLinks`). */
+  trackLinks: boolean;
 }
 
 export const DEFAULT_COMPLIANCE: ComplianceSettings = Object.freeze({
@@ -47,6 +49,7 @@ export const DEFAULT_COMPLIANCE: ComplianceSettings = Object.freeze({
   }),
   footer: Object.freeze({ enabled: true, text: 'Reply STOP to unsubscribe.' }),
   frequencyCap: Object.freeze({ enabled: false, max: 3, hours: 24 }),
+  trackLinks: false,
 });
 
 /** Stored settings over the defaults (a stored document may predate a field). */

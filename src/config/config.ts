@@ -63,6 +63,11 @@ const envSchema = z.object({
   PARLEY_RATE_LIMITS: z.enum(['on', 'off']).default('on'),
   PARLEY_RATE_LIMIT_OVERRIDES: z.string().optional(),
   PARLEY_SENDER_QUEUE_CAP_HOURS: z.coerce.number().positive().max(720).default(4),
+  PARLEY_LINK_BASE_URL: z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//i.test(u) && !/[?#]/.test(u), 'an http(s) URL without query or fragment')
+    .optional(),
   PARLEY_REGISTRY_POLL_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
   PARLEY_EVENTS_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   PARLEY_EVENTS_MAX_CLIENTS: z.coerce.number().int().min(1).max(100_000).default(2_000),
@@ -144,6 +149,8 @@ function isCidrOrIp(s: string): boolean {
 
 export interface AppConfig {
   port: number;
+  /** Short links are this plus the code; ends with "/". */
+  linkBaseUrl: string;
   host: string;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
@@ -262,8 +269,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       }
     }
   }
+  const linkBase = v.PARLEY_LINK_BASE_URL ?? `http://localhost:${v.PORT}/l/`;
   return {
     port: v.PORT,
+    linkBaseUrl: linkBase.endsWith('/') ? linkBase : `${linkBase}/`,
     host: v.HOST,
     databaseUrl: v.DATABASE_URL,
     redisUrl: v.REDIS_URL,

@@ -11,6 +11,7 @@ export const LIVE_EVENT_TYPES = [
   'conversation.updated',
   'contact.opted_out',
   'contact.opted_in',
+  'message.clicked',
 ] as const;
 export type LiveEventType = (typeof LIVE_EVENT_TYPES)[number];
 

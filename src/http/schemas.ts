@@ -67,6 +67,12 @@ export const SendBody = Type.Object(
           "inside the recipient's quiet hours: wait for the window (schedule) or refuse with QUIET_HOURS (reject); default the account's setting",
       }),
     ),
+    trackLinks: Type.Optional(
+      Type.Boolean({
+        description:
+          "shorten the body's http(s) and www. links to tracked short links (PARLEY_LINK_BASE_URL); default the account's trackLinks setting",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -153,6 +159,19 @@ export const MessageDetailBody = Type.Object({
       at: Type.String(),
     }),
   ),
+  links: Type.Array(
+    Type.Object({
+      code: Type.String({ description: 'the short link is PARLEY_LINK_BASE_URL + code' }),
+      url: Type.String(),
+      clicks: Type.Integer({ description: 'counted clicks (link-preview bots and HEAD requests are not)' }),
+      firstClickAt: Type.Union([Type.String(), Type.Null()]),
+      lastClickAt: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+  clicked: Type.Object({
+    total: Type.Integer(),
+    unique: Type.Integer({ description: 'links clicked at least once' }),
+  }),
 });
 
 export const ListQuery = Type.Object({
@@ -175,6 +194,9 @@ export const EncodeBody = Type.Object(
         maxLength: 32,
         description: 'the recipient: the first message to them gets the opt-out footer, counted here',
       }),
+    ),
+    trackLinks: Type.Optional(
+      Type.Boolean({ description: "count with links shortened (default the account's trackLinks setting)" }),
     ),
   },
   { additionalProperties: false },

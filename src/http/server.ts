@@ -10,8 +10,10 @@ import type { LiveInbox } from '../conversations/live-inbox.ts';
 import type { Logger } from '../logger.ts';
 import type { AcceptService } from '../messaging/accept.ts';
 import type { EventBus } from '../messaging/events.ts';
+import type { LinkService } from '../messaging/link-clicks.ts';
 import type { ReceiptStore } from '../messaging/ports.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { NumberStatsStore } from '../metrics/number-metrics.ts';
 import type { NumberProvider } from '../numbers/provider.ts';
 import type { Registry } from '../numbers/registry.ts';
 import type { AccountsRepo } from '../store/accounts-repo.ts';
@@ -34,6 +36,7 @@ import { registerConversationRoutes } from './routes/conversations.ts';
 import { registerEventRoutes } from './routes/events.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
+import { registerLinkRoutes } from './routes/links.ts';
 import { registerMessageRoutes } from './routes/messages.ts';
 import { registerNumberRoutes } from './routes/numbers.ts';
 import { registerTollFreeRoutes } from './routes/toll-free.ts';
@@ -72,6 +75,12 @@ export interface HttpDeps {
   registry: Registry | undefined;
   /** Where numbers are bought (undefined: none configured). */
   numberProvider: NumberProvider | undefined;
+  /** Short links: the redirector (GET /l/:code) and click recording. */
+  links: LinkService;
+  /** Short links are this plus the code. */
+  linkBaseUrl: string;
+  /** Per-number delivery rollups (GET /v1/numbers/:id/metrics, /v1/metrics/messages). */
+  numberStats: NumberStatsStore;
   /** The live inbox (GET /v1/events). */
   inbox: LiveInbox;
   /** SSE: heartbeat interval, and events a connection may hold unsent before it is closed. */
@@ -184,6 +193,7 @@ export async function buildHttp(deps: HttpDeps): Promise<App> {
   });
 
   registerHealthRoutes(app, deps);
+  registerLinkRoutes(app, deps);
   registerMessageRoutes(app, deps);
   registerKeyRoutes(app, deps);
   registerContactRoutes(app, deps);

@@ -255,7 +255,7 @@ export class AcceptService {
       this.ref = (this.ref + 1) & 0xffff;
       try {
         const draft = draftFor(
-          { ...c, body },
+          { ...c, body, links: v.links },
           profile,
           this.opts,
           this.ref,

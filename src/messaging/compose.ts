@@ -3,6 +3,7 @@ import { AppError } from '../errors/app-error.ts';
 import { toE164 } from '../numbers/phone.ts';
 import { encodeForProfile } from './encode-profile.ts';
 import { newMessageId } from './ids.ts';
+import type { TrackedLink } from './links.ts';
 import type { EncodeProfile, MessageDraft, SendRequest } from './model.ts';
 import type { NumberType } from './vocabulary.ts';
 
@@ -37,6 +38,10 @@ export interface AcceptCandidate {
    * undefined: not read — a policy that needs it looks it up.
    */
   contact?: { dnd: boolean; timeZone: string | null } | null | undefined;
+  /** As asked; undefined: the account's setting. */
+  trackLinks?: boolean | undefined;
+  /** Short links a policy put in the body. */
+  links?: readonly TrackedLink[] | undefined;
   /** The sending number's registration (10DLC campaign, toll-free verification); undefined: unknown. */
   senderRegistered?: boolean | undefined;
   /** How far ahead the sender's rate-limited queue reaches (undefined: no backlog known). */
@@ -55,6 +60,7 @@ export function requestHash(req: SendRequest): string {
     req.quietHours ?? null,
     // appended only when given: hashes of earlier requests stay what they were
     ...(req.userId === undefined ? [] : [req.userId.toLowerCase()]),
+    ...(req.trackLinks === undefined ? [] : [`trackLinks=${req.trackLinks}`]),
   ]);
   return createHash('sha256').update(canonical).digest('hex');
 }
@@ -112,6 +118,7 @@ export function checkRequest(
     idempotencyKey: ctx.idempotencyKey,
     requestHash: ctx.idempotencyKey === undefined ? undefined : requestHash(req),
     quietHours: req.quietHours,
+    trackLinks: req.trackLinks,
     now: ctx.now,
   };
 }
@@ -161,6 +168,7 @@ export function draftFor(
     expiresAt: new Date(startAt.getTime() + policy.validityMs),
     idempotencyKey: c.idempotencyKey,
     requestHash: c.requestHash,
+    ...(c.links?.length ? { links: c.links } : {}),
   };
 }
 

@@ -3,6 +3,8 @@
  * subscriber pays per batch, not per message. The in-process bus below is the default; with
  * REDIS_URL the store's Redis bus forwards the events other instances need (REMOTE_EVENTS).
  */
+import type { RecordedClick } from './link-clicks.ts';
+import type { AgentClass } from './links.ts';
 import type { StatusChange } from './model.ts';
 import type { Reason } from './vocabulary.ts';
 
@@ -43,6 +45,12 @@ export interface GatewayEvents {
   'carrier.over_limit': { carrierId: string; from: string };
   /** A PDU from an SMSC was answered with an error and kept for the operator. */
   'pdu.rejected': { carrierId: string; command: string; commandStatus: number; stored: boolean };
+  /** A short link was followed (bots too); `agent` says by what kind of client. */
+  'link.hit': { agent: AgentClass };
+  /** Clicks were counted (committed): one per click, not by bots. */
+  'link.clicked': RecordedClick;
+  /** A click could not be recorded (the database failed); the visitor was still redirected. */
+  'link.click_lost': { agent: AgentClass };
   /** A status-callback attempt. */
   'webhook.attempt': { result: 'delivered' | 'failed' | 'abandoned' | 'blocked' };
   /** An API key was revoked: every instance drops it from its cache at once. */

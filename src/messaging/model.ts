@@ -3,6 +3,7 @@
  * claimed for dispatch, what became of a submit, a receipt to apply, and a status change. The
  * store implements the ports (ports.ts) in these terms.
  */
+import type { TrackedLink } from './links.ts';
 import type { FinalStatus, MessageStatus, NumberType, Reason } from './vocabulary.ts';
 
 /** What a client asks to send (validated shape, not yet checked against the account). */
@@ -17,6 +18,8 @@ export interface SendRequest {
   sendAt?: string | undefined;
   /** Inside the recipient's quiet hours: wait for the window (schedule) or refuse (reject); default the account's. */
   quietHours?: 'schedule' | 'reject' | undefined;
+  /** Shorten URLs of the body to tracked links; undefined: the account's setting. */
+  trackLinks?: boolean | undefined;
 }
 
 /** How a carrier wants text encoded; a message is encoded for the carrier that will take it. */
@@ -65,6 +68,8 @@ export interface MessageDraft {
   requestHash: string | undefined;
   /** Said back to the caller (not stored), e.g. business_name_missing. */
   warnings?: string[] | undefined;
+  /** Short links in the body, stored with the message. */
+  links?: readonly TrackedLink[] | undefined;
 }
 
 /** A claimed segment: everything needed to decide on it and submit it without another query. */

@@ -4,6 +4,7 @@
  * once for the whole batch; deciding is pure. Policies of later issues (opt-out, quiet hours,
  * footer, links, registration, limits) plug in here.
  */
+import type { TrackedLink } from './links.ts';
 import type { Reason } from './vocabulary.ts';
 
 export type Decision =
@@ -24,7 +25,13 @@ export type Decision =
    * Go on with another body (a footer, shortened links); later policies see the new body.
    * `warnings` reach the caller with the accepted message.
    */
-  | { kind: 'transform'; body: string; warnings?: readonly string[] | undefined };
+  | {
+      kind: 'transform';
+      body: string;
+      warnings?: readonly string[] | undefined;
+      /** Short links the new body carries (stored with the message). */
+      links?: readonly TrackedLink[] | undefined;
+    };
 
 export const ALLOW: Decision = Object.freeze({ kind: 'allow' });
 
@@ -53,6 +60,8 @@ export interface Verdict {
   policy?: string | undefined;
   /** Said by transforming policies (e.g. business_name_missing). */
   warnings?: string[] | undefined;
+  /** Short links made by a transforming policy. */
+  links?: TrackedLink[] | undefined;
 }
 
 type AnyPolicy<S> = Policy<S, unknown>;
@@ -61,6 +70,7 @@ interface State<S> {
   s: S;
   body: string | undefined;
   warnings: string[] | undefined;
+  links: TrackedLink[] | undefined;
   defer: Extract<Decision, { kind: 'defer' }> | undefined;
   deferredBy: string | undefined;
   done: Verdict | undefined;
@@ -106,6 +116,7 @@ export class Pipeline<S> {
       s,
       body: undefined,
       warnings: undefined,
+      links: undefined,
       defer: undefined,
       deferredBy: undefined,
       done: undefined,
@@ -124,6 +135,7 @@ export class Pipeline<S> {
           body: x.body,
           policy: x.deferredBy,
           ...(x.warnings ? { warnings: x.warnings } : {}),
+          ...(x.links ? { links: x.links } : {}),
         },
     );
   }
@@ -135,6 +147,7 @@ export class Pipeline<S> {
       x.body = d.body;
       x.s = this.withBody(x.s, d.body);
       if (d.warnings?.length) x.warnings = [...(x.warnings ?? []), ...d.warnings];
+      if (d.links?.length) x.links = [...(x.links ?? []), ...d.links];
       return;
     }
     if (d.kind === 'defer') {

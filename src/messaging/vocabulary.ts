@@ -110,3 +110,39 @@ export const TRANSIENT_REASONS: ReadonlySet<Reason> = new Set([
   'daily_cap_reached',
   'registration_pending',
 ]);
+
+/** How the per-number figures split failures (what an account owner acts on). */
+export const FAILURE_CLASSES = [
+  'contact_opted_out',
+  'invalid_number',
+  'carrier_filtered',
+  'unregistered',
+  'quiet_hours',
+  'expired',
+  'other',
+] as const;
+export type FailureClass = (typeof FAILURE_CLASSES)[number];
+
+const FAILURE_CLASS_OF: Partial<Record<Reason, FailureClass>> = {
+  contact_opted_out: 'contact_opted_out',
+  invalid_number: 'invalid_number',
+  carrier_rejected: 'carrier_filtered',
+  receipt_rejected: 'carrier_filtered',
+  number_not_registered: 'unregistered',
+  quiet_hours: 'quiet_hours',
+  validity_expired: 'expired',
+  receipt_expired: 'expired',
+};
+
+/** The class of a failed message's reason; anything else the carrier said is `other`. */
+export function failureClass(reason: string | null | undefined): FailureClass {
+  return FAILURE_CLASS_OF[reason as Reason] ?? 'other';
+}
+
+/** failureClass as an SQL expression over the text column `col` (the rollups compute it in the write). */
+export function failureClassSql(col: string): string {
+  const whens = Object.entries(FAILURE_CLASS_OF)
+    .map(([r, c]) => `WHEN '${r}' THEN '${c}'`)
+    .join(' ');
+  return `(CASE ${col} ${whens} ELSE 'other' END)`;
+}

@@ -128,6 +128,23 @@ export function createMetrics() {
       labelNames: ['result'],
       registers: r,
     }),
+    linkRedirects: new Counter({
+      name: 'parley_link_redirects_total',
+      help: 'Short links followed, by client class (bot: link previews and crawlers, not counted as clicks)',
+      labelNames: ['agent'],
+      registers: r,
+    }),
+    linkClicks: new Counter({
+      name: 'parley_link_clicks_total',
+      help: "Clicks counted on short links (committed), by whether it was the link's first (unique)",
+      labelNames: ['unique'],
+      registers: r,
+    }),
+    linkClicksLost: new Counter({
+      name: 'parley_link_clicks_lost_total',
+      help: 'Link clicks that could not be recorded (database unavailable); the visitor was redirected',
+      registers: r,
+    }),
     dbWrite: new Histogram({
       name: 'parley_db_write_duration_seconds',
       help: 'Batched database writes (one round trip each) by writer and result; a slow database shows here first',
@@ -200,6 +217,15 @@ export function subscribeMetrics(m: Metrics, bus: EventBus): () => void {
     }),
     bus.subscribe('webhook.attempt', (evs) => {
       for (const e of evs) m.webhooks.labels(e.result).inc();
+    }),
+    bus.subscribe('link.hit', (evs) => {
+      for (const e of evs) m.linkRedirects.labels(e.agent).inc();
+    }),
+    bus.subscribe('link.clicked', (evs) => {
+      for (const e of evs) m.linkClicks.labels(e.unique ? 'true' : 'false').inc();
+    }),
+    bus.subscribe('link.click_lost', (evs) => {
+      m.linkClicksLost.inc(evs.length);
     }),
     bus.subscribe('db.write', (evs) => {
       for (const e of evs) {

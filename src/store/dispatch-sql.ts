@@ -9,6 +9,7 @@
  */
 
 import { FAILURE_STATUSES } from '../messaging/vocabulary.ts';
+import { STAT_DELTAS_SQL } from './number-stats-repo.ts';
 
 /** The failure statuses (vocabulary.ts) as an SQL list. */
 const FAILED_SQL = [...FAILURE_STATUSES].map((x) => `'${x}'`).join(', ');
@@ -20,7 +21,8 @@ export const CHANGE_COLUMNS =
 /**
  * CTEs applying target statuses `t(message_id, status, reason, error_code, dup)` to messages,
  * never backwards (an `unknown` message may still learn its real final status), and queuing
- * status callbacks. Defines `u` (changed messages) and `wh` (callbacks).
+ * status callbacks and the per-number rollup deltas. Defines `u` (changed messages), `wh`
+ * (callbacks) and `st` (rollup deltas).
  */
 export const APPLY_STATUSES = `u AS (
   UPDATE messages m
@@ -45,7 +47,7 @@ export const APPLY_STATUSES = `u AS (
                            'to', to_e164, 'segments', segments, 'possibleDuplicate', possible_duplicate,
                            'sequence', callback_seq, 'metadata', metadata, 'timestamp', updated_at)::text
   FROM u WHERE status_callback IS NOT NULL
-)`;
+), ${STAT_DELTAS_SQL}`;
 
 /** Single-part messages take their segment's status; `s` is the updated segments CTE. */
 const SINGLE_PART_TARGETS = `t AS (

@@ -21,6 +21,15 @@ export interface MessageDetail extends StoredMessage {
     nextAttemptAt: string | null;
   }>;
   history: Array<{ status: string; reason: string | null; at: string }>;
+  /** Tracked short links of the body and their counted clicks (bots not counted). */
+  links: Array<{
+    code: string;
+    url: string;
+    clicks: number;
+    firstClickAt: string | null;
+    lastClickAt: string | null;
+  }>;
+  clicked: { total: number; unique: number };
 }
 
 export interface ListFilter {
@@ -81,6 +90,11 @@ WITH m AS (
        AS x(message_id, idx, from_e164, to_e164, number_type, payload, dc, esm, tlv, next_at, expires_at, parts, status, idem, profile)
   -- Fresh random ids cannot conflict; only idempotent drafts may have been skipped above.
   WHERE NOT x.idem OR x.message_id IN (SELECT id FROM m)
+), l AS (
+  INSERT INTO links (code, message_id, account_id, from_e164, url)
+  SELECT x.code, x.message_id, x.account_id, x.from_e164, x.url
+  FROM unnest($32::text[], $33::uuid[], $34::uuid[], $35::text[], $36::text[]) AS x(code, message_id, account_id, from_e164, url)
+  WHERE x.message_id IN (SELECT id FROM m)
 )
 SELECT id FROM m`;
 
@@ -145,7 +159,10 @@ export class MessagesRepo implements MessageStore {
         pushRow(s, srow);
       }
     }
-    const r = await q.query<{ id: string }>(INSERT_SQL, [...m, ...s], 'parley_insert_drafts');
+    const l: unknown[][] = Array.from({ length: 5 }, () => []);
+    for (const d of drafts)
+      for (const link of d.links ?? []) pushRow(l, [link.code, d.id, d.accountId, d.from, link.url]);
+    const r = await q.query<{ id: string }>(INSERT_SQL, [...m, ...s, ...l], 'parley_insert_drafts');
     return new Set(r.rows.map((x) => x.id));
   }
 
@@ -188,6 +205,10 @@ export class MessagesRepo implements MessageStore {
        FROM segments WHERE message_id = $1 ORDER BY idx`,
       [id],
     );
+    const links = await this.db.query<Record<string, unknown>>(
+      'SELECT code, url, clicks, first_click_at, last_click_at FROM links WHERE message_id = $1 ORDER BY created_at, code',
+      [id],
+    );
     const history: MessageDetail['history'] = [
       { status: row.send_at ? 'scheduled' : 'queued', reason: null, at: iso(row.created_at)! },
     ];
@@ -215,6 +236,17 @@ export class MessagesRepo implements MessageStore {
         nextAttemptAt: iso(s.next_attempt_at),
       })),
       history,
+      links: links.rows.map((l) => ({
+        code: l.code as string,
+        url: l.url as string,
+        clicks: Number(l.clicks),
+        firstClickAt: iso(l.first_click_at),
+        lastClickAt: iso(l.last_click_at),
+      })),
+      clicked: {
+        total: links.rows.reduce((n, l) => n + Number(l.clicks), 0),
+        unique: links.rows.filter((l) => Number(l.clicks) > 0).length,
+      },
     };
   }
 

@@ -136,6 +136,9 @@ export const ComplianceSettingsBody = Type.Object(
     quietHours: QuietHours,
     footer: Footer,
     frequencyCap: FrequencyCap,
+    trackLinks: Type.Boolean({
+      description: 'shorten links to tracked short links unless a request says otherwise',
+    }),
   },
   { additionalProperties: false },
 );

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { withFooter } from '../../compliance/settings.ts';
 import { AppError } from '../../errors/app-error.ts';
 import { parseDateTime } from '../../messaging/compose.ts';
+import { LINK_CODE_LENGTH, shortenLinks } from '../../messaging/links.ts';
 import { toE164 } from '../../numbers/phone.ts';
 import { encodeMessage } from '../../smpp/encoding/segment.ts';
 import { dbErrorToAppError } from '../../store/db-errors.ts';
@@ -111,20 +112,25 @@ export function registerMessageRoutes(app: App, deps: HttpDeps): void {
           throw new AppError('BODY_TOO_LONG', 'body needs more than 255 segments');
         }
       };
-      const plain = encode(req.body.body);
+      const settings = await deps.complianceSettings.get([req.accountId]).catch((e: unknown) => {
+        throw dbErrorToAppError(e);
+      });
+      const s = settings.get(req.accountId)!;
+      // Shortened as the send would (codes have a fixed length, so the count is exact).
+      const body =
+        (req.body.trackLinks ?? s.trackLinks)
+          ? shortenLinks(req.body.body, deps.linkBaseUrl, () => '0'.repeat(LINK_CODE_LENGTH)).body
+          : req.body.body;
+      const plain = encode(body);
       let m = plain;
       let footer: { applies: boolean; addsSegments: number } | undefined;
       if (req.body.to !== undefined) {
         const to = toE164(req.body.to, deps.defaultRegion, 'INVALID_TO_NUMBER');
-        const [settings, taken] = await Promise.all([
-          deps.complianceSettings.get([req.accountId]),
-          deps.contacts.hasFirstMessage(req.accountId, to),
-        ]).catch((e: unknown) => {
+        const taken = await deps.contacts.hasFirstMessage(req.accountId, to).catch((e: unknown) => {
           throw dbErrorToAppError(e);
         });
-        const s = settings.get(req.accountId)!;
         const applies = s.footer.enabled && !taken;
-        if (applies) m = encode(withFooter(req.body.body, s.footer.text));
+        if (applies) m = encode(withFooter(body, s.footer.text));
         footer = { applies, addsSegments: m.segmentCount - plain.segmentCount };
       }
       return {
