@@ -1,0 +1,105 @@
+/**
+ * No Docker engine runs here: the compose file is validated against the Compose Specification's
+ * JSON schema (docker/compose-spec.schema.json, from github.com/compose-spec/compose-spec
+ * schema/compose-spec.json at 170098ba), the Dockerfile with dockerfilelint, and both against what
+ * the repository holds (files they copy or mount, the gateway's settings, the scrape target).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { loadConfig } from '../../src/config/config.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const read = (f: string) => readFileSync(path.join(root, f), 'utf8');
+const compose = parse(read('docker-compose.yml'));
+const dockerfile = read('Dockerfile');
+const pkg = JSON.parse(read('package.json'));
+
+/** ${VAR:-default} → default (what compose does with the variable unset). */
+const interpolate = (v: string) => v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
+
+describe('docker-compose.yml', () => {
+  it('is valid against the Compose Specification schema', () => {
+    const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, validateSchema: false });
+    const validate = ajv.compile(JSON.parse(read('docker/compose-spec.schema.json')));
+    const ok = validate(compose);
+    expect(validate.errors ?? []).toEqual([]);
+    expect(ok).toBe(true);
+    // The schema does catch mistakes: an unknown service key and a restart policy that is not a string.
+    const broken = structuredClone(compose);
+    broken.services.parley.enviroment = { X: '1' };
+    broken.services.redis.restart = ['always'];
+    expect(validate(broken)).toBe(false);
+    expect(validate.errors!.map((e) => e.instancePath)).toEqual(
+      expect.arrayContaining(['/services/parley', '/services/redis/restart']),
+    );
+  });
+
+  it('runs gateway, simulator, PostgreSQL, Redis, Prometheus and Grafana, wired to each other', () => {
+    const s = compose.services;
+    expect(Object.keys(s).sort()).toEqual([
+      'grafana',
+      'parley',
+      'postgres',
+      'prometheus',
+      'redis',
+      'simulator',
+    ]);
+    for (const [name, svc] of Object.entries<any>(s)) {
+      const deps = Array.isArray(svc.depends_on) ? svc.depends_on : Object.keys(svc.depends_on ?? {});
+      for (const dep of deps) expect(s, `${name} depends on ${dep}`).toHaveProperty(dep);
+      if (svc.image) expect(svc.image, `${name} image pinned`).not.toMatch(/:latest$|^[^:]+$/);
+      for (const v of svc.volumes ?? []) {
+        const host = String(v).split(':')[0]!;
+        if (host.startsWith('./'))
+          expect(existsSync(path.join(root, host)), `${name} mounts ${host}`).toBe(true);
+      }
+    }
+    // The gateway's settings are ones its config accepts (a typo would stop it at start).
+    const env = Object.fromEntries(
+      Object.entries<string>(s.parley.environment).map(([k, v]) => [k, interpolate(String(v))]),
+    );
+    expect(env.PARLEY_CONFIG).toBe('/app/docker/carriers.yaml');
+    const cfg = loadConfig({ ...env, PARLEY_CONFIG: path.join(root, 'docker/carriers.yaml') });
+    expect(cfg.carriers.map((c) => `${c.host}:${c.port}`)).toEqual(['simulator:2775']);
+    expect(s.simulator.command).toEqual(expect.arrayContaining(['dist/simulator.js', '2775']));
+    // Prometheus scrapes the gateway's service and port, with the alert rules mounted beside it.
+    const prom = parse(read('grafana/prometheus.yml'));
+    expect(prom.scrape_configs[0].static_configs[0].targets).toEqual([`parley:${cfg.port}`]);
+    expect(prom.rule_files).toEqual(['alerts.yml']);
+    expect(s.prometheus.volumes).toContain('./grafana/alerts.yml:/etc/prometheus/alerts.yml:ro');
+    const ds = parse(read('grafana/provisioning/datasources/prometheus.yaml'));
+    expect(ds.datasources[0].url).toBe('http://prometheus:9090');
+  });
+});
+
+describe('Dockerfile', () => {
+  it('passes dockerfilelint', () => {
+    const lint = createRequire(import.meta.url)('dockerfilelint') as {
+      run(dir: string, content: string): Array<{ line: number; title: string; description: string }>;
+    };
+    expect(lint.run(root, dockerfile)).toEqual([]);
+  });
+
+  it('builds in one stage and runs the bundles as a non-root user in a slim one', () => {
+    const stages = [...dockerfile.matchAll(/^FROM (\S+)(?: AS (\S+))?/gm)].map((m) => ({
+      image: m[1]!,
+      name: m[2],
+    }));
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const st of stages) expect(st.image).toMatch(/^node:20[.\d]*-bookworm-slim$/);
+    const last = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(last).toMatch(/^USER node$/m);
+    expect(last).not.toMatch(/npm (ci|install)(?!.*--omit=dev)/);
+    for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm))
+      for (const src of m[1]!.split(' ')) expect(existsSync(path.join(root, src)), `COPY ${src}`).toBe(true);
+    for (const m of dockerfile.matchAll(/npm run -s ([\w:]+)/g)) expect(pkg.scripts).toHaveProperty(m[1]!);
+    // The runtime flags are those `npm start` uses.
+    const flags = /node (.*) dist\/main\.js/.exec(pkg.scripts.start)![1]!.split(' ');
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(last)![1]!) as string[];
+    expect(cmd).toEqual(['node', ...flags, 'dist/main.js']);
+  });
+});
