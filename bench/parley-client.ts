@@ -33,7 +33,7 @@ const carrier = new Carrier(
       }
     },
     onMo: () => undefined,
-    onSubmitLatency: (ms) => {
+    onSubmitResponse: (ms) => {
       if (latN < n) lat[latN++] = ms;
     },
   },

@@ -16,7 +16,7 @@ import { SettingsCache } from './compliance/settings-cache.ts';
 import { zonesOfNumbers } from './compliance/time-zones.ts';
 import type { AppConfig } from './config/config.ts';
 import { LiveService } from './conversations/live-service.ts';
-import { type App, buildHttp, type Readiness } from './http/server.ts';
+import { type App, buildHttp } from './http/server.ts';
 import { createLimits } from './limits/create-limits.ts';
 import type { Logger } from './logger.ts';
 import { AcceptService } from './messaging/accept.ts';
@@ -39,14 +39,18 @@ import { Router } from './messaging/router.ts';
 import { Sweeper } from './messaging/sweeper.ts';
 import { checkCallbackUrl, WebhookTransport } from './messaging/webhook-transport.ts';
 import { WebhookSender } from './messaging/webhooks.ts';
+import { BacklogGauges } from './metrics/backlog-gauges.ts';
 import { createMetrics, type Metrics, subscribeMetrics } from './metrics/metrics.ts';
 import { StatsFolder } from './metrics/number-metrics.ts';
+import { readinessOf, sampleCarrierGauges } from './metrics/probes.ts';
 import { HttpNumberProvider } from './numbers/http-provider.ts';
 import { registrationAcceptPolicy, registrationDispatchPolicy } from './numbers/registration-policy.ts';
 import { RegistrationService } from './numbers/registration-service.ts';
 import { HttpRegistry } from './numbers/registry.ts';
 import { Carrier } from './smpp/carrier.ts';
+import { statusLabel } from './smpp/command-status.ts';
 import { AccountsRepo } from './store/accounts-repo.ts';
+import { BacklogRepo } from './store/backlog-repo.ts';
 import { BrandsRepo } from './store/brands-repo.ts';
 import { CampaignsRepo } from './store/campaigns-repo.ts';
 import { ComplianceRepo } from './store/compliance-repo.ts';
@@ -67,6 +71,7 @@ import { RejectedPduLog } from './store/rejected-pdu-log.ts';
 import { SendersRepo } from './store/senders-repo.ts';
 import { TollFreeRepo } from './store/toll-free-repo.ts';
 import { WebhooksRepo } from './store/webhooks-repo.ts';
+import { logWriteFailures } from './store/write-failure-log.ts';
 
 export interface Gateway {
   http: App;
@@ -128,6 +133,7 @@ export async function createGateway(
     : new LocalBus((err, type) => log.error({ err, type }, 'event subscriber failed'));
   const metrics = createMetrics();
   subscribeMetrics(metrics, bus);
+  logWriteFailures(bus, log);
 
   const accounts = new AccountsRepo(db);
   const messages = new MessagesRepo(db);
@@ -156,9 +162,14 @@ export async function createGateway(
         {
           onReceipt: (r, candidates) => receipts.handle(c.id, r, candidates),
           onMo: (part) => inbound.handle(c.id, part),
-          onBindState: (bindId, state, reason) =>
-            log.info({ carrier: c.id, bindId, state, reason }, 'bind state'),
-          onSubmitLatency: (ms) => metrics.submitLatency.labels(c.id).observe(ms / 1000),
+          onBindState: (bindId, state, reason) => {
+            log.info({ carrier: c.id, bindId, state, reason }, 'bind state');
+            bus.publish('bind.state', [{ carrierId: c.id, state }]);
+          },
+          onSubmitResponse: (ms, status) => {
+            metrics.submitLatency.labels(c.id).observe(ms / 1000);
+            metrics.submitResponses.labels(c.id, statusLabel(status)).inc();
+          },
           onQueueWait: (ms) => metrics.carrierQueueWait.labels(c.id).observe(ms / 1000),
           onThrottled: (f) =>
             bus.publish('carrier.over_limit', [
@@ -272,6 +283,7 @@ export async function createGateway(
   const links = new LinkService(new LinksRepo(db), bus, log);
   const numberStats = new NumberStatsRepo(db);
   const statsFolder = new StatsFolder(numberStats, log);
+  const backlogGauges = new BacklogGauges(new BacklogRepo(db), metrics, log);
 
   const brands = new BrandsRepo(db);
   const registry = config.registryUrl ? new HttpRegistry(config.registryUrl) : undefined;
@@ -280,34 +292,12 @@ export async function createGateway(
   const registration =
     registry && new RegistrationService(brands, campaigns, tollFree, registry, log, config.registryPollMs);
 
-  const readiness = async (): Promise<Readiness> => {
-    const database = await db.query('SELECT 1').then(
-      () => true,
-      () => false,
-    );
-    const out: Readiness = { database, carriers: {} };
-    if (bus instanceof RedisBus) out.redis = await bus.ready();
-    for (const c of carriers)
-      out.carriers[c.id] = {
-        healthy: c.healthyTransmitters,
-        bound: c.boundTransmitters,
-        receivers: c.healthyReceivers,
-        binds: c.binds.length,
-      };
-    return out;
-  };
-  const collect = () => {
-    metrics.binds.reset();
-    for (const c of carriers) {
-      for (const b of c.binds)
-        metrics.binds
-          .labels(c.id, b.currentState === 'bound' && !b.healthy ? 'unhealthy' : b.currentState)
-          .inc();
-      metrics.carrierQueue.labels(c.id).set(c.queued);
-    }
-    metrics.dispatchInFlight.set(dispatcher.pendingSegments);
-    metrics.inboundPending.set(receipts.pending + inbound.pending);
-  };
+  const readiness = readinessOf(db, bus, carriers);
+  const collect = () =>
+    sampleCarrierGauges(metrics, carriers, {
+      dispatchInFlight: dispatcher.pendingSegments,
+      inboundPending: receipts.pending + inbound.pending,
+    });
 
   const http = await buildHttp({
     log,
@@ -375,6 +365,7 @@ export async function createGateway(
       live.start();
       registration?.start();
       statsFolder.start();
+      backlogGauges.start();
     },
     async stop() {
       if (stopped) return;
@@ -384,6 +375,7 @@ export async function createGateway(
       await http.close();
       await links.drain();
       await statsFolder.stop();
+      await backlogGauges.stop();
       await accept.drain();
       await dispatcher.stop();
       // Carriers unbind after their windows drain; receipts and MO that arrive meanwhile are

@@ -16,8 +16,8 @@ import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { loadCliConfig } from '../config/cli-config.ts';
 import { NUMBER_TYPES } from '../messaging/vocabulary.ts';
-import { runSend } from './send.ts';
-import { renderStatus, tail } from './watch.ts';
+import { type ApiAnswer, runSend } from './send.ts';
+import { renderStatus, type StatusInput, tail } from './watch.ts';
 
 const cfg = loadCliConfig();
 
@@ -201,7 +201,7 @@ async function accountCall(
   });
   return {
     status: res.status,
-    json: (await res.json().catch(() => ({}))) as any,
+    json: (await res.json().catch(() => ({}))) as ApiAnswer['json'],
     replayed: res.headers.get('idempotent-replayed') === 'true',
   };
 }
@@ -251,17 +251,18 @@ program
   .command('status')
   .description("binds, queues, deferrals, and (with PARLEY_API_KEY) today's per-number figures")
   .action(async () => {
-    let ready: any;
+    let ready: StatusInput['ready'];
     let metrics: string;
     try {
-      ready = await (await fetch(`${cfg.url}/health/ready`)).json();
+      ready = (await (await fetch(`${cfg.url}/health/ready`)).json()) as StatusInput['ready'];
       metrics = await (await fetch(`${cfg.url}/metrics`)).text();
     } catch (err) {
       fail(`cannot reach the gateway at ${cfg.url} (set PARLEY_URL): ${(err as Error).message}`);
     }
     const from = `${new Date().toISOString().slice(0, 10)}T00:00:00Z`;
     const today = cfg.apiKey
-      ? (await accountCall(`/v1/metrics/messages?groupBy=number&from=${from}`, undefined, {}, 'GET')).json
+      ? ((await accountCall(`/v1/metrics/messages?groupBy=number&from=${from}`, undefined, {}, 'GET'))
+          .json as unknown as StatusInput['today'])
       : undefined;
     process.stdout.write(`${renderStatus({ ready, metrics, today })}\n`);
   });

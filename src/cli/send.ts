@@ -23,11 +23,20 @@ export interface SendOptions {
 
 export interface Api {
   /** `replayed`: the API answered an idempotency key it had seen (the message was sent before). */
-  post(
-    path: string,
-    body: unknown,
-    headers?: Record<string, string>,
-  ): Promise<{ status: number; json: any; replayed?: boolean }>;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<ApiAnswer>;
+}
+
+/** The parts of the API's answers the CLI reads (messages, encode dry-run, errors). */
+export interface ApiAnswer {
+  status: number;
+  json: {
+    error?: { code?: string; message?: string };
+    segments?: number;
+    encoding?: string;
+    footer?: { applies?: boolean };
+    [k: string]: unknown;
+  };
+  replayed?: boolean;
 }
 
 const TO_COLUMNS = ['phone', 'number', 'to', 'e164', 'mobile', 'phone_number'];
@@ -210,12 +219,13 @@ async function dryRun(rows: Row[], o: SendOptions, api: Api): Promise<string> {
           return;
         }
         totals.messages++;
-        totals.segments += res.json.segments;
+        const segments = res.json.segments ?? 0;
+        totals.segments += segments;
         if (res.json.encoding === 'gsm7') totals.gsm7++;
         else if (res.json.encoding === 'ucs2') totals.ucs2++;
         else totals.other++;
         if (res.json.footer?.applies) totals.footer++;
-        if (res.json.segments > maxSeg.n) Object.assign(maxSeg, { n: res.json.segments, row: r.index + 2 });
+        if (segments > maxSeg.n) Object.assign(maxSeg, { n: segments, row: r.index + 2 });
       }),
     ),
   );

@@ -42,7 +42,19 @@ export interface StatusInput {
     };
   };
   metrics: string;
-  today?: { data: Array<Record<string, any>> } | undefined;
+  today?:
+    | {
+        data: Array<{
+          key: string;
+          sent: number;
+          delivered: number;
+          deliveryRatio: number | null;
+          failed: { total: number };
+          clicked: { total: number; unique: number };
+          segments: number;
+        }>;
+      }
+    | undefined;
 }
 
 /** The status report as text. */

@@ -8,7 +8,7 @@
  */
 import { AppError } from '../errors/app-error.ts';
 import type { Logger } from '../logger.ts';
-import type { EventBus, InboundEvent } from '../messaging/events.ts';
+import type { EventBus, InboundEvent, MoKind } from '../messaging/events.ts';
 import type { MessageDraft } from '../messaging/model.ts';
 import { classifyReply } from './consent.ts';
 import type { OptOutGate } from './gate.ts';
@@ -172,17 +172,17 @@ export class ComplianceService {
   ): Promise<void> {
     const meaning = classifyReply(m.body, this.matcher(s));
     if (meaning === undefined) {
-      done.push(m.id);
+      this.handled(m, 'message', done);
       return;
     }
     if (meaning.kind === 'review' || (meaning.source === 'phrase' && !s.detectPhrases)) {
       review.push(m.id);
-      done.push(m.id);
+      this.handled(m, 'review', done);
       return;
     }
     if (meaning.kind === 'help') {
       await this.store.storeHelpReply(m.id, await this.compose(m.accountId, m.to, m.from, helpText(s)));
-      done.push(m.id);
+      this.handled(m, 'help', done);
       return;
     }
     // The opt-out stands even when no confirmation can be made (the number left the account).
@@ -211,7 +211,12 @@ export class ComplianceService {
       },
       reply,
     );
+    this.handled(m, meaning.kind, done);
+  }
+
+  private handled(m: InboundForConsent, kind: MoKind, done: string[]): void {
     done.push(m.id);
+    this.bus.publish('mo.classified', [{ kind }]);
   }
 
   /**

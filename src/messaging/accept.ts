@@ -5,7 +5,7 @@ import { Batcher, BatcherFullError } from '../store/batcher.ts';
 import { classifyDbError, dbErrorToAppError } from '../store/db-errors.ts';
 import { type AcceptCandidate, type ComposePolicy, checkRequest, draftFor } from './compose.ts';
 import { DEFAULT_PROFILE } from './encode-profile.ts';
-import { type EventBus, observedWrite } from './events.ts';
+import { type EventBus, type GatewayEvents, observedWrite } from './events.ts';
 import { newMessageId, UUID } from './ids.ts';
 import type { MessageDraft, SendRequest } from './model.ts';
 import type { Pipeline } from './pipeline.ts';
@@ -19,6 +19,7 @@ import {
   type SenderHints,
   type SenderQuery,
 } from './sender.ts';
+import type { Reason } from './vocabulary.ts';
 
 /** What the API answers for an accepted message. */
 export interface Accepted {
@@ -243,13 +244,23 @@ export class AcceptService {
     } catch (err) {
       throw dbErrorToAppError(err);
     }
+    const decided = new Map<string, GatewayEvents['message.decided']>();
+    const tally = (decision: 'refused' | 'deferred', reason: Reason) => {
+      const key = `${decision} ${reason}`;
+      const e = decided.get(key) ?? { decision, reason, count: 0 };
+      e.count++;
+      decided.set(key, e);
+    };
     candidates.forEach(({ i, c }, k) => {
       const v = verdicts[k]!;
       const d = v.decision;
       if (d.kind === 'reject') {
+        tally('refused', d.reason);
         out[i] = policyError(d.code, d.message, d.retryAfterMs);
         return;
       }
+      // A future sendAt is what was asked, not a policy's decision.
+      if (d.kind === 'defer' && d.reason !== 'scheduled') tally('deferred', d.reason);
       const body = v.body ?? c.body;
       const profile = this.router.primaryProfile(c.numberType, c.to) ?? DEFAULT_PROFILE;
       this.ref = (this.ref + 1) & 0xffff;
@@ -268,6 +279,7 @@ export class AcceptService {
         out[i] = err;
       }
     });
+    if (decided.size > 0) this.bus.publish('message.decided', [...decided.values()]);
     return out;
   }
 

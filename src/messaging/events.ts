@@ -19,6 +19,8 @@ export interface InboundEvent {
   receivedAt: string;
 }
 
+export type MoKind = 'message' | 'opt_out' | 'opt_in' | 'help' | 'review';
+
 export interface ConsentEvent {
   accountId: string;
   contactId: string;
@@ -29,12 +31,20 @@ export interface ConsentEvent {
 export interface GatewayEvents {
   /** Messages committed by the API (one event per request, `count` messages). */
   'message.accepted': { accountId: string; count: number };
+  /** Accept policies refused (the API answered 4xx) or deferred messages, by reason. */
+  'message.decided': { decision: 'refused' | 'deferred'; reason: Reason; count: number };
   /** A message changed status (and a callback was queued if it has a statusCallback). */
   'message.status': StatusChange;
   /** An MO message was stored (attributed to an account, or not). */
   'message.inbound': InboundEvent;
   /** A final receipt arrived from a carrier; `outcome` says what became of it. */
-  'receipt.received': { carrierId: string; state: string; outcome: 'applied' | 'parked' | 'intermediate' };
+  'receipt.received': {
+    carrierId: string;
+    state: string;
+    outcome: 'applied' | 'parked' | 'intermediate';
+    /** The receipt's err: code (e.g. 541: over the limit). */
+    errorCode?: string | null | undefined;
+  };
   /** A parked receipt never matched a sent segment within its TTL (or was dropped under load). */
   'receipt.unmatched': { carrierId: string; smscId: string; cause: 'ttl' | 'overflow' | 'invalid' };
   /** A submit_sm got an answer (or none); `result` is ok, or the SMPP-level outcome code. */
@@ -51,6 +61,10 @@ export interface GatewayEvents {
   'link.clicked': RecordedClick;
   /** A click could not be recorded (the database failed); the visitor was still redirected. */
   'link.click_lost': { agent: AgentClass };
+  /** An attributed MO was read for its meaning: a plain message, or a keyword (or a phrase to review). */
+  'mo.classified': { kind: MoKind };
+  /** A bind changed state (`backoff`: it lost its session or failed to bind, and reconnects). */
+  'bind.state': { carrierId: string; state: string };
   /** A status-callback attempt. */
   'webhook.attempt': { result: 'delivered' | 'failed' | 'abandoned' | 'blocked' };
   /** An API key was revoked: every instance drops it from its cache at once. */
@@ -67,7 +81,7 @@ export interface GatewayEvents {
   /** Events were appended to these accounts' live-inbox logs (committed): live inboxes read them. */
   'inbox.appended': { accountId: string };
   /** One batched database write finished (or failed): how long it took and for how many items. */
-  'db.write': { writer: WriterName; items: number; seconds: number; ok: boolean };
+  'db.write': { writer: WriterName; items: number; seconds: number; ok: boolean; error?: unknown };
 }
 
 /** The batching writers, each one label value of the write metrics. */
@@ -165,15 +179,17 @@ export function observedWrite<T, R>(
 ): (items: T[]) => Promise<R[]> {
   return async (items) => {
     const t0 = performance.now();
-    let ok = false;
     try {
       const r = await flush(items);
-      ok = true;
-      return r;
-    } finally {
       bus.publish('db.write', [
-        { writer, items: items.length, seconds: (performance.now() - t0) / 1000, ok },
+        { writer, items: items.length, seconds: (performance.now() - t0) / 1000, ok: true },
       ]);
+      return r;
+    } catch (err) {
+      bus.publish('db.write', [
+        { writer, items: items.length, seconds: (performance.now() - t0) / 1000, ok: false, error: err },
+      ]);
+      throw err;
     }
   };
 }

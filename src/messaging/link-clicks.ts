@@ -25,6 +25,7 @@ export interface RecordedClick extends LinkClick {
   messageId: string;
   accountId: string;
   from: string;
+  numberType: string;
   url: string;
   unique: boolean;
 }

@@ -135,6 +135,10 @@ export interface StatusChange {
   errorCode: string | null;
   /** A status callback was queued for it. */
   callback: boolean;
+  /** A final status of a message the SMSC took: seconds from its acceptance (sent) to now. */
+  sentToFinalSeconds?: number | undefined;
+  /** The sending number's type (for metrics by number type). */
+  numberType?: NumberType | undefined;
 }
 
 /** Message status changes of one write. */

@@ -60,6 +60,7 @@ export class ReceiptService {
             carrierId: u.carrierId,
             state: u.status,
             outcome: matched[i] ? 'applied' : 'parked',
+            errorCode: u.errorCode,
           })),
         );
         return matched;

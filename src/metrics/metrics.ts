@@ -1,5 +1,11 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { OVER_LIMIT_RECEIPT_CODES } from '../limits/over-limit.ts';
 import type { EventBus } from '../messaging/events.ts';
+import { REASONS } from '../messaging/vocabulary.ts';
+
+const KNOWN_REASONS: ReadonlySet<string> = new Set(REASONS);
+/** A reason as a label value: one of ours, `none`, or `other` (the label set stays bounded). */
+const reasonLabel = (r: string | null): string => (r === null ? 'none' : KNOWN_REASONS.has(r) ? r : 'other');
 
 /**
  * Parley's Prometheus metrics. Labels are low-cardinality only (carrier, status, result, cause,
@@ -22,8 +28,8 @@ export function createMetrics() {
     }),
     statusChanges: new Counter({
       name: 'parley_message_status_total',
-      help: 'Message status transitions, by new status',
-      labelNames: ['status'],
+      help: 'Message status transitions, by new status, reason (none: no reason; other: not ours) and number type',
+      labelNames: ['status', 'reason', 'number_type'],
       registers: r,
     }),
     submits: new Counter({
@@ -128,6 +134,76 @@ export function createMetrics() {
       labelNames: ['result'],
       registers: r,
     }),
+    receiptLatency: new Histogram({
+      name: 'parley_message_final_latency_seconds',
+      help: 'From the SMSC taking a message (submit_sm_resp) to its final status (receipt), by final status',
+      labelNames: ['status'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200],
+      registers: r,
+    }),
+    acceptDecisions: new Counter({
+      name: 'parley_accept_decisions_total',
+      help: 'Messages a policy refused at accept (the API answered 4xx) or deferred (stored to wait), by reason',
+      labelNames: ['decision', 'reason'],
+      registers: r,
+    }),
+    moClassified: new Counter({
+      name: 'parley_mo_classified_total',
+      help: 'Attributed MO by kind: a plain message, or an opt_out, opt_in or help keyword (review: a phrase to check)',
+      labelNames: ['kind'],
+      registers: r,
+    }),
+    reconnects: new Counter({
+      name: 'parley_smpp_reconnects_total',
+      help: 'Binds that lost their session or failed to bind and were scheduled to reconnect, by carrier',
+      labelNames: ['carrier'],
+      registers: r,
+    }),
+    submitResponses: new Counter({
+      name: 'parley_smpp_submit_responses_total',
+      help: 'submit_sm_resp by command_status name (ESME_ROK, ESME_RTHROTTLED, …; other: not in SMPP 3.4)',
+      labelNames: ['carrier', 'command_status'],
+      registers: r,
+    }),
+    windowInFlight: new Gauge({
+      name: 'parley_smpp_window_in_flight',
+      help: "submit_sm awaiting their response, summed over the carrier's binds",
+      labelNames: ['carrier'],
+      registers: r,
+    }),
+    windowSize: new Gauge({
+      name: 'parley_smpp_window_size',
+      help: "The window (outstanding submits allowed) summed over the carrier's bound transmitters",
+      labelNames: ['carrier'],
+      registers: r,
+    }),
+    queueSegments: new Gauge({
+      name: 'parley_queue_segments',
+      help: 'Segments waiting in the database by number type: due now, or later (scheduled, deferred)',
+      labelNames: ['number_type', 'state'],
+      registers: r,
+    }),
+    queueOldestDue: new Gauge({
+      name: 'parley_queue_oldest_due_age_seconds',
+      help: 'How long the oldest due segment has been due, by number type',
+      labelNames: ['number_type'],
+      registers: r,
+    }),
+    receiptsParked: new Gauge({
+      name: 'parley_receipts_parked',
+      help: 'Receipts waiting for their segment (kept until the park TTL, then counted unmatched)',
+      registers: r,
+    }),
+    webhooksPending: new Gauge({
+      name: 'parley_webhook_pending',
+      help: 'Status callbacks not yet delivered nor abandoned',
+      registers: r,
+    }),
+    webhookOldestPending: new Gauge({
+      name: 'parley_webhook_oldest_pending_age_seconds',
+      help: 'Age of the oldest status callback not yet delivered nor abandoned',
+      registers: r,
+    }),
     linkRedirects: new Counter({
       name: 'parley_link_redirects_total',
       help: 'Short links followed, by client class (bot: link previews and crawlers, not counted as clicks)',
@@ -137,7 +213,7 @@ export function createMetrics() {
     linkClicks: new Counter({
       name: 'parley_link_clicks_total',
       help: "Clicks counted on short links (committed), by whether it was the link's first (unique)",
-      labelNames: ['unique'],
+      labelNames: ['number_type', 'unique'],
       registers: r,
     }),
     linkClicksLost: new Counter({
@@ -185,14 +261,35 @@ export function subscribeMetrics(m: Metrics, bus: EventBus): () => void {
     bus.subscribe('message.status', (evs, origin) => {
       if (origin !== 'local') return;
       const by = new Map<string, number>();
-      for (const e of evs) by.set(e.status, (by.get(e.status) ?? 0) + 1);
-      for (const [status, n] of by) m.statusChanges.labels(status).inc(n);
+      for (const e of evs) {
+        const k = `${e.status} ${reasonLabel(e.reason)} ${e.numberType ?? 'unknown'}`;
+        by.set(k, (by.get(k) ?? 0) + 1);
+        if (e.sentToFinalSeconds !== undefined)
+          m.receiptLatency.labels(e.status).observe(e.sentToFinalSeconds);
+      }
+      for (const [k, n] of by) {
+        const [status, reason, numberType] = k.split(' ') as [string, string, string];
+        m.statusChanges.labels(status, reason, numberType).inc(n);
+      }
+    }),
+    bus.subscribe('message.decided', (evs) => {
+      for (const e of evs) m.acceptDecisions.labels(e.decision, reasonLabel(e.reason)).inc(e.count);
+    }),
+    bus.subscribe('mo.classified', (evs) => {
+      for (const e of evs) m.moClassified.labels(e.kind).inc();
+    }),
+    bus.subscribe('bind.state', (evs) => {
+      for (const e of evs) if (e.state === 'backoff') m.reconnects.labels(e.carrierId).inc();
     }),
     bus.subscribe('submit.result', (evs) => {
       for (const e of evs) m.submits.labels(e.carrierId, e.result).inc();
     }),
     bus.subscribe('receipt.received', (evs) => {
-      for (const e of evs) m.receipts.labels(e.carrierId, e.state, e.outcome).inc();
+      for (const e of evs) {
+        m.receipts.labels(e.carrierId, e.state, e.outcome).inc();
+        if (e.errorCode && OVER_LIMIT_RECEIPT_CODES.has(e.errorCode))
+          m.carrierOverLimit.labels(e.carrierId).inc();
+      }
     }),
     bus.subscribe('receipt.unmatched', (evs) => {
       for (const e of evs) m.receiptsUnmatched.labels(e.carrierId, e.cause).inc();
@@ -222,7 +319,7 @@ export function subscribeMetrics(m: Metrics, bus: EventBus): () => void {
       for (const e of evs) m.linkRedirects.labels(e.agent).inc();
     }),
     bus.subscribe('link.clicked', (evs) => {
-      for (const e of evs) m.linkClicks.labels(e.unique ? 'true' : 'false').inc();
+      for (const e of evs) m.linkClicks.labels(e.numberType, e.unique ? 'true' : 'false').inc();
     }),
     bus.subscribe('link.click_lost', (evs) => {
       m.linkClicksLost.inc(evs.length);

@@ -20,7 +20,7 @@ export interface BindEvents {
   onReady(bind: CarrierBind): void;
   onInbound(bind: CarrierBind, pdu: InboundPdu, respond: (status: number) => void): void;
   onStateChange(bind: CarrierBind, state: BindState, reason?: string): void;
-  onSubmitLatency?(ms: number): void;
+  onSubmitResponse?(ms: number, commandStatus: number): void;
   onRejected?(bind: CarrierBind, pdu: RejectedPdu): void;
 }
 
@@ -206,7 +206,7 @@ export class CarrierBind {
       onWritable: () => {
         if (this.state === 'bound') this.events.onReady(this);
       },
-      onSubmitLatency: (ms) => this.events.onSubmitLatency?.(ms),
+      onSubmitResponse: (ms, st) => this.events.onSubmitResponse?.(ms, st),
       onRejected: (pdu) => this.events.onRejected?.(this, pdu),
       onClose: (reason) => {
         if (this.session !== session) return;

@@ -29,8 +29,8 @@ export interface CarrierHandlers {
   /** An MO message or one part of a concatenated one; resolve once it is stored (same contract). */
   onMo(part: MoPart, bindId: string): Promise<void> | void;
   onBindState?(bindId: string, state: BindState, reason?: string): void;
-  /** submit_sm → submit_sm_resp time in ms. */
-  onSubmitLatency?(ms: number): void;
+  /** A submit_sm_resp: the time since the submit_sm in ms, and its command_status. */
+  onSubmitResponse?(ms: number, commandStatus: number): void;
   /** How long a submit waited for room in a bind's window before it was written, in ms. */
   onQueueWait?(ms: number): void;
   /** A malformed PDU from the SMSC was answered with an error (the session goes on). */

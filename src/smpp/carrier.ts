@@ -54,7 +54,7 @@ export class Carrier {
   ) {
     const events: BindEvents = {
       onReady: () => this.pump(),
-      onSubmitLatency: (ms) => this.handlers.onSubmitLatency?.(ms),
+      onSubmitResponse: (ms, st) => this.handlers.onSubmitResponse?.(ms, st),
       onInbound: (bind, pdu, respond) => this.onInbound(bind.id, pdu, respond),
       onRejected: (bind, pdu) => this.handlers.onRejectedPdu?.(bind.id, pdu),
       onStateChange: (bind, state, reason) => {
@@ -361,7 +361,8 @@ export class Carrier {
       (r as Promise<void>).then(
         () => respond(0),
         (err: unknown) => {
-          // The handler logs (rate-limited); the SMSC resends after our temporary error.
+          // Failed writes are logged where they fail (rate-limited, see store/write-failure-log.ts);
+          // the SMSC resends after our temporary error.
           this.log.debug({ err }, 'inbound handler failed');
           respond(STATUS.ESME_RX_T_APPN);
         },

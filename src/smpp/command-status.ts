@@ -35,6 +35,11 @@ export const STATUS = {
 
 const NAMES = new Map<number, string>(Object.entries(STATUS).map(([k, v]) => [v, k]));
 
+/** A command_status as a metric label: its SMPP 3.4 name, or `other` (an SMSC may answer any value). */
+export function statusLabel(status: number): string {
+  return NAMES.get(status) ?? 'other';
+}
+
 /** Name of a command_status for logs and stored failure reasons, e.g. `ESME_RTHROTTLED` or `0x00000401`. */
 export function statusName(status: number): string {
   return NAMES.get(status) ?? `0x${status.toString(16).padStart(8, '0')}`;

@@ -74,8 +74,8 @@ export interface SessionHandlers {
   onWritable(): void;
   /** The session ended; every outstanding submit has already been answered `closed`. */
   onClose(reason: string, error: Error | undefined): void;
-  /** submit_sm → submit_sm_resp time in ms, for latency histograms. */
-  onSubmitLatency?(ms: number): void;
+  /** A submit_sm_resp: the time since the submit_sm in ms (latency histograms), and its command_status. */
+  onSubmitResponse?(ms: number, commandStatus: number): void;
   /** A malformed PDU was answered with an error; the session goes on. */
   onRejected?(pdu: RejectedPdu): void;
 }

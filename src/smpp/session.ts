@@ -252,7 +252,7 @@ export class SmppSession {
           this.counters.lateResponses++;
           return;
         }
-        this.handlers.onSubmitLatency?.(performance.now() - e.sentAt);
+        this.handlers.onSubmitResponse?.(performance.now() - e.sentAt, status);
         e.ctx({ kind: 'resp', status, messageId: status === 0 ? decodeSubmitSmRespId(frame) : '' });
         this.afterResponse();
         return;

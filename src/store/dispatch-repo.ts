@@ -53,7 +53,9 @@ export class DispatchRepo implements DispatchStore {
     const rollup = emptyRollup();
     for (const x of r.rows) {
       if (Number(x.k) === 1) {
-        rollup.changes.push(toChange(x as unknown as Parameters<typeof toChange>[0]));
+        rollup.changes.push(
+          toChange({ ...x, nt: x.number_type } as unknown as Parameters<typeof toChange>[0]),
+        );
         continue;
       }
       segments.push({

@@ -15,8 +15,8 @@ import { STAT_DELTAS_SQL } from './number-stats-repo.ts';
 const FAILED_SQL = [...FAILURE_STATUSES].map((x) => `'${x}'`).join(', ');
 
 /** A message-status change as the roll-up returns it. */
-export const CHANGE_COLUMNS =
-  'id, account_id, status, reason, error_code, (status_callback IS NOT NULL) AS cb';
+export const CHANGE_COLUMNS = `id, account_id, status, reason, error_code, (status_callback IS NOT NULL) AS cb, number_type AS nt,
+  CASE WHEN parley_status_rank(status) = 3 AND sent_at IS NOT NULL THEN extract(epoch FROM now() - sent_at)::float8 END AS lat`;
 
 /**
  * CTEs applying target statuses `t(message_id, status, reason, error_code, dup)` to messages,
@@ -39,7 +39,8 @@ export const APPLY_STATUSES = `u AS (
     AND (m.status_rank < parley_status_rank(t.status) OR (m.status = 'unknown' AND t.status <> 'unknown'
          AND parley_status_rank(t.status) = 3))
   RETURNING m.id, m.account_id, m.status, m.reason, m.error_code, m.status_callback, m.callback_seq, m.segments,
-            m.metadata, m.from_e164, m.to_e164, m.updated_at, m.possible_duplicate
+            m.metadata, m.from_e164, m.to_e164, m.updated_at, m.possible_duplicate, m.sent_at,
+            m.number_type
 ), wh AS (
   INSERT INTO webhook_deliveries (message_id, account_id, url, seq, body)
   SELECT id, account_id, status_callback, callback_seq,
@@ -63,11 +64,11 @@ const SINGLE_PART_TARGETS = `t AS (
  * aggregate, kind 3 a parked receipt that now matches (outcome writes only).
  */
 const RESULT = (withHits: boolean) => `
-SELECT 1 AS k, id AS message_id, account_id, status, reason, error_code, cb, NULL::smallint AS idx, NULL::uuid AS receipt_id
+SELECT 1 AS k, id AS message_id, account_id, status, reason, error_code, cb, NULL::smallint AS idx, NULL::uuid AS receipt_id, lat, nt
 FROM (SELECT ${CHANGE_COLUMNS} FROM u) c
 UNION ALL
-SELECT DISTINCT 2, message_id, NULL::uuid, NULL, NULL, NULL, NULL::boolean, NULL::smallint, NULL::uuid FROM s WHERE parts > 1
-${withHits ? 'UNION ALL SELECT 3, message_id, NULL::uuid, status, reason, error_code, NULL::boolean, idx, receipt_id FROM hit' : ''}`;
+SELECT DISTINCT 2, message_id, NULL::uuid, NULL, NULL, NULL, NULL::boolean, NULL::smallint, NULL::uuid, NULL::float8, NULL FROM s WHERE parts > 1
+${withHits ? 'UNION ALL SELECT 3, message_id, NULL::uuid, status, reason, error_code, NULL::boolean, idx, receipt_id, NULL::float8, NULL FROM hit' : ''}`;
 
 /**
  * Claims due segments with a lease and marks their messages `sending`, in one round trip. The
@@ -91,7 +92,7 @@ export const CLAIM_SQL = `WITH c AS (
 SELECT 0 AS k, message_id, idx, parts, from_e164, to_e164, number_type, payload, data_coding, esm_class, use_payload_tlv,
        profile, expires_at, attempts, resends, NULL::uuid AS account_id, NULL AS status, NULL::boolean AS cb FROM s
 UNION ALL
-SELECT 1, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, account_id, status, cb
+SELECT 1, id, NULL, NULL, NULL, NULL, nt, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, account_id, status, cb
 FROM (SELECT ${CHANGE_COLUMNS} FROM u) c`;
 
 /**
@@ -156,7 +157,7 @@ export const RECEIPTS_SQL = `WITH r AS (
   RETURNING s.message_id, s.idx, s.parts, s.status, s.reason, s.error_code, s.possible_duplicate
 ), ${SINGLE_PART_TARGETS}, ${APPLY_STATUSES}
 SELECT 0 AS k, NULL::uuid AS message_id, NULL::uuid AS account_id, NULL AS status, NULL AS reason, NULL AS error_code,
-       NULL::boolean AS cb, ord::smallint AS idx, NULL::uuid AS receipt_id FROM hit
+       NULL::boolean AS cb, ord::smallint AS idx, NULL::uuid AS receipt_id, NULL::float8 AS lat, NULL AS nt FROM hit
 UNION ALL ${RESULT(false)}`;
 
 /** Applies receipts to explicit segments `x(message_id, idx, status, error_code, reason)` (parked ones that now match). */

@@ -41,6 +41,7 @@ export class LinksRepo implements LinkStore {
       message_id: string;
       account_id: string;
       from_e164: string;
+      number_type: string | null;
       url: string;
       clicks: number;
       added: number;
@@ -54,7 +55,8 @@ export class LinksRepo implements LinkStore {
               first_click_at = COALESCE(l.first_click_at, c.first_at),
               last_click_at = GREATEST(l.last_click_at, c.last_at)
        FROM c WHERE l.code = c.code
-       RETURNING l.code, l.message_id, l.account_id, l.from_e164, l.url, l.clicks, c.human AS added`,
+       RETURNING l.code, l.message_id, l.account_id, l.from_e164, l.url, l.clicks, c.human AS added,
+                 (SELECT number_type FROM messages WHERE id = l.message_id) AS number_type`,
       [clicks.map((c) => c.code), clicks.map((c) => c.agent), clicks.map((c) => c.at.toISOString())],
       'parley_links_click',
     );
@@ -68,6 +70,7 @@ export class LinksRepo implements LinkStore {
         messageId: l.message_id,
         accountId: l.account_id,
         from: l.from_e164,
+        numberType: l.number_type ?? 'unknown',
         url: l.url,
         // The link's first counted click (within this batch: the earliest one) makes it unique.
         unique: l.clicks === l.added && c === human.find((h) => h.code === c.code),

@@ -1,5 +1,5 @@
 import type { RollupResult, StatusChange } from '../messaging/model.ts';
-import type { MessageStatus } from '../messaging/vocabulary.ts';
+import type { MessageStatus, NumberType } from '../messaging/vocabulary.ts';
 import type { Queryable } from './db.ts';
 import { AGG_SQL, RECEIPTS_BY_SEGMENT_SQL } from './dispatch-sql.ts';
 
@@ -14,6 +14,8 @@ export interface ResultRow {
   cb: boolean | null;
   idx: number | null;
   receipt_id: string | null;
+  lat: number | null;
+  nt: string | null;
 }
 
 export function toChange(r: {
@@ -24,6 +26,8 @@ export function toChange(r: {
   reason: string | null;
   error_code: string | null;
   cb: boolean | null;
+  lat?: number | null;
+  nt?: string | null;
 }): StatusChange {
   return {
     messageId: (r.id ?? r.message_id)!,
@@ -32,6 +36,8 @@ export function toChange(r: {
     reason: r.reason,
     errorCode: r.error_code,
     callback: Boolean(r.cb),
+    ...(r.lat == null ? {} : { sentToFinalSeconds: Number(r.lat) }),
+    ...(r.nt == null ? {} : { numberType: r.nt as NumberType }),
   };
 }
 

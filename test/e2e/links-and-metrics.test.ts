@@ -119,7 +119,7 @@ describe('tracked links', () => {
       [t.account.id],
     );
     expect(live.rows[0]!.n).toBe(3);
-    expect(await counter(t, 'parley_link_clicks_total{unique="true"}')).toBe(2);
+    expect(await counter(t, 'parley_link_clicks_total{number_type="local",unique="true"}')).toBe(2);
     expect(await counter(t, 'parley_link_redirects_total{agent="bot"}')).toBe(1);
   });
 

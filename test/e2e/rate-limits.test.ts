@@ -249,11 +249,15 @@ describe('carrier answers that mean "over the limit"', () => {
         ).rows[0]!.n,
       );
       expect(failed541).toBeGreaterThan(0);
-      const throttled = await o.request('GET', '/metrics');
+      const scrape = await o.request('GET', '/metrics');
       const submits = Number(
-        /parley_carrier_over_limit_total\{carrier="sim"\} (\d+)/.exec(throttled.json)?.[1] ?? 0,
+        /parley_smpp_submit_responses_total\{carrier="sim",command_status="ESME_RTHROTTLED"\} (\d+)/.exec(
+          scrape.json,
+        )?.[1] ?? 0,
       );
       expect(submits).toBeGreaterThan(0);
+      // The carrier's over-limit count holds both kinds of answer.
+      expect(scrape.json).toContain(`parley_carrier_over_limit_total{carrier="sim"} ${failed541 + submits}`);
       let errors = 0;
       await waitFor(
         () => errors >= failed541 + submits,

@@ -162,7 +162,7 @@ describe('receipts: matched, or expired and counted', () => {
         'callbacks for unknown',
       );
       expect((await t.request('GET', '/metrics')).json).toMatch(
-        /parley_message_status_total\{status="unknown"\} 20/,
+        /parley_message_status_total\{status="unknown",reason="receipt_timeout",number_type="local"\} 20/,
       );
     } finally {
       await new Promise((r) => rcv.close(r));

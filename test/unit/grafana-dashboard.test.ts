@@ -1,26 +1,50 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics/metrics.ts';
 
-describe('Grafana dashboard', () => {
-  it('only plots metrics the gateway exports, with Prometheus naming', async () => {
-    const dash = JSON.parse(readFileSync('grafana/dashboards/parley-overview.json', 'utf8')) as {
-      panels: Array<{ targets: Array<{ expr: string }> }>;
-    };
+const dashboards = readdirSync('grafana/dashboards')
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => ({
+    file: f,
+    dash: JSON.parse(readFileSync(path.join('grafana/dashboards', f), 'utf8')) as {
+      uid: string;
+      links?: Array<{ url: string }>;
+      panels: Array<{ id: number; targets: Array<{ expr: string }> }>;
+    },
+  }));
+
+describe('Grafana dashboards', () => {
+  it('only plot metrics the gateway exports; every panel query aggregates across instances', async () => {
     const exported = new Set((await createMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
-    const used = new Set(
-      dash.panels
-        .flatMap((p) => p.targets.flatMap((t) => t.expr.match(/parley_[a-z_]+/g) ?? []))
-        .map((n) => n.replace(/_(bucket|sum|count)$/, '')),
-    );
-    expect(used.size).toBeGreaterThan(8);
-    for (const name of used) expect(exported.has(name), name).toBe(true);
-    for (const name of exported) {
-      // Node's default metrics (prom-client's own names) are checked by promtool in issue 9.
-      if (!name.startsWith('parley_') || /^parley_(process|nodejs)_/.test(name)) continue;
-      expect(name, 'counters end in _total, durations in _seconds').toMatch(
-        /_total$|_seconds$|_binds$|_depth$|_in_flight$|_pending$/,
+    for (const { file, dash } of dashboards) {
+      const used = new Set(
+        dash.panels
+          .flatMap((p) => p.targets.flatMap((t) => t.expr.match(/parley_[a-z_]+/g) ?? []))
+          .map((n) => n.replace(/_(bucket|sum|count)$/, '')),
       );
+      expect(used.size, file).toBeGreaterThan(4);
+      for (const name of used) expect(exported.has(name), `${file}: ${name}`).toBe(true);
+      for (const p of dash.panels)
+        for (const t of p.targets)
+          expect(t.expr, `${file} panel ${p.id}`).toMatch(/^\(?\s*(sum|max|histogram_quantile|count)\b/);
+      // Links between the dashboards point at dashboards that exist.
+      for (const l of dash.links ?? [])
+        expect(
+          dashboards.map((d) => `/d/${d.dash.uid}`),
+          file,
+        ).toContain(l.url);
+    }
+  });
+
+  it('name metrics the Prometheus way: counters _total, histograms in base units, gauges not _total', async () => {
+    for (const m of await createMetrics().registry.getMetricsAsJSON()) {
+      // Node's default metrics (prom-client's own names) are checked by promtool on a scrape.
+      if (!m.name.startsWith('parley_') || /^parley_(process|nodejs)_/.test(m.name)) continue;
+      const type = String(m.type);
+      if (type === 'counter') expect(m.name).toMatch(/_total$/);
+      else if (type === 'histogram') expect(m.name).toMatch(/_seconds$/);
+      else expect(m.name, type).not.toMatch(/_total$/);
     }
   });
 });

@@ -1,0 +1,72 @@
+/**
+ * Backlog gauges read from the database every few seconds (never on scrape: /metrics must answer
+ * fast whatever the backlog): queued segments and the age of the oldest due one per number type,
+ * parked receipts, pending status callbacks and the age of the oldest. Every instance samples the
+ * same database; dashboards take max() across instances.
+ */
+import type { Logger } from '../logger.ts';
+import { NUMBER_TYPES } from '../messaging/vocabulary.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface BacklogSnapshot {
+  queues: Array<{ numberType: string; due: number; later: number; oldestDueSeconds: number }>;
+  parkedReceipts: number;
+  webhooksPending: number;
+  webhookOldestSeconds: number;
+}
+
+/** Implemented by store/backlog-repo.ts. Rejects when the database fails or is too slow. */
+export interface BacklogSource {
+  snapshot(): Promise<BacklogSnapshot>;
+}
+
+export class BacklogGauges {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly source: BacklogSource,
+    private readonly m: Metrics,
+    private readonly log: Logger,
+    private readonly everyMs = 5_000,
+  ) {}
+
+  start(): void {
+    const tick = () => {
+      this.running = this.sample().finally(() => {
+        this.running = undefined;
+        if (this.timer !== undefined) this.timer = setTimeout(tick, this.everyMs);
+      });
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  /** One sample into the gauges. Never throws: a failed sample leaves the last values (logged). */
+  async sample(): Promise<void> {
+    let s: BacklogSnapshot;
+    try {
+      s = await this.source.snapshot();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'backlog gauges not sampled');
+      return;
+    }
+    // Every number type has a series (0 when its queue is empty), and a type the store names
+    // that the vocabulary does not (an older row) still shows.
+    const byType = new Map<string, BacklogSnapshot['queues'][number]>(s.queues.map((q) => [q.numberType, q]));
+    for (const t of new Set<string>([...NUMBER_TYPES, ...byType.keys()])) {
+      const q = byType.get(t);
+      this.m.queueSegments.labels(t, 'due').set(q?.due ?? 0);
+      this.m.queueSegments.labels(t, 'later').set(q?.later ?? 0);
+      this.m.queueOldestDue.labels(t).set(q?.oldestDueSeconds ?? 0);
+    }
+    this.m.receiptsParked.set(s.parkedReceipts);
+    this.m.webhooksPending.set(s.webhooksPending);
+    this.m.webhookOldestPending.set(s.webhookOldestSeconds);
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+}
