@@ -41,7 +41,7 @@ import { checkCallbackUrl, WebhookTransport } from './messaging/webhook-transpor
 import { WebhookSender } from './messaging/webhooks.ts';
 import { BacklogGauges } from './metrics/backlog-gauges.ts';
 import { createMetrics, type Metrics, subscribeMetrics } from './metrics/metrics.ts';
-import { StatsFolder } from './metrics/number-metrics.ts';
+import { RefusalRecorder, StatsFolder } from './metrics/number-metrics.ts';
 import { readinessOf, sampleCarrierGauges } from './metrics/probes.ts';
 import { HttpNumberProvider } from './numbers/http-provider.ts';
 import { registrationAcceptPolicy, registrationDispatchPolicy } from './numbers/registration-policy.ts';
@@ -283,6 +283,7 @@ export async function createGateway(
   const links = new LinkService(new LinksRepo(db), bus, log);
   const numberStats = new NumberStatsRepo(db);
   const statsFolder = new StatsFolder(numberStats, log);
+  const refusals = new RefusalRecorder(bus, (rows) => numberStats.add(rows), log);
   const backlogGauges = new BacklogGauges(new BacklogRepo(db), metrics, log);
 
   const brands = new BrandsRepo(db);
@@ -365,6 +366,7 @@ export async function createGateway(
       live.start();
       registration?.start();
       statsFolder.start();
+      refusals.start();
       backlogGauges.start();
     },
     async stop() {
@@ -374,6 +376,7 @@ export async function createGateway(
       registration?.stop();
       await http.close();
       await links.drain();
+      await refusals.stop();
       await statsFolder.stop();
       await backlogGauges.stop();
       await accept.drain();

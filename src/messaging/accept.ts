@@ -245,9 +245,9 @@ export class AcceptService {
       throw dbErrorToAppError(err);
     }
     const decided = new Map<string, GatewayEvents['message.decided']>();
-    const tally = (decision: 'refused' | 'deferred', reason: Reason) => {
-      const key = `${decision} ${reason}`;
-      const e = decided.get(key) ?? { decision, reason, count: 0 };
+    const tally = (c: AcceptCandidate, decision: 'refused' | 'deferred', reason: Reason) => {
+      const key = `${c.from} ${decision} ${reason}`;
+      const e = decided.get(key) ?? { accountId, from: c.from, decision, reason, count: 0 };
       e.count++;
       decided.set(key, e);
     };
@@ -255,12 +255,12 @@ export class AcceptService {
       const v = verdicts[k]!;
       const d = v.decision;
       if (d.kind === 'reject') {
-        tally('refused', d.reason);
+        tally(c, 'refused', d.reason);
         out[i] = policyError(d.code, d.message, d.retryAfterMs);
         return;
       }
       // A future sendAt is what was asked, not a policy's decision.
-      if (d.kind === 'defer' && d.reason !== 'scheduled') tally('deferred', d.reason);
+      if (d.kind === 'defer' && d.reason !== 'scheduled') tally(c, 'deferred', d.reason);
       const body = v.body ?? c.body;
       const profile = this.router.primaryProfile(c.numberType, c.to) ?? DEFAULT_PROFILE;
       this.ref = (this.ref + 1) & 0xffff;

@@ -32,7 +32,13 @@ export interface GatewayEvents {
   /** Messages committed by the API (one event per request, `count` messages). */
   'message.accepted': { accountId: string; count: number };
   /** Accept policies refused (the API answered 4xx) or deferred messages, by reason. */
-  'message.decided': { decision: 'refused' | 'deferred'; reason: Reason; count: number };
+  'message.decided': {
+    accountId: string;
+    from: string;
+    decision: 'refused' | 'deferred';
+    reason: Reason;
+    count: number;
+  };
   /** A message changed status (and a callback was queued if it has a statusCallback). */
   'message.status': StatusChange;
   /** An MO message was stored (attributed to an account, or not). */

@@ -3,7 +3,8 @@
  * delivery ratio and segments, per hour or day, from the rollups the store keeps as statuses change.
  */
 import type { Logger } from '../logger.ts';
-import { FAILURE_CLASSES, type FailureClass } from '../messaging/vocabulary.ts';
+import type { EventBus } from '../messaging/events.ts';
+import { FAILURE_CLASSES, type FailureClass, failureClass } from '../messaging/vocabulary.ts';
 
 /** One rollup cell: a metric's count for a number in an hour. */
 export interface StatRow {
@@ -29,7 +30,8 @@ export interface NumberStatsStore {
 export interface Figures {
   sent: number;
   delivered: number;
-  failed: { total: number; byReason: Record<FailureClass, number> };
+  /** `refusedAtAccept`: the part of `total` the API refused (never stored: 4xx answers). */
+  failed: { total: number; refusedAtAccept: number; byReason: Record<FailureClass, number> };
   clicked: { unique: number; total: number };
   /** delivered / sent; null when nothing was sent. */
   deliveryRatio: number | null;
@@ -42,6 +44,7 @@ export function emptyFigures(): Figures {
     delivered: 0,
     failed: {
       total: 0,
+      refusedAtAccept: 0,
       byReason: Object.fromEntries(FAILURE_CLASSES.map((c) => [c, 0])) as Record<FailureClass, number>,
     },
     clicked: { unique: 0, total: 0 },
@@ -57,6 +60,7 @@ export function addCell(f: Figures, metric: string, n: number): void {
   else if (metric === 'segments') f.segments += n;
   else if (metric === 'clicks') f.clicked.total += n;
   else if (metric === 'unique_clicks') f.clicked.unique += n;
+  else if (metric === 'refused') f.failed.refusedAtAccept += n;
   else if (metric.startsWith('failed:')) {
     const c = metric.slice(7) as FailureClass;
     if (c in f.failed.byReason) {
@@ -121,6 +125,80 @@ export function grouped(
     addCell(f, r.metric, r.n);
   }
   return [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, f]) => ({ key, ...f }));
+}
+
+/**
+ * Counts messages the accept policies refused (the API answered 4xx: never stored) into the
+ * figures as failed by class and as `refused`, batched every `everyMs`. Kept in memory until
+ * written: a crash loses at most that interval's refusals (figures, not messages).
+ */
+export class RefusalRecorder {
+  private pending = new Map<string, StatDeltaInput>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly off: () => void;
+
+  constructor(
+    bus: EventBus,
+    private readonly add: (rows: readonly StatDeltaInput[]) => Promise<void>,
+    private readonly log: Logger,
+    private readonly everyMs = 1_000,
+    private readonly maxKeys = 10_000,
+  ) {
+    this.off = bus.subscribe('message.decided', (evs, origin) => {
+      if (origin !== 'local') return;
+      for (const e of evs) {
+        if (e.decision !== 'refused') continue;
+        for (const metric of [`failed:${failureClass(e.reason)}`, 'refused']) {
+          const key = `${e.accountId} ${e.from} ${metric}`;
+          const p = this.pending.get(key);
+          if (p) p.n += e.count;
+          else if (this.pending.size < this.maxKeys)
+            this.pending.set(key, {
+              accountId: e.accountId,
+              from: e.from,
+              at: new Date(),
+              metric,
+              n: e.count,
+            });
+        }
+      }
+    });
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.everyMs);
+  }
+
+  /** Writes what is counted; on failure keeps it for the next round (logged). */
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const rows = [...this.pending.values()];
+    this.pending = new Map();
+    try {
+      await this.add(rows);
+    } catch (err) {
+      for (const r of rows) {
+        const key = `${r.accountId} ${r.from} ${r.metric}`;
+        if (!this.pending.has(key) && this.pending.size < this.maxKeys) this.pending.set(key, r);
+      }
+      this.log.warn({ err: (err as Error).message }, 'refusal figures not stored; retried');
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.off();
+    await this.flush();
+  }
+}
+
+/** A rollup delta to add (store/number-stats-repo.ts). */
+export interface StatDeltaInput {
+  accountId: string;
+  from: string;
+  at: Date;
+  metric: string;
+  n: number;
 }
 
 /** Folds rollup deltas in the background every `everyMs` (more at once while they keep coming). */

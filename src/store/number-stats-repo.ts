@@ -1,5 +1,5 @@
 import { FAILURE_STATUSES, failureClassSql } from '../messaging/vocabulary.ts';
-import type { NumberStatsStore, StatRow } from '../metrics/number-metrics.ts';
+import type { NumberStatsStore, StatDeltaInput, StatRow } from '../metrics/number-metrics.ts';
 import type { Db, Queryable } from './db.ts';
 
 const FAILED_SQL = [...FAILURE_STATUSES].map((x) => `'${x}'`).join(', ');
@@ -23,13 +23,7 @@ export const STAT_DELTAS_SQL = `st AS (
   GROUP BY account_id, from_e164, metric
 )`;
 
-export interface StatDelta {
-  accountId: string;
-  from: string;
-  at: Date;
-  metric: string;
-  n: number;
-}
+export type StatDelta = StatDeltaInput;
 
 /** Adds rollup deltas in the caller's transaction (clicks, accept refusals). */
 export async function addStatDeltas(q: Queryable, rows: readonly StatDelta[]): Promise<void> {

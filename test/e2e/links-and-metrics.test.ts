@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyScenario, namedScenario } from '../../simulator/scenario.ts';
-import { startTestGateway } from '../helpers/gateway.ts';
+import { ADMIN_TOKEN, startTestGateway } from '../helpers/gateway.ts';
 import { waitFor } from '../helpers/smpp.ts';
 
 const stops: Array<() => Promise<void>> = [];
@@ -189,6 +189,35 @@ describe('per-number metrics', () => {
       ids.push(...r.json.results.map((x: any) => x.id));
     }
     await t.waitFinal(ids, 60_000);
+    // Two refusals at accept (never stored): an opted-out contact, and quiet hours in reject mode.
+    const opt = await t.request(
+      'POST',
+      `/v1/admin/accounts/${t.account.id}/opt-outs`,
+      { numbers: ['+14155559900'] },
+      { authorization: `Bearer ${ADMIN_TOKEN}` },
+    );
+    expect(opt.status).toBe(200);
+    const refusedDnd = await t.request('POST', '/v1/messages', { to: '+14155559900', body: 'x' }, auth);
+    expect(refusedDnd.status).toBe(422);
+    const h = new Date().getUTCHours();
+    const closed = {
+      start: `${String((h + 2) % 22).padStart(2, '0')}:00`,
+      end: `${String(((h + 2) % 22) + 1).padStart(2, '0')}:00`,
+    };
+    await t.request(
+      'PUT',
+      '/v1/settings/messaging-compliance',
+      { quietHours: { enabled: true, timeZone: 'UTC', ...closed } },
+      auth,
+    );
+    await t.request('POST', '/v1/contacts', { number: '+14155559901', timeZone: 'UTC' }, auth);
+    const refusedQuiet = await t.request(
+      'POST',
+      '/v1/messages',
+      { to: '+14155559901', body: 'x', quietHours: 'reject' },
+      auth,
+    );
+    expect(refusedQuiet.status).toBe(422);
     const code = (await t.gw.db.query('SELECT code FROM links LIMIT 1')).rows[0]!.code;
     for (let i = 0; i < 3; i++)
       await t.gw.http.inject({ method: 'GET', url: `/l/${code}`, headers: { 'user-agent': IPHONE } });
@@ -214,7 +243,7 @@ describe('per-number metrics', () => {
       expect({
         sent: tot.sent,
         delivered: tot.delivered,
-        failed: tot.failed.total,
+        failed: tot.failed.total - tot.failed.refusedAtAccept,
         filtered: tot.failed.byReason.carrier_filtered,
         expired: tot.failed.byReason.expired,
         segments: tot.segments,
@@ -228,6 +257,17 @@ describe('per-number metrics', () => {
       });
       expect(tot.deliveryRatio).toBeCloseTo(row.delivered / row.sent, 3);
     }
+    let main: any;
+    await waitFor(
+      () => main?.failed.refusedAtAccept === 2,
+      5_000,
+      'the refusals counted',
+      async () => {
+        const all = await t.request('GET', '/v1/metrics/messages?groupBy=number', undefined, auth);
+        main = all.json.data.find((x: any) => x.key === t.account.number);
+      },
+    );
+    expect(main.failed.byReason).toMatchObject({ contact_opted_out: 1, quiet_hours: 1 });
     const byNumber = await t.request('GET', '/v1/metrics/messages?groupBy=number', undefined, auth);
     const clicks = byNumber.json.data.reduce((n: number, x: any) => n + x.clicked.total, 0);
     expect(clicks).toBe(3);

@@ -21,6 +21,7 @@ const FiguresBody = {
   delivered: Count,
   failed: Type.Object({
     total: Count,
+    refusedAtAccept: Type.Integer({ description: 'of total: refused by the API (4xx), never stored' }),
     byReason: Type.Record(Type.String(), Count, {
       description:
         'contact_opted_out, invalid_number, carrier_filtered, unregistered, quiet_hours, expired, other',
