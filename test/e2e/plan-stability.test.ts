@@ -22,8 +22,10 @@ import { DispatchRepo } from '../../src/store/dispatch-repo.ts';
 import { EventsRepo } from '../../src/store/events-repo.ts';
 import { InboundRepo } from '../../src/store/inbound-repo.ts';
 import { LimitsRepo } from '../../src/store/limits-repo.ts';
+import { LinksRepo } from '../../src/store/links-repo.ts';
 import { MessagesRepo } from '../../src/store/messages-repo.ts';
 import { migrate } from '../../src/store/migrate.ts';
+import { NumberStatsRepo } from '../../src/store/number-stats-repo.ts';
 import { ReceiptsRepo } from '../../src/store/receipts-repo.ts';
 import { rollupMulti } from '../../src/store/rollup.ts';
 import { SendersRepo } from '../../src/store/senders-repo.ts';
@@ -50,6 +52,9 @@ const BIG_TABLES = new Set([
   'conversations',
   'users',
   'account_events',
+  'links',
+  'link_clicks',
+  'number_stats',
 ]);
 
 interface Captured {
@@ -128,6 +133,19 @@ async function load(c: pg.Client, from: number, n: number, hot = true): Promise<
   await c.query(`
     INSERT INTO inbound_messages (id, account_id, from_e164, to_e164, body, segments, complete, carrier_id, handled_at)
     SELECT ${idSql('i')}, '${ACCOUNT}', '+14155550123', '+15550100001', 'mo ' || i, 1, true, 'sim', now() FROM generate_series(${from}, ${to}, 10) i`);
+  // A tracked link per 10 messages; per-number hourly rollups: 1,000 numbers, two metrics.
+  await c.query(`
+    INSERT INTO links (code, message_id, account_id, from_e164, url, clicks)
+    SELECT 'L' || lpad(i::text, 9, '0'), ${idSql('i')}, '${ACCOUNT}', '+15550100001', 'https://example.com/' || i, i % 3
+    FROM generate_series(${from}, ${to}, 10) i`);
+  await c.query(`
+    INSERT INTO link_clicks (code, message_id, at, agent)
+    SELECT 'L' || lpad(i::text, 9, '0'), ${idSql('i')}, now(), 'mobile' FROM generate_series(${from}, ${to}, 30) i`);
+  await c.query(`
+    INSERT INTO number_stats (account_id, from_e164, bucket, metric, n)
+    SELECT '${ACCOUNT}', '+1555' || lpad((i % 1000)::text, 7, '0'),
+           date_trunc('hour', now()) - (i / 1000) * interval '1 hour', m, i
+    FROM generate_series(${from}, ${to}) i, unnest(ARRAY['sent', 'delivered']) m`);
   // One contact per 5 messages, one in 50 of them opted out.
   await c.query(`
     INSERT INTO contacts (id, account_id, e164, dnd)
@@ -155,7 +173,24 @@ async function hotStatements(hi: number): Promise<Captured[]> {
       undefined,
     ),
   );
+  // One in five with a tracked link, stored in the same statement.
+  drafts.forEach((d, k) => {
+    if (k % 5 === 0) d.links = [{ code: `N${String(k).padStart(9, '0')}`, url: `https://example.com/n${k}` }];
+  });
   await new MessagesRepo(capturing(out, 'accept-insert')).insertDrafts(drafts, new Date());
+  // The redirector's look-up and a batch of clicks on the links the loader made.
+  const codes = sent.map((i) => `L${String(i - (i % 10) + 1).padStart(9, '0')}`);
+  await new LinksRepo(capturing(out, 'links-resolve')).resolve(codes);
+  await new LinksRepo(capturing(out, 'links-click')).recordClicks(
+    codes.map((code) => ({ code, at: new Date(), agent: 'mobile' as const })),
+  );
+  // A number's figures for a day of hours (GET /v1/numbers/:id/metrics).
+  await new NumberStatsRepo(capturing(out, 'number-stats')).rows({
+    accountId: ACCOUNT,
+    numbers: ['+15550000007'],
+    from: new Date(Date.now() - 86_400_000),
+    to: new Date(),
+  });
   await new DispatchRepo(capturing(out, 'claim'), OWNER).claim(BATCH, 60_000);
   await new DispatchRepo(capturing(out, 'outcomes'), OWNER).applyOutcomes(
     sending.map((i, k) =>
