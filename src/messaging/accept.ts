@@ -266,11 +266,13 @@ export class AcceptService {
       this.ref = (this.ref + 1) & 0xffff;
       try {
         const draft = draftFor(
-          { ...c, body, links: v.links },
+          c,
           profile,
           this.opts,
           this.ref,
           d.kind === 'defer' ? d.until : undefined,
+          body,
+          v.links,
         );
         if (v.warnings) draft.warnings = v.warnings;
         out[i] = draft;

@@ -133,10 +133,13 @@ export function draftFor(
   policy: ComposePolicy,
   referenceNumber: number,
   notBefore: Date | undefined,
+  /** The body and links after the policies (given apart: copying the candidate costs per message). */
+  body: string = c.body,
+  links: readonly TrackedLink[] | undefined = c.links,
 ): MessageDraft {
   let enc: ReturnType<typeof encodeForProfile>;
   try {
-    enc = encodeForProfile(c.body, profile, referenceNumber);
+    enc = encodeForProfile(body, profile, referenceNumber);
   } catch {
     throw new AppError(
       'BODY_TOO_LONG',
@@ -157,7 +160,7 @@ export function draftFor(
     from: c.from,
     to: c.to,
     numberType: c.numberType,
-    body: c.body,
+    body,
     encoding: enc.encoding,
     segmentCount: enc.segmentCount,
     segments: enc.segments,
@@ -168,7 +171,8 @@ export function draftFor(
     expiresAt: new Date(startAt.getTime() + policy.validityMs),
     idempotencyKey: c.idempotencyKey,
     requestHash: c.requestHash,
-    ...(c.links?.length ? { links: c.links } : {}),
+    // Always set (a spread would give drafts two shapes and slow every one of them).
+    links,
   };
 }
 

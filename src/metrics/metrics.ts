@@ -260,16 +260,37 @@ export function subscribeMetrics(m: Metrics, bus: EventBus): () => void {
     }),
     bus.subscribe('message.status', (evs, origin) => {
       if (origin !== 'local') return;
-      const by = new Map<string, number>();
+      // Counted per label set in nested maps (no key string per message), then one inc each.
+      const by = new Map<string, Map<string, Map<string, number>>>();
+      let latency: Map<string, number[]> | undefined;
       for (const e of evs) {
-        const k = `${e.status} ${reasonLabel(e.reason)} ${e.numberType ?? 'unknown'}`;
-        by.set(k, (by.get(k) ?? 0) + 1);
-        if (e.sentToFinalSeconds !== undefined)
-          m.receiptLatency.labels(e.status).observe(e.sentToFinalSeconds);
+        let byReason = by.get(e.status);
+        if (!byReason) {
+          byReason = new Map();
+          by.set(e.status, byReason);
+        }
+        const reason = reasonLabel(e.reason);
+        let byType = byReason.get(reason);
+        if (!byType) {
+          byType = new Map();
+          byReason.set(reason, byType);
+        }
+        const nt = e.numberType ?? 'unknown';
+        byType.set(nt, (byType.get(nt) ?? 0) + 1);
+        if (e.sentToFinalSeconds !== undefined) {
+          latency ??= new Map();
+          const l = latency.get(e.status);
+          if (l) l.push(e.sentToFinalSeconds);
+          else latency.set(e.status, [e.sentToFinalSeconds]);
+        }
       }
-      for (const [k, n] of by) {
-        const [status, reason, numberType] = k.split(' ') as [string, string, string];
-        m.statusChanges.labels(status, reason, numberType).inc(n);
+      for (const [status, byReason] of by)
+        for (const [reason, byType] of byReason)
+          for (const [nt, n] of byType) m.statusChanges.labels(status, reason, nt).inc(n);
+      // One label look-up per status and batch, not per message.
+      for (const [status, values] of latency ?? []) {
+        const h = m.receiptLatency.labels(status);
+        for (const v of values) h.observe(v);
       }
     }),
     bus.subscribe('message.decided', (evs) => {
