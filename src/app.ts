@@ -93,6 +93,8 @@ export interface Gateway {
   acceptPipeline: Pipeline<AcceptCandidate>;
   /** Per-number delivery rollups. */
   numberStats: NumberStatsRepo;
+  /** Samples the gauges read on scrape (before rendering the registry). */
+  collect: () => void;
   /** Starts binds, dispatch, sweeps and webhooks (the HTTP listener is main's). */
   start(): void;
   /** Graceful: stop intake, drain windows, store what is in flight, unbind, close connections. */
@@ -282,9 +284,12 @@ export async function createGateway(
 
   const links = new LinkService(new LinksRepo(db), bus, log);
   const numberStats = new NumberStatsRepo(db);
-  const statsFolder = new StatsFolder(numberStats, log);
-  const refusals = new RefusalRecorder(bus, (rows) => numberStats.add(rows), log);
-  const backlogGauges = new BacklogGauges(new BacklogRepo(db), metrics, log);
+  // Background figures: rollup folding, refusals at accept, backlog gauges (stopped in this order).
+  const figureJobs = [
+    new RefusalRecorder(bus, (rows) => numberStats.add(rows), log),
+    new StatsFolder(numberStats, log),
+    new BacklogGauges(new BacklogRepo(db), metrics, log),
+  ];
 
   const brands = new BrandsRepo(db);
   const registry = config.registryUrl ? new HttpRegistry(config.registryUrl) : undefined;
@@ -357,6 +362,7 @@ export async function createGateway(
     dispatchPipeline,
     acceptPipeline,
     numberStats,
+    collect,
     start() {
       for (const c of carriers) c.start();
       dispatcher.start();
@@ -365,9 +371,7 @@ export async function createGateway(
       compliance.start();
       live.start();
       registration?.start();
-      statsFolder.start();
-      refusals.start();
-      backlogGauges.start();
+      for (const j of figureJobs) j.start();
     },
     async stop() {
       if (stopped) return;
@@ -376,9 +380,7 @@ export async function createGateway(
       registration?.stop();
       await http.close();
       await links.drain();
-      await refusals.stop();
-      await statsFolder.stop();
-      await backlogGauges.stop();
+      for (const j of figureJobs) await j.stop();
       await accept.drain();
       await dispatcher.stop();
       // Carriers unbind after their windows drain; receipts and MO that arrive meanwhile are

@@ -9,6 +9,7 @@ import { parseCarrierConfig } from './config/carrier-config.ts';
 import { type AppConfig, loadConfig } from './config/config.ts';
 import { prepareDemo } from './demo.ts';
 import { createLogger } from './logger.ts';
+import { MetricsServer } from './metrics/metrics-server.ts';
 
 let config: AppConfig;
 try {
@@ -64,6 +65,14 @@ try {
   process.exit(1);
 }
 gateway.start();
+let metricsServer: MetricsServer | undefined;
+if (config.metricsListener) {
+  metricsServer = new MetricsServer(gateway.metrics.registry, gateway.collect, log, {
+    ...config.metricsListener,
+    host: config.host,
+  });
+  log.info({ address: await metricsServer.start() }, 'metrics listening');
+}
 const address = await gateway.http.listen({ port: config.port, host: config.host });
 log.info({ address }, 'parley listening');
 
@@ -106,6 +115,7 @@ async function shutdown(signal: string): Promise<void> {
   force.unref();
   try {
     await gateway.stop();
+    await metricsServer?.stop();
     await simulator?.stop();
   } catch (err) {
     log.error({ err }, 'error during shutdown');

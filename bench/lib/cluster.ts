@@ -73,6 +73,8 @@ export interface GatewayProc {
   metric(name: string, label?: string): Promise<number>;
   /** The whole /metrics text. */
   scrape(): Promise<string>;
+  /** GET /metrics on the dedicated listener (PARLEY_METRICS_PORT). */
+  scrapeDedicated(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -123,6 +125,8 @@ export async function startGateway(
       PORT: '0',
       LOG_LEVEL: 'info',
       PARLEY_DB_POOL: '16',
+      // The dedicated metrics listener (a worker thread) beside /metrics on the API port.
+      PARLEY_METRICS_PORT: '0',
       ...opts.env,
     },
     [
@@ -133,6 +137,7 @@ export async function startGateway(
   );
   const listening = await child.waitLine((o) => o.msg === 'parley listening', 60_000);
   const url = String(listening.address);
+  const metricsUrl = String((await child.waitLine((o) => o.msg === 'metrics listening', 1_000)).address);
   // Keep-alive with a bounded pool, as an API client would; undici, so that the load generator's
   // own CPU (it shares the machine) disturbs the figures as little as it can.
   const pool = new Pool(url, { connections: 64, pipelining: 1 });
@@ -160,6 +165,7 @@ export async function startGateway(
       ).json(),
     postStatus,
     scrape: async () => (await fetch(`${url}/metrics`)).text(),
+    scrapeDedicated: async () => (await fetch(`${metricsUrl}/metrics`)).text(),
     metric: async (name, label = '') => {
       const text = await (await fetch(`${url}/metrics`)).text();
       let sum = 0;

@@ -68,6 +68,8 @@ const envSchema = z.object({
     .url()
     .refine((u) => /^https?:\/\//i.test(u) && !/[?#]/.test(u), 'an http(s) URL without query or fragment')
     .optional(),
+  PARLEY_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  PARLEY_METRICS_RENDER_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
   PARLEY_REGISTRY_POLL_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
   PARLEY_EVENTS_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   PARLEY_EVENTS_MAX_CLIENTS: z.coerce.number().int().min(1).max(100_000).default(2_000),
@@ -149,6 +151,8 @@ function isCidrOrIp(s: string): boolean {
 
 export interface AppConfig {
   port: number;
+  /** /metrics on its own port, served by a worker from text rendered every renderEveryMs (undefined: only on the API port). */
+  metricsListener: { port: number; renderEveryMs: number } | undefined;
   /** Short links are this plus the code; ends with "/". */
   linkBaseUrl: string;
   host: string;
@@ -273,6 +277,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   return {
     port: v.PORT,
     linkBaseUrl: linkBase.endsWith('/') ? linkBase : `${linkBase}/`,
+    metricsListener:
+      v.PARLEY_METRICS_PORT === undefined
+        ? undefined
+        : { port: v.PARLEY_METRICS_PORT, renderEveryMs: v.PARLEY_METRICS_RENDER_MS },
     host: v.HOST,
     databaseUrl: v.DATABASE_URL,
     redisUrl: v.REDIS_URL,

@@ -68,7 +68,7 @@ describe('docker-compose.yml', () => {
     expect(s.simulator.command).toEqual(expect.arrayContaining(['dist/simulator.js', '2775']));
     // Prometheus scrapes the gateway's service and port, with the alert rules mounted beside it.
     const prom = parse(read('grafana/prometheus.yml'));
-    expect(prom.scrape_configs[0].static_configs[0].targets).toEqual([`parley:${cfg.port}`]);
+    expect(prom.scrape_configs[0].static_configs[0].targets).toEqual([`parley:${cfg.metricsListener!.port}`]);
     expect(prom.rule_files).toEqual(['alerts.yml']);
     expect(s.prometheus.volumes).toContain('./grafana/alerts.yml:/etc/prometheus/alerts.yml:ro');
     const ds = parse(read('grafana/provisioning/datasources/prometheus.yaml'));
