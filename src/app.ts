@@ -40,7 +40,7 @@ import { Sweeper } from './messaging/sweeper.ts';
 import { checkCallbackUrl, WebhookTransport } from './messaging/webhook-transport.ts';
 import { WebhookSender } from './messaging/webhooks.ts';
 import { BacklogGauges } from './metrics/backlog-gauges.ts';
-import { createMetrics, type Metrics, subscribeMetrics } from './metrics/metrics.ts';
+import { createMetrics, type Metrics, submitResponseObserver, subscribeMetrics } from './metrics/metrics.ts';
 import { RefusalRecorder, StatsFolder } from './metrics/number-metrics.ts';
 import { readinessOf, sampleCarrierGauges } from './metrics/probes.ts';
 import { HttpNumberProvider } from './numbers/http-provider.ts';
@@ -48,7 +48,6 @@ import { registrationAcceptPolicy, registrationDispatchPolicy } from './numbers/
 import { RegistrationService } from './numbers/registration-service.ts';
 import { HttpRegistry } from './numbers/registry.ts';
 import { Carrier } from './smpp/carrier.ts';
-import { statusLabel } from './smpp/command-status.ts';
 import { AccountsRepo } from './store/accounts-repo.ts';
 import { BacklogRepo } from './store/backlog-repo.ts';
 import { BrandsRepo } from './store/brands-repo.ts';
@@ -168,10 +167,7 @@ export async function createGateway(
             log.info({ carrier: c.id, bindId, state, reason }, 'bind state');
             bus.publish('bind.state', [{ carrierId: c.id, state }]);
           },
-          onSubmitResponse: (ms, status) => {
-            metrics.submitLatency.labels(c.id).observe(ms / 1000);
-            metrics.submitResponses.labels(c.id, statusLabel(status)).inc();
-          },
+          onSubmitResponse: submitResponseObserver(metrics, c.id),
           onQueueWait: (ms) => metrics.carrierQueueWait.labels(c.id).observe(ms / 1000),
           onThrottled: (f) =>
             bus.publish('carrier.over_limit', [

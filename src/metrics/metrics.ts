@@ -2,6 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import { OVER_LIMIT_RECEIPT_CODES } from '../limits/over-limit.ts';
 import type { EventBus } from '../messaging/events.ts';
 import { REASONS } from '../messaging/vocabulary.ts';
+import { statusLabel } from '../smpp/command-status.ts';
 
 const KNOWN_REASONS: ReadonlySet<string> = new Set(REASONS);
 /** A reason as a label value: one of ours, `none`, or `other` (the label set stays bounded). */
@@ -355,5 +356,27 @@ export function subscribeMetrics(m: Metrics, bus: EventBus): () => void {
   ];
   return () => {
     for (const off of offs) off();
+  };
+}
+
+/**
+ * What a carrier reports for every submit_sm_resp: its latency and command status. The label
+ * children are looked up once (per carrier, per status), not per response: this runs per message.
+ */
+export function submitResponseObserver(
+  m: Metrics,
+  carrierId: string,
+): (ms: number, commandStatus: number) => void {
+  const latency = m.submitLatency.labels(carrierId);
+  const byStatus = new Map<number, ReturnType<Metrics['submitResponses']['labels']>>();
+  return (ms, commandStatus) => {
+    latency.observe(ms / 1000);
+    let c = byStatus.get(commandStatus);
+    if (!c) {
+      c = m.submitResponses.labels(carrierId, statusLabel(commandStatus));
+      // Bounded: past 64 statuses (an SMSC answering arbitrary ones) they are looked up each time.
+      if (byStatus.size < 64) byStatus.set(commandStatus, c);
+    }
+    c.inc();
   };
 }
