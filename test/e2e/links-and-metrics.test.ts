@@ -256,6 +256,15 @@ describe('per-number metrics', () => {
         segments: row.segments,
       });
       expect(tot.deliveryRatio).toBeCloseTo(row.delivered / row.sent, 3);
+      // A range starting inside an hour gets that whole hour (its first bucket): from just after
+      // the first send, every send is still counted.
+      const first = await t.gw.db.query<{ at: Date }>(
+        'SELECT min(sent_at) AS at FROM messages WHERE account_id = $1 AND from_e164 = $2',
+        [t.account.id, row.from_e164],
+      );
+      const since = new Date(first.rows[0]!.at.getTime() + 1).toISOString();
+      const partial = await t.request('GET', `/v1/numbers/${n.id}/metrics?from=${since}`, undefined, auth);
+      expect(partial.json.totals.sent).toBe(row.sent);
     }
     let main: any;
     await waitFor(

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { AppError } from '../../errors/app-error.ts';
 import { parseDateTime } from '../../messaging/compose.ts';
-import { grouped, type Interval, MAX_BUCKETS, series } from '../../metrics/number-metrics.ts';
+import { bucketStart, grouped, type Interval, MAX_BUCKETS, series } from '../../metrics/number-metrics.ts';
 import { dbErrorToAppError } from '../../store/db-errors.ts';
 import { ERROR_RESPONSES as err, IdParams } from '../schemas.ts';
 import type { App, HttpDeps } from '../server.ts';
@@ -114,7 +114,13 @@ export function registerLinkRoutes(app: App, deps: HttpDeps): void {
       const [n] = await db(deps.accounts.numberDetails(req.accountId, req.params.id));
       if (!n) throw new AppError('NUMBER_NOT_FOUND');
       const rows = await db(
-        deps.numberStats.rows({ accountId: req.accountId, numbers: [n.number], from, to }),
+        // Whole buckets: the first one shown holds everything of its hour or day.
+        deps.numberStats.rows({
+          accountId: req.accountId,
+          numbers: [n.number],
+          from: bucketStart(from, interval),
+          to,
+        }),
       );
       const s = series(rows, interval, from, to);
       return { number: n.number, interval, from: from.toISOString(), to: to.toISOString(), ...s };
@@ -151,7 +157,12 @@ export function registerLinkRoutes(app: App, deps: HttpDeps): void {
       const groupBy = req.query.groupBy ?? 'number';
       const { from, to } = range(req.query, 'day');
       const rows = await db(
-        deps.numberStats.rows({ accountId: req.accountId, numbers: undefined, from, to }),
+        deps.numberStats.rows({
+          accountId: req.accountId,
+          numbers: undefined,
+          from: bucketStart(from, groupBy === 'day' ? 'day' : 'hour'),
+          to,
+        }),
       );
       return { groupBy, from: from.toISOString(), to: to.toISOString(), data: grouped(rows, groupBy) };
     },
