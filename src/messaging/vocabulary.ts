@@ -136,7 +136,10 @@ const FAILURE_CLASS_OF: Partial<Record<Reason, FailureClass>> = {
 
 /** The class of a failed message's reason; anything else the carrier said is `other`. */
 export function failureClass(reason: string | null | undefined): FailureClass {
-  return FAILURE_CLASS_OF[reason as Reason] ?? 'other';
+  // Own keys only: a reason named like an Object.prototype member ("toString") is `other`.
+  return reason != null && Object.hasOwn(FAILURE_CLASS_OF, reason)
+    ? FAILURE_CLASS_OF[reason as Reason]!
+    : 'other';
 }
 
 /** failureClass as an SQL expression over the text column `col` (the rollups compute it in the write). */

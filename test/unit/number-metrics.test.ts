@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { LocalBus } from '../../src/messaging/events.ts';
+import { FAILURE_CLASSES, failureClass, failureClassSql } from '../../src/messaging/vocabulary.ts';
+import {
+  addCell,
+  bucketStart,
+  emptyFigures,
+  grouped,
+  MAX_BUCKETS,
+  RefusalRecorder,
+  type StatRow,
+  series,
+} from '../../src/metrics/number-metrics.ts';
+
+const H = 3_600_000;
+const t0 = Date.UTC(2026, 11, 3, 10, 0, 0);
+const row = (number: string, hours: number, metric: string, n: number): StatRow => ({
+  number,
+  bucket: new Date(t0 + hours * H),
+  metric,
+  n,
+});
+
+describe('per-number figures', () => {
+  it('add cells: failures by class with the refusals apart, clicks, the delivery ratio; unknown metrics ignored', () => {
+    const f = emptyFigures();
+    expect(f.deliveryRatio).toBeNull();
+    addCell(f, 'sent', 8);
+    addCell(f, 'delivered', 6);
+    addCell(f, 'failed:carrier_filtered', 1);
+    addCell(f, 'failed:quiet_hours', 2);
+    addCell(f, 'refused', 2);
+    addCell(f, 'failed:made_up', 5);
+    addCell(f, 'segments', 11);
+    addCell(f, 'clicks', 3);
+    addCell(f, 'unique_clicks', 2);
+    addCell(f, 'something_new', 9);
+    expect(f).toEqual({
+      sent: 8,
+      delivered: 6,
+      failed: {
+        total: 3,
+        refusedAtAccept: 2,
+        byReason: { ...emptyFigures().failed.byReason, carrier_filtered: 1, quiet_hours: 2 },
+      },
+      clicked: { unique: 2, total: 3 },
+      deliveryRatio: 0.75,
+      segments: 11,
+    });
+  });
+
+  it('series: every bucket from the floored start, cells outside the range left out, totals', () => {
+    const rows = [
+      row('+1', 0, 'sent', 2),
+      row('+1', 2, 'sent', 3),
+      row('+1', 2, 'delivered', 1),
+      row('+1', 5, 'sent', 7),
+      row('+1', -1, 'sent', 9),
+    ];
+    const s = series(rows, 'hour', new Date(t0 + 30 * 60_000), new Date(t0 + 3 * H));
+    expect(s.buckets.map((b) => [b.start, b.sent])).toEqual([
+      ['2026-12-03T10:00:00.000Z', 2],
+      ['2026-12-03T11:00:00.000Z', 0],
+      ['2026-12-03T12:00:00.000Z', 3],
+    ]);
+    expect(s.totals.sent).toBe(5);
+    expect(s.totals.deliveryRatio).toBe(0.2);
+    expect(series([], 'day', new Date(t0), new Date(t0 + 1)).buckets).toHaveLength(1);
+    expect(series([], 'hour', new Date(t0), new Date(t0)).buckets).toHaveLength(0);
+    expect(() => series([], 'hour', new Date(t0), new Date(t0 + (MAX_BUCKETS + 1) * H))).toThrow(RangeError);
+    expect(series([], 'hour', new Date(t0), new Date(t0 + MAX_BUCKETS * H)).buckets).toHaveLength(
+      MAX_BUCKETS,
+    );
+  });
+
+  it('grouped by number or by UTC day, in key order', () => {
+    const rows = [row('+2', 0, 'sent', 1), row('+1', 0, 'sent', 2), row('+1', 20, 'sent', 4)];
+    expect(grouped(rows, 'number').map((g) => [g.key, g.sent])).toEqual([
+      ['+1', 6],
+      ['+2', 1],
+    ]);
+    expect(grouped(rows, 'day').map((g) => [g.key, g.sent])).toEqual([
+      ['2026-12-03', 3],
+      ['2026-12-04', 4],
+    ]);
+    expect(bucketStart(new Date(t0 + 90 * 60_000), 'hour').toISOString()).toBe('2026-12-03T11:00:00.000Z');
+    expect(bucketStart(new Date(t0 + 90 * 60_000), 'day').toISOString()).toBe('2026-12-03T00:00:00.000Z');
+  });
+
+  it('failure classes: each reason once, SQL the same mapping', () => {
+    expect(failureClass('contact_opted_out')).toBe('contact_opted_out');
+    expect(failureClass('receipt_rejected')).toBe('carrier_filtered');
+    expect(failureClass('carrier_rejected')).toBe('carrier_filtered');
+    expect(failureClass('number_not_registered')).toBe('unregistered');
+    expect(failureClass('validity_expired')).toBe('expired');
+    expect(failureClass('receipt_expired')).toBe('expired');
+    expect(failureClass('receipt_undeliverable')).toBe('other');
+    expect(failureClass(null)).toBe('other');
+    expect(failureClass('toString')).toBe('other');
+    const sql = failureClassSql('reason');
+    for (const c of FAILURE_CLASSES) if (c !== 'other') expect(sql).toContain(`THEN '${c}'`);
+    expect(sql).toMatch(/^\(CASE reason .* ELSE 'other' END\)$/);
+  });
+
+  it('refusals at accept are written batched, and kept for the next round when the write fails', async () => {
+    const bus = new LocalBus();
+    const writes: Array<Array<{ metric: string; n: number; from: string }>> = [];
+    let fail = true;
+    const warnings: string[] = [];
+    const r = new RefusalRecorder(
+      bus,
+      async (rows) => {
+        if (fail) throw new Error('down');
+        writes.push(rows.map(({ metric, n, from }) => ({ metric, n, from })));
+      },
+      { warn: (_o: unknown, m: string) => warnings.push(m) } as never,
+      60_000,
+    );
+    const decided = (
+      reason: 'quiet_hours' | 'contact_opted_out',
+      count: number,
+      decision: 'refused' | 'deferred' = 'refused',
+    ) => bus.publish('message.decided', [{ accountId: 'a', from: '+1', decision, reason, count }]);
+    decided('quiet_hours', 2);
+    decided('contact_opted_out', 1);
+    decided('quiet_hours', 3, 'deferred');
+    await r.flush();
+    expect(warnings).toHaveLength(1);
+    decided('quiet_hours', 1);
+    fail = false;
+    await r.flush();
+    expect(writes).toEqual([
+      [
+        { metric: 'failed:quiet_hours', n: 3, from: '+1' },
+        { metric: 'refused', n: 4, from: '+1' },
+        { metric: 'failed:contact_opted_out', n: 1, from: '+1' },
+      ],
+    ]);
+    await r.flush();
+    expect(writes).toHaveLength(1);
+    await r.stop();
+  });
+});
