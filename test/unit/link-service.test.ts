@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { LocalBus } from '../../src/messaging/events.ts';
 import { agentClass, LinkService, type LinkStore } from '../../src/messaging/link-clicks.ts';
-import { findUrls, LINK_CODE, newLinkCode, shortenLinks } from '../../src/messaging/links.ts';
+import {
+  findUrls,
+  LINK_CODE,
+  linksAcceptPolicy,
+  MAX_TRACKED_URL,
+  newLinkCode,
+  shortenLinks,
+} from '../../src/messaging/links.ts';
 
 const silent = { warn: () => undefined } as never;
 
@@ -81,5 +88,45 @@ describe('short links', () => {
     await links.resolve('AAAAAAAAA2');
     await links.resolve('BBBBBBBBBB');
     expect(asked).toHaveLength(1);
+  });
+});
+
+describe('the links policy and URL finding at their edges', () => {
+  const base = 'https://pl.test/l/';
+  const cand = (over: Record<string, unknown>) =>
+    ({ accountId: 'acc', body: 'see https://example.com/a', trackLinks: undefined, ...over }) as never;
+
+  it('takes the request over the account default; asks the defaults only for requests that do not say', async () => {
+    const asked: string[][] = [];
+    const p = linksAcceptPolicy(base, async (ids) => {
+      asked.push([...ids]);
+      return new Map([['acc', true]]);
+    });
+    const defaults = await p.load!([cand({}), cand({ trackLinks: false }), cand({ accountId: 'acc' })]);
+    expect(asked).toEqual([['acc']]);
+    expect(p.decide(cand({}), defaults)).toMatchObject({
+      kind: 'transform',
+      links: [{ url: 'https://example.com/a' }],
+    });
+    expect(p.decide(cand({ trackLinks: false }), defaults)).toEqual({ kind: 'allow' });
+    expect(p.decide(cand({ accountId: 'other' }), defaults)).toEqual({ kind: 'allow' });
+    expect(p.decide(cand({ accountId: 'other', trackLinks: true }), defaults).kind).toBe('transform');
+    expect(p.decide(cand({ trackLinks: true, body: 'no link' }), defaults)).toEqual({ kind: 'allow' });
+    expect(await p.load!([cand({ trackLinks: true })])).toEqual(new Map());
+    expect(asked).toHaveLength(1);
+    expect(p.name).toBe('links');
+  });
+
+  it('leaves bare domains, other schemes and over-long URLs alone', () => {
+    expect(findUrls('visit example.org or shop.example.com today', base)).toEqual([]);
+    expect(findUrls('WWW.EXAMPLE.ORG/x', base).map((u) => u.url)).toEqual(['http://WWW.EXAMPLE.ORG/x']);
+    expect(findUrls('ftp://files.example.org/a mailto:a@example.org', base)).toEqual([]);
+    const at = (n: number) => `https://example.com/${'a'.repeat(n - 'https://example.com/'.length)}`;
+    expect(findUrls(at(MAX_TRACKED_URL), base)).toHaveLength(1);
+    expect(findUrls(at(MAX_TRACKED_URL + 1), base)).toEqual([]);
+    expect(LINK_CODE.test('AAAAAAAAAA')).toBe(true);
+    expect(LINK_CODE.test('AAAAAAAAAAB')).toBe(false);
+    expect(LINK_CODE.test('-AAAAAAAAAA')).toBe(false);
+    expect(LINK_CODE.test('AAAAAAAAA-')).toBe(false);
   });
 });

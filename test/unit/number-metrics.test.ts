@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LocalBus } from '../../src/messaging/events.ts';
 import { FAILURE_CLASSES, failureClass, failureClassSql } from '../../src/messaging/vocabulary.ts';
 import {
@@ -139,5 +139,86 @@ describe('per-number figures', () => {
     await r.flush();
     expect(writes).toHaveLength(1);
     await r.stop();
+  });
+});
+
+describe('per-number figures at their edges', () => {
+  it('no ratio without sends; a cell at the end of the range is left out; groups sorted', () => {
+    const f = emptyFigures();
+    addCell(f, 'delivered', 1);
+    expect(f.deliveryRatio).toBeNull();
+    const s = series(
+      [row('+1', 3, 'sent', 1), row('+1', 2, 'sent', 1)],
+      'hour',
+      new Date(t0),
+      new Date(t0 + 3 * H),
+    );
+    expect(s.totals.sent).toBe(1);
+    expect(
+      grouped(
+        [row('+3', 0, 'sent', 1), row('+1', 0, 'sent', 1), row('+2', 0, 'sent', 1), row('+1', 1, 'sent', 1)],
+        'number',
+      ).map((g) => g.key),
+    ).toEqual(['+1', '+2', '+3']);
+  });
+
+  it('the refusal recorder counts only its own instance, stays bounded, and flushes on stop', async () => {
+    const bus = new LocalBus();
+    const writes: Array<{ metric: string; n: number; from: string }> = [];
+    const r = new RefusalRecorder(
+      bus,
+      async (rows) => void writes.push(...rows.map(({ metric, n, from }) => ({ metric, n, from }))),
+      { warn: () => undefined } as never,
+      60_000,
+      2,
+    );
+    const refuse = (from: string) => ({
+      accountId: 'a',
+      from,
+      decision: 'refused' as const,
+      reason: 'contact_opted_out' as const,
+      count: 1,
+    });
+    bus.deliver('message.decided', [refuse('+9')], 'remote');
+    bus.publish('message.decided', [refuse('+1'), refuse('+2')]);
+    r.start();
+    await r.stop();
+    expect(writes).toEqual([
+      { metric: 'failed:contact_opted_out', n: 1, from: '+1' },
+      { metric: 'refused', n: 1, from: '+1' },
+    ]);
+  });
+
+  it('the folder folds until a round is not full (at most 20), and logs a failure', async () => {
+    const { StatsFolder } = await import('../../src/metrics/number-metrics.ts');
+    const rounds = [10, 10, 3];
+    let calls = 0;
+    const warnings: string[] = [];
+    const log = { warn: (_o: unknown, m: string) => warnings.push(m) } as never;
+    const f = new StatsFolder({ rows: async () => [], fold: async () => rounds[calls++] ?? 0 }, log, 10);
+    await f.foldAll(10);
+    expect(calls).toBe(3);
+    let endless = 0;
+    await new StatsFolder({ rows: async () => [], fold: async () => (endless++, 10) }, log).foldAll(10);
+    expect(endless).toBe(20);
+    await new StatsFolder(
+      {
+        rows: async () => [],
+        fold: async () => {
+          throw new Error('down');
+        },
+      },
+      log,
+    ).foldAll();
+    expect(warnings).toEqual(['folding per-number rollups failed; retried']);
+    let ticks = 0;
+    const timed = new StatsFolder({ rows: async () => [], fold: async () => (ticks++, 0) }, log, 5);
+    timed.start();
+    await vi.waitFor(() => expect(ticks).toBeGreaterThan(1));
+    await timed.stop();
+    const after = ticks;
+    // Absence can only be shown by waiting: six periods without a round.
+    await new Promise((res) => setTimeout(res, 30));
+    expect(ticks).toBe(after);
   });
 });
