@@ -44,6 +44,10 @@ export function agentClass(userAgent: string | undefined): AgentClass {
   return /Mobi|Android|iPhone|iPad|iPod/i.test(userAgent) ? 'mobile' : 'desktop';
 }
 
+/**
+ * Resolves codes (cached, batched) and records clicks (batched). `resolve` rejects when the store
+ * fails on a code it does not hold; `click` never rejects (a lost click is counted and logged).
+ */
 export class LinkService {
   private readonly cache: LRUCache<string, LinkTarget | false>;
   private readonly lookups: Batcher<string, LinkTarget | undefined>;

@@ -20,6 +20,7 @@ export interface BacklogSource {
   snapshot(): Promise<BacklogSnapshot>;
 }
 
+/** Samples a BacklogSource into the gauges every `everyMs`; a failed sample keeps the last values. */
 export class BacklogGauges {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;

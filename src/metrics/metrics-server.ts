@@ -32,6 +32,7 @@ server.listen(workerData.port, workerData.host, () => {
 });
 `;
 
+/** `start` rejects when the port cannot be listened on; `stop` ends the worker. */
 export class MetricsServer {
   private worker: Worker | undefined;
   private timer: NodeJS.Timeout | undefined;

@@ -38,6 +38,7 @@ export interface Figures {
   segments: number;
 }
 
+/** Zero figures, every failure class present. */
 export function emptyFigures(): Figures {
   return {
     sent: 0,
