@@ -25,6 +25,8 @@ export interface NumberStatsStore {
   }): Promise<StatRow[]>;
   /** Folds pending deltas; returns how many. */
   fold(limit?: number): Promise<number>;
+  /** Reclaims the space of folded deltas (VACUUM: autovacuum may be off). */
+  vacuum(): Promise<void>;
 }
 
 export interface Figures {
@@ -206,11 +208,13 @@ export interface StatDeltaInput {
 export class StatsFolder {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private lastVacuum = Date.now();
 
   constructor(
     private readonly store: NumberStatsStore,
     private readonly log: Logger,
     private readonly everyMs = 1_000,
+    private readonly vacuumEveryMs = 60_000,
   ) {}
 
   start(): void {
@@ -223,10 +227,18 @@ export class StatsFolder {
     this.timer = setTimeout(tick, this.everyMs);
   }
 
-  /** Folds until a round finds fewer than a full batch. Never throws (logs). */
-  async foldAll(limit = 50_000): Promise<void> {
+  /**
+   * Folds until a round finds fewer than a full batch; every `vacuumEveryMs` also vacuums the
+   * deltas (every fold deletes what it folded: without a vacuum the table only grows, and reads
+   * scan it). Never throws (logs).
+   */
+  async foldAll(limit = 50_000, now = Date.now()): Promise<void> {
     try {
-      for (let i = 0; i < 20; i++) if ((await this.store.fold(limit)) < limit) return;
+      for (let i = 0; i < 20; i++) if ((await this.store.fold(limit)) < limit) break;
+      if (now - this.lastVacuum >= this.vacuumEveryMs) {
+        this.lastVacuum = now;
+        await this.store.vacuum();
+      }
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'folding per-number rollups failed; retried');
     }

@@ -82,6 +82,10 @@ export class NumberStatsRepo implements NumberStatsStore {
     });
   }
 
+  async vacuum(): Promise<void> {
+    await this.db.query('VACUUM number_stat_deltas');
+  }
+
   async rows(q: {
     accountId: string;
     numbers: readonly string[] | undefined;

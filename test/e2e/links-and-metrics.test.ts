@@ -165,6 +165,30 @@ describe('tracked links', () => {
 });
 
 describe('per-number metrics', () => {
+  // Regression: every fold deletes what it folded; with autovacuum off (this machine) the deltas
+  // table grew by its whole history and every figures read scanned it.
+  it('keep the deltas table small: folded deltas are vacuumed away', async () => {
+    const { t } = await gateway();
+    const size = async () =>
+      Number(
+        (await t.gw.db.query<{ n: string }>("SELECT pg_relation_size('number_stat_deltas') AS n")).rows[0]!.n,
+      );
+    await t.gw.db.query(
+      `INSERT INTO number_stat_deltas (account_id, from_e164, bucket, metric, n)
+       SELECT $1, '+15550100001', date_trunc('hour', now()), 'sent', 1 FROM generate_series(1, 100000)`,
+      [t.account.id],
+    );
+    const grown = await size();
+    expect(grown).toBeGreaterThan(2_000_000);
+    while ((await t.gw.numberStats.fold()) > 0);
+    await t.gw.numberStats.vacuum();
+    expect(await size()).toBeLessThan(grown / 20);
+    const all = await t.request('GET', '/v1/metrics/messages?groupBy=number', undefined, {
+      authorization: `Bearer ${t.account.apiKey}`,
+    });
+    expect(all.json.data.find((x: any) => x.key === '+15550100001')?.sent).toBe(100_000);
+  });
+
   it('match a direct count of the messages after mixed outcomes, carrier rejections and clicks', async () => {
     const sc = applyScenario(namedScenario('mixed-outcomes'), { faults: { rejectProbability: 0.1 } });
     const { t, auth } = await gateway(sc);

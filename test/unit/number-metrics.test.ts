@@ -195,15 +195,23 @@ describe('per-number figures at their edges', () => {
     let calls = 0;
     const warnings: string[] = [];
     const log = { warn: (_o: unknown, m: string) => warnings.push(m) } as never;
-    const f = new StatsFolder({ rows: async () => [], fold: async () => rounds[calls++] ?? 0 }, log, 10);
+    const f = new StatsFolder(
+      { rows: async () => [], vacuum: async () => undefined, fold: async () => rounds[calls++] ?? 0 },
+      log,
+      10,
+    );
     await f.foldAll(10);
     expect(calls).toBe(3);
     let endless = 0;
-    await new StatsFolder({ rows: async () => [], fold: async () => (endless++, 10) }, log).foldAll(10);
+    await new StatsFolder(
+      { rows: async () => [], vacuum: async () => undefined, fold: async () => (endless++, 10) },
+      log,
+    ).foldAll(10);
     expect(endless).toBe(20);
     await new StatsFolder(
       {
         rows: async () => [],
+        vacuum: async () => undefined,
         fold: async () => {
           throw new Error('down');
         },
@@ -211,8 +219,26 @@ describe('per-number figures at their edges', () => {
       log,
     ).foldAll();
     expect(warnings).toEqual(['folding per-number rollups failed; retried']);
+    // The deltas are vacuumed every vacuumEveryMs (autovacuum may be off), not every round.
+    const vacuums: number[] = [];
+    const v = new StatsFolder(
+      { rows: async () => [], vacuum: async () => void vacuums.push(1), fold: async () => 0 },
+      log,
+      1_000,
+      60_000,
+    );
+    const start = Date.now();
+    await v.foldAll(10, start + 1_000);
+    await v.foldAll(10, start + 61_000);
+    await v.foldAll(10, start + 62_000);
+    await v.foldAll(10, start + 121_500);
+    expect(vacuums).toHaveLength(2);
     let ticks = 0;
-    const timed = new StatsFolder({ rows: async () => [], fold: async () => (ticks++, 0) }, log, 5);
+    const timed = new StatsFolder(
+      { rows: async () => [], vacuum: async () => undefined, fold: async () => (ticks++, 0) },
+      log,
+      5,
+    );
     timed.start();
     await vi.waitFor(() => expect(ticks).toBeGreaterThan(1));
     await timed.stop();
