@@ -37,6 +37,17 @@ describe('Grafana dashboards', () => {
     }
   });
 
+  it('every metric the README names is exported', async () => {
+    const exported = new Set((await createMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
+    const named = new Set(
+      (readFileSync('README.md', 'utf8').match(/parley_[a-z_]+/g) ?? []).map((n) =>
+        n.replace(/_(bucket|sum|count)$/, ''),
+      ),
+    );
+    expect(named.size).toBeGreaterThan(20);
+    expect([...named].filter((n) => !exported.has(n))).toEqual([]);
+  });
+
   it('name metrics the Prometheus way: counters _total, histograms in base units, gauges not _total', async () => {
     for (const m of await createMetrics().registry.getMetricsAsJSON()) {
       // Node's default metrics (prom-client's own names) are checked by promtool on a scrape.
