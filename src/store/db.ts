@@ -123,8 +123,13 @@ class PgliteDb implements Db {
   readonly kind = 'pglite' as const;
   constructor(private readonly db: PGliteType) {}
 
-  private static wrap<T>(r: { rows: unknown[]; affectedRows?: number }) {
-    return { rows: r.rows as T[], rowCount: r.affectedRows ?? r.rows.length };
+  /**
+   * node-postgres' rowCount: rows returned by a statement that returns rows (a SELECT, RETURNING),
+   * rows changed by one that does not. PGlite reports affectedRows 0 for a SELECT, so checks like
+   * "does a row exist" read false on the embedded database without this.
+   */
+  private static wrap<T>(r: { rows: unknown[]; affectedRows?: number; fields?: unknown[] }) {
+    return { rows: r.rows as T[], rowCount: r.fields?.length ? r.rows.length : (r.affectedRows ?? 0) };
   }
 
   async query<T>(sql: string, params?: unknown[]) {
