@@ -174,11 +174,17 @@ describe('status callbacks never reach what they must not', () => {
     expect(r.status).toBe(202);
     await t.waitFinal([r.json.id]);
     let rows: Array<{ attempts: number; last_error: string | null }> = [];
-    // Every event's callback tried at least once, one of them twice (a retry is checked again).
+    // Every event's callback tried at least once, one of them twice (a retry is checked again),
+    // and each attempt's outcome recorded: `attempts` counts an attempt when it is claimed, so a
+    // row can read attempted with no outcome yet (CI caught one in flight). A callback that were
+    // delivered would keep last_error null and time this out.
     await waitFor(
-      () => rows.length > 0 && rows.every((x) => x.attempts >= 1) && rows.some((x) => x.attempts >= 2),
-      10_000,
-      'every callback attempted, one of them twice',
+      () =>
+        rows.length > 0 &&
+        rows.every((x) => x.attempts >= 1 && x.last_error !== null) &&
+        rows.some((x) => x.attempts >= 2),
+      15_000,
+      'every callback attempted with its outcome recorded, one of them twice',
       async () => {
         rows = (
           await t.gw.db.query<{ attempts: number; last_error: string | null }>(
