@@ -4,6 +4,13 @@ import { classifyDbError } from './db-errors.ts';
 import { appendLiveEvents } from './events-repo.ts';
 import { addStatDeltas } from './number-stats-repo.ts';
 
+/**
+ * Clicks of one link past this many are counted (figures, metrics) but make no callback or live
+ * event: a link hammered by a script (or forwarded to a crowd) must not flood the customer's
+ * webhook and inbox.
+ */
+export const MAX_CLICK_EVENTS = 10;
+
 /** Short links and their clicks in PostgreSQL. */
 export class LinksRepo implements LinkStore {
   constructor(private readonly db: Db) {}
@@ -19,8 +26,9 @@ export class LinksRepo implements LinkStore {
 
   /**
    * Records a batch of clicks in one transaction: per-link counters (bots only in `bot_hits`),
-   * the human clicks, the per-number rollup deltas, a `message.clicked` callback for messages
-   * with a statusCallback and a live-inbox event. A deadlock with another writer is retried once.
+   * the human clicks, the per-number rollup deltas, and for each link's first MAX_CLICK_EVENTS
+   * clicks a `message.clicked` callback (messages with a statusCallback) and a live-inbox event.
+   * A deadlock with another writer is retried once.
    */
   async recordClicks(clicks: readonly LinkClick[]): Promise<RecordedClick[]> {
     try {
@@ -62,9 +70,14 @@ export class LinksRepo implements LinkStore {
     );
     const byCode = new Map(r.rows.map((x) => [x.code, x]));
     const out: RecordedClick[] = [];
+    // Which click of its link each one is (1 = the first ever): only the first few make events.
+    const nth = new Map<string, number>();
+    const notify: RecordedClick[] = [];
     for (const c of human) {
       const l = byCode.get(c.code);
       if (!l) continue;
+      const k = (nth.get(c.code) ?? l.clicks - l.added) + 1;
+      nth.set(c.code, k);
       out.push({
         ...c,
         messageId: l.message_id,
@@ -72,9 +85,10 @@ export class LinksRepo implements LinkStore {
         from: l.from_e164,
         numberType: l.number_type ?? 'unknown',
         url: l.url,
-        // The link's first counted click (within this batch: the earliest one) makes it unique.
-        unique: l.clicks === l.added && c === human.find((h) => h.code === c.code),
+        // The link's first counted click ever (in a batch: the first recorded) makes it unique.
+        unique: k === 1,
       });
+      if (k <= MAX_CLICK_EVENTS) notify.push(out[out.length - 1]!);
     }
     if (out.length === 0) return out;
     await q.query(
@@ -96,10 +110,11 @@ export class LinksRepo implements LinkStore {
           : []),
       ]),
     );
-    await LinksRepo.callbacks(q, out);
+    if (notify.length === 0) return out;
+    await LinksRepo.callbacks(q, notify);
     await appendLiveEvents(
       q,
-      out.map((c) => ({
+      notify.map((c) => ({
         accountId: c.accountId,
         type: 'message.clicked' as const,
         data: { id: c.messageId, from: c.from, url: c.url, agent: c.agent, clickedAt: c.at.toISOString() },

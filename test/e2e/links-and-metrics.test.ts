@@ -123,6 +123,41 @@ describe('tracked links', () => {
     expect(await counter(t, 'parley_link_redirects_total{agent="bot"}')).toBe(1);
   });
 
+  it('counts every click of a hammered link, but calls back and notifies only its first ten', async () => {
+    const { t, auth } = await gateway();
+    const s = await sink();
+    const r = await t.request(
+      'POST',
+      '/v1/messages',
+      { to: '+14155550125', body: 'go https://example.com/h', trackLinks: true, statusCallback: s.url },
+      auth,
+    );
+    const code = (await t.gw.db.query('SELECT code FROM links WHERE message_id = $1', [r.json.id])).rows[0]!
+      .code;
+    // In parallel (batched together) and one by one.
+    await Promise.all(
+      Array.from({ length: 8 }, () =>
+        t.gw.http.inject({ method: 'GET', url: `/l/${code}`, headers: { 'user-agent': IPHONE } }),
+      ),
+    );
+    for (let i = 0; i < 7; i++)
+      await t.gw.http.inject({ method: 'GET', url: `/l/${code}`, headers: { 'user-agent': IPHONE } });
+    const m = await t.request('GET', `/v1/messages/${r.json.id}`, undefined, auth);
+    expect(m.json.clicked).toEqual({ total: 15, unique: 1 });
+    const count = async (sql: string) => Number((await t.gw.db.query(sql, [r.json.id])).rows[0]!.n);
+    expect(
+      await count(
+        "SELECT count(*) AS n FROM webhook_deliveries WHERE message_id = $1 AND body LIKE '%message.clicked%'",
+      ),
+    ).toBe(10);
+    expect(
+      await count(
+        "SELECT count(*) AS n FROM account_events WHERE type = 'message.clicked' AND data->>'id' = $1::text",
+      ),
+    ).toBe(10);
+    expect(await count('SELECT count(*) AS n FROM link_clicks WHERE message_id = $1')).toBe(15);
+  });
+
   it('answers unknown and hostile codes with a 404 page, never an error', async () => {
     const { t } = await gateway();
     for (const path of [
