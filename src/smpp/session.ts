@@ -22,6 +22,7 @@ import {
 import { rejectionResponseId, rejectPdu } from './pdu-rejection.ts';
 import { SendWindow } from './send-window.ts';
 import type { SessionHandlers, SessionOptions, SubmitFields, SubmitResponse } from './session-types.ts';
+import { SessionWaiters } from './session-waiters.ts';
 
 type State = 'connecting' | 'binding' | 'bound' | 'unbinding' | 'closed';
 type SubmitCallback = (r: SubmitResponse) => void;
@@ -45,9 +46,7 @@ export class SmppSession {
   private readonly liveness: LinkLiveness;
   private readonly inbound: InboundFlow;
   private bindSeq = 0;
-  private unbindSeq = 0;
-  private bindWaiter: { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
-  private unbindWaiter: (() => void) | undefined;
+  private readonly waiters = new SessionWaiters();
   /** Counters for metrics and tests. */
   readonly counters = {
     lateResponses: 0,
@@ -115,24 +114,21 @@ export class SmppSession {
    * closed in every failure case.
    */
   open(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.close('bind timeout', new AppError('SMPP_BIND_TIMEOUT', 'no bind response in time')),
-        this.opts.connectTimeoutMs + this.opts.bindTimeoutMs,
-      );
-      this.bindWaiter = { resolve, reject, timer };
-      const t = openTransport(this.opts, {
-        connected: () => this.sendBind(),
-        data: (chunk) => this.onData(chunk),
-        writable: () => {
-          if (this.state === 'bound') this.handlers.onWritable();
-        },
-        error: (err) => this.close(`socket error: ${err.message}`, err),
-        closed: () => this.close('connection closed by peer'),
-      });
-      this.socket = t.socket;
-      this.writer = t.writer;
+    const bound = this.waiters.waitBind(this.opts.connectTimeoutMs + this.opts.bindTimeoutMs, () =>
+      this.close('bind timeout', new AppError('SMPP_BIND_TIMEOUT', 'no bind response in time')),
+    );
+    const t = openTransport(this.opts, {
+      connected: () => this.sendBind(),
+      data: (chunk) => this.onData(chunk),
+      writable: () => {
+        if (this.state === 'bound') this.handlers.onWritable();
+      },
+      error: (err) => this.close(`socket error: ${err.message}`, err),
+      closed: () => this.close('connection closed by peer'),
     });
+    this.socket = t.socket;
+    this.writer = t.writer;
+    return bound;
   }
 
   /**
@@ -169,15 +165,9 @@ export class SmppSession {
       return;
     }
     this.state = 'unbinding';
-    this.unbindSeq = this.nextSeq();
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, timeoutMs);
-      this.unbindWaiter = () => {
-        clearTimeout(t);
-        resolve();
-      };
-      this.write(encodePdu('unbind', this.unbindSeq));
-    });
+    const done = this.waiters.waitUnbind(timeoutMs);
+    this.write(encodePdu('unbind', this.nextSeq()));
+    await done;
     this.close('unbound');
   }
 
@@ -191,14 +181,7 @@ export class SmppSession {
     this.writer?.close();
     this.socket?.destroy();
     for (const e of this.window.drain()) e.ctx({ kind: 'closed', reason });
-    if (this.bindWaiter) {
-      clearTimeout(this.bindWaiter.timer);
-      const w = this.bindWaiter;
-      this.bindWaiter = undefined;
-      w.reject(error ?? new AppError('SMPP_BIND_FAILED', reason));
-    }
-    this.unbindWaiter?.();
-    this.unbindWaiter = undefined;
+    this.waiters.closed(reason, error);
     if (!wasBinding || error) this.log.info({ reason, err: error?.message }, 'smpp session closed');
     this.handlers.onClose(reason, error);
   }
@@ -341,7 +324,7 @@ export class SmppSession {
         setImmediate(() => this.close('unbound by SMSC'));
         return;
       case COMMAND_ID.unbind_resp:
-        this.unbindWaiter?.();
+        this.waiters.unbound();
         return;
       default:
         if (pdu.commandId & 0x80000000) {
@@ -359,7 +342,6 @@ export class SmppSession {
 
   private onBindResp(pdu: Pdu): void {
     if (this.state !== 'binding' || pdu.sequenceNumber !== this.bindSeq) return;
-    const w = this.bindWaiter;
     if (pdu.commandStatus !== 0) {
       this.close(
         'bind rejected',
@@ -368,12 +350,10 @@ export class SmppSession {
       return;
     }
     this.state = 'bound';
-    this.bindWaiter = undefined;
-    if (w) clearTimeout(w.timer);
     this.liveness.start(Date.now());
     this.ticker = setInterval(() => this.tick(), TICK_MS);
     this.ticker.unref();
-    w?.resolve();
+    this.waiters.bound();
     this.handlers.onWritable();
   }
 
