@@ -7,6 +7,7 @@
 import type { Logger } from '../logger.ts';
 import { NUMBER_TYPES } from '../messaging/vocabulary.ts';
 import type { Metrics } from './metrics.ts';
+import { Periodic } from './periodic.ts';
 
 export interface BacklogSnapshot {
   queues: Array<{ numberType: string; due: number; later: number; oldestDueSeconds: number }>;
@@ -22,24 +23,19 @@ export interface BacklogSource {
 
 /** Samples a BacklogSource into the gauges every `everyMs`; a failed sample keeps the last values. */
 export class BacklogGauges {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly loop: Periodic;
 
   constructor(
     private readonly source: BacklogSource,
     private readonly m: Metrics,
     private readonly log: Logger,
-    private readonly everyMs = 5_000,
-  ) {}
+    everyMs = 5_000,
+  ) {
+    this.loop = new Periodic(() => this.sample(), everyMs, 0);
+  }
 
   start(): void {
-    const tick = () => {
-      this.running = this.sample().finally(() => {
-        this.running = undefined;
-        if (this.timer !== undefined) this.timer = setTimeout(tick, this.everyMs);
-      });
-    };
-    this.timer = setTimeout(tick, 0);
+    this.loop.start();
   }
 
   /** One sample into the gauges. Never throws: a failed sample leaves the last values (logged). */
@@ -65,9 +61,7 @@ export class BacklogGauges {
     this.m.webhookOldestPending.set(s.webhookOldestSeconds);
   }
 
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }

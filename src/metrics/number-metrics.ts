@@ -5,6 +5,7 @@
 import type { Logger } from '../logger.ts';
 import type { EventBus } from '../messaging/events.ts';
 import { FAILURE_CLASSES, type FailureClass, failureClass } from '../messaging/vocabulary.ts';
+import { Periodic } from './periodic.ts';
 
 /** One rollup cell: a metric's count for a number in an hour. */
 export interface StatRow {
@@ -206,25 +207,20 @@ export interface StatDeltaInput {
 
 /** Folds rollup deltas in the background every `everyMs` (more at once while they keep coming). */
 export class StatsFolder {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly loop: Periodic;
   private lastVacuum = Date.now();
 
   constructor(
     private readonly store: NumberStatsStore,
     private readonly log: Logger,
-    private readonly everyMs = 1_000,
+    everyMs = 1_000,
     private readonly vacuumEveryMs = 60_000,
-  ) {}
+  ) {
+    this.loop = new Periodic(() => this.foldAll(), everyMs);
+  }
 
   start(): void {
-    const tick = () => {
-      this.running = this.foldAll().finally(() => {
-        this.running = undefined;
-        if (this.timer !== undefined) this.timer = setTimeout(tick, this.everyMs);
-      });
-    };
-    this.timer = setTimeout(tick, this.everyMs);
+    this.loop.start();
   }
 
   /**
@@ -244,9 +240,7 @@ export class StatsFolder {
     }
   }
 
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }
