@@ -120,6 +120,10 @@ describe('parley send --csv', () => {
     expect(b.code).toBe(1);
     expect(b.out).toMatch(/row 3: no value for \{\{name\}\}/);
     expect(() => prepareRows('who,when\nx,y\n', { template: 'x' })).toThrow(/no recipient column/);
+    // A malformed file (a quote never closed, a row of the wrong width) fails before anything is sent.
+    expect(() => prepareRows('name,phone\n"Ann,+14155558006\n', { template: 'x' })).toThrow();
+    expect(() => prepareRows('name,phone\nAnn,+14155558006,extra\n', { template: 'x' })).toThrow();
+    expect(() => prepareRows('', { template: 'x' })).toThrow(/no rows/);
     expect(renderTemplate('Hi {{ name }}!', { name: 'Flo' })).toBe('Hi Flo!');
   });
 });

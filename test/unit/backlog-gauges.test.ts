@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { BacklogGauges } from '../../src/metrics/backlog-gauges.ts';
+import { createMetrics } from '../../src/metrics/metrics.ts';
+
+describe('the backlog gauges', () => {
+  it('give every number type a series, keep the last values when the database fails, and never throw', async () => {
+    const m = createMetrics();
+    const warnings: string[] = [];
+    let fail = false;
+    const g = new BacklogGauges(
+      {
+        snapshot: async () => {
+          if (fail) throw Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' });
+          return {
+            queues: [{ numberType: 'local', due: 7, later: 2, oldestDueSeconds: 12.5 }],
+            parkedReceipts: 3,
+            webhooksPending: 4,
+            webhookOldestSeconds: 60,
+          };
+        },
+      },
+      m,
+      { warn: (_o: unknown, msg: string) => warnings.push(msg) } as never,
+    );
+    await g.sample();
+    const text = async () => m.registry.metrics();
+    expect(await text()).toContain('parley_queue_segments{number_type="local",state="due"} 7');
+    expect(await text()).toContain('parley_queue_segments{number_type="short_code",state="due"} 0');
+    expect(await text()).toContain('parley_queue_oldest_due_age_seconds{number_type="local"} 12.5');
+    fail = true;
+    await g.sample();
+    expect(warnings).toEqual(['backlog gauges not sampled']);
+    expect(await text()).toContain('parley_webhook_pending 4');
+    await g.stop();
+  });
+});
