@@ -75,3 +75,9 @@ export function dbErrorToAppError(err: unknown): unknown {
       return err;
   }
 }
+
+/** Awaits a database call, turning its failure into what an HTTP caller should see (dbErrorToAppError). */
+export const db = <T>(p: Promise<T>): Promise<T> =>
+  p.catch((e: unknown) => {
+    throw dbErrorToAppError(e);
+  });

@@ -204,7 +204,14 @@ describe('per-number figures at their edges', () => {
     expect(calls).toBe(3);
     let endless = 0;
     await new StatsFolder(
-      { rows: async () => [], vacuum: async () => undefined, fold: async () => (endless++, 10) },
+      {
+        rows: async () => [],
+        vacuum: async () => undefined,
+        fold: async () => {
+          endless++;
+          return 10;
+        },
+      },
       log,
     ).foldAll(10);
     expect(endless).toBe(20);
@@ -235,7 +242,14 @@ describe('per-number figures at their edges', () => {
     expect(vacuums).toHaveLength(2);
     let ticks = 0;
     const timed = new StatsFolder(
-      { rows: async () => [], vacuum: async () => undefined, fold: async () => (ticks++, 0) },
+      {
+        rows: async () => [],
+        vacuum: async () => undefined,
+        fold: async () => {
+          ticks++;
+          return 0;
+        },
+      },
       log,
       5,
     );

@@ -8,7 +8,7 @@ import {
   VERTICALS,
 } from '../../numbers/brands.ts';
 import { toE164 } from '../../numbers/phone.ts';
-import { dbErrorToAppError } from '../../store/db-errors.ts';
+import { db } from '../../store/db-errors.ts';
 import { ERROR_RESPONSES as err, IdParams } from '../schemas.ts';
 import type { App, HttpDeps } from '../server.ts';
 
@@ -57,11 +57,6 @@ const Brand = Type.Intersect([
     updatedAt: Type.String(),
   }),
 ]);
-
-const db = <T>(p: Promise<T>): Promise<T> =>
-  p.catch((e: unknown) => {
-    throw dbErrorToAppError(e);
-  });
 
 /** The checks JSON Schema cannot say, each naming its field; the phone normalised. */
 function checked(d: BrandDetails, region: string): BrandDetails {

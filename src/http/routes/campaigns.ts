@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { AppError } from '../../errors/app-error.ts';
 import { type CampaignDetails, campaignProblems, USE_CASES } from '../../numbers/campaigns.ts';
-import { dbErrorToAppError } from '../../store/db-errors.ts';
+import { db } from '../../store/db-errors.ts';
 import { ERROR_RESPONSES as err, IdParams, SendBody } from '../schemas.ts';
 import type { App, HttpDeps } from '../server.ts';
 
@@ -40,11 +40,6 @@ const Campaign = Type.Intersect([
     updatedAt: Type.String(),
   }),
 ]);
-
-const db = <T>(p: Promise<T>): Promise<T> =>
-  p.catch((e: unknown) => {
-    throw dbErrorToAppError(e);
-  });
 
 /** /v1/campaigns: 10DLC campaigns under an approved brand, reviewed by the registry; number assignment. */
 export function registerCampaignRoutes(app: App, deps: HttpDeps): void {

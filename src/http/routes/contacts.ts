@@ -5,7 +5,7 @@ import { isValidWindow } from '../../compliance/quiet-hours.ts';
 import type { ComplianceSettings } from '../../compliance/settings.ts';
 import { AppError } from '../../errors/app-error.ts';
 import { toE164 } from '../../numbers/phone.ts';
-import { dbErrorToAppError } from '../../store/db-errors.ts';
+import { db } from '../../store/db-errors.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { ERROR_RESPONSES as err, IdParams } from '../schemas.ts';
 import type { App, HttpDeps } from '../server.ts';
@@ -170,11 +170,6 @@ export const OptOutImportResult = Type.Object({
   alreadyOptedOut: Type.Integer(),
   invalid: Type.Array(Type.Object({ index: Type.Integer(), number: Type.String() })),
 });
-
-const db = <T>(p: Promise<T>): Promise<T> =>
-  p.catch((e: unknown) => {
-    throw dbErrorToAppError(e);
-  });
 
 /**
  * Records an existing opt-out list for an account (source `import`): each number opted out once,

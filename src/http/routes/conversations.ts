@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { AppError } from '../../errors/app-error.ts';
 import { toE164 } from '../../numbers/phone.ts';
-import { dbErrorToAppError } from '../../store/db-errors.ts';
+import { db } from '../../store/db-errors.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { AcceptedBody, ERROR_RESPONSES as err, IdParams, SendBody } from '../schemas.ts';
 import type { App, HttpDeps } from '../server.ts';
@@ -68,11 +68,6 @@ const ReplyBody = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const db = <T>(p: Promise<T>): Promise<T> =>
-  p.catch((e: unknown) => {
-    throw dbErrorToAppError(e);
-  });
 
 /** /v1/conversations: threads by last activity, their messages both ways, replies, read marks. */
 export function registerConversationRoutes(app: App, deps: HttpDeps): void {

@@ -2,18 +2,13 @@ import { Type } from '@sinclair/typebox';
 import { AppError } from '../../errors/app-error.ts';
 import { parseDateTime } from '../../messaging/compose.ts';
 import { bucketStart, grouped, type Interval, MAX_BUCKETS, series } from '../../metrics/number-metrics.ts';
-import { dbErrorToAppError } from '../../store/db-errors.ts';
+import { db, dbErrorToAppError } from '../../store/db-errors.ts';
 import { ERROR_RESPONSES as err, IdParams } from '../schemas.ts';
 import type { App, HttpDeps } from '../server.ts';
 
 const NOT_FOUND_PAGE =
   '<!doctype html><html><head><meta charset="utf-8"><title>Link not found</title></head>' +
   '<body><h1>Link not found</h1><p>This link is not valid or no longer exists.</p></body></html>';
-
-const db = <T>(p: Promise<T>): Promise<T> =>
-  p.catch((e: unknown) => {
-    throw dbErrorToAppError(e);
-  });
 
 const Count = Type.Integer({ minimum: 0 });
 const FiguresBody = {

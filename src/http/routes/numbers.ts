@@ -3,7 +3,7 @@ import { AppError } from '../../errors/app-error.ts';
 import { NUMBER_TYPES } from '../../messaging/vocabulary.ts';
 import type { AssignmentStatus } from '../../numbers/campaigns.ts';
 import { toE164 } from '../../numbers/phone.ts';
-import { dbErrorToAppError } from '../../store/db-errors.ts';
+import { db, dbErrorToAppError } from '../../store/db-errors.ts';
 import { ERROR_RESPONSES as err, IdParams, SendBody } from '../schemas.ts';
 import type { App, HttpDeps } from '../server.ts';
 
@@ -99,11 +99,6 @@ const Purchase = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const db = <T>(p: Promise<T>): Promise<T> =>
-  p.catch((e: unknown) => {
-    throw dbErrorToAppError(e);
-  });
 
 /** /v1/available-numbers and /v1/numbers: search, buy, configure and release the account's numbers. */
 export function registerNumberRoutes(app: App, deps: HttpDeps): void {

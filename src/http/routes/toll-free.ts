@@ -8,7 +8,7 @@ import {
   type TollFreeDetails,
   tollFreeProblems,
 } from '../../numbers/toll-free.ts';
-import { dbErrorToAppError } from '../../store/db-errors.ts';
+import { db } from '../../store/db-errors.ts';
 import { ERROR_RESPONSES as err, IdParams } from '../schemas.ts';
 import type { App, HttpDeps } from '../server.ts';
 
@@ -58,11 +58,6 @@ const Verification = Type.Intersect([
     reviewedAt: Type.Union([Type.String(), Type.Null()]),
   }),
 ]);
-
-const db = <T>(p: Promise<T>): Promise<T> =>
-  p.catch((e: unknown) => {
-    throw dbErrorToAppError(e);
-  });
 
 /** /v1/numbers/:id/toll-free-verification: verify a toll-free number before it may send. */
 export function registerTollFreeRoutes(app: App, deps: HttpDeps): void {

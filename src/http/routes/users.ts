@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { AppError } from '../../errors/app-error.ts';
 import { chooseSender, SENDER_SOURCES, type SenderSource } from '../../messaging/sender.ts';
 import { toE164 } from '../../numbers/phone.ts';
-import { dbErrorToAppError } from '../../store/db-errors.ts';
+import { db } from '../../store/db-errors.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { ERROR_RESPONSES as err, IdParams, SendBody } from '../schemas.ts';
 import type { App, HttpDeps } from '../server.ts';
@@ -65,11 +65,6 @@ const SenderChoice = Type.Object({
     }),
   ),
 });
-
-const db = <T>(p: Promise<T>): Promise<T> =>
-  p.catch((e: unknown) => {
-    throw dbErrorToAppError(e);
-  });
 
 /**
  * The E.164 form of `n` when it is one of the account's numbers. Throws INVALID_PHONE_NUMBER (400)

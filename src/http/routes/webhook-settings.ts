@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { dbErrorToAppError } from '../../store/db-errors.ts';
+import { db } from '../../store/db-errors.ts';
 import { ERROR_RESPONSES as err } from '../schemas.ts';
 import type { App, HttpDeps } from '../server.ts';
 
@@ -12,11 +12,6 @@ const WebhookSettings = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const db = <T>(p: Promise<T>): Promise<T> =>
-  p.catch((e: unknown) => {
-    throw dbErrorToAppError(e);
-  });
 
 /** /v1/settings/webhooks: where the account's inbound messages are POSTed. */
 export function registerWebhookSettingsRoutes(app: App, deps: HttpDeps): void {
