@@ -99,9 +99,10 @@ FROM (SELECT ${CHANGE_COLUMNS} FROM u) c`;
  * Outcomes of submits (and dispatch decisions) for segments this instance leased ($1), the
  * single-part roll-up, the SMSC id keys of sent segments, and parked receipts those keys match.
  */
-export const OUTCOMES_SQL = `WITH o AS (
-  SELECT * FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[],
-                       $9::boolean[], $10::text[], $11::boolean[])
+export const OUTCOMES_SQL = `WITH o AS MATERIALIZED (
+  SELECT *, 1 AS leased_rank, $1::text AS owner
+  FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[],
+              $9::boolean[], $10::text[], $11::boolean[])
     AS o(message_id, idx, status, carrier_id, smsc_id, reason, delay_ms, dup, error_code, deferred)
 ), s AS (
   UPDATE segments s
@@ -117,7 +118,11 @@ export const OUTCOMES_SQL = `WITH o AS (
       resends = s.resends + CASE WHEN o.dup THEN 1 ELSE 0 END,
       lease_owner = NULL, lease_until = NULL
   FROM o
-  WHERE s.message_id = o.message_id AND s.idx = o.idx AND s.status_rank = 1 AND starts_with(s.lease_owner, $1)
+  -- "Leased by us" compares with columns of the batch, not constants: as a filter on the segment
+  -- alone it made the planner expect one leased row and scan them all per batch row on a new
+  -- database (test/e2e/plan-stability.test.ts, "a new gateway").
+  WHERE s.message_id = o.message_id AND s.idx = o.idx AND s.status_rank = o.leased_rank
+    AND starts_with(s.lease_owner, o.owner)
   RETURNING s.message_id, s.idx, s.parts, s.status, s.reason, s.error_code, s.possible_duplicate
 ), ${SINGLE_PART_TARGETS}, ${APPLY_STATUSES},
 ids AS (
