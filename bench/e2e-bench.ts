@@ -24,6 +24,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import {
@@ -36,7 +37,15 @@ import {
   startSim,
 } from './lib/cluster.ts';
 import { kannelDlrPerSecond } from './lib/kannel.ts';
-import { batchLoad, drain, offeredSingles, writerDelta, writerSnapshot } from './lib/phases.ts';
+import {
+  batchLoad,
+  bucketQuantile,
+  drain,
+  histogramSnapshot,
+  offeredSingles,
+  writerDelta,
+  writerSnapshot,
+} from './lib/phases.ts';
 import { preload } from './lib/preload.ts';
 import { cpuSecondsOf, median, percentile, rssOf } from './proc-stats.ts';
 
@@ -209,9 +218,34 @@ async function measure(
     const fc0 = await writerSnapshot(gw, 'first_message_claims');
     const l0 = await writerSnapshot(gw, 'contact_lookup');
     const b0 = await bgwriter();
+    const h0 = await histogramSnapshot(
+      gw,
+      'parley_http_request_duration_seconds',
+      'route="/v1/messages",method="POST"',
+    );
+    const s0 = {
+      gw: cpuSecondsOf(gw.pid),
+      sim: cpuSecondsOf(sim.child.child.pid!),
+      pg: pgCpu(),
+      me: process.cpuUsage(),
+    };
+    const singlesT0 = performance.now();
     const singles = await offeredSingles(gw, key, Number(values.offered), Number(values['offered-seconds']));
     // Every scrape restarts the event-loop delay histogram: read it first, over the singles alone.
     const lag = await gw.metric('parley_nodejs_eventloop_lag_p99_seconds');
+    const singlesS = (performance.now() - singlesT0) / 1000;
+    const me = process.cpuUsage(s0.me);
+    const busy = {
+      gw: (cpuSecondsOf(gw.pid) - s0.gw) / singlesS,
+      pg: (pgCpu() - s0.pg) / singlesS,
+      sim: (cpuSecondsOf(sim.child.child.pid!) - s0.sim) / singlesS,
+      bench: (me.user + me.system) / 1e6 / singlesS,
+    };
+    const h1 = await histogramSnapshot(
+      gw,
+      'parley_http_request_duration_seconds',
+      'route="/v1/messages",method="POST"',
+    );
     const b1 = await bgwriter();
     const w1 = await writerSnapshot(gw, 'accept');
     const fc1 = await writerSnapshot(gw, 'first_message_claims');
@@ -239,6 +273,10 @@ async function measure(
         ` accept writer: ${writerDelta(w0, w1)}; contact lookups: ${writerDelta(l0, l1)}` +
         (rules ? `; footer claims: ${writerDelta(fc0, fc1)}` : '') +
         `; PostgreSQL checkpoints begun ${b1.checkpoints - b0.checkpoints}, buffers written by backends ${b1.backendWrites - b0.backendWrites})`,
+    );
+    console.log(
+      `  singles, server side (fastify, from request to reply): p50 ≤ ${fmt(bucketQuantile(h0, h1, 0.5), 1)} ms p99 ≤ ${fmt(bucketQuantile(h0, h1, 0.99), 1)} ms;` +
+        ` CPU busy (cores): gateway=${fmt(busy.gw, 2)} postgres=${fmt(busy.pg, 2)} simulator=${fmt(busy.sim, 2)} load generator=${fmt(busy.bench, 2)} of ${os.cpus().length}`,
     );
     console.log(
       `  GET /metrics during the load: API port ${scrapeMs.length} scrapes, p50=${fmt(percentile(scrapeMs, 50), 1)} ms p99=${fmt(percentile(scrapeMs, 99), 1)} ms max=${fmt(Math.max(...scrapeMs), 1)} ms; metrics port (PARLEY_METRICS_PORT) ${dedicatedMs.length} scrapes, p50=${fmt(percentile(dedicatedMs, 50), 1)} ms p99=${fmt(percentile(dedicatedMs, 99), 1)} ms max=${fmt(Math.max(...dedicatedMs), 1)} ms`,

@@ -132,21 +132,43 @@ export interface WriterSnapshot {
 
 /** The batched writer `writer`'s write-duration histogram and item count, as the gateway exports them now. */
 export async function writerSnapshot(gw: GatewayProc, writer: string): Promise<WriterSnapshot> {
+  return histogramSnapshot(
+    gw,
+    'parley_db_write_duration_seconds',
+    `writer="${writer}",result="ok"`,
+    'parley_db_write_items_total',
+  );
+}
+
+/** One series (labels containing `sel`) of histogram `name`, and optionally a counter `items` with the same labels. */
+export async function histogramSnapshot(
+  gw: GatewayProc,
+  name: string,
+  sel: string,
+  items?: string,
+): Promise<WriterSnapshot> {
   const text = await gw.scrape();
   const snap: WriterSnapshot = { count: 0, sum: 0, items: 0, buckets: new Map() };
-  const sel = `writer="${writer}",result="ok"`;
   for (const line of text.split('\n')) {
     if (!line.includes(sel)) continue;
     const v = Number(line.split(' ').pop());
-    if (line.startsWith('parley_db_write_duration_seconds_count')) snap.count = v;
-    else if (line.startsWith('parley_db_write_duration_seconds_sum')) snap.sum = v;
-    else if (line.startsWith('parley_db_write_items_total')) snap.items = v;
-    else if (line.startsWith('parley_db_write_duration_seconds_bucket')) {
+    if (line.startsWith(`${name}_count`)) snap.count = v;
+    else if (line.startsWith(`${name}_sum`)) snap.sum = v;
+    else if (items && line.startsWith(items)) snap.items = v;
+    else if (line.startsWith(`${name}_bucket`)) {
       const le = line.match(/le="([^"]+)"/)?.[1];
       if (le) snap.buckets.set(le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le), v);
     }
   }
   return snap;
+}
+
+/** The bucket bound (ms) under which fraction `q` of the observations between two snapshots fell. */
+export function bucketQuantile(a: WriterSnapshot, b: WriterSnapshot, q: number): number {
+  const n = b.count - a.count;
+  for (const [le, c] of [...b.buckets].sort((x, y) => x[0] - y[0]))
+    if (c - (a.buckets.get(le) ?? 0) >= q * n) return le * 1000;
+  return Number.POSITIVE_INFINITY;
 }
 
 /** Between two snapshots: writes, items per write, mean and p99 (bucket bound) duration in ms. */
