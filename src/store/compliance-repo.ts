@@ -11,7 +11,7 @@ import {
   DEFAULT_COMPLIANCE,
   withDefaults,
 } from '../compliance/settings.ts';
-import { newId } from '../messaging/compose.ts';
+import { newMessageId } from '../messaging/ids.ts';
 import type { MessageDraft } from '../messaging/model.ts';
 import { ContactsRepo } from './contacts-repo.ts';
 import type { Db, Queryable } from './db.ts';
@@ -156,7 +156,9 @@ export class ComplianceRepo extends ContactsRepo implements ComplianceStore {
               AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = c.first_message_id))
        RETURNING c.first_message_id`,
       [
-        sorted.map(() => newId()),
+        // Time-ordered ids: one contact per new recipient lands at the primary key's right edge
+        // instead of on a random page of it.
+        sorted.map(() => newMessageId()),
         sorted.map((c) => c.accountId),
         sorted.map((c) => c.to),
         sorted.map((c) => c.messageId),
@@ -256,7 +258,7 @@ export class ComplianceRepo extends ContactsRepo implements ComplianceStore {
       `INSERT INTO contacts (id, account_id, e164) VALUES ($1, $2, $3)
        ON CONFLICT (account_id, e164) DO UPDATE SET e164 = excluded.e164
        RETURNING id`,
-      [newId(), accountId, e164],
+      [newMessageId(), accountId, e164],
     );
     return r.rows[0]!.id;
   }
