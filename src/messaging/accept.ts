@@ -19,6 +19,7 @@ import {
   type SenderHints,
   type SenderQuery,
 } from './sender.ts';
+import { TtlBatchCache } from './ttl-cache.ts';
 import type { Reason } from './vocabulary.ts';
 
 /** What the API answers for an accepted message. */
@@ -62,12 +63,13 @@ function policyError(code: string, message: string, retryAfterMs?: number): AppE
 export class AcceptService {
   private readonly writer: Batcher<MessageDraft, boolean>;
   private readonly hints: Batcher<SenderQuery, SenderAnswer>;
-  private readonly numbers = new Map<string, { at: number; list: SendingNumber[] }>();
+  /** The account's numbers, at most 5 s old (an admin change here invalidates at once). */
+  private readonly numbers: TtlBatchCache<SendingNumber[]>;
   private ref = Math.floor(Math.random() * 256);
 
   constructor(
     private readonly store: MessageStore,
-    private readonly directory: NumberDirectory,
+    directory: NumberDirectory,
     senders: SenderDirectory,
     private readonly router: Router,
     private readonly pipeline: Pipeline<AcceptCandidate>,
@@ -75,6 +77,11 @@ export class AcceptService {
     private readonly opts: AcceptOptions,
     writer = { maxItems: 2000, maxDelayMs: 2, concurrency: 4 },
   ) {
+    this.numbers = new TtlBatchCache(
+      async (ids) =>
+        new Map(await Promise.all(ids.map(async (id) => [id, await directory.listNumbers(id)] as const))),
+      5_000,
+    );
     this.writer = new Batcher(
       observedWrite(bus, 'accept', async (drafts: MessageDraft[]) => {
         // One statement (messages and segments in CTEs) is atomic on its own: no BEGIN/COMMIT round trips.
@@ -106,17 +113,11 @@ export class AcceptService {
   }
 
   private async accountNumbers(accountId: string): Promise<SendingNumber[]> {
-    const hit = this.numbers.get(accountId);
-    if (hit && Date.now() - hit.at < 5_000) return hit.list;
-    let list: SendingNumber[];
     try {
-      list = await this.directory.listNumbers(accountId);
+      return (await this.numbers.get([accountId])).get(accountId) ?? [];
     } catch (err) {
       throw dbErrorToAppError(err);
     }
-    if (this.numbers.size > 10_000) this.numbers.clear();
-    this.numbers.set(accountId, { at: Date.now(), list });
-    return list;
   }
 
   /**
@@ -149,7 +150,7 @@ export class AcceptService {
 
   /** Forget cached numbers after an admin change. */
   invalidateNumbers(accountId: string): void {
-    this.numbers.delete(accountId);
+    this.numbers.invalidate(accountId);
   }
 
   private resolveFrom(list: SendingNumber[], from: string | undefined, hints: SenderHints): SendingNumber {

@@ -57,9 +57,35 @@ export function registerAuth(app: App, deps: AuthDeps): void {
   });
 
   const cache = new LRUCache<string, string>({ max: 10_000, ttl: Math.max(1, deps.cacheMs) });
+  // When a key's entry expires, the requests arriving during its look-up share that one look-up
+  // instead of each taking a pool connection for the same row (a herd every `cacheMs` under load).
+  const inFlight = new Map<string, Promise<string | undefined>>();
   deps.bus.subscribe('apikey.revoked', (evs) => {
-    for (const e of evs) cache.delete(e.keyHash);
+    for (const e of evs) {
+      cache.delete(e.keyHash);
+      inFlight.delete(e.keyHash);
+    }
   });
+  const lookup = (keyHash: string): Promise<string | undefined> => {
+    const shared = inFlight.get(keyHash);
+    if (shared !== undefined) return shared;
+    const p = deps.accountIdForKeyHash(keyHash).then(
+      (accountId) => {
+        // A revocation during the look-up removed it from inFlight: its answer is not kept.
+        if (inFlight.get(keyHash) === p) {
+          inFlight.delete(keyHash);
+          if (accountId && deps.cacheMs > 0) cache.set(keyHash, accountId);
+        }
+        return accountId;
+      },
+      (err: unknown) => {
+        if (inFlight.get(keyHash) === p) inFlight.delete(keyHash);
+        throw err;
+      },
+    );
+    inFlight.set(keyHash, p);
+    return p;
+  };
   const adminHash = deps.adminToken === undefined ? undefined : sha256(deps.adminToken);
 
   const account = async (req: FastifyRequest) => {
@@ -73,12 +99,11 @@ export function registerAuth(app: App, deps: AuthDeps): void {
     }
     let accountId: string | undefined;
     try {
-      accountId = await deps.accountIdForKeyHash(keyHash);
+      accountId = await lookup(keyHash);
     } catch (err) {
       throw dbErrorToAppError(err);
     }
     if (!accountId) throw new AppError('UNAUTHORIZED', 'unknown or revoked API key');
-    if (deps.cacheMs > 0) cache.set(keyHash, accountId);
     req.accountId = accountId;
   };
 

@@ -1,0 +1,145 @@
+/**
+ * npm run bench:accept [-- --rates 500,1000,2000 --seconds 10 --runs 3 --carrier up|down|both]
+ *
+ * Accept latency alone: single `POST /v1/messages` at fixed offered rates (64 keep-alive
+ * connections, as the singles phase of `npm run bench`), against the gateway as `npm start` runs
+ * it on a fresh database (DATABASE_URL). `--carrier up`: the simulator is bound, so every accepted
+ * message is also submitted and its receipt stored while the next requests come in; `down`: no
+ * SMSC, so the gateway does nothing but accept (and the messages wait queued). Per rate it prints
+ * what the client saw (achieved rate, p50/p99/max), what the gateway measured (fastify's request
+ * histogram: bucket bounds), the accept writer's round trips, the young-generation GC pauses, and
+ * the CPU each process used, so that a latency is told apart from a saturated machine. The medians
+ * over the runs come last.
+ */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { benchAccount, createDatabase, pgCpu, startGateway, startSim } from './lib/cluster.ts';
+import {
+  bucketQuantile,
+  histogramSnapshot,
+  offeredSingles,
+  writerDelta,
+  writerSnapshot,
+} from './lib/phases.ts';
+import { cpuSecondsOf, median } from './proc-stats.ts';
+
+const { values } = parseArgs({
+  options: {
+    rates: { type: 'string', default: '500,1000,2000' },
+    seconds: { type: 'string', default: '10' },
+    runs: { type: 'string', default: '3' },
+    carrier: { type: 'string', default: 'both' },
+  },
+});
+const base = process.env.DATABASE_URL;
+if (!base) {
+  console.error('bench:accept: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/test');
+  process.exit(2);
+}
+const rates = values.rates.split(',').map(Number);
+const seconds = Number(values.seconds);
+const runs = Number(values.runs);
+const carriers = values.carrier === 'both' ? ['up', 'down'] : [values.carrier];
+if (
+  rates.some((r) => !(r > 0)) ||
+  !(seconds >= 1) ||
+  !(runs >= 1) ||
+  carriers.some((c) => c !== 'up' && c !== 'down')
+) {
+  console.error('bench:accept: --rates N,N… (>0) --seconds ≥1 --runs ≥1 --carrier up|down|both');
+  process.exit(2);
+}
+const fmt = (x: number, d = 0) =>
+  Number.isFinite(x)
+    ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
+    : String(x);
+
+interface Row {
+  achieved: number;
+  p50: number;
+  p99: number;
+  gwCores: number;
+  pgCores: number;
+}
+const results = new Map<string, Row[]>();
+const ROUTE = 'route="/v1/messages",method="POST"';
+console.log(
+  `bench:accept: rates=${rates.join(',')}/s seconds=${seconds} runs=${runs} carrier=${carriers.join(',')} cpus=${os.cpus().length} node=${process.version}`,
+);
+
+for (let run = 1; run <= runs; run++) {
+  for (const carrier of carriers) {
+    const db = await createDatabase(base, 'accept');
+    const sim = await startSim();
+    const gw = await startGateway(db.url, sim.port, { binds: 2, window: 100 });
+    try {
+      if (carrier === 'down') await sim.stop();
+      const key = await benchAccount(gw);
+      // Warm the JIT and the connection pools before the first measured rate.
+      await offeredSingles(gw, key, Math.min(500, rates[0]!), 2);
+      for (const rate of rates) {
+        const h0 = await histogramSnapshot(gw, 'parley_http_request_duration_seconds', ROUTE);
+        const w0 = await writerSnapshot(gw, 'accept');
+        const g0 = await histogramSnapshot(gw, 'parley_nodejs_gc_duration_seconds', 'kind="minor"');
+        const c0 = {
+          gw: cpuSecondsOf(gw.pid),
+          pg: pgCpu(),
+          me: process.cpuUsage(),
+          sim: simCpu(sim, carrier),
+        };
+        const t0 = performance.now();
+        const r = await offeredSingles(gw, key, rate, seconds);
+        const s = (performance.now() - t0) / 1000;
+        const lag = await gw.metric('parley_nodejs_eventloop_lag_p99_seconds');
+        const me = process.cpuUsage(c0.me);
+        const busy = {
+          gw: (cpuSecondsOf(gw.pid) - c0.gw) / s,
+          pg: (pgCpu() - c0.pg) / s,
+          sim: (simCpu(sim, carrier) - c0.sim) / s,
+          me: (me.user + me.system) / 1e6 / s,
+        };
+        const h1 = await histogramSnapshot(gw, 'parley_http_request_duration_seconds', ROUTE);
+        const w1 = await writerSnapshot(gw, 'accept');
+        const g1 = await histogramSnapshot(gw, 'parley_nodejs_gc_duration_seconds', 'kind="minor"');
+        const requests = h1.count - h0.count;
+        const gcN = g1.count - g0.count;
+        console.log(
+          `run ${run} carrier ${carrier} ${rate}/s offered: achieved=${fmt(r.achieved)}/s errors=${r.errors} client p50=${fmt(r.p50, 1)} ms p99=${fmt(r.p99, 1)} ms; ` +
+            `server p50 ≤ ${fmt(bucketQuantile(h0, h1, 0.5))} ms p99 ≤ ${fmt(bucketQuantile(h0, h1, 0.99))} ms; event-loop lag p99 ${fmt(lag * 1000, 1)} ms`,
+        );
+        console.log(
+          `  accept writer: ${writerDelta(w0, w1)}; minor GC: ${gcN} pauses, mean ${fmt(gcN > 0 ? ((g1.sum - g0.sum) * 1000) / gcN : Number.NaN, 1)} ms; ` +
+            `CPU (cores): gateway=${fmt(busy.gw, 2)} (${fmt((busy.gw * s * 1e6) / Math.max(1, requests))} µs/request) postgres=${fmt(busy.pg, 2)} simulator=${fmt(busy.sim, 2)} load generator=${fmt(busy.me, 2)} of ${os.cpus().length}`,
+        );
+        const k = `${carrier} ${rate}`;
+        results.set(k, [
+          ...(results.get(k) ?? []),
+          { achieved: r.achieved, p50: r.p50, p99: r.p99, gwCores: busy.gw, pgCores: busy.pg },
+        ]);
+      }
+    } finally {
+      await gw.stop();
+      if (carrier === 'up') await sim.stop();
+      await db.drop();
+    }
+  }
+}
+
+console.log('\nmedians over runs:');
+for (const [k, rs] of results) {
+  const m = (f: keyof Row) => median(rs.map((x) => x[f]));
+  const [carrier, rate] = k.split(' ');
+  console.log(
+    `  carrier ${carrier} ${rate}/s offered: achieved=${fmt(m('achieved'))}/s p50=${fmt(m('p50'), 1)} ms p99=${fmt(m('p99'), 1)} ms (p99 ${fmt(Math.min(...rs.map((x) => x.p99)), 1)}–${fmt(Math.max(...rs.map((x) => x.p99)), 1)}) gateway=${fmt(m('gwCores'), 2)} postgres=${fmt(m('pgCores'), 2)} cores`,
+  );
+}
+process.exit(0);
+
+function simCpu(sim: { child: { child: { pid?: number } } }, carrier: string): number {
+  if (carrier === 'down') return 0;
+  try {
+    return cpuSecondsOf(sim.child.child.pid!);
+  } catch {
+    return 0;
+  }
+}
