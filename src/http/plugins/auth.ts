@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { LRUCache } from 'lru-cache';
 import { AppError } from '../../errors/app-error.ts';
 import type { EventBus } from '../../messaging/events.ts';
+import { TtlBatchCache } from '../../messaging/ttl-cache.ts';
 import { dbErrorToAppError } from '../../store/db-errors.ts';
 import type { App } from '../server.ts';
 
@@ -56,50 +56,28 @@ export function registerAuth(app: App, deps: AuthDeps): void {
       throw new Error(`route ${String(route.method)} ${route.url} does not declare config.auth`);
   });
 
-  const cache = new LRUCache<string, string>({ max: 10_000, ttl: Math.max(1, deps.cacheMs) });
-  // When a key's entry expires, the requests arriving during its look-up share that one look-up
-  // instead of each taking a pool connection for the same row (a herd every `cacheMs` under load).
-  const inFlight = new Map<string, Promise<string | undefined>>();
-  deps.bus.subscribe('apikey.revoked', (evs) => {
-    for (const e of evs) {
-      cache.delete(e.keyHash);
-      inFlight.delete(e.keyHash);
+  // One look-up per key at a time, shared by the requests that arrive meanwhile (not one pool
+  // connection each whenever the entry expires); a revocation during a look-up keeps it uncached.
+  const keys = new TtlBatchCache<string>(async (hashes) => {
+    const found = new Map<string, string>();
+    for (const h of hashes) {
+      const accountId = await deps.accountIdForKeyHash(h);
+      if (accountId) found.set(h, accountId);
     }
+    return found;
+  }, deps.cacheMs);
+  deps.bus.subscribe('apikey.revoked', (evs) => {
+    for (const e of evs) keys.invalidate(e.keyHash);
   });
-  const lookup = (keyHash: string): Promise<string | undefined> => {
-    const shared = inFlight.get(keyHash);
-    if (shared !== undefined) return shared;
-    const p = deps.accountIdForKeyHash(keyHash).then(
-      (accountId) => {
-        // A revocation during the look-up removed it from inFlight: its answer is not kept.
-        if (inFlight.get(keyHash) === p) {
-          inFlight.delete(keyHash);
-          if (accountId && deps.cacheMs > 0) cache.set(keyHash, accountId);
-        }
-        return accountId;
-      },
-      (err: unknown) => {
-        if (inFlight.get(keyHash) === p) inFlight.delete(keyHash);
-        throw err;
-      },
-    );
-    inFlight.set(keyHash, p);
-    return p;
-  };
   const adminHash = deps.adminToken === undefined ? undefined : sha256(deps.adminToken);
 
   const account = async (req: FastifyRequest) => {
     const key = bearer(req);
     if (!key) throw new AppError('UNAUTHORIZED');
     const keyHash = sha256(key).toString('hex');
-    const hit = deps.cacheMs > 0 ? cache.get(keyHash) : undefined;
-    if (hit) {
-      req.accountId = hit;
-      return;
-    }
     let accountId: string | undefined;
     try {
-      accountId = await lookup(keyHash);
+      accountId = (await keys.get([keyHash])).get(keyHash);
     } catch (err) {
       throw dbErrorToAppError(err);
     }
