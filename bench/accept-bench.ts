@@ -7,9 +7,9 @@
  * message is also submitted and its receipt stored while the next requests come in; `down`: no
  * SMSC, so the gateway does nothing but accept (and the messages wait queued). Per rate it prints
  * what the client saw (achieved rate, p50/p99/max), what the gateway measured (fastify's request
- * histogram: bucket bounds), the accept writer's round trips, the young-generation GC pauses, and
- * the CPU each process used, so that a latency is told apart from a saturated machine. The medians
- * over the runs come last.
+ * histogram: bucket bounds), the accept writer's round trips, the young-generation GC pauses, the
+ * full collections, and the CPU each process used, so that a latency is told apart from a
+ * saturated machine. The medians over the runs come last.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -81,6 +81,8 @@ for (let run = 1; run <= runs; run++) {
         const h0 = await histogramSnapshot(gw, 'parley_http_request_duration_seconds', ROUTE);
         const w0 = await writerSnapshot(gw, 'accept');
         const g0 = await histogramSnapshot(gw, 'parley_nodejs_gc_duration_seconds', 'kind="minor"');
+        const m0 = await histogramSnapshot(gw, 'parley_nodejs_gc_duration_seconds', 'kind="major"');
+        const i0 = await histogramSnapshot(gw, 'parley_nodejs_gc_duration_seconds', 'kind="incremental"');
         const c0 = {
           gw: cpuSecondsOf(gw.pid),
           pg: pgCpu(),
@@ -101,6 +103,10 @@ for (let run = 1; run <= runs; run++) {
         const h1 = await histogramSnapshot(gw, 'parley_http_request_duration_seconds', ROUTE);
         const w1 = await writerSnapshot(gw, 'accept');
         const g1 = await histogramSnapshot(gw, 'parley_nodejs_gc_duration_seconds', 'kind="minor"');
+        // Full collections: with too small a heap limit they came every few seconds, each with
+        // tens of ms of incremental marking on the main thread (the latency clusters).
+        const m1 = await histogramSnapshot(gw, 'parley_nodejs_gc_duration_seconds', 'kind="major"');
+        const i1 = await histogramSnapshot(gw, 'parley_nodejs_gc_duration_seconds', 'kind="incremental"');
         const requests = h1.count - h0.count;
         const gcN = g1.count - g0.count;
         console.log(
@@ -109,6 +115,7 @@ for (let run = 1; run <= runs; run++) {
         );
         console.log(
           `  accept writer: ${writerDelta(w0, w1)}; minor GC: ${gcN} pauses, mean ${fmt(gcN > 0 ? ((g1.sum - g0.sum) * 1000) / gcN : Number.NaN, 1)} ms; ` +
+            `full GC: ${m1.count - m0.count} (pauses ${fmt((m1.sum - m0.sum) * 1000, 1)} ms, incremental marking ${fmt((i1.sum - i0.sum) * 1000, 1)} ms); ` +
             `CPU (cores): gateway=${fmt(busy.gw, 2)} (${fmt((busy.gw * s * 1e6) / Math.max(1, requests))} µs/request) postgres=${fmt(busy.pg, 2)} simulator=${fmt(busy.sim, 2)} load generator=${fmt(busy.me, 2)} of ${os.cpus().length}`,
         );
         const k = `${carrier} ${rate}`;
