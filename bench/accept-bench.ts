@@ -63,6 +63,30 @@ interface Row {
 }
 const results = new Map<string, Row[]>();
 const ROUTE = 'route="/v1/messages",method="POST"';
+
+const GC_KINDS = ['minor', 'major', 'incremental'] as const;
+type GcSnapshot = Record<(typeof GC_KINDS)[number], { count: number; sum: number }>;
+
+/**
+ * The gateway's GC histograms by kind. Full collections (major, with their incremental marking)
+ * are counted beside the young-generation pauses: with too small a heap limit they came every
+ * few seconds, each with tens of ms of marking on the main thread (the latency clusters).
+ */
+async function gcSnapshot(gw: Parameters<typeof histogramSnapshot>[0]): Promise<GcSnapshot> {
+  const out = {} as GcSnapshot;
+  for (const kind of GC_KINDS)
+    out[kind] = await histogramSnapshot(gw, 'parley_nodejs_gc_duration_seconds', `kind="${kind}"`);
+  return out;
+}
+
+/** Per kind: collections and their total duration (ms) between two snapshots. */
+function gcDelta(a: GcSnapshot, b: GcSnapshot): Record<keyof GcSnapshot, { n: number; ms: number }> {
+  const out = {} as Record<keyof GcSnapshot, { n: number; ms: number }>;
+  for (const kind of GC_KINDS)
+    out[kind] = { n: b[kind].count - a[kind].count, ms: (b[kind].sum - a[kind].sum) * 1000 };
+  return out;
+}
+
 console.log(
   `bench:accept: rates=${rates.join(',')}/s seconds=${seconds} runs=${runs} carrier=${carriers.join(',')} cpus=${os.cpus().length} node=${process.version}`,
 );
@@ -80,9 +104,7 @@ for (let run = 1; run <= runs; run++) {
       for (const rate of rates) {
         const h0 = await histogramSnapshot(gw, 'parley_http_request_duration_seconds', ROUTE);
         const w0 = await writerSnapshot(gw, 'accept');
-        const g0 = await histogramSnapshot(gw, 'parley_nodejs_gc_duration_seconds', 'kind="minor"');
-        const m0 = await histogramSnapshot(gw, 'parley_nodejs_gc_duration_seconds', 'kind="major"');
-        const i0 = await histogramSnapshot(gw, 'parley_nodejs_gc_duration_seconds', 'kind="incremental"');
+        const gc0 = await gcSnapshot(gw);
         const c0 = {
           gw: cpuSecondsOf(gw.pid),
           pg: pgCpu(),
@@ -102,20 +124,15 @@ for (let run = 1; run <= runs; run++) {
         };
         const h1 = await histogramSnapshot(gw, 'parley_http_request_duration_seconds', ROUTE);
         const w1 = await writerSnapshot(gw, 'accept');
-        const g1 = await histogramSnapshot(gw, 'parley_nodejs_gc_duration_seconds', 'kind="minor"');
-        // Full collections: with too small a heap limit they came every few seconds, each with
-        // tens of ms of incremental marking on the main thread (the latency clusters).
-        const m1 = await histogramSnapshot(gw, 'parley_nodejs_gc_duration_seconds', 'kind="major"');
-        const i1 = await histogramSnapshot(gw, 'parley_nodejs_gc_duration_seconds', 'kind="incremental"');
+        const gc = gcDelta(gc0, await gcSnapshot(gw));
         const requests = h1.count - h0.count;
-        const gcN = g1.count - g0.count;
         console.log(
           `run ${run} carrier ${carrier} ${rate}/s offered: achieved=${fmt(r.achieved)}/s errors=${r.errors} client p50=${fmt(r.p50, 1)} ms p99=${fmt(r.p99, 1)} ms; ` +
             `server p50 ≤ ${fmt(bucketQuantile(h0, h1, 0.5))} ms p99 ≤ ${fmt(bucketQuantile(h0, h1, 0.99))} ms; event-loop lag p99 ${fmt(lag * 1000, 1)} ms`,
         );
         console.log(
-          `  accept writer: ${writerDelta(w0, w1)}; minor GC: ${gcN} pauses, mean ${fmt(gcN > 0 ? ((g1.sum - g0.sum) * 1000) / gcN : Number.NaN, 1)} ms; ` +
-            `full GC: ${m1.count - m0.count} (pauses ${fmt((m1.sum - m0.sum) * 1000, 1)} ms, incremental marking ${fmt((i1.sum - i0.sum) * 1000, 1)} ms); ` +
+          `  accept writer: ${writerDelta(w0, w1)}; minor GC: ${gc.minor.n} pauses, mean ${fmt(gc.minor.n > 0 ? gc.minor.ms / gc.minor.n : Number.NaN, 1)} ms; ` +
+            `full GC: ${gc.major.n} (pauses ${fmt(gc.major.ms, 1)} ms, incremental marking ${fmt(gc.incremental.ms, 1)} ms); ` +
             `CPU (cores): gateway=${fmt(busy.gw, 2)} (${fmt((busy.gw * s * 1e6) / Math.max(1, requests))} µs/request) postgres=${fmt(busy.pg, 2)} simulator=${fmt(busy.sim, 2)} load generator=${fmt(busy.me, 2)} of ${os.cpus().length}`,
         );
         const k = `${carrier} ${rate}`;

@@ -65,6 +65,7 @@ export class TtlBatchCache<V> {
 
   /** Loads `keys` as one call that later callers of these keys share; stores what it returns. */
   private startLoad(keys: readonly string[], now: number): Promise<Map<string, V>> {
+    const perKey = new Map<string, Promise<V | undefined>>();
     const batch = this.load(keys).then((loaded) => {
       if (this.entries.size + keys.length > this.maxEntries) this.entries.clear();
       const values = new Map<string, V>();
@@ -77,7 +78,6 @@ export class TtlBatchCache<V> {
       }
       return values;
     });
-    const perKey = new Map<string, Promise<V | undefined>>();
     for (const k of keys) {
       const p = batch.then((m) => m.get(k));
       // Sharers see the loader's error through their own await; this copy must not go unhandled.
