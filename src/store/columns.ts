@@ -9,3 +9,15 @@ export function columns(n: number): unknown[][] {
 export function pushRow(cols: unknown[][], row: readonly unknown[]): void {
   for (let i = 0; i < row.length; i++) cols[i]!.push(row[i]);
 }
+
+/**
+ * The one order in which statements lock contacts by their key (account, number): two statements
+ * that insert or lock the same new contacts in this order wait for each other instead of deadlocking.
+ */
+export function compareContactKeys(
+  a: { accountId: string; to: string },
+  b: { accountId: string; to: string },
+): number {
+  if (a.accountId !== b.accountId) return a.accountId < b.accountId ? -1 : 1;
+  return a.to < b.to ? -1 : a.to > b.to ? 1 : 0;
+}

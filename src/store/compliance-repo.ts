@@ -13,6 +13,7 @@ import {
 } from '../compliance/settings.ts';
 import { newMessageId } from '../messaging/ids.ts';
 import type { MessageDraft } from '../messaging/model.ts';
+import { compareContactKeys } from './columns.ts';
 import { ContactsRepo } from './contacts-repo.ts';
 import type { Db, Queryable } from './db.ts';
 import { appendLiveEvents, updateConversations } from './events-repo.ts';
@@ -136,17 +137,7 @@ export class ComplianceRepo extends ContactsRepo implements ComplianceStore {
   ): Promise<Set<string>> {
     if (claims.length === 0) return new Set();
     // Sorted by key so that concurrent claims lock contacts in one order (no deadlocks).
-    const sorted = [...claims].sort((a, b) =>
-      a.accountId === b.accountId
-        ? a.to < b.to
-          ? -1
-          : a.to > b.to
-            ? 1
-            : 0
-        : a.accountId < b.accountId
-          ? -1
-          : 1,
-    );
+    const sorted = [...claims].sort(compareContactKeys);
     const r = await this.db.query<{ first_message_id: string }>(
       `INSERT INTO contacts AS c (id, account_id, e164, first_message_id, first_message_at)
        SELECT k.id, k.a, k.t, k.m, now() FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[]) AS k(id, a, t, m)

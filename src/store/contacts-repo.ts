@@ -21,8 +21,12 @@ export function toContact(r: Record<string, unknown>): ContactView {
   };
 }
 
-export const CONTACT_COLUMNS =
-  'id, e164, name, time_zone, assigned_number, first_message_at, dnd, dnd_source, dnd_changed_at, created_at, updated_at';
+// The first message the account sent the contact: the footer claim, or an earlier send (the footer
+// off, or the contact known from a reply first), one probe of the thread index.
+export const CONTACT_COLUMNS = `id, e164, name, time_zone, assigned_number,
+  LEAST(first_message_at, (SELECT m.created_at FROM messages m WHERE m.account_id = contacts.account_id
+                           AND m.to_e164 = contacts.e164 ORDER BY m.created_at, m.id LIMIT 1)) AS first_message_at,
+  dnd, dnd_source, dnd_changed_at, created_at, updated_at`;
 
 /** Contacts, consent and compliance settings in PostgreSQL. Every batch statement probes keys. */
 /** The contacts API (not part of the core's port): list, read, create, update, consent log. */

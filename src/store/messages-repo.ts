@@ -1,6 +1,7 @@
+import { newMessageId } from '../messaging/ids.ts';
 import type { MessageDraft } from '../messaging/model.ts';
 import type { MessageStore, MessageView } from '../messaging/ports.ts';
-import { pushRow } from './columns.ts';
+import { compareContactKeys, pushRow } from './columns.ts';
 import type { Db, Queryable } from './db.ts';
 
 export type StoredMessage = MessageView;
@@ -95,6 +96,14 @@ WITH m AS (
   SELECT x.code, x.message_id, x.account_id, x.from_e164, x.url
   FROM unnest($32::text[], $33::uuid[], $34::uuid[], $35::text[], $36::text[]) AS x(code, message_id, account_id, from_e164, url)
   WHERE x.message_id IN (SELECT id FROM m)
+), c AS (
+  -- A contact is created on the first send to it (a reply creates it too). The keys come sorted
+  -- (compareContactKeys), as in every statement that inserts contacts: concurrent batches wait, never deadlock.
+  INSERT INTO contacts (id, account_id, e164)
+  SELECT x.id, x.account_id, x.e164
+  FROM unnest($37::uuid[], $38::uuid[], $39::text[], $40::uuid[], $41::boolean[]) AS x(id, account_id, e164, message_id, idem)
+  WHERE NOT x.idem OR x.message_id IN (SELECT id FROM m)
+  ON CONFLICT (account_id, e164) DO NOTHING
 )
 SELECT id FROM m`;
 
@@ -162,7 +171,16 @@ export class MessagesRepo implements MessageStore {
     const l: unknown[][] = Array.from({ length: 5 }, () => []);
     for (const d of drafts)
       for (const link of d.links ?? []) pushRow(l, [link.code, d.id, d.accountId, d.from, link.url]);
-    const r = await q.query<{ id: string }>(INSERT_SQL, [...m, ...s, ...l], 'parley_insert_drafts');
+    const first = new Map<string, MessageDraft>();
+    for (const d of drafts) {
+      const k = `${d.accountId} ${d.to}`;
+      if (!first.has(k)) first.set(k, d);
+    }
+    const c: unknown[][] = Array.from({ length: 5 }, () => []);
+    // Time-ordered ids: a new contact lands at the primary key's right edge, not on a random page.
+    for (const d of [...first.values()].sort(compareContactKeys))
+      pushRow(c, [newMessageId(), d.accountId, d.to, d.id, d.idempotencyKey !== undefined]);
+    const r = await q.query<{ id: string }>(INSERT_SQL, [...m, ...s, ...l, ...c], 'parley_insert_drafts');
     return new Set(r.rows.map((x) => x.id));
   }
 

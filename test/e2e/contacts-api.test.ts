@@ -102,6 +102,69 @@ describe('contacts and consent API', () => {
     );
   });
 
+  it('creates the contact on the first send, footer on or off, once under racing batches (regression)', async () => {
+    // Found: with the footer off, a send created no contact (only the footer claim or a reply did).
+    const acc = await t.createAccount('First sends', '+15550106777');
+    const a2 = { authorization: `Bearer ${acc.apiKey}` };
+    const off = await t.request(
+      'PUT',
+      '/v1/settings/messaging-compliance',
+      { footer: { enabled: false } },
+      a2,
+    );
+    expect(off.json.footer.enabled).toBe(false);
+    const numbers = Array.from({ length: 12 }, (_, i) => `+1415555${String(300 + i).padStart(4, '0')}`);
+    const known = await t.request('POST', '/v1/contacts', { number: numbers[0] }, a2);
+    expect(known.json.firstMessageAt).toBeNull();
+    // Eight batches at once, each naming every contact (some twice) in its own order: one contact
+    // per number, no batch refused (concurrent inserts of new contacts must not deadlock).
+    const batches = Array.from({ length: 8 }, (_, b) => {
+      const rotated = [...numbers.slice(b), ...numbers.slice(0, b), numbers[b]!];
+      const order = b % 2 ? rotated.reverse() : rotated;
+      return t.request(
+        'POST',
+        '/v1/messages/batch',
+        { messages: order.map((to) => ({ to, body: `b${b}` })) },
+        a2,
+      );
+    });
+    for (const r of await Promise.all(batches)) {
+      expect(r.status).toBe(200);
+      expect(r.json).toMatchObject({ accepted: numbers.length + 1, rejected: 0 });
+    }
+    const listed = await t.request('GET', '/v1/contacts?limit=100', undefined, a2);
+    expect(listed.json.data.map((c: { number: string }) => c.number).sort()).toEqual([...numbers].sort());
+    for (const c of listed.json.data) expect(c.firstMessageAt, c.number).not.toBeNull();
+    // The footer was off: none of these messages carries it.
+    const sent = await t.gw.db.query<{ body: string }>('SELECT body FROM messages WHERE to_e164 = $1', [
+      numbers[1],
+    ]);
+    expect(sent.rows.length).toBe(9);
+    for (const m of sent.rows) expect(m.body).not.toContain('Reply STOP');
+
+    // An idempotent retry creates nothing more; a new number with the footer on is created once, by
+    // the claim, and its first message carries the footer.
+    const key = { ...a2, 'idempotency-key': 'first-send-retry' };
+    const once = await t.request('POST', '/v1/messages', { to: '+14155550399', body: 'hello' }, key);
+    const twice = await t.request('POST', '/v1/messages', { to: '+14155550399', body: 'hello' }, key);
+    expect(twice.json.id).toBe(once.json.id);
+    await t.request('PUT', '/v1/settings/messaging-compliance', { footer: { enabled: true } }, a2);
+    const footed = await t.request('POST', '/v1/messages', { to: '+14155550398', body: 'hello' }, a2);
+    expect(footed.status).toBe(202);
+    const footedRow = await t.gw.db.query<{ body: string }>('SELECT body FROM messages WHERE id = $1', [
+      footed.json.id,
+    ]);
+    expect(footedRow.rows[0]?.body).toBe('hello\nReply STOP to unsubscribe.');
+    const all = await t.request('GET', '/v1/contacts?limit=100', undefined, a2);
+    const counts = new Map<string, number>();
+    for (const c of all.json.data) counts.set(c.number, (counts.get(c.number) ?? 0) + 1);
+    expect(all.json.data.length).toBe(numbers.length + 2);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    expect(
+      all.json.data.find((c: { number: string }) => c.number === '+14155550398').firstMessageAt,
+    ).not.toBeNull();
+  });
+
   it('keeps compliance settings per account, defaults first', async () => {
     const d = await t.request('GET', '/v1/settings/messaging-compliance', undefined, auth());
     expect(d.json.keywords.optOut).toContain('STOP');

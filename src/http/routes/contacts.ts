@@ -20,7 +20,10 @@ export const ContactBody = Type.Object({
   timeZone: Nullable(Type.String()),
   assignedNumber: Nullable(Type.String({ description: "the account's number this contact is sent from" })),
   firstMessageAt: Nullable(
-    Type.String({ description: 'when the first message (with the opt-out footer) went to the contact' }),
+    Type.String({
+      description:
+        'when the account first sent the contact a message (the first one sent while the footer was on carried it)',
+    }),
   ),
   optedOut: Type.Boolean({ description: 'Do-Not-Disturb: nothing but compliance replies goes to them' }),
   optedOutSource: Nullable(Type.String()),
