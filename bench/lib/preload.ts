@@ -1,7 +1,8 @@
 /**
  * An aged database: N finished messages of history, written the way the gateway leaves them
- * (delivered, with their segments, SMSC id keys, one callback in ten, some inbound traffic), in
- * time order, with no ANALYZE afterwards (autovacuum off: the statistics are whatever they were).
+ * (delivered, with their segments, SMSC id keys, one callback in ten, a contact per recipient, some
+ * inbound traffic), in time order, with no ANALYZE afterwards (autovacuum off: the statistics are
+ * whatever they were).
  */
 import pg from 'pg';
 
@@ -55,6 +56,13 @@ export async function preload(dbUrl: string, n: number, log: (s: string) => void
       SELECT ${id('i')}, '${ACCOUNT}', 'https://hooks.example.com/sms', s, '{"status":"delivered"}', 1,
              to_timestamp((${base} + i) / 1000.0), to_timestamp((${base} + i) / 1000.0)
       FROM generate_series(${from}, ${to}, 10) i, generate_series(1, 3) s`);
+    // Every recipient became a contact on its first send (as the accept INSERT does).
+    await c.query(`
+      INSERT INTO contacts (id, account_id, e164, first_message_id, first_message_at, created_at, updated_at)
+      SELECT ${id('i')}, '${ACCOUNT}', '+1415' || lpad((i % 10000000)::text, 7, '0'), ${id('i')},
+             to_timestamp((${base} + i) / 1000.0), to_timestamp((${base} + i) / 1000.0), to_timestamp((${base} + i) / 1000.0)
+      FROM generate_series(${from}, ${to}) i
+      ON CONFLICT (account_id, e164) DO NOTHING`);
     await c.query(`
       INSERT INTO inbound_messages (id, account_id, from_e164, to_e164, body, segments, complete, carrier_id, received_at)
       SELECT gen_random_uuid(), '${ACCOUNT}', '+1415' || lpad((i % 10000000)::text, 7, '0'), '+15550100000', 'Thanks', 1, true, 'sim',
