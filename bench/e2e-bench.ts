@@ -1,7 +1,7 @@
 /**
  * npm run bench [-- --mode fresh|preload|backlog|all --n 100000 --runs 3 --preload 1000000
  *                  --backlog 1000000 --vs-kannel --offered 2000 --offered-seconds 10 --keep-db
- *                  --rules off|on|both --limits off|on|both]
+ *                  --rules off|on|both --limits off|on|both --recipients 4000000]
  *
  * The gateway as `npm start` runs it (bundle, heap flags) and the simulator as separate processes,
  * with PostgreSQL (DATABASE_URL). Per run and mode, prints accepted/s, final-status/s, the
@@ -18,6 +18,9 @@
  * on): the first-message footer (every bench recipient is new, so every message claims it) and
  * quiet hours with a 00:00–23:59 window (evaluated for every message, never closing during a run
  * that avoids 23:59 in the recipients' zone); `both` measures fresh with them off, then on.
+ * --recipients N cycles the batch load over N recipients (default: every one new, so each message
+ * creates its contact and, with the rules on, claims the footer); e.g. 1000 for a platform's repeat
+ * traffic, where contacts exist and their first message is taken.
  * --limits on turns the rate limits on (the dispatch policy takes every segment from the
  * limiter), set high enough not to bind (the bench number at 1,000,000 segments/s), to measure
  * what limiting costs; `both` measures fresh with them off, then on, in the same run.
@@ -67,6 +70,7 @@ const { values } = parseArgs({
     'kannel-n': { type: 'string', default: '20000' },
     binds: { type: 'string', default: '2' },
     window: { type: 'string', default: '100' },
+    recipients: { type: 'string', default: '4000000' },
   },
 });
 const base = process.env.DATABASE_URL;
@@ -78,6 +82,11 @@ if (!base) {
 }
 const N = Number(values.n);
 const RUNS = Number(values.runs);
+const RECIPIENTS = Number(values.recipients);
+if (!(RECIPIENTS >= 1 && RECIPIENTS <= 4_000_000)) {
+  console.error('bench: --recipients must be 1 to 4000000');
+  process.exit(2);
+}
 const modes = values.mode === 'all' ? ['fresh', 'preload', 'backlog'] : String(values.mode).split(',');
 const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 const gwOpts = { binds: Number(values.binds), window: Number(values.window) };
@@ -103,7 +112,7 @@ const xacts = async (db: string) =>
 
 execFileSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
 console.log(
-  `bench: modes=${modes.join(',')} N=${N} runs=${RUNS} batch=${values.batch}×${values.concurrency} binds=${values.binds} window=${values.window} node=${process.version}`,
+  `bench: modes=${modes.join(',')} N=${N} runs=${RUNS} batch=${values.batch}×${values.concurrency} recipients=${Math.min(RECIPIENTS, N)} binds=${values.binds} window=${values.window} node=${process.version}`,
 );
 
 interface RunResult {
@@ -202,6 +211,7 @@ async function measure(
         Number(values.batch),
         Number(values.concurrency),
         `${mode}-${run}`,
+        RECIPIENTS,
       );
       const d = await drain(gw, N);
       return { load, d };
@@ -309,6 +319,7 @@ async function backlog(run: number, count: number): Promise<void> {
       Number(values.batch),
       Number(values.concurrency),
       `backlog-${run}`,
+      RECIPIENTS,
     );
     console.log(
       `backlog run ${run}: accepted ${load.accepted} with the carrier down in ${fmt(load.ms / 1000, 1)} s (${fmt((load.accepted * 1000) / load.ms)}/s), gateway RSS ${fmt(rssOf(gw.pid).rssMb)} MB`,

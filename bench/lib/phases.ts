@@ -10,6 +10,8 @@ export async function batchLoad(
   batch: number,
   concurrency: number,
   tag: string,
+  /** Distinct recipients, cycled (4,000,000: every recipient of a run is new). */
+  recipients = 4_000_000,
 ): Promise<{ accepted: number; ms: number; latencies: number[] }> {
   const t0 = performance.now();
   const latencies: number[] = [];
@@ -22,7 +24,7 @@ export async function batchLoad(
         const b = next++;
         const size = Math.min(batch, n - b * batch);
         const messages = Array.from({ length: size }, (_, i) => ({
-          to: `+1415${String(5_000_000 + ((b * batch + i) % 4_000_000)).padStart(7, '0')}`,
+          to: `+1415${String(5_000_000 + ((b * batch + i) % Math.min(recipients, 4_000_000))).padStart(7, '0')}`,
           body: `Parley ${tag} message ${b * batch + i}`,
         }));
         const s = performance.now();

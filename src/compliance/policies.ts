@@ -233,6 +233,9 @@ export function footerAcceptPolicy(
       const first = new Map<string, AcceptCandidate>();
       for (const c of cs) {
         if (!settings.get(c.accountId)?.footer.enabled) continue;
+        // A contact whose first message is taken needs no claim: no upsert (and row lock) for
+        // every message to a known recipient. The claim stays the only decider of the footer.
+        if (c.contact?.firstSent === true) continue;
         const k = `${c.accountId} ${c.to}`;
         if (!first.has(k)) first.set(k, c);
       }

@@ -37,7 +37,7 @@ export interface AcceptCandidate {
    * The recipient as a contact, when the accept path read it already (null: not a contact);
    * undefined: not read — a policy that needs it looks it up.
    */
-  contact?: { dnd: boolean; timeZone: string | null } | null | undefined;
+  contact?: { dnd: boolean; timeZone: string | null; firstSent?: boolean | undefined } | null | undefined;
   /** As asked; undefined: the account's setting. */
   trackLinks?: boolean | undefined;
   /** Short links a policy put in the body. */

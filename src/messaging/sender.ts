@@ -64,6 +64,8 @@ export interface RecipientFacts {
   dnd: boolean;
   /** The contact's own zone, overriding what the number says. */
   timeZone: string | null;
+  /** The account's first message to them is stored or being sent: no opt-out footer is due. */
+  firstSent: boolean;
 }
 
 /** The hints of one query; `userDefault` is undefined when the user is not the account's. */

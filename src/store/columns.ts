@@ -21,3 +21,12 @@ export function compareContactKeys(
   if (a.accountId !== b.accountId) return a.accountId < b.accountId ? -1 : 1;
   return a.to < b.to ? -1 : a.to > b.to ? 1 : 0;
 }
+
+/**
+ * SQL: the contact (alias `c`) has had the account's first message — stored, or claimed in the last
+ * minute by a message still on its way (after that a claim whose message never came is given up,
+ * and the footer is due again).
+ */
+export const FIRST_MESSAGE_TAKEN = `(c.first_message_id IS NOT NULL
+  AND (c.first_message_at >= now() - interval '1 minute'
+       OR EXISTS (SELECT 1 FROM messages m WHERE m.id = c.first_message_id)))`;

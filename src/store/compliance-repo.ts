@@ -13,7 +13,7 @@ import {
 } from '../compliance/settings.ts';
 import { newMessageId } from '../messaging/ids.ts';
 import type { MessageDraft } from '../messaging/model.ts';
-import { compareContactKeys } from './columns.ts';
+import { compareContactKeys, FIRST_MESSAGE_TAKEN } from './columns.ts';
 import { ContactsRepo } from './contacts-repo.ts';
 import type { Db, Queryable } from './db.ts';
 import { appendLiveEvents, updateConversations } from './events-repo.ts';
@@ -90,13 +90,17 @@ export class ComplianceRepo extends ContactsRepo implements ComplianceStore {
       e164: string;
       dnd: boolean;
       time_zone: string | null;
+      first_sent: boolean;
     }>(
-      `SELECT c.account_id, c.e164, c.dnd, c.time_zone FROM unnest($1::uuid[], $2::text[]) AS k(a, t)
-       CROSS JOIN LATERAL (SELECT account_id, e164, dnd, time_zone FROM contacts WHERE account_id = k.a AND e164 = k.t OFFSET 0) c`,
+      `SELECT c.account_id, c.e164, c.dnd, c.time_zone, ${FIRST_MESSAGE_TAKEN} AS first_sent
+       FROM unnest($1::uuid[], $2::text[]) AS k(a, t)
+       CROSS JOIN LATERAL (SELECT account_id, e164, dnd, time_zone, first_message_id, first_message_at FROM contacts
+                           WHERE account_id = k.a AND e164 = k.t OFFSET 0) c`,
       [pairs.map((p) => p.accountId), pairs.map((p) => p.to)],
       'parley_contact_info',
     );
-    for (const x of r.rows) out.set(`${x.account_id} ${x.e164}`, { dnd: x.dnd, timeZone: x.time_zone });
+    for (const x of r.rows)
+      out.set(`${x.account_id} ${x.e164}`, { dnd: x.dnd, timeZone: x.time_zone, firstSent: x.first_sent });
     return out;
   }
 
@@ -178,9 +182,7 @@ export class ComplianceRepo extends ContactsRepo implements ComplianceStore {
   /** Whether the account's first message to `to` is taken (so no footer would be added now). */
   async hasFirstMessage(accountId: string, to: string): Promise<boolean> {
     const r = await this.db.query(
-      `SELECT 1 FROM contacts c WHERE c.account_id = $1 AND c.e164 = $2 AND c.first_message_id IS NOT NULL
-         AND (c.first_message_at >= now() - interval '1 minute'
-              OR EXISTS (SELECT 1 FROM messages m WHERE m.id = c.first_message_id))`,
+      `SELECT 1 FROM contacts c WHERE c.account_id = $1 AND c.e164 = $2 AND ${FIRST_MESSAGE_TAKEN}`,
       [accountId, to],
     );
     return r.rowCount > 0;

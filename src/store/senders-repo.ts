@@ -1,6 +1,7 @@
 import { AppError } from '../errors/app-error.ts';
 import { newId } from '../messaging/compose.ts';
 import type { SenderAnswer, SenderDirectory, SenderQuery } from '../messaging/sender.ts';
+import { FIRST_MESSAGE_TAKEN } from './columns.ts';
 import { type Db, isUniqueViolation } from './db.ts';
 
 /** A team member as the API shows it. */
@@ -69,25 +70,33 @@ export class SendersRepo implements SenderDirectory {
       b: string | null;
       dnd: boolean | null;
       tz: string | null;
+      fs: boolean | null;
     }>(
       `SELECT 'c' AS k, x.acc::text AS acc, c.e164 AS key, c.assigned_number AS a,
               (SELECT v.contact_last_texted FROM conversations v
-                WHERE v.account_id = x.acc AND v.contact_id = c.id OFFSET 0) AS b, c.dnd, c.time_zone AS tz
+                WHERE v.account_id = x.acc AND v.contact_id = c.id OFFSET 0) AS b, c.dnd, c.time_zone AS tz,
+              ${FIRST_MESSAGE_TAKEN} AS fs
          FROM unnest($1::uuid[], $2::text[]) AS x(acc, e164)
-         CROSS JOIN LATERAL (SELECT id, e164, assigned_number, dnd, time_zone FROM contacts
-                              WHERE account_id = x.acc AND e164 = x.e164 OFFSET 0) c
+         CROSS JOIN LATERAL (SELECT id, e164, assigned_number, dnd, time_zone, first_message_id, first_message_at
+                              FROM contacts WHERE account_id = x.acc AND e164 = x.e164 OFFSET 0) c
        UNION ALL
-       SELECT 'u', y.acc::text, u.id::text, u.default_number, NULL, NULL, NULL
+       SELECT 'u', y.acc::text, u.id::text, u.default_number, NULL, NULL, NULL, NULL
          FROM unnest($3::uuid[], $4::uuid[]) AS y(acc, id)
          CROSS JOIN LATERAL (SELECT id, default_number FROM users WHERE id = y.id AND account_id = y.acc OFFSET 0) u
        UNION ALL
-       SELECT 'a', a.id::text, NULL, a.default_number, NULL, NULL, NULL FROM accounts a WHERE a.id = ANY($5::uuid[])`,
+       SELECT 'a', a.id::text, NULL, a.default_number, NULL, NULL, NULL, NULL FROM accounts a WHERE a.id = ANY($5::uuid[])`,
       [cA, cT, uA, uI, [...accounts]],
       'parley_sender_hints',
     );
     const contacts = new Map<
       string,
-      { assigned: string | null; sticky: string | null; dnd: boolean; timeZone: string | null }
+      {
+        assigned: string | null;
+        sticky: string | null;
+        dnd: boolean;
+        timeZone: string | null;
+        firstSent: boolean;
+      }
     >();
     const users = new Map<string, string | null>();
     const defaults = new Map<string, string | null>();
@@ -98,6 +107,7 @@ export class SendersRepo implements SenderDirectory {
           sticky: row.b,
           dnd: Boolean(row.dnd),
           timeZone: row.tz,
+          firstSent: Boolean(row.fs),
         });
       else if (row.k === 'u') users.set(`${row.acc} ${row.key}`, row.a);
       else defaults.set(row.acc, row.a);
@@ -109,7 +119,12 @@ export class SendersRepo implements SenderDirectory {
         sticky: c?.sticky ?? null,
         userDefault: q.userId === undefined ? null : users.get(`${q.accountId} ${q.userId}`),
         accountDefault: defaults.get(q.accountId) ?? null,
-        contact: q.to === undefined ? undefined : c ? { dnd: c.dnd, timeZone: c.timeZone } : null,
+        contact:
+          q.to === undefined
+            ? undefined
+            : c
+              ? { dnd: c.dnd, timeZone: c.timeZone, firstSent: c.firstSent }
+              : null,
       };
     });
   }

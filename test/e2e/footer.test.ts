@@ -92,6 +92,34 @@ describe('the first-message footer', () => {
     expect(bad.json.error.code).toBe('VALIDATION_FAILED');
   });
 
+  it('a message to a contact whose first message is stored claims nothing: no row lock per message', async () => {
+    // Found: every message claimed again (an upsert that locks the contact's row even when it
+    // changes nothing): a write per message to a known recipient, and a lock 50 racing sends queue on.
+    const { a, auth } = await gateways();
+    const to = '+14155550189';
+    await a.request('POST', '/v1/messages', { to, body: 'first' }, auth);
+    const xmax = async () =>
+      (
+        await a.gw.db.query<{ x: string }>(
+          'SELECT xmax::text AS x FROM contacts WHERE account_id = $1 AND e164 = $2',
+          [a.account.id, to],
+        )
+      ).rows[0]?.x;
+    const before = await xmax();
+    const rs = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        a.request('POST', '/v1/messages', { to, body: `again ${i}` }, auth),
+      ),
+    );
+    expect(rs.every((r) => r.status === 202)).toBe(true);
+    expect(await xmax()).toBe(before);
+    const rows = await bodies(a, to);
+    expect(rows).toHaveLength(21);
+    expect(rows.filter((r) => r.body.endsWith(`\n${FOOTER}`)).map((r) => r.body)).toEqual([
+      `first\n${FOOTER}`,
+    ]);
+  });
+
   it('a claim whose message was never stored is given up after a minute', async () => {
     const { a, auth } = await gateways();
     const to = '+14155550197';
