@@ -171,10 +171,13 @@ export class MessagesRepo implements MessageStore {
     const l: unknown[][] = Array.from({ length: 5 }, () => []);
     for (const d of drafts)
       for (const link of d.links ?? []) pushRow(l, [link.code, d.id, d.accountId, d.from, link.url]);
+    // One contact row per recipient, tied to a draft that is surely inserted when there is one (an
+    // idempotent draft may be a replay, skipped above).
     const first = new Map<string, MessageDraft>();
     for (const d of drafts) {
       const k = `${d.accountId} ${d.to}`;
-      if (!first.has(k)) first.set(k, d);
+      const had = first.get(k);
+      if (!had || (had.idempotencyKey !== undefined && d.idempotencyKey === undefined)) first.set(k, d);
     }
     const c: unknown[][] = Array.from({ length: 5 }, () => []);
     // Time-ordered ids: a new contact lands at the primary key's right edge, not on a random page.
