@@ -90,6 +90,7 @@ describe('footer policy', () => {
     });
     const p = footerAcceptPolicy(ctx);
     expect(p.late).toBe(true);
+    expect(p.name).toBe('footer');
     const c = (id: string, accountId: string, to: string, body: string) =>
       ({ id, accountId, to, body }) as AcceptCandidate;
     const batch = [
@@ -113,6 +114,42 @@ describe('footer policy', () => {
       body: `no name\n${DEFAULT_COMPLIANCE.footer.text}`,
       warnings: ['business_name_missing'],
     });
+  });
+});
+
+describe('footer policy and known contacts', () => {
+  it('claims nothing for a recipient whose first message is taken; still claims for unknown, new and not-yet-sent', async () => {
+    const claimed: string[] = [];
+    const ctx = new ComplianceContext({
+      contacts: async () => new Map(),
+      segments: async () => new Map(),
+      // Only the accounts asked for, and none for an account without settings.
+      settings: async (ids) =>
+        new Map(ids.filter((id) => id === 'a').map((id) => [id, DEFAULT_COMPLIANCE] as const)),
+      zones: async () => new Map(),
+      recentCounts: async () => new Map(),
+      claimFirst: async (cs) => {
+        claimed.push(...cs.map((x) => x.messageId));
+        return new Set(cs.map((x) => x.messageId));
+      },
+      now: () => new Date(0),
+    });
+    const p = footerAcceptPolicy(ctx);
+    const c = (id: string, to: string, contact: AcceptCandidate['contact']) =>
+      ({ id, accountId: 'a', to, body: 'hi', contact }) as AcceptCandidate;
+    const batch = [
+      c('sent', '+1', { dnd: false, timeZone: null, firstSent: true }),
+      c('not-yet', '+2', { dnd: false, timeZone: null, firstSent: false }),
+      c('new', '+3', null),
+      c('unread', '+4', undefined),
+      c('unknown-flag', '+5', { dnd: false, timeZone: null }),
+      { ...c('no-settings', '+6', null), accountId: 'b' },
+    ];
+    const l = await p.load!(batch);
+    expect(claimed).toEqual(['not-yet', 'new', 'unread', 'unknown-flag']);
+    expect(p.decide(batch[5]!, l)).toEqual({ kind: 'allow' });
+    expect(p.decide(batch[0]!, l)).toEqual({ kind: 'allow' });
+    expect(p.decide(batch[1]!, l)).toMatchObject({ kind: 'transform' });
   });
 });
 
