@@ -11,7 +11,7 @@
  * the same invocation, and the ratios.
  *   fresh:   an empty database per run.
  *   preload: one database with --preload finished messages of history (not analyzed), runs on it
- *            (--keep-db leaves it for inspection).
+ *            (--keep-db leaves it, and each fresh run's database, for inspection).
  *   backlog: --backlog messages accepted while the carrier is down, then the SMSC comes up: the
  *            drain rate, first windows against last.
  * --rules on turns the per-message compliance rules on for the bench account (opt-out is always
@@ -364,7 +364,8 @@ for (const mode of modes) {
         try {
           await measure(`fresh${rules ? '+rules' : ''}${limits ? '+limits' : ''}`, run, db, rules, limits);
         } finally {
-          await db.drop();
+          if (values['keep-db']) console.log(`fresh: kept database ${db.name}`);
+          else await db.drop();
         }
       }
     }
