@@ -15,8 +15,6 @@ export interface ContactInfo {
   dnd: boolean;
   /** The contact's own zone, overriding what the number says. */
   timeZone: string | null;
-  /** The account's first message to them is taken (no footer is due); undefined: not read. */
-  firstSent?: boolean | undefined;
 }
 
 export interface SegmentInfo {

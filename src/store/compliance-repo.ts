@@ -90,17 +90,13 @@ export class ComplianceRepo extends ContactsRepo implements ComplianceStore {
       e164: string;
       dnd: boolean;
       time_zone: string | null;
-      first_sent: boolean;
     }>(
-      `SELECT c.account_id, c.e164, c.dnd, c.time_zone, ${FIRST_MESSAGE_TAKEN} AS first_sent
-       FROM unnest($1::uuid[], $2::text[]) AS k(a, t)
-       CROSS JOIN LATERAL (SELECT account_id, e164, dnd, time_zone, first_message_id, first_message_at FROM contacts
-                           WHERE account_id = k.a AND e164 = k.t OFFSET 0) c`,
+      `SELECT c.account_id, c.e164, c.dnd, c.time_zone FROM unnest($1::uuid[], $2::text[]) AS k(a, t)
+       CROSS JOIN LATERAL (SELECT account_id, e164, dnd, time_zone FROM contacts WHERE account_id = k.a AND e164 = k.t OFFSET 0) c`,
       [pairs.map((p) => p.accountId), pairs.map((p) => p.to)],
       'parley_contact_info',
     );
-    for (const x of r.rows)
-      out.set(`${x.account_id} ${x.e164}`, { dnd: x.dnd, timeZone: x.time_zone, firstSent: x.first_sent });
+    for (const x of r.rows) out.set(`${x.account_id} ${x.e164}`, { dnd: x.dnd, timeZone: x.time_zone });
     return out;
   }
 
