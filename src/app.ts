@@ -128,6 +128,7 @@ export async function createGateway(
       onIdleError: (err) => log.debug({ err: err.message }, 'idle database connection failed'),
     }));
   await migrate(db, opts.schema);
+  await db.warm();
   const owner = config.instanceId ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const bus: EventBus & { ready?: () => Promise<boolean> } = config.redisUrl
     ? new RedisBus(config.redisUrl, config.redisPrefix, owner, log)

@@ -242,6 +242,9 @@ export function footerAcceptPolicy(
       const claimed = await ctx.src.claimFirst(
         [...first.values()].map((c) => ({ accountId: c.accountId, to: c.to, messageId: c.id })),
       );
+      // The claim upserted a contact for every key it was given, claimed or not: the accept
+      // insert need not probe for them again (a unique-index probe per new recipient).
+      if (first.size > 0) for (const c of cs) if (first.has(`${c.accountId} ${c.to}`)) c.contactStored = true;
       return { claimed, settings };
     },
     decide: (c, l) => {

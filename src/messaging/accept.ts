@@ -230,7 +230,10 @@ export class AcceptService {
           this.opts.checkCallbackUrl,
         );
         // What was read about the recipient saves the compliance policies a second look-up.
-        if (c.to === r.to) c.contact = r.answer.contact;
+        if (c.to === r.to) {
+          c.contact = r.answer.contact;
+          if (c.contact) c.contactStored = true;
+        }
         c.senderRegistered = from.registered;
         c.senderBacklogUntil = from.backlogUntil;
         candidates.push({ i, c });

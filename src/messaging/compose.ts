@@ -42,6 +42,11 @@ export interface AcceptCandidate {
   trackLinks?: boolean | undefined;
   /** Short links a policy put in the body. */
   links?: readonly TrackedLink[] | undefined;
+  /**
+   * A contact row for (account, to) is known to be stored: the accept path read it, or a policy
+   * upserted it (the footer claim). The accept insert then does not create it again.
+   */
+  contactStored?: boolean | undefined;
   /** The sending number's registration (10DLC campaign, toll-free verification); undefined: unknown. */
   senderRegistered?: boolean | undefined;
   /** How far ahead the sender's rate-limited queue reaches (undefined: no backlog known). */
@@ -173,6 +178,7 @@ export function draftFor(
     requestHash: c.requestHash,
     // Always set (a spread would give drafts two shapes and slow every one of them).
     links,
+    contactStored: c.contactStored === true,
   };
 }
 

@@ -70,6 +70,8 @@ export interface MessageDraft {
   warnings?: string[] | undefined;
   /** Short links in the body, stored with the message. */
   links?: readonly TrackedLink[] | undefined;
+  /** The recipient's contact is stored already (read or upserted at accept): the insert skips it. */
+  contactStored?: boolean | undefined;
 }
 
 /** A claimed segment: everything needed to decide on it and submit it without another query. */

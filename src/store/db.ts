@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import { databaseUnavailable } from './db-errors.ts';
+import { prepareArrayParams } from './pg-array.ts';
 
 /** What repositories need from a database: parameterised queries and transactions. */
 export interface Queryable {
@@ -21,6 +22,12 @@ export interface Db extends Queryable {
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   /** Runs a multi-statement script without parameters (migrations). */
   exec(sql: string): Promise<void>;
+  /**
+   * Opens every connection the pool may use and loads each one's catalog caches for the
+   * schema's tables, so that neither happens in the middle of traffic. Call after migrating.
+   * Fails when the database cannot be reached.
+   */
+  warm(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,14 +66,21 @@ export interface DbOptions {
   onIdleError?: (err: Error) => void;
 }
 
+// Plans a statement naming every table of the schema: the backend opens each table and its
+// indexes and caches them (a new backend's first statements on the hot tables took 12-40 ms).
+const WARM_SQL = `SELECT coalesce(string_agg(format('SELECT 1 FROM %I.%I WHERE false', schemaname, tablename), ' UNION ALL '), 'SELECT 1')
+  FROM pg_tables WHERE schemaname = current_schema()`;
+
 class PgDb implements Db {
   readonly kind = 'postgres' as const;
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly size: number,
+  ) {}
 
   async query<T>(sql: string, params?: unknown[], name?: string) {
-    const r = await this.pool.query(
-      name ? { name, text: sql, values: params as unknown[] } : { text: sql, values: params as unknown[] },
-    );
+    const values = prepareArrayParams(params) as unknown[];
+    const r = await this.pool.query(name ? { name, text: sql, values } : { text: sql, values });
     return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
   }
 
@@ -85,11 +99,8 @@ class PgDb implements Db {
       await client.query('BEGIN');
       const q: Queryable = {
         query: async <R>(sql: string, params?: unknown[], name?: string) => {
-          const r = await client.query(
-            name
-              ? { name, text: sql, values: params as unknown[] }
-              : { text: sql, values: params as unknown[] },
-          );
+          const values = prepareArrayParams(params) as unknown[];
+          const r = await client.query(name ? { name, text: sql, values } : { text: sql, values });
           return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
         },
       };
@@ -110,6 +121,20 @@ class PgDb implements Db {
 
   async exec(sql: string): Promise<void> {
     await this.pool.query(sql);
+  }
+
+  async warm(): Promise<void> {
+    const clients: pg.PoolClient[] = [];
+    try {
+      for (let i = 0; i < this.size; i++) clients.push(await this.pool.connect());
+      const r = await clients[0]!.query<{ coalesce: string }>(WARM_SQL);
+      const sql = r.rows[0]?.coalesce ?? 'SELECT 1';
+      await Promise.all(clients.map((c) => c.query(sql)));
+    } catch (err) {
+      throw databaseUnavailable(err);
+    } finally {
+      for (const c of clients) c.release();
+    }
   }
 
   close(): Promise<void> {
@@ -144,6 +169,9 @@ class PgliteDb implements Db {
     );
   }
 
+  /** One in-process connection, opened already. */
+  async warm(): Promise<void> {}
+
   async exec(sql: string): Promise<void> {
     await this.db.exec(sql);
   }
@@ -173,6 +201,10 @@ export async function openDb(opts: DbOptions): Promise<Db> {
     const pool = new pg.Pool({
       connectionString: opts.url,
       max: opts.poolSize ?? 10,
+      // Connections are kept once opened: a connection closed while idle and reopened under
+      // the next burst cost a fork and cold caches in the middle of traffic (clusters of 50-70 ms
+      // accept latency at 2,000 requests/s).
+      min: opts.poolSize ?? 10,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
       // The client-side bound also covers a server that stopped answering altogether.
       query_timeout: stmtMs + 1_000,
@@ -191,7 +223,7 @@ export async function openDb(opts: DbOptions): Promise<Db> {
       await pool.end().catch(() => undefined);
       throw databaseUnavailable(err);
     }
-    return new PgDb(pool);
+    return new PgDb(pool, opts.poolSize ?? 10);
   }
   const { PGlite } = await import('@electric-sql/pglite');
   mkdirSync(opts.dataDir, { recursive: true });

@@ -171,11 +171,15 @@ export class MessagesRepo implements MessageStore {
     const l: unknown[][] = Array.from({ length: 5 }, () => []);
     for (const d of drafts)
       for (const link of d.links ?? []) pushRow(l, [link.code, d.id, d.accountId, d.from, link.url]);
-    // One contact row per recipient, tied to a draft that is surely inserted when there is one (an
+    // One contact row per recipient not known to be stored already (read by the sender hints or
+    // upserted by the footer claim), tied to a draft that is surely inserted when there is one (an
     // idempotent draft may be a replay, skipped above).
+    const stored = new Set<string>();
+    for (const d of drafts) if (d.contactStored === true) stored.add(`${d.accountId} ${d.to}`);
     const first = new Map<string, MessageDraft>();
     for (const d of drafts) {
       const k = `${d.accountId} ${d.to}`;
+      if (stored.has(k)) continue;
       const had = first.get(k);
       if (!had || (had.idempotencyKey !== undefined && d.idempotencyKey === undefined)) first.set(k, d);
     }

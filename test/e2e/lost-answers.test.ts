@@ -23,6 +23,7 @@ function losingAnswers(db: Db, lose: Record<string, number>): Db {
     kind: db.kind,
     tx: (fn) => db.tx(fn),
     exec: (sql) => db.exec(sql),
+    warm: () => db.warm(),
     close: () => db.close(),
     query: async (sql, params, name) => {
       const r = await db.query(sql, params, name);

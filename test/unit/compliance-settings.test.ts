@@ -102,6 +102,9 @@ describe('footer policy', () => {
     ];
     const l = await p.load!(batch);
     expect(claimed.map((x) => x.messageId)).toEqual(['1', '3', '5']);
+    // The claim upserted a contact for every key it was given (taken or not); the accept insert
+    // skips those. An account without the footer claims nothing, so its contact is not known.
+    expect(batch.map((x) => x.contactStored === true)).toEqual([true, true, true, false, true]);
     expect(p.decide(batch[0]!, l)).toEqual({
       kind: 'transform',
       body: `Acme: hi\n${DEFAULT_COMPLIANCE.footer.text}`,
@@ -147,6 +150,8 @@ describe('footer policy and known contacts', () => {
     ];
     const l = await p.load!(batch);
     expect(claimed).toEqual(['not-yet', 'new', 'unread', 'unknown-flag']);
+    // Claimed keys are stored now; the skipped known one is flagged by the accept path, not here.
+    expect(batch.map((x) => x.contactStored === true)).toEqual([false, true, true, true, true, false]);
     expect(p.decide(batch[5]!, l)).toEqual({ kind: 'allow' });
     expect(p.decide(batch[0]!, l)).toEqual({ kind: 'allow' });
     expect(p.decide(batch[1]!, l)).toMatchObject({ kind: 'transform' });
