@@ -1,4 +1,4 @@
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger };
 
@@ -57,13 +57,16 @@ export function serializeError(err: unknown): Record<string, unknown> {
 }
 
 /** Builds the process logger (pino JSON). `level: 'silent'` for tests that do not read logs. */
-export function createLogger(opts: { level?: string; name?: string } = {}): Logger {
-  return pino({
+export function createLogger(
+  opts: { level?: string; name?: string; destination?: DestinationStream } = {},
+): Logger {
+  const options = {
     name: opts.name ?? 'parley',
     level: opts.level ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: { err: serializeError },
-  });
+  };
+  return opts.destination ? pino(options, opts.destination) : pino(options);
 }
 
 /**

@@ -25,6 +25,7 @@ import type { MessagesRepo } from '../store/messages-repo.ts';
 import type { PduLogRepo } from '../store/pdu-log-repo.ts';
 import type { SendersRepo } from '../store/senders-repo.ts';
 import type { TollFreeRepo } from '../store/toll-free-repo.ts';
+import { lazyChildLoggerFactory } from './lazy-child-logger.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { clientErrorHandler, errorReply, registerErrorHandling, toAppError } from './plugins/errors.ts';
 import { registerSanitize } from './plugins/sanitize.ts';
@@ -123,6 +124,7 @@ export type App = FastifyInstance<
 export async function buildHttp(deps: HttpDeps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.log,
+    childLoggerFactory: lazyChildLoggerFactory,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimit,
     // Node checks request timeouts only every connectionsCheckingInterval (30 s by default): the
