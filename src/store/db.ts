@@ -24,10 +24,11 @@ export interface Db extends Queryable {
   exec(sql: string): Promise<void>;
   /**
    * Opens every connection the pool may use and loads each one's catalog caches for the
-   * schema's tables, so that neither happens in the middle of traffic. Call after migrating.
-   * Fails when the database cannot be reached.
+   * schema's tables, so that neither happens in the middle of traffic; answers how many were
+   * opened (fewer when the server refuses more). Call after migrating. Fails (DATABASE_UNAVAILABLE)
+   * when not even one connection can be opened.
    */
-  warm(): Promise<void>;
+  warm(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -123,13 +124,24 @@ class PgDb implements Db {
     await this.pool.query(sql);
   }
 
-  async warm(): Promise<void> {
+  async warm(): Promise<number> {
     const clients: pg.PoolClient[] = [];
     try {
-      for (let i = 0; i < this.size; i++) clients.push(await this.pool.connect());
+      for (let i = 0; i < this.size; i++) {
+        try {
+          clients.push(await this.pool.connect());
+        } catch (err) {
+          // The server may give fewer connections than the pool's size (max_connections, a
+          // connection limit per role): those are opened under load, as before. None at all is
+          // an unavailable database.
+          if (clients.length === 0) throw err;
+          break;
+        }
+      }
       const r = await clients[0]!.query<{ coalesce: string }>(WARM_SQL);
       const sql = r.rows[0]?.coalesce ?? 'SELECT 1';
       await Promise.all(clients.map((c) => c.query(sql)));
+      return clients.length;
     } catch (err) {
       throw databaseUnavailable(err);
     } finally {
@@ -170,7 +182,9 @@ class PgliteDb implements Db {
   }
 
   /** One in-process connection, opened already. */
-  async warm(): Promise<void> {}
+  async warm(): Promise<number> {
+    return 1;
+  }
 
   async exec(sql: string): Promise<void> {
     await this.db.exec(sql);

@@ -76,7 +76,7 @@ function capturing(out: Captured[], name: string): Db {
     ...q,
     tx: async (fn) => fn(q),
     exec: async () => undefined,
-    warm: async () => undefined,
+    warm: async () => 0,
     close: async () => undefined,
   };
 }
