@@ -52,19 +52,20 @@ describe('database pool warm-up', () => {
   it('a server that gives fewer connections than the pool size: warms those, and the gateway still starts', async () => {
     const role = `${schema}_lim`;
     await c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'warm-test' CONNECTION LIMIT 2`);
-    await c.query(`GRANT ALL ON SCHEMA ${schema} TO ${role}`);
-    await c.query(`GRANT SELECT ON ALL TABLES IN SCHEMA ${schema} TO ${role}`);
-    await c.query(`GRANT CREATE ON DATABASE ${new URL(await databaseUrl()).pathname.slice(1)} TO ${role}`);
-    const url = new URL(await databaseUrl());
-    url.username = role;
-    url.password = 'warm-test';
-    const small = await openDb({ url: url.toString(), dataDir: '', schema, poolSize: SIZE });
+    let small: Db | undefined;
     try {
+      await c.query(`GRANT ALL ON SCHEMA ${schema} TO ${role}`);
+      await c.query(`GRANT SELECT ON ALL TABLES IN SCHEMA ${schema} TO ${role}`);
+      await c.query(`GRANT CREATE ON DATABASE ${new URL(await databaseUrl()).pathname.slice(1)} TO ${role}`);
+      const url = new URL(await databaseUrl());
+      url.username = role;
+      url.password = 'warm-test';
+      small = await openDb({ url: url.toString(), dataDir: '', schema, poolSize: SIZE });
       expect(await small.warm()).toBe(2);
       const r = await small.query<{ n: number }>('SELECT 1 AS n');
       expect(r.rows[0]!.n).toBe(1);
     } finally {
-      await small.close();
+      await small?.close();
       await c.query(`DROP OWNED BY ${role}`);
       await c.query(`DROP ROLE ${role}`);
     }
