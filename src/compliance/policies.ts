@@ -231,11 +231,13 @@ export function footerAcceptPolicy(
     load: async (cs) => {
       const settings = await ctx.src.settings(cs.map((c) => c.accountId));
       const first = new Map<string, AcceptCandidate>();
+      const asking: AcceptCandidate[] = [];
       for (const c of cs) {
         if (!settings.get(c.accountId)?.footer.enabled) continue;
         // A contact whose first message is taken needs no claim: no upsert (and row lock) for
         // every message to a known recipient. The claim stays the only decider of the footer.
         if (c.contact?.firstSent === true) continue;
+        asking.push(c);
         const k = `${c.accountId} ${c.to}`;
         if (!first.has(k)) first.set(k, c);
       }
@@ -244,7 +246,7 @@ export function footerAcceptPolicy(
       );
       // The claim upserted a contact for every key it was given, claimed or not: the accept
       // insert need not probe for them again (a unique-index probe per new recipient).
-      if (first.size > 0) for (const c of cs) if (first.has(`${c.accountId} ${c.to}`)) c.contactStored = true;
+      for (const c of asking) c.contactStored = true;
       return { claimed, settings };
     },
     decide: (c, l) => {

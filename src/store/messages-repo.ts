@@ -174,18 +174,20 @@ export class MessagesRepo implements MessageStore {
     // One contact row per recipient not known to be stored already (read by the sender hints or
     // upserted by the footer claim), tied to a draft that is surely inserted when there is one (an
     // idempotent draft may be a replay, skipped above).
-    const stored = new Set<string>();
-    for (const d of drafts) if (d.contactStored === true) stored.add(`${d.accountId} ${d.to}`);
-    const first = new Map<string, MessageDraft>();
+    // null: some draft of the batch knows the contact is stored, whichever comes first.
+    const first = new Map<string, MessageDraft | null>();
     for (const d of drafts) {
       const k = `${d.accountId} ${d.to}`;
-      if (stored.has(k)) continue;
       const had = first.get(k);
-      if (!had || (had.idempotencyKey !== undefined && d.idempotencyKey === undefined)) first.set(k, d);
+      if (had === null) continue;
+      if (d.contactStored === true) first.set(k, null);
+      else if (!had || (had.idempotencyKey !== undefined && d.idempotencyKey === undefined)) first.set(k, d);
     }
     const c: unknown[][] = Array.from({ length: 5 }, () => []);
+    const create: MessageDraft[] = [];
+    for (const d of first.values()) if (d !== null) create.push(d);
     // Time-ordered ids: a new contact lands at the primary key's right edge, not on a random page.
-    for (const d of [...first.values()].sort(compareContactKeys))
+    for (const d of create.sort(compareContactKeys))
       pushRow(c, [newMessageId(), d.accountId, d.to, d.id, d.idempotencyKey !== undefined]);
     const r = await q.query<{ id: string }>(INSERT_SQL, [...m, ...s, ...l, ...c], 'parley_insert_drafts');
     return new Set(r.rows.map((x) => x.id));

@@ -15,26 +15,22 @@ const ESCAPE = /[\\"]/g;
 export function pgArrayLiteral(values: readonly unknown[]): string | undefined {
   const n = values.length;
   if (n === 0) return '{}';
-  const parts: string[] = new Array(n * 4 + 1);
-  let k = 0;
-  parts[k++] = '{';
+  const parts: string[] = ['{'];
   for (let i = 0; i < n; i++) {
     const v = values[i];
-    if (i > 0) parts[k++] = ',';
+    if (i > 0) parts.push(',');
     if (v === null || v === undefined) {
-      parts[k++] = 'NULL';
+      parts.push('NULL');
       continue;
     }
     let s: string;
     if (typeof v === 'string') s = v;
     else if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') s = String(v);
     else return undefined;
-    parts[k++] = '"';
-    parts[k++] = NEEDS_ESCAPE.test(s) ? s.replace(ESCAPE, '\\$&') : s;
-    parts[k++] = '"';
+    // Quote and body as separate parts: no short-lived concatenated string per element.
+    parts.push('"', NEEDS_ESCAPE.test(s) ? s.replace(ESCAPE, '\\$&') : s, '"');
   }
-  parts[k++] = '}';
-  parts.length = k;
+  parts.push('}');
   return parts.join('');
 }
 

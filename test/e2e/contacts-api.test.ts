@@ -10,6 +10,14 @@ afterAll(async () => {
 });
 const auth = () => ({ authorization: `Bearer ${t.account.apiKey}` });
 
+/** A new account with its messaging-compliance settings put (the PUT's answer in `put`). */
+async function accountWithSettings(name: string, number: string, settings: Record<string, unknown>) {
+  const acc = await t.createAccount(name, number);
+  const auth = { authorization: `Bearer ${acc.apiKey}` };
+  const put = await t.request('PUT', '/v1/settings/messaging-compliance', settings, auth);
+  return { auth, put };
+}
+
 describe('contacts and consent API', () => {
   it('creates, finds by number, updates, and refuses bad input with 4xx', async () => {
     const c = await t.request('POST', '/v1/contacts', { number: '(415) 555-0150', name: 'Ann' }, auth());
@@ -104,14 +112,9 @@ describe('contacts and consent API', () => {
 
   it('creates the contact on the first send, footer on or off, once under racing batches (regression)', async () => {
     // Found: with the footer off, a send created no contact (only the footer claim or a reply did).
-    const acc = await t.createAccount('First sends', '+15550106777');
-    const a2 = { authorization: `Bearer ${acc.apiKey}` };
-    const off = await t.request(
-      'PUT',
-      '/v1/settings/messaging-compliance',
-      { footer: { enabled: false } },
-      a2,
-    );
+    const { auth: a2, put: off } = await accountWithSettings('First sends', '+15550106777', {
+      footer: { enabled: false },
+    });
     expect(off.json.footer.enabled).toBe(false);
     const numbers = Array.from({ length: 12 }, (_, i) => `+1415555${String(300 + i).padStart(4, '0')}`);
     const known = await t.request('POST', '/v1/contacts', { number: numbers[0] }, a2);
@@ -184,14 +187,9 @@ describe('contacts and consent API', () => {
   });
 
   it('caps messages per contact when the account sets a frequency cap', async () => {
-    const other = await t.createAccount('Capped', '+15550106666');
-    const auth2 = { authorization: `Bearer ${other.apiKey}` };
-    const put = await t.request(
-      'PUT',
-      '/v1/settings/messaging-compliance',
-      { frequencyCap: { enabled: true, max: 2 } },
-      auth2,
-    );
+    const { auth: auth2, put } = await accountWithSettings('Capped', '+15550106666', {
+      frequencyCap: { enabled: true, max: 2 },
+    });
     expect(put.json.frequencyCap).toEqual({ enabled: true, max: 2, hours: 24 });
     const codes: number[] = [];
     for (let i = 0; i < 3; i++)
