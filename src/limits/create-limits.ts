@@ -11,7 +11,7 @@ import { countOverLimit, type OverLimitSource } from './over-limit.ts';
 import { DEFAULT_LIMIT_TABLE, type LimitTable, mergeLimits } from './policy-table.ts';
 import type { LimitsStore } from './ports.ts';
 import { senderQueuePolicy } from './queue-cap-policy.ts';
-import { BottleneckRateLimiter } from './rate-limiter.ts';
+import { SlotRateLimiter } from './rate-limiter.ts';
 
 /** What the limits add to a gateway: their policies, and a stop for their connections and counts. */
 export interface Limits {
@@ -22,8 +22,8 @@ export interface Limits {
 
 /**
  * The rate limits of one gateway: the count of carriers' "over the limit" answers (always), and
- * when limits are on, a Bottleneck limiter (in Redis when REDIS_URL is set, so every instance
- * shares each reservoir), the dispatch policy over it with each carrier's table (defaults, then
+ * when limits are on, a slot limiter (in Redis when REDIS_URL is set, so every instance
+ * shares each limit), the dispatch policy over it with each carrier's table (defaults, then
  * the operator's overrides, then the carrier's own) and the sender queue cap at accept. Never
  * fails: a Redis that is away shows later as rejected takes, which defer the batch.
  */
@@ -37,7 +37,7 @@ export function createLimits(
   const overLimit = countOverLimit(deps.bus, store, metrics, deps.log);
   if (!config.rateLimits.enabled)
     return { acceptPolicies: [], dispatchPolicies: [], stop: () => overLimit.stop() };
-  const limiter = new BottleneckRateLimiter(config.redisUrl, config.redisPrefix);
+  const limiter = new SlotRateLimiter(config.redisUrl, config.redisPrefix);
   const base = mergeLimits(DEFAULT_LIMIT_TABLE, config.rateLimits.overrides);
   const tables = new Map<string, LimitTable>(
     config.carriers.map((c) => [c.id, mergeLimits(base, c.rateLimits)]),

@@ -1,8 +1,10 @@
 /**
  * The rate-limit policy at dispatch: every claimed segment still going after the other policies
- * takes its share of its number's rate, its campaign's rate on the carrier it is routed to and
- * its brand's daily cap; what gets no share waits in the database (deferred, no lease held),
- * spread over the coming intervals so it comes back when there is room, not all at once.
+ * gets a send slot under its number's rate and its campaign's rate on the carrier it is routed to
+ * (one reservation per sender and batch, see rate-limiter.ts), and a share of its brand's daily
+ * cap. Those with a slot within the horizon are allowed at that slot (the dispatcher writes them
+ * then, and withdraws one that would go out late); the rest wait in the database (deferred, no
+ * lease held), spread one slot apart so they come back before their slot, not all at once.
  */
 
 import type { ClaimedSegment } from '../messaging/model.ts';
@@ -40,24 +42,22 @@ export interface LimitsPolicyDeps {
 
 type Decisions = Map<ClaimedSegment, Decision>;
 
-/** Held segments are due back at this fraction of their place in the queue (see decideGroup). */
-const RETURN_SOONER = 0.8;
-
-/** Segments a group was granted, what it took from which limit, and when. */
-interface Grants {
-  segs: ClaimedSegment[];
-  taken: Array<{ spec: RateSpec; n: number }>;
-  at: number;
-}
+/**
+ * How far ahead slots are reserved: the segments granted wait in flight (lease held, counted in
+ * the dispatcher's in-flight cap) for at most this long before their slot. Held segments are
+ * asked back half of it before their slot, so a dispatcher that comes back within that finds its
+ * slot still ahead.
+ */
+export const HORIZON_MS = 250;
 
 /**
- * How old a grant may be when the batch is decided. A grant belongs to the interval it was taken
- * in; written seconds later (a batch held up by a slow round trip of another group), it lands on
- * top of a later interval's grants and the carrier sees a second over the limit (bench:limits saw
- * a 0.4/s number twice within 30 ms). At most 100 ms, and half of the shortest refill interval.
+ * The first slot of a limit not in use is this far ahead: the rest of the batch is decided and
+ * the segment reaches its write within it (a slot passed meanwhile would be lost).
  */
-const maxGrantAge = (taken: Grants['taken']) =>
-  Math.max(25, Math.min(100, ...taken.map((x) => x.spec.intervalMs / 2)));
+export const LEAD_MS = 50;
+
+/** Held segments are asked back this long before their slot (between the lead and the horizon). */
+const RETURN_BEFORE_MS = (LEAD_MS + HORIZON_MS) / 2;
 
 /**
  * Builds the policy. It loads late (after the policies before it decided), so a segment that
@@ -80,17 +80,15 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
   const written = new Map<string, number>();
 
   /**
-   * Spreads `n` held-back segments one rate-step apart after those already waiting for `spec`.
-   * Steps, not whole intervals: many small groups (a campaign's numbers, each with a few held
-   * back) must fill the schedule as densely as one big group, or the limit is never reached.
+   * Spreads `n` held-back segments one slot apart from `from`, after those already waiting for
+   * `spec`: many small groups (a campaign's numbers, each with a few held back) queue behind one
+   * another instead of all coming back for the same slot.
    */
-  function spread(spec: RateSpec, n: number, from: number): number[] {
-    const t = now();
-    const base = Math.max(horizons.get(spec.key) ?? 0, from, t);
-    const step = spec.intervalMs / spec.amount;
+  function spread(spec: RateSpec, step: number, n: number, from: number): number[] {
+    const base = Math.max(horizons.get(spec.key) ?? 0, from);
     const out: number[] = [];
-    for (let j = 0; j < n; j++) out.push(base + (j + 1) * step);
-    horizons.set(spec.key, out[out.length - 1]!);
+    for (let j = 0; j < n; j++) out.push(base + j * step);
+    horizons.set(spec.key, base + n * step);
     return out;
   }
 
@@ -100,60 +98,42 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
     carrierId: string,
     out: Decisions,
     backlog: Map<string, number>,
-    fresh: Grants[],
   ): Promise<void> {
-    const { rates: layered, daily } = limitsFor(sender, carrierId, deps.tableFor(carrierId));
-    // The slowest limit first: it is the one most likely to refuse, and a refusal then costs one
-    // round trip instead of taking from the looser limits and giving back.
-    const rates = [...layered].sort((x, y) => x.amount / x.intervalMs - y.amount / y.intervalMs);
-    let granted = segs.length;
-    let binding: RateSpec | undefined;
-    let bindingKind: LimitKind | undefined;
-    const taken: Array<{ spec: RateSpec; n: number }> = [];
-    for (const spec of rates) {
-      const g = (await deps.limiter.take(spec, granted)).granted;
-      if (g < granted) {
-        // What the earlier (looser) limits gave beyond this one goes back to them.
-        await Promise.all(taken.map((x) => deps.limiter.giveBack(x.spec, x.n - g)));
-        for (const x of taken) x.n = g;
-        granted = g;
-        binding = spec;
-        bindingKind = spec.kind;
-      }
-      taken.push({ spec, n: g });
-      if (granted === 0) break;
-    }
+    const { rates, daily } = limitsFor(sender, carrierId, deps.tableFor(carrierId));
+    const r = await deps.limiter.reserve(rates, segs.length, { leadMs: LEAD_MS, horizonMs: HORIZON_MS });
+    const t = now();
+    // The pace of this sender's slots is its widest-spaced limit: the one that holds the rest.
+    const pace = rates.reduce((x, y) => (y.spacingMs > x.spacingMs ? y : x));
+    const lateMs = Math.min(...rates.map((x) => x.lateMs));
+    let granted = r.granted;
     let dailyHit = false;
     if (daily && granted > 0) {
-      const g = await deps.store.takeDaily(daily.brandId, pacificDay(new Date(now())), granted, daily.cap);
+      const g = await deps.store.takeDaily(daily.brandId, pacificDay(new Date(t)), granted, daily.cap);
+      // The slots of those refused stay unused: once a day per brand, on the carrier's side.
       if (g < granted) {
-        await Promise.all(taken.map((x) => deps.limiter.giveBack(x.spec, x.n - g)));
-        for (const x of taken) x.n = g;
         granted = g;
         dailyHit = true;
-        bindingKind = 'brand_daily';
       }
     }
-    if (granted > 0) fresh.push({ segs: segs.slice(0, granted), taken, at: now() });
+    for (let j = 0; j < granted; j++) {
+      const at = r.firstAt + j * r.stepMs;
+      out.set(segs[j]!, { kind: 'allow', at, by: at + lateMs });
+    }
     const held = segs.length - granted;
     if (held === 0) return;
-    deps.onDeferred?.(bindingKind ?? 'number', held);
-    const numberSpec = layered[0]!;
-    const waitFor = binding ?? numberSpec;
+    deps.onDeferred?.(dailyHit ? 'brand_daily' : pace.kind, held);
+    const numberSpec = rates[0]!;
     // Past the daily cap everything held waits for the reset, then goes at the number's pace.
     const times = dailyHit
-      ? spread(numberSpec, held, nextPacificMidnight(new Date(now())).getTime())
-      : spread(waitFor, held, 0);
-    const t = now();
+      ? spread(numberSpec, numberSpec.spacingMs, held, nextPacificMidnight(new Date(t)).getTime())
+      : spread(pace, r.stepMs || pace.spacingMs, held, r.nextAt);
     for (let j = 0; j < held; j++) {
       const seg = segs[granted + j]!;
       out.set(seg, {
         kind: 'defer',
-        // A queue that comes back exactly at the limit's pace has no slack: each return that
-        // misses its refill by a little goes to the back of the queue, and the limit is not
-        // reached (bench:limits: one short code 20 % under, its queue held by one instance). Held
-        // segments come back a fifth sooner than the queue drains; the backlog keeps real times.
-        until: new Date(dailyHit ? times[j]! : t + (times[j]! - t) * RETURN_SOONER),
+        // Back between the lead and the horizon before its slot: a return that misses its slot
+        // loses that time, and one that comes before the horizon goes to the back of the queue.
+        until: new Date(dailyHit ? times[j]! : Math.max(t, times[j]! - RETURN_BEFORE_MS)),
         reason: dailyHit ? 'daily_cap_reached' : 'rate_limited',
       });
     }
@@ -194,25 +174,19 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
         g.segs.push(seg);
       }
       const backlog = new Map<string, number>();
-      const fresh: Grants[] = [];
       await Promise.all(
-        [...groups.values()].map((g) => decideGroup(g.segs, g.sender, g.carrierId, out, backlog, fresh)),
+        [...groups.values()].map((g) => decideGroup(g.segs, g.sender, g.carrierId, out, backlog)),
       );
-      // Grants that went stale waiting for the rest of the batch are not used: their segments
-      // come back at once and take again, and their tokens go back (up to the bucket's depth).
+      // A slot already past (the batch waited on another group's round trip) is not used: sent
+      // now it would crowd the slots after it. Its segment comes back at once for a new one.
       const t = now();
-      const stale = fresh.filter((f) => t - f.at > maxGrantAge(f.taken));
-      if (stale.length > 0) {
-        let n = 0;
-        for (const f of stale)
-          for (const seg of f.segs) {
-            out.set(seg, { kind: 'defer', until: new Date(t), reason: 'rate_limited' });
-            n++;
-          }
-        deps.onStaleGrants?.(n);
-        // The brand's daily count keeps them: a rare over-count errs on the carrier's side.
-        await Promise.all(stale.flatMap((f) => f.taken.map((x) => deps.limiter.giveBack(x.spec, x.n))));
-      }
+      let stale = 0;
+      for (const [seg, d] of out)
+        if (d.kind === 'allow' && d.by !== undefined && d.by < t) {
+          out.set(seg, { kind: 'defer', until: new Date(t), reason: 'rate_limited' });
+          stale++;
+        }
+      if (stale > 0) deps.onStaleGrants?.(stale);
       const moved = [...backlog].filter(
         ([e164, until]) => Math.abs((written.get(e164) ?? 0) - until) >= 1_000,
       );

@@ -87,30 +87,49 @@ export interface SenderProfile {
 }
 
 /**
- * One rate limit as the limiter keeps it: `amount` segments per `intervalMs`, whole numbers so
- * that a limiter's reservoir never holds a fraction of a segment.
+ * What the SMSC may see of a limit in any sliding second besides the rate: nothing. Slots are
+ * spaced so that any `ceil(rate) + 1` of them span at least a second plus this margin, which
+ * absorbs the grant-to-wire delay that varies between two submits (a submit later than half of it
+ * is withdrawn, see RateSpec). The price is this share of an integer rate: 1.5 % at 15 ms.
+ */
+export const PACING_MARGIN_MS = 15;
+
+/**
+ * One rate limit as the limiter keeps it: a slot every `spacingMs` (see rateSpec).
  */
 export interface RateSpec {
   key: string;
   kind: 'number' | 'campaign';
-  amount: number;
-  intervalMs: number;
+  /** The limit as set, segments per second. */
+  perSecond: number;
+  /** Time between two slots of this limit. */
+  spacingMs: number;
+  /**
+   * A submit written this long after its slot is withdrawn. Late by up to the slots' slack over a
+   * second it crowds nothing; later, it and the slot `ceil(rate)` after it fall within a second
+   * only if that one is on time: up to twice the slack is a bet worth taking (bench:limits: a
+   * withdrawn slot is lost for sure, 5 % of a campaign's rate at one slack).
+   */
+  lateMs: number;
 }
 
 /**
- * A rate in segments per second as whole segments per interval, about a quarter second's worth
- * (at least one segment) every `amount / rate` seconds: the long-run rate is exact, and as the
- * reservoir holds at most one interval's amount, no second ever carries more than its rate plus
- * that amount (100/s: 25 every 250 ms; 3/s: 1 every 333 ms; 15 a minute: 1 every 4 s).
- * Why a quarter second and not finer: what is not taken within an interval is lost, and a
- * loaded dispatcher comes back to a sender every 100 ms or so — at a tenth of a second, limits
- * of tens a second lost a fifth of their allowance in bench:limits.
+ * A rate in segments per second as evenly spaced send slots: one every `1000 / rate` ms, or
+ * wider where that would let `ceil(rate) + 1` slots fall within a second and the pacing margin
+ * (integer rates: a second's `rate` slots span 1 s + 15 ms). So no sliding second ever carries
+ * more than the rate rounded up, also after the delay a submit takes to the wire, and the
+ * long-run rate is the rate (fractional rates: 75 a minute is a slot every 800 ms) or 1 % under
+ * it (integer rates, 1.5 %). Why slots and not a bucket: a token bucket one refill deep lets a second
+ * carry its rate plus one refill (bench:limits: 128 limits over their allowance), and a sliding
+ * log loses every delay between a slot freeing and the dispatcher coming back (2–5 % under).
  */
 export function rateSpec(key: string, kind: RateSpec['kind'], perSecond: number): RateSpec {
   if (!(perSecond > 0) || !Number.isFinite(perSecond))
     throw new RangeError(`rate of ${key} must be positive`);
-  const amount = Math.max(1, Math.floor(perSecond / 4));
-  return { key, kind, amount, intervalMs: (1000 * amount) / perSecond };
+  const allowance = Math.max(1, Math.ceil(perSecond - 1e-9));
+  const spacingMs = Math.max(1000 / perSecond, (1000 + PACING_MARGIN_MS) / allowance);
+  const slack = allowance * spacingMs - 1000;
+  return { key, kind, perSecond, spacingMs, lateMs: Math.min(500, 2 * slack) };
 }
 
 /** A brand's daily cap, counted by our own durable counter (see DailyCaps). */

@@ -1,186 +1,259 @@
 /**
- * The rate limiter behind the limits policy: a small interface, and Bottleneck behind it. With
- * Redis, Bottleneck's clustering keeps each limit's reservoir in Redis, so every gateway instance
- * draws from the same one; without it, a local reservoir.
+ * The rate limiter behind the limits policy: send slots, reserved for all of a sender's limits at
+ * once, in Redis (shared by every gateway instance) or in memory.
  *
- * Why take, not schedule: a message that waits for a limit must wait in the database, holding no
- * lease and no memory, so dispatch never queues a job inside Bottleneck. It asks how much of the
- * reservoir is there and takes that much at once (one weighted draw per sender and batch — one
- * job per message would be timer-bound at a few hundred a second), and defers the rest.
- * The reservoir grows by `amount` every `intervalMs` up to `amount` (reservoirIncrease*): a
- * token bucket one interval deep, so no interval ever carries more than its share, and Redis
- * advances it by whole intervals from the last one (no drift from when it is asked).
+ * Each limit keeps one time: when its next slot is free (a "theoretical arrival time", as in
+ * GCRA). Reserving `want` segments under limits L1..Lk takes the first slot at
+ * `max(now, next(L1), …, next(Lk))` and the following ones a `max(spacing)` apart, as many as
+ * fall within `horizonMs` from now; each limit's next slot becomes the last slot plus its own
+ * spacing. The dispatcher then writes each segment at its slot (a bounded wait, in flight), so
+ * what reaches the SMSC is paced, not burst, and a slot is never late because the dispatcher
+ * came back late: the next batch is due before its slot, and the slot waits for it.
+ *
+ * Why not Bottleneck (still the pacer of `cli send`): its reservoir is a token bucket, which lets
+ * a sliding second carry the rate plus one refill (bench:limits: 128 of 658 limits over their
+ * allowance); it has no slot or sliding-window primitive, and its weighted draws took two round
+ * trips per limit. One script here takes one round trip per sender and batch for all its limits.
  */
-import Bottleneck from 'bottleneck';
 import { Redis } from 'ioredis';
 import type { RateSpec } from './policy-table.ts';
 
-export interface Grant {
-  /** Segments taken (0 to the number asked for). */
+/**
+ * Slots reserved for the first `granted` segments: at `firstAt`, then every `stepMs` (epoch ms on
+ * this process's clock).
+ */
+export interface Reservation {
   granted: number;
+  firstAt: number;
+  stepMs: number;
+  /** The slot the next segment would get (for deferring the rest). */
+  nextAt: number;
+}
+
+/** Which slots a reservation may take: from `leadMs` to `horizonMs` after now. */
+export interface SlotWindow {
+  /** Time the caller needs before its first write (deciding the rest of its batch). */
+  leadMs: number;
+  horizonMs: number;
 }
 
 export interface RateLimiter {
   /**
-   * Takes up to `want` segments of `limit`'s allowance now. Rejects when the shared store cannot
-   * be reached (nothing was taken; the caller defers).
+   * Reserves slots for up to `want` segments under every limit of `limits` jointly, those within
+   * the window. Rejects when the shared store cannot be reached or does not answer in
+   * time (nothing may have been reserved; the caller defers).
    */
-  take(limit: RateSpec, want: number): Promise<Grant>;
-  /** Returns segments taken but not used (a later limit granted fewer). Best effort. */
-  giveBack(limit: RateSpec, n: number): Promise<void>;
-  /** Limits in memory (each one a reservoir, in Redis or here). */
+  reserve(limits: readonly RateSpec[], want: number, window: SlotWindow): Promise<Reservation>;
+  /** Limits seen recently (each one a time, in Redis or here). */
   readonly size: number;
   close(): Promise<void>;
 }
 
-interface Entry {
-  limiter: Bottleneck;
-  spec: RateSpec;
-  usedAt: number;
+/**
+ * The reservation itself, for one clock: `next` holds each limit's next free slot (ms, same clock
+ * as `now`). Pure: the Redis script below is the same arithmetic, and is tested against this.
+ */
+export function reserveSlots(
+  next: readonly number[],
+  spacings: readonly number[],
+  now: number,
+  want: number,
+  w: SlotWindow,
+): { granted: number; first: number; step: number; next: number[] } {
+  const horizonMs = w.horizonMs;
+  let first = now + w.leadMs;
+  let step = 0;
+  for (let i = 0; i < next.length; i++) {
+    if (next[i]! > first) first = next[i]!;
+    if (spacings[i]! > step) step = spacings[i]!;
+  }
+  let granted = 0;
+  if (want > 0 && first <= now + horizonMs)
+    granted = Math.min(want, Math.floor((now + horizonMs - first) / step) + 1);
+  if (granted === 0) return { granted, first, step, next: [...next] };
+  const last = first + (granted - 1) * step;
+  return { granted, first, step, next: spacings.map((s) => last + s) };
 }
 
-/** How long a limit unused stays in memory (and its Redis keys live). */
+/** The same as reserveSlots, atomic in Redis; `now` is Redis's own clock unless given (tests). */
+const RESERVE_LUA = `
+local want = tonumber(ARGV[1])
+local horizon = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+if now < 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+local first = now + tonumber(ARGV[4])
+local step = 0
+for i = 1, #KEYS do
+  local n = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if n > first then first = n end
+  local s = tonumber(ARGV[4 + i])
+  if s > step then step = s end
+end
+local granted = 0
+if want > 0 and first <= now + horizon then
+  granted = math.min(want, math.floor((now + horizon - first) / step) + 1)
+end
+if granted > 0 then
+  local last = first + (granted - 1) * step
+  for i = 1, #KEYS do
+    local n = last + tonumber(ARGV[4 + i])
+    redis.call('SET', KEYS[i], string.format('%.3f', n), 'PX', math.ceil(n - now) + 1000)
+  end
+end
+return { granted, string.format('%.3f', first), string.format('%.3f', step) }
+`;
+
+/** How long a limit not asked for stays remembered. */
 const IDLE_MS = 10 * 60_000;
 
+type ReserveCommand = (numKeys: number, ...args: Array<string | number>) => Promise<[number, string, string]>;
+
 /**
- * Bottleneck reservoirs, one per limit key, created on first use and dropped after `IDLE_MS`
- * unused. With `redisUrl` they live in Redis, over one connection of their own (Bottleneck closes
- * it); `prefix` keeps tests and deployments apart.
+ * Slot reservations in Redis (with `redisUrl`, over one connection of its own; `prefix` keeps
+ * tests and deployments apart) or in this process.
  */
-export class BottleneckRateLimiter implements RateLimiter {
-  private readonly entries = new Map<string, Entry>();
-  private readonly connection: Bottleneck.IORedisConnection | undefined;
+export class SlotRateLimiter implements RateLimiter {
+  private readonly local = new Map<string, number>();
+  private readonly redis: (Redis & { parleyReserve: ReserveCommand }) | undefined;
+  /** Limit key → when it was last asked for (for `size`, and to forget idle local limits). */
+  private readonly recent = new Map<string, number>();
   private readonly sweep: NodeJS.Timeout;
+  private readonly clockSync: NodeJS.Timeout | undefined;
+  /** One wait for the connection, shared by every reservation made while it is not ready. */
+  private connecting: Promise<void> | undefined;
+  /** Redis's clock minus ours (ms), as last measured. */
+  private offsetMs = 0;
 
   constructor(
     redisUrl: string | undefined,
     private readonly prefix: string,
-    /** A take not answered within this rejects (Bottleneck waits forever for a Redis never reached). */
+    /** A reservation not answered within this rejects (the policy defers the batch). */
     private readonly timeoutMs = 1_000,
+    /** Tests: the clock Redis's script uses instead of its own (ms). */
+    private readonly clock?: () => number,
   ) {
     if (redisUrl) {
       // Commands fail at once while Redis is away (the policy defers) instead of piling up.
-      const client = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
-      this.connection = new Bottleneck.IORedisConnection({ client, Redis });
-      // A lost Redis shows as rejected takes (the policy defers); the connection must not crash us.
-      this.connection.on('error', () => undefined);
-      // Bottleneck unsubscribes a dropped limiter without handling the promise: with Redis away
-      // that rejection would be unhandled. Its subscriber is ours to guard.
-      // (`ready` is a promise in the implementation, though its typings call it a method.)
-      const ready = (this.connection as unknown as { ready: Promise<{ subscriber: unknown }> }).ready;
-      void ready.then(
-        ({ subscriber }) => {
-          const sub = subscriber as { unsubscribe: (...a: unknown[]) => Promise<unknown> };
-          const unsubscribe = sub.unsubscribe.bind(sub);
-          sub.unsubscribe = (...a: unknown[]) => unsubscribe(...a).catch(() => undefined);
-        },
-        () => undefined,
-      );
+      const r = new Redis(redisUrl, {
+        maxRetriesPerRequest: 1,
+        enableOfflineQueue: false,
+        lazyConnect: false,
+      });
+      // A lost Redis shows as rejected reservations; the connection must not crash us.
+      r.on('error', () => undefined);
+      r.defineCommand('parleyReserve', { lua: RESERVE_LUA });
+      this.redis = r as Redis & { parleyReserve: ReserveCommand };
+      // Two hosts' clocks may differ by more than a slot's margin: measured, as NTP does.
+      void this.syncClock();
+      this.clockSync = setInterval(() => void this.syncClock(), 30_000);
+      this.clockSync.unref();
     }
     this.sweep = setInterval(() => this.dropIdle(), 60_000);
     this.sweep.unref();
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.recent.size;
   }
 
-  take(limit: RateSpec, want: number): Promise<Grant> {
-    if (want <= 0) return Promise.resolve({ granted: 0 });
+  reserve(limits: readonly RateSpec[], want: number, window: SlotWindow): Promise<Reservation> {
+    if (want <= 0 || limits.length === 0) {
+      const t = Date.now();
+      return Promise.resolve({ granted: Math.max(0, want), firstAt: t, stepMs: 0, nextAt: t });
+    }
+    const at = Date.now();
+    for (const l of limits) this.recent.set(l.key, at);
+    if (!this.redis) return Promise.resolve(this.reserveLocal(limits, want, window));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('rate limiter did not answer in time')), this.timeoutMs);
     });
-    const taking = this.takeNow(limit, want);
-    // A take that times out may still complete: its segments are then taken and unused, which
-    // errs on the side of the carrier's limit.
-    taking.catch(() => undefined);
-    return Promise.race([taking, timeout]).finally(() => clearTimeout(timer));
+    const args: Array<string | number> = limits.map((l) => `${this.prefix}slot:${l.key}`);
+    args.push(want, window.horizonMs, this.clock ? this.clock() : -1, window.leadMs);
+    for (const l of limits) args.push(l.spacingMs);
+    const redis = this.redis;
+    // Not connected yet (a start, a reconnect): wait for it within the timeout rather than fail
+    // a batch that a connection a few ms away would have answered.
+    if (redis.status !== 'ready')
+      this.connecting ??= new Promise<void>((resolve) =>
+        redis.once('ready', () => {
+          this.connecting = undefined;
+          resolve();
+        }),
+      );
+    const connected = redis.status === 'ready' ? Promise.resolve() : this.connecting!;
+    const asking = connected
+      .then(() => redis.parleyReserve(limits.length, ...args))
+      .then(([g, first, step]) => {
+        // Slots are on Redis's clock, one for every instance; here they are written on ours.
+        const firstAt = Number(first) - (this.clock ? 0 : this.offsetMs);
+        const stepMs = Number(step);
+        return { granted: Number(g), firstAt, stepMs, nextAt: firstAt + Number(g) * stepMs };
+      });
+    // A reservation that times out may still be made: its slots then go unused, which errs on
+    // the side of the carrier's limit.
+    asking.catch(() => undefined);
+    return Promise.race([asking, timeout]).finally(() => clearTimeout(timer));
   }
 
-  private async takeNow(limit: RateSpec, want: number): Promise<Grant> {
-    const lim = this.limiterFor(limit);
-    const have = Math.floor((await lim.currentReservoir()) ?? 0);
-    const ask = Math.min(want, have);
-    if (ask <= 0) return { granted: 0 };
-    // Atomic in Redis: two instances may both have seen `have`; the one that overdraws gives the
-    // overdraft back at once, so the reservoir never goes below zero for long or lets more out.
-    const left = await lim.incrementReservoir(-ask);
-    if (left >= 0) return { granted: ask };
-    const over = Math.min(ask, -left);
-    await lim.incrementReservoir(over);
-    return { granted: ask - over };
+  private reserveLocal(limits: readonly RateSpec[], want: number, window: SlotWindow): Reservation {
+    const now = this.clock ? this.clock() : Date.now();
+    const r = reserveSlots(
+      limits.map((l) => this.local.get(l.key) ?? 0),
+      limits.map((l) => l.spacingMs),
+      now,
+      want,
+      window,
+    );
+    if (r.granted > 0) for (const [i, l] of limits.entries()) this.local.set(l.key, r.next[i]!);
+    return { granted: r.granted, firstAt: r.first, stepMs: r.step, nextAt: r.first + r.granted * r.step };
   }
 
-  async giveBack(limit: RateSpec, n: number): Promise<void> {
-    if (n <= 0) return;
-    const e = this.entries.get(limit.key);
-    if (!e) return;
-    const back = async () => {
-      // Never above one interval's amount: giving back must not make a bigger burst possible.
-      const now = Math.floor((await e.limiter.currentReservoir()) ?? 0);
-      const room = Math.max(0, e.spec.amount - now);
-      if (room > 0) await e.limiter.incrementReservoir(Math.min(n, room));
-    };
-    let timer: NodeJS.Timeout | undefined;
-    // Best effort: segments not given back are only unused allowance.
-    await Promise.race([back(), new Promise<void>((r) => (timer = setTimeout(r, this.timeoutMs)))])
-      .catch(() => undefined)
-      .finally(() => clearTimeout(timer));
+  /**
+   * Measures Redis's clock against ours: of a few round trips, the quickest, whose midpoint is
+   * closest to when Redis read its clock. Never rejects (a Redis away keeps the last offset).
+   */
+  async syncClock(): Promise<number> {
+    if (!this.redis) return 0;
+    let best = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 5; i++) {
+      try {
+        const t0 = performance.now();
+        const [sec, usec] = await this.redis.time();
+        const t1 = performance.now();
+        if (t1 - t0 < best) {
+          best = t1 - t0;
+          const ours = performance.timeOrigin + (t0 + t1) / 2;
+          this.offsetMs = Number(sec) * 1000 + Number(usec) / 1000 - ours;
+        }
+      } catch {
+        break;
+      }
+    }
+    return this.offsetMs;
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweep);
-    const all = [...this.entries.values()];
-    this.entries.clear();
-    // The connection first: terminated, it no longer unsubscribes each limiter on the way out.
-    await this.connection?.disconnect(false).catch(() => undefined);
-    await Promise.allSettled(all.map((e) => e.limiter.disconnect(false)));
+    clearInterval(this.clockSync);
+    this.local.clear();
+    this.recent.clear();
+    this.redis?.disconnect(false);
   }
 
-  private limiterFor(spec: RateSpec): Bottleneck {
-    const now = Date.now();
-    const e = this.entries.get(spec.key);
-    if (e && e.spec.amount === spec.amount && e.spec.intervalMs === spec.intervalMs) {
-      e.usedAt = now;
-      return e.limiter;
-    }
-    const settings = {
-      reservoir: spec.amount,
-      reservoirIncreaseAmount: spec.amount,
-      reservoirIncreaseInterval: spec.intervalMs,
-      reservoirIncreaseMaximum: spec.amount,
-    };
-    if (e) {
-      // The limit changed (an override): the shared reservoir takes the new settings.
-      e.spec = spec;
-      e.usedAt = now;
-      void e.limiter.updateSettings(settings);
-      return e.limiter;
-    }
-    const limiter = new Bottleneck({
-      ...settings,
-      id: `${this.prefix}limit:${spec.key}`,
-      ...(this.connection
-        ? { datastore: 'ioredis', connection: this.connection, clearDatastore: false, timeout: IDLE_MS * 2 }
-        : {
-            datastore: 'local',
-            // Locally the reservoir grows on the heartbeat: one that divides the interval keeps
-            // the rate exact (a 250 ms beat would turn an 800 ms interval into 1,000 ms).
-            heartbeatInterval: spec.intervalMs / Math.ceil(spec.intervalMs / 250),
-          }),
-    });
-    limiter.on('error', () => undefined);
-    this.entries.set(spec.key, { limiter, spec, usedAt: now });
-    return limiter;
-  }
-
+  /**
+   * Forgets limits not asked for in ten minutes: their next slot is long past, which a new
+   * reservation treats as absent (Redis expires its own keys the same way).
+   */
   private dropIdle(): void {
     const cutoff = Date.now() - IDLE_MS;
-    for (const [k, e] of this.entries)
-      if (e.usedAt < cutoff) {
-        this.entries.delete(k);
-        void e.limiter.disconnect(false).catch(() => undefined);
+    for (const [k, t] of this.recent)
+      if (t < cutoff) {
+        this.recent.delete(k);
+        this.local.delete(k);
       }
   }
 }

@@ -23,6 +23,8 @@ export interface DispatcherOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Encoded = Pick<DraftSegment, 'payload' | 'dataCoding' | 'esmClass' | 'usePayloadTlv'>;
+/** A paced send slot from the policies: write at `at`, never after `by` (epoch ms). */
+type Slot = { at?: number | undefined; by?: number | undefined } | undefined;
 
 /**
  * Moves stored segments to carriers: claims due work with a lease, runs the dispatch policies on
@@ -143,7 +145,7 @@ export class Dispatcher {
       for (const seg of segs) this.done(seg, this.defer(seg, Date.now() + 1_000, 'temporary_error'));
       return;
     }
-    const reencode: Array<{ seg: ClaimedSegment; carrier: CarrierLink }> = [];
+    const reencode: Array<{ seg: ClaimedSegment; carrier: CarrierLink; slot: Slot }> = [];
     segs.forEach((seg, i) => {
       const d = verdicts[i]!.decision;
       if (d.kind === 'reject') {
@@ -159,11 +161,17 @@ export class Dispatcher {
         this.done(seg, this.defer(seg, Date.now() + 1_000, 'no_carrier_bound'));
         return;
       }
+      const slot = d.at === undefined ? undefined : d;
       const key = profileKey(carrier.profile);
-      if (seg.profile === key || seg.profile === '') this.submit(seg, carrier, seg);
+      if (seg.profile === key || seg.profile === '') this.submit(seg, carrier, seg, slot);
       else if (sameSplit(seg.profile, key))
-        this.submit(seg, carrier, { ...seg, dataCoding: dataCodingFor(seg.dataCoding, carrier.profile) });
-      else reencode.push({ seg, carrier });
+        this.submit(
+          seg,
+          carrier,
+          { ...seg, dataCoding: dataCodingFor(seg.dataCoding, carrier.profile) },
+          slot,
+        );
+      else reencode.push({ seg, carrier, slot });
     });
     if (reencode.length > 0) await this.reencode(reencode);
   }
@@ -174,7 +182,9 @@ export class Dispatcher {
    * rows are claimed again at once); once a part is out, the rest keeps the split it began with
    * (UDH parts are valid on any SMPP carrier) with the carrier's GSM data_coding.
    */
-  private async reencode(items: Array<{ seg: ClaimedSegment; carrier: CarrierLink }>): Promise<void> {
+  private async reencode(
+    items: Array<{ seg: ClaimedSegment; carrier: CarrierLink; slot: Slot }>,
+  ): Promise<void> {
     let bodies: Map<string, string>;
     try {
       bodies = await this.store.bodies([...new Set(items.map((x) => x.seg.messageId))]);
@@ -184,17 +194,17 @@ export class Dispatcher {
       return;
     }
     const resplit = new Map<string, boolean>();
-    for (const { seg, carrier } of items) {
+    for (const { seg, carrier, slot } of items) {
       const body = bodies.get(seg.messageId);
       const fallback = { ...seg, dataCoding: dataCodingFor(seg.dataCoding, carrier.profile) };
       if (body === undefined) {
-        this.submit(seg, carrier, fallback);
+        this.submit(seg, carrier, fallback, slot);
         continue;
       }
       const ref = referenceOf(seg.payload, seg.esmClass) ?? Number.parseInt(seg.messageId.slice(-4), 16);
       const enc = encodeForProfile(body, carrier.profile, ref);
       if (seg.parts === 1 && enc.segments.length === 1) {
-        this.submit(seg, carrier, enc.segments[0]!);
+        this.submit(seg, carrier, enc.segments[0]!, slot);
         continue;
       }
       let replaced = resplit.get(seg.messageId);
@@ -210,7 +220,7 @@ export class Dispatcher {
         resplit.set(seg.messageId, replaced);
       }
       if (replaced) this.release();
-      else this.submit(seg, carrier, fallback);
+      else this.submit(seg, carrier, fallback, slot);
     }
   }
 
@@ -243,9 +253,28 @@ export class Dispatcher {
     this.guards.push(stillWanted);
   }
 
-  private submit(seg: ClaimedSegment, carrier: CarrierLink, encoded: Encoded): void {
+  private submit(seg: ClaimedSegment, carrier: CarrierLink, encoded: Encoded, slot?: Slot): void {
+    // A paced segment waits for its slot in flight (at most the limits' horizon, lease held).
+    const wait = slot?.at === undefined ? 0 : slot.at - Date.now();
+    if (wait >= 1) {
+      setTimeout(() => this.submitNow(seg, carrier, encoded, slot?.by), wait);
+      return;
+    }
+    this.submitNow(seg, carrier, encoded, slot?.by);
+  }
+
+  private submitNow(
+    seg: ClaimedSegment,
+    carrier: CarrierLink,
+    encoded: Encoded,
+    by: number | undefined,
+  ): void {
     const guards = this.guards;
-    const stillWanted = guards.length === 0 ? undefined : () => guards.every((g) => g(seg));
+    // Written after `by` it would crowd the slots after it at the carrier: withdrawn instead.
+    const stillWanted =
+      guards.length === 0 && by === undefined
+        ? undefined
+        : () => (by === undefined || Date.now() <= by) && guards.every((g) => g(seg));
     carrier.submit(submitFieldsFor(seg, encoded), stillWanted).then(
       (o) => {
         if (o.kind === 'ok') {

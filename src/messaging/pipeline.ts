@@ -8,7 +8,11 @@ import type { TrackedLink } from './links.ts';
 import type { Reason } from './vocabulary.ts';
 
 export type Decision =
-  | { kind: 'allow' }
+  /**
+   * Go on; with `at`, not before that time and not after `by` (epoch ms): a paced send slot the
+   * dispatcher keeps (a late write is withdrawn and the segment asks again).
+   */
+  | { kind: 'allow'; at?: number; by?: number }
   /** Stop the message: at accept the API answers `code`; at dispatch it ends `status` with `reason`. */
   | {
       kind: 'reject';
@@ -73,6 +77,8 @@ interface State<S> {
   links: TrackedLink[] | undefined;
   defer: Extract<Decision, { kind: 'defer' }> | undefined;
   deferredBy: string | undefined;
+  /** A paced allow (a send slot); a defer or reject of any policy wins over it. */
+  slot: Extract<Decision, { kind: 'allow' }> | undefined;
   done: Verdict | undefined;
 }
 
@@ -119,6 +125,7 @@ export class Pipeline<S> {
       links: undefined,
       defer: undefined,
       deferredBy: undefined,
+      slot: undefined,
       done: undefined,
     }));
     for (let i = 0; i < this.policies.length; i++) {
@@ -131,7 +138,7 @@ export class Pipeline<S> {
     return states.map(
       (x) =>
         x.done ?? {
-          decision: x.defer ?? (ALLOW as Verdict['decision']),
+          decision: x.defer ?? x.slot ?? (ALLOW as Verdict['decision']),
           body: x.body,
           policy: x.deferredBy,
           ...(x.warnings ? { warnings: x.warnings } : {}),
@@ -142,7 +149,10 @@ export class Pipeline<S> {
 
   private apply(p: AnyPolicy<S>, x: State<S>, loaded: unknown): void {
     const d = p.decide(x.s, loaded);
-    if (d.kind === 'allow') return;
+    if (d.kind === 'allow') {
+      if (d.at !== undefined) x.slot = d;
+      return;
+    }
     if (d.kind === 'transform') {
       x.body = d.body;
       x.s = this.withBody(x.s, d.body);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rateLimitPolicy } from '../../src/limits/limits-policy.ts';
+import { HORIZON_MS, LEAD_MS, rateLimitPolicy } from '../../src/limits/limits-policy.ts';
 import {
   DEFAULT_LIMIT_TABLE,
   mergeLimits,
@@ -7,9 +7,9 @@ import {
   type SenderProfile,
 } from '../../src/limits/policy-table.ts';
 import type { LimitsStore } from '../../src/limits/ports.ts';
-import { BottleneckRateLimiter } from '../../src/limits/rate-limiter.ts';
+import { SlotRateLimiter } from '../../src/limits/rate-limiter.ts';
 import type { ClaimedSegment } from '../../src/messaging/model.ts';
-import { Pipeline } from '../../src/messaging/pipeline.ts';
+import { type Decision, Pipeline } from '../../src/messaging/pipeline.ts';
 
 const seg = (
   from: string,
@@ -54,7 +54,7 @@ class FakeStore implements LimitsStore {
 
 function setup(profiles: SenderProfile[], table = DEFAULT_LIMIT_TABLE) {
   const store = new FakeStore(profiles);
-  const limiter = new BottleneckRateLimiter(undefined, `unit:${Math.random()}:`);
+  const limiter = new SlotRateLimiter(undefined, `unit:${Math.random()}:`);
   const deferred: Array<[string, number]> = [];
   const pipeline = new Pipeline<ClaimedSegment>([
     rateLimitPolicy({
@@ -69,30 +69,38 @@ function setup(profiles: SenderProfile[], table = DEFAULT_LIMIT_TABLE) {
 }
 
 describe('the rate-limit policy', () => {
-  it('lets a number send its rate and spreads the rest over the next intervals', async () => {
+  it('gives a number its next slot and spreads the rest one slot apart, each asked back before its slot', async () => {
     const { pipeline, store, limiter, deferred } = setup([{ e164: '+18005550100', type: 'toll_free' }]);
     const segs = Array.from({ length: 10 }, (_, i) => seg('+18005550100', i));
     const t0 = Date.now();
     const v = await pipeline.run(segs);
-    const kinds = v.map((x) => x.decision.kind);
-    // 3 a second is one every 333 ms: one goes now, the rest each in its own slot after it,
-    // asked back a fifth sooner than their slot (slack: a return that just misses a refill).
-    expect(kinds.filter((k) => k === 'allow')).toHaveLength(1);
+    const step = rateSpec('k', 'number', 3).spacingMs;
+    // One slot within the horizon (the first, at the lead); the next is a spacing later.
+    const allowed = v.filter((x) => x.decision.kind === 'allow').map((x) => x.decision);
+    expect(allowed).toHaveLength(1);
+    const slot = allowed[0] as { at: number; by: number };
+    expect(Math.abs(slot.at - t0 - LEAD_MS)).toBeLessThan(30);
+    expect(slot.by - slot.at).toBe(rateSpec('k', 'number', 3).lateMs);
     const until = v.flatMap((x) => (x.decision.kind === 'defer' ? [x.decision.until.getTime() - t0] : []));
     expect(until).toHaveLength(9);
-    for (const [j, ms] of until.entries()) expect(Math.abs(ms - (j + 1) * 333.33 * 0.8)).toBeLessThan(50);
+    // Asked back between the lead and the horizon before their slots.
+    const before = (LEAD_MS + HORIZON_MS) / 2;
+    for (const [j, ms] of until.entries())
+      expect(Math.abs(ms - (LEAD_MS + (j + 1) * step - before))).toBeLessThan(30);
     expect(v[3]!.decision).toMatchObject({ reason: 'rate_limited' });
     expect(deferred).toEqual([['number', 9]]);
     expect(store.backlog.get('+18005550100')!.getTime() - t0).toBeGreaterThan(2_900);
     // The next batch queues behind those already waiting, not on top of them.
     const more = await pipeline.run([seg('+18005550100', 99)]);
     const d = more[0]!.decision;
-    expect(d.kind === 'defer' && Math.abs(d.until.getTime() - t0 - 10 * 333.33 * 0.8)).toBeLessThan(50);
+    expect(
+      d.kind === 'defer' && Math.abs(d.until.getTime() - t0 - (LEAD_MS + 10 * step - before)),
+    ).toBeLessThan(30);
     await limiter.close();
   });
 
-  it('holds a campaign to its class on each carrier across its numbers, giving the numbers back what they could not use', async () => {
-    const table = mergeLimits(DEFAULT_LIMIT_TABLE, { campaignPerMinute: { E: 1200 } }); // 20/s: 5 per 250 ms
+  it('holds a campaign to its class on each carrier across its numbers, leaving the numbers it held alone', async () => {
+    const table = mergeLimits(DEFAULT_LIMIT_TABLE, { campaignPerMinute: { E: 1200 } }); // 20/s
     const profiles: SenderProfile[] = ['+15125550101', '+15125550102'].map((e164) => ({
       e164,
       type: 'local',
@@ -105,15 +113,41 @@ describe('the rate-limit policy', () => {
       ...Array.from({ length: 4 }, (_, i) => seg('+15125550101', i, 'local')),
       ...Array.from({ length: 4 }, (_, i) => seg('+15125550102', i, 'local')),
     ];
+    const t0 = Date.now();
     const v = await pipeline.run(segs);
-    expect(v.filter((x) => x.decision.kind === 'allow')).toHaveLength(5);
-    expect(deferred.reduce((s, [k, n]) => (k === 'campaign' ? s + n : s), 0)).toBe(3);
-    // Each number's own rate (100/s) got back what the campaign refused.
-    const n1 = (await limiter.take(rateSpec('n:+15125550101', 'number', 100), 1000)).granted;
-    const n2 = (await limiter.take(rateSpec('n:+15125550102', 'number', 100), 1000)).granted;
-    // (100/s is 25 per 250 ms each.)
-    expect(n1 + n2).toBe(50 - 5);
+    // The campaign's slots (one every 50.75 ms) from the lead to the horizon: four, all taken
+    // by the first number; the second waits for the campaign, not for its own number.
+    const slots = v.flatMap((x) => (x.decision.kind === 'allow' ? [(x.decision as { at: number }).at] : []));
+    expect(slots).toHaveLength(4);
+    const campaignStep = rateSpec('c', 'campaign', 20).spacingMs;
+    for (let i = 1; i < slots.length; i++) expect(slots[i]! - slots[i - 1]!).toBeCloseTo(campaignStep, 6);
+    expect(deferred).toEqual([['campaign', 4]]);
+    const own = await limiter.reserve([rateSpec('n:+15125550102', 'number', 100)], 1000, {
+      leadMs: 0,
+      horizonMs: 250,
+    });
+    expect(own.granted).toBeGreaterThanOrEqual(24);
+    expect(own.firstAt - t0).toBeLessThan(30);
     await limiter.close();
+  });
+
+  it('hands its slot to the dispatcher through the pipeline; a defer of another policy wins', async () => {
+    const store = new FakeStore([{ e164: '+18005550100', type: 'toll_free' }]);
+    const policy = () =>
+      rateLimitPolicy({
+        store,
+        limiter: new SlotRateLimiter(undefined, `unit:${Math.random()}:`),
+        tableFor: () => DEFAULT_LIMIT_TABLE,
+        carrierOf: () => 'sim',
+      });
+    const [alone] = await new Pipeline<ClaimedSegment>([policy()]).run([seg('+18005550100', 1)]);
+    expect(alone!.decision).toMatchObject({ kind: 'allow', at: expect.any(Number), by: expect.any(Number) });
+    const later = new Date(Date.now() + 60_000);
+    const [withDefer] = await new Pipeline<ClaimedSegment>([
+      policy(),
+      { name: 'quiet', decide: (): Decision => ({ kind: 'defer', until: later, reason: 'quiet_hours' }) },
+    ]).run([seg('+18005550100', 2)]);
+    expect(withDefer!.decision).toEqual({ kind: 'defer', until: later, reason: 'quiet_hours' });
   });
 
   it('stops a brand at its daily cap until the next Pacific midnight', async () => {
@@ -162,8 +196,7 @@ describe('the rate-limit policy', () => {
         store,
         limiter: {
           size: 0,
-          take: () => Promise.reject(new Error('redis away')),
-          giveBack: async () => undefined,
+          reserve: () => Promise.reject(new Error('redis away')),
           close: async () => undefined,
         },
         tableFor: () => DEFAULT_LIMIT_TABLE,
@@ -174,11 +207,10 @@ describe('the rate-limit policy', () => {
   });
 });
 
-describe('stale grants (regression: bench:limits saw single numbers twice within one interval)', () => {
-  it('a grant held up past half an interval by another group is not used; its token goes back', async () => {
+describe('stale slots (regression: bench:limits saw single numbers twice within one interval)', () => {
+  it('a slot passed while another group of the batch was decided is not used: its segment asks again', async () => {
     // One group's daily-cap round trip takes a second (the clock is moved by the fake store): the
-    // toll-free number's grant, taken at the start, would reach the carrier a second late, on top
-    // of the next interval's own grant.
+    // slots taken at the start would reach the carrier a second late, crowding the slots after.
     let clock = Date.now();
     const store = new FakeStore([
       { e164: '+18005550100', type: 'toll_free' },
@@ -189,7 +221,7 @@ describe('stale grants (regression: bench:limits saw single numbers twice within
       clock += 1_000;
       return takeDaily(...a);
     };
-    const limiter = new BottleneckRateLimiter(undefined, `unit:${Math.random()}:`);
+    const limiter = new SlotRateLimiter(undefined, `unit:${Math.random()}:`, 1_000, () => clock);
     const stale: number[] = [];
     const pipeline = new Pipeline<ClaimedSegment>([
       rateLimitPolicy({
@@ -204,11 +236,10 @@ describe('stale grants (regression: bench:limits saw single numbers twice within
     const v = await pipeline.run([seg('+18005550100', 0), seg('+15125550100', 0, 'local')]);
     expect(v.map((x) => [x.decision.kind, x.decision.kind === 'defer' ? x.decision.reason : ''])).toEqual([
       ['defer', 'rate_limited'],
-      ['allow', ''],
+      ['defer', 'rate_limited'],
     ]);
-    expect(stale).toEqual([1]);
-    // Given back: the toll-free number's one-deep bucket is full again.
-    expect((await limiter.take(rateSpec('n:+18005550100', 'number', 3), 1)).granted).toBe(1);
+    expect(v.every((x) => x.decision.kind === 'defer' && x.decision.until.getTime() === clock)).toBe(true);
+    expect(stale).toEqual([2]);
     await limiter.close();
   });
 });

@@ -5,22 +5,33 @@ import {
   limitsFor,
   mergeLimits,
   nextPacificMidnight,
+  PACING_MARGIN_MS,
   pacificDay,
   rateSpec,
 } from '../../src/limits/policy-table.ts';
 
 describe('the limit policy table', () => {
-  it('keeps whole segments per interval and the exact long-run rate', () => {
-    const perSecond = (s: { amount: number; intervalMs: number }) => (s.amount * 1000) / s.intervalMs;
-    expect(rateSpec('k', 'number', 3)).toMatchObject({ key: 'k', kind: 'number', amount: 1 });
-    expect(rateSpec('k', 'number', 3).intervalMs).toBeCloseTo(333.333, 2);
-    expect(rateSpec('k', 'number', 100)).toMatchObject({ amount: 25, intervalMs: 250 });
-    // 75 a minute: one every 800 ms; 15 a minute: one every 4 s; 4,500 a minute: 18 every 240 ms.
-    expect(rateSpec('k', 'campaign', 75 / 60)).toMatchObject({ amount: 1, intervalMs: 800 });
-    expect(rateSpec('k', 'campaign', 15 / 60)).toMatchObject({ amount: 1, intervalMs: 4000 });
-    expect(rateSpec('k', 'campaign', 4500 / 60)).toMatchObject({ amount: 18, intervalMs: 240 });
-    for (const r of [0.25, 1.25, 3, 4, 40, 75, 100, 3333.3])
-      expect(perSecond(rateSpec('k', 'number', r))).toBeCloseTo(r, 6);
+  it('spaces slots at the rate, wider where a second could hold more than the rate rounded up', () => {
+    const perSecond = (s: { spacingMs: number }) => 1000 / s.spacingMs;
+    // Integer rates: a second's slots span a second and the margin (the rate, a margin under).
+    expect(rateSpec('k', 'number', 3)).toMatchObject({ key: 'k', kind: 'number', perSecond: 3 });
+    expect(rateSpec('k', 'number', 3).spacingMs).toBeCloseTo((1000 + PACING_MARGIN_MS) / 3, 6);
+    expect(rateSpec('k', 'number', 100).spacingMs).toBeCloseTo((1000 + PACING_MARGIN_MS) / 100, 6);
+    // Fractional rates keep their own pace: 75 a minute is one every 800 ms (two in any second
+    // at most, the rate rounded up); 15 a minute one every 4 s.
+    expect(rateSpec('k', 'campaign', 75 / 60).spacingMs).toBeCloseTo(800, 6);
+    expect(rateSpec('k', 'campaign', 15 / 60).spacingMs).toBeCloseTo(4000, 6);
+    for (const r of [0.25, 1.25, 3, 4, 40, 74.9, 75, 100, 3333.3]) {
+      const s = rateSpec('k', 'number', r);
+      expect(perSecond(s)).toBeLessThanOrEqual(r + 1e-9);
+      expect(perSecond(s)).toBeGreaterThanOrEqual(r * (1 - PACING_MARGIN_MS / 1000) - 1e-9);
+      // ceil(rate) + 1 slots never fit in a second and the margin; a late submit within lateMs
+      // of its slot leaves the next ceil(rate) of them outside its second.
+      const allowance = Math.max(1, Math.ceil(r));
+      expect(allowance * s.spacingMs).toBeGreaterThanOrEqual(1000 + PACING_MARGIN_MS - 1e-6);
+      expect(s.lateMs).toBeGreaterThan(0);
+      expect(s.lateMs).toBeLessThanOrEqual(500);
+    }
     expect(() => rateSpec('k', 'number', 0)).toThrow(RangeError);
     expect(() => rateSpec('k', 'number', Number.POSITIVE_INFINITY)).toThrow(RangeError);
     expect(() => rateSpec('k', 'number', Number.NaN)).toThrow(RangeError);
@@ -32,23 +43,23 @@ describe('the limit policy table', () => {
       'att',
       DEFAULT_LIMIT_TABLE,
     );
-    expect(local.rates.map((r) => [r.key, r.amount, r.intervalMs])).toEqual([
-      ['n:+15125550100', 25, 250],
-      ['c:c1:att', 10, 250],
+    expect(local.rates.map((r) => [r.key, r.kind, r.perSecond])).toEqual([
+      ['n:+15125550100', 'number', 100],
+      ['c:c1:att', 'campaign', 40],
     ]);
     expect(local.daily).toEqual({ brandId: 'b1', cap: 40_000 });
     const tf = limitsFor({ e164: '+18005550100', type: 'toll_free' }, 'att', DEFAULT_LIMIT_TABLE);
-    expect(tf.rates.map((r) => Math.round((r.amount * 1000) / r.intervalMs))).toEqual([3]);
+    expect(tf.rates.map((r) => r.perSecond)).toEqual([3]);
     expect(tf.daily).toBeUndefined();
     const sc = limitsFor({ e164: '12345', type: 'short_code' }, 'x', DEFAULT_LIMIT_TABLE);
-    expect(sc.rates[0]).toMatchObject({ amount: 25, intervalMs: 250 });
+    expect(sc.rates[0]).toMatchObject({ perSecond: 100 });
     // The operator's per-number rate wins over the table's.
     const over = limitsFor(
       { e164: '+18005550100', type: 'toll_free', perSecondOverride: 25 },
       'x',
       DEFAULT_LIMIT_TABLE,
     );
-    expect(over.rates[0]).toMatchObject({ amount: 6, intervalMs: 240 });
+    expect(over.rates[0]).toMatchObject({ perSecond: 25 });
   });
 
   it('applies overrides in order, leaving the defaults untouched', () => {

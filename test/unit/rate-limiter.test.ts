@@ -1,83 +1,244 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BottleneckRateLimiter } from '../../src/limits/rate-limiter.ts';
+import { PACING_MARGIN_MS, type RateSpec, rateSpec } from '../../src/limits/policy-table.ts';
+import { reserveSlots, SlotRateLimiter } from '../../src/limits/rate-limiter.ts';
 import { redisMissing, redisUrlOrUndefined } from '../helpers/services.ts';
 import { waitFor } from '../helpers/smpp.ts';
 import { TcpProxy, viaProxy } from '../helpers/tcp-proxy.ts';
 
-const open: BottleneckRateLimiter[] = [];
+const open: SlotRateLimiter[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((l) => l.close()));
 });
-const limiter = (url: string | undefined, prefix: string) => {
-  const l = new BottleneckRateLimiter(url, prefix);
+const limiter = (url: string | undefined, prefix: string, clock?: () => number) => {
+  const l = new SlotRateLimiter(url, prefix, 1_000, clock);
   open.push(l);
   return l;
 };
-/** `amount` a second, all of it at once (whole-second reservoirs make the arithmetic plain). */
-const perSecond = (key: string, amount: number) => ({
-  key,
-  kind: 'number' as const,
-  amount,
-  intervalMs: 1000,
-});
 const prefix = () => `test:limiter:${process.pid}:${Math.random().toString(36).slice(2)}:`;
+const W = { leadMs: 0, horizonMs: 250 };
 
-describe('the Bottleneck rate limiter', () => {
-  it('grants one interval at once, then what the interval adds (local)', async () => {
-    const l = limiter(undefined, prefix());
-    const spec = perSecond('n:+1', 5);
-    expect((await l.take(spec, 3)).granted).toBe(3);
-    expect((await l.take(spec, 10)).granted).toBe(2);
-    expect((await l.take(spec, 10)).granted).toBe(0);
-    let got = 0;
-    await waitFor(
-      () => got > 0,
-      3_000,
-      'the next interval',
-      async () => {
-        got = (await l.take(spec, 10)).granted;
-      },
+/** Most slots in any sliding window of `span` ms (`ts` ascending; a window [t, t + span)). */
+function mostIn(ts: number[], span = 1000): number {
+  let best = 0;
+  let lo = 0;
+  for (let hi = 0; hi < ts.length; hi++) {
+    while (ts[hi]! - ts[lo]! >= span) lo++;
+    best = Math.max(best, hi - lo + 1);
+  }
+  return best;
+}
+
+/**
+ * Several senders, each with its own number limit, sharing a campaign, asking at irregular times
+ * (a dispatcher's returns) with irregular wants: every slot each limit gave, in order.
+ */
+function simulate(
+  ask: (limits: RateSpec[], want: number, now: number) => { granted: number; first: number; step: number },
+  numberRate: number,
+  campaignRate: number,
+  senders: number,
+  steps: Array<{ dt: number; sender: number; want: number }>,
+): Map<string, number[]> {
+  const campaign = rateSpec('c', 'campaign', campaignRate);
+  const numbers = Array.from({ length: senders }, (_, i) => rateSpec(`n${i}`, 'number', numberRate));
+  const slots = new Map<string, number[]>([
+    ['c', []],
+    ...numbers.map((n) => [n.key, []] as [string, number[]]),
+  ]);
+  let now = 1_000_000;
+  for (const s of steps) {
+    now += s.dt;
+    const n = numbers[s.sender % senders]!;
+    const r = ask([n, campaign], s.want, now);
+    for (let j = 0; j < r.granted; j++) {
+      slots.get(n.key)!.push(r.first + j * r.step);
+      slots.get('c')!.push(r.first + j * r.step);
+    }
+  }
+  for (const v of slots.values()) v.sort((a, b) => a - b);
+  return slots;
+}
+
+describe('send slots (the arithmetic)', () => {
+  it('spaces slots by the widest limit, from the latest next slot, within the horizon', () => {
+    // A number at 100/s (10.15 ms) under a campaign at 20/s (50.75 ms): the campaign paces.
+    const r = reserveSlots([0, 1_000_020], [10.15, 50.75], 1_000_000, 10, { leadMs: 0, horizonMs: 250 });
+    expect(r.first).toBe(1_000_020);
+    expect(r.step).toBe(50.75);
+    expect(r.granted).toBe(5); // 20, 70.75, 121.5, 172.25, 223 (≤ 250)
+    const last = 1_000_020 + 4 * 50.75;
+    expect(r.next).toEqual([last + 10.15, last + 50.75]);
+    // Nothing within the horizon: nothing taken, nothing moved.
+    const none = reserveSlots([1_000_300], [100], 1_000_000, 3, { leadMs: 0, horizonMs: 250 });
+    expect(none).toMatchObject({ granted: 0, first: 1_000_300, next: [1_000_300] });
+    // A limit not in use starts at the lead, not in the past.
+    expect(reserveSlots([0], [100], 5_000, 1, { leadMs: 50, horizonMs: 250 }).first).toBe(5_050);
+  });
+
+  it('keeps the rate rounded up in any sliding second, however the asks fall (regression: the token bucket let a second carry the rate plus one refill)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(0.4, 1, 1.25, 3, 4, 16, 30, 75, 100),
+        fc.constantFrom(1.25, 4, 16, 30, 75, 1000),
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(
+          fc.record({
+            dt: fc.integer({ min: 0, max: 400 }),
+            sender: fc.nat(),
+            want: fc.integer({ min: 0, max: 40 }),
+          }),
+          { minLength: 1, maxLength: 300 },
+        ),
+        (nr, cr, senders, steps) => {
+          const next = new Map<string, number>();
+          const slots = simulate(
+            (limits, want, now) => {
+              const r = reserveSlots(
+                limits.map((l) => next.get(l.key) ?? 0),
+                limits.map((l) => l.spacingMs),
+                now,
+                want,
+                W,
+              );
+              if (r.granted > 0) for (const [i, l] of limits.entries()) next.set(l.key, r.next[i]!);
+              return r;
+            },
+            nr,
+            cr,
+            senders,
+            steps,
+          );
+          for (const [key, ts] of slots) {
+            const rate = key === 'c' ? cr : nr;
+            const allowance = Math.max(1, Math.ceil(rate));
+            expect(mostIn(ts)).toBeLessThanOrEqual(allowance);
+            // With the margin: a submit up to the pacing margin late still leaves every second
+            // within the allowance.
+            expect(mostIn(ts, 1000 + PACING_MARGIN_MS - 0.001)).toBeLessThanOrEqual(allowance);
+          }
+        },
+      ),
+      { numRuns: 400 },
     );
-    expect(got).toBe(5);
   });
 
-  it('gives back unused segments, never beyond one interval', async () => {
-    const l = limiter(undefined, prefix());
-    const spec = perSecond('n:+2', 4);
-    expect((await l.take(spec, 4)).granted).toBe(4);
-    await l.giveBack(spec, 100);
-    expect((await l.take(spec, 100)).granted).toBe(4);
+  it('reaches the rate under steady demand: at most the margin under it', () => {
+    for (const rate of [0.4, 1, 1.25, 3, 16, 30, 75, 100]) {
+      const spec = rateSpec('k', 'number', rate);
+      let next = 0;
+      let n = 0;
+      // A dispatcher coming back every 20–120 ms for 60 s, always with more than it may send.
+      let now = 0;
+      for (let i = 0; now < 60_000; i++) {
+        now += 20 + ((i * 37) % 100);
+        const r = reserveSlots([next], [spec.spacingMs], now, 1000, { leadMs: 50, horizonMs: 250 });
+        if (r.granted > 0) next = r.next[0]!;
+        n += r.granted;
+      }
+      const achieved = n / 60;
+      expect(achieved).toBeLessThanOrEqual(rate * 1.01 + 1 / 60);
+      expect(achieved).toBeGreaterThanOrEqual(rate * (1 - PACING_MARGIN_MS / 1000) * 0.99);
+    }
+  });
+});
+
+describe('the slot rate limiter', () => {
+  it('reserves in memory without Redis: slots one spacing apart, the rest told when', async () => {
+    let clock = 1_000_000;
+    const l = limiter(undefined, prefix(), () => clock);
+    const spec = rateSpec('n:+1', 'number', 4); // (1000 + margin) / 4 apart
+    const a = await l.reserve([spec], 10, W);
+    expect(a.granted).toBe(1);
+    expect(a.firstAt).toBe(clock);
+    expect(a.nextAt).toBeCloseTo(clock + spec.spacingMs, 6);
+    clock += spec.spacingMs - 250;
+    const b = await l.reserve([spec], 10, W);
+    expect(b).toMatchObject({ granted: 1 });
+    expect(b.firstAt).toBeCloseTo(1_000_000 + spec.spacingMs, 6);
+    expect(l.size).toBe(1);
   });
 
-  it('shares one reservoir across instances through Redis', async (ctx) => {
+  it('computes in Redis exactly what the arithmetic computes (the script against reserveSlots)', async (ctx) => {
+    const missing = redisMissing();
+    if (missing) ctx.skip(missing);
+    let clock = 2_000_000;
+    const p = prefix();
+    const viaRedis = limiter(redisUrlOrUndefined(), p, () => clock);
+    const local = limiter(undefined, p, () => clock);
+    const specs = [
+      rateSpec('n:+7', 'number', 3),
+      rateSpec('c:x', 'campaign', 16),
+      rateSpec('n:+8', 'number', 100),
+    ];
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let i = 0; i < 200; i++) {
+      clock += rnd(300) + 0.5;
+      const limits =
+        i % 3 === 0 ? [specs[0]!, specs[1]!] : i % 3 === 1 ? [specs[2]!, specs[1]!] : [specs[2]!];
+      const want = rnd(12);
+      const window = { leadMs: rnd(2) * 50, horizonMs: 250 };
+      const [r, o] = await Promise.all([
+        viaRedis.reserve(limits, want, window),
+        local.reserve(limits, want, window),
+      ]);
+      expect(r.granted).toBe(o.granted);
+      expect(r.firstAt).toBeCloseTo(o.firstAt, 2);
+      expect(r.stepMs).toBeCloseTo(o.stepMs, 2);
+    }
+  });
+
+  it('shares every limit across instances through Redis: their slots never crowd', async (ctx) => {
     const missing = redisMissing();
     if (missing) ctx.skip(missing);
     const p = prefix();
     const a = limiter(redisUrlOrUndefined(), p);
     const b = limiter(redisUrlOrUndefined(), p);
-    const spec = perSecond('n:+3', 10);
-    // Both ask for all of it at the same moment: together they get one interval's worth.
-    const takes = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).take(spec, 10)));
-    expect(takes.reduce((s, t) => s + t.granted, 0)).toBe(10);
-    // A different prefix is a different reservoir (tests and deployments stay apart).
+    const spec = rateSpec('n:+3', 'number', 40);
+    const takes = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        (i % 2 ? a : b).reserve([spec], 5, { leadMs: 0, horizonMs: 1_000 }),
+      ),
+    );
+    const slots = takes
+      .flatMap((t) => Array.from({ length: t.granted }, (_, j) => t.firstAt + j * t.stepMs))
+      .sort((x, y) => x - y);
+    expect(slots.length).toBe(40);
+    for (let i = 1; i < slots.length; i++)
+      expect(slots[i]! - slots[i - 1]!).toBeGreaterThan(spec.spacingMs - 0.01);
+    // A different prefix is a different limit (tests and deployments stay apart).
     const c = limiter(redisUrlOrUndefined(), prefix());
-    expect((await c.take(spec, 10)).granted).toBe(10);
+    expect((await c.reserve([spec], 5, { leadMs: 0, horizonMs: 1_000 })).granted).toBe(5);
+    // Redis's clock and ours agree here within a few ms.
+    expect(Math.abs(await a.syncClock())).toBeLessThan(20);
   });
 
-  it('rides out a dropped and a silent Redis: takes reject in bounded time, then work again', async (ctx) => {
+  it('rides out a dropped and a silent Redis: reservations reject in bounded time, then work again', async (ctx) => {
     const missing = redisMissing();
     if (missing) ctx.skip(missing);
     const target = new URL(redisUrlOrUndefined()!);
     const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
     await proxy.start();
     try {
-      const l = new BottleneckRateLimiter(viaProxy(redisUrlOrUndefined()!, proxy), prefix(), 300);
+      const l = new SlotRateLimiter(viaProxy(redisUrlOrUndefined()!, proxy), prefix(), 300);
       open.push(l);
-      const spec = perSecond('n:+5', 1000);
-      expect((await l.take(spec, 1)).granted).toBe(1);
+      const spec = rateSpec('n:+5', 'number', 1000);
+      let first = 0;
+      await waitFor(
+        () => first === 1,
+        5_000,
+        'the first reservation',
+        async () => {
+          first = (await l.reserve([spec], 1, W).catch(() => ({ granted: 0 }))).granted;
+        },
+      );
       proxy.hang();
       const t0 = Date.now();
-      await expect(l.take(spec, 1)).rejects.toThrow();
+      await expect(l.reserve([spec], 1, W)).rejects.toThrow();
       expect(Date.now() - t0).toBeLessThan(2_000);
       proxy.up();
       proxy.cut();
@@ -85,9 +246,9 @@ describe('the Bottleneck rate limiter', () => {
       await waitFor(
         () => granted === 1,
         10_000,
-        'a take after the connection came back',
+        'a reservation after the connection came back',
         async () => {
-          granted = await l.take(spec, 1).then(
+          granted = await l.reserve([spec], 1, W).then(
             (g) => g.granted,
             () => 0,
           );
@@ -98,10 +259,9 @@ describe('the Bottleneck rate limiter', () => {
     }
   });
 
-  it('rejects takes while Redis cannot be reached (the policy defers)', async () => {
-    const l = new BottleneckRateLimiter('redis://127.0.0.1:1', prefix(), 300);
+  it('rejects reservations while Redis cannot be reached (the policy defers)', async () => {
+    const l = new SlotRateLimiter('redis://127.0.0.1:1', prefix(), 300);
     open.push(l);
-    // Bottleneck alone would wait forever for the connection; the limiter answers in its time.
-    await expect(l.take(perSecond('n:+4', 1), 1)).rejects.toThrow(/in time/);
+    await expect(l.reserve([rateSpec('n:+4', 'number', 1)], 1, W)).rejects.toThrow();
   });
 });
