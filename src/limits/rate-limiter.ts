@@ -124,6 +124,8 @@ export class SlotRateLimiter implements RateLimiter {
   private readonly clockSync: NodeJS.Timeout | undefined;
   /** One wait for the connection, shared by every reservation made while it is not ready. */
   private connecting: Promise<void> | undefined;
+  /** A reservation timed out waiting for the connection; set until it is ready again. */
+  private gaveUp = false;
   /** Redis's clock minus ours (ms), as last measured. */
   private offsetMs = 0;
 
@@ -144,6 +146,9 @@ export class SlotRateLimiter implements RateLimiter {
       });
       // A lost Redis shows as rejected reservations; the connection must not crash us.
       r.on('error', () => undefined);
+      r.on('ready', () => {
+        this.gaveUp = false;
+      });
       r.defineCommand('parleyReserve', { lua: RESERVE_LUA });
       this.redis = r as Redis & { parleyReserve: ReserveCommand };
       // Two hosts' clocks may differ by more than a slot's margin: measured, as NTP does.
@@ -169,7 +174,10 @@ export class SlotRateLimiter implements RateLimiter {
     if (!this.redis) return Promise.resolve(this.reserveLocal(limits, want, window));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('rate limiter did not answer in time')), this.timeoutMs);
+      timer = setTimeout(() => {
+        if (this.redis?.status !== 'ready') this.gaveUp = true;
+        reject(new Error('rate limiter did not answer in time'));
+      }, this.timeoutMs);
     });
     const args: Array<string | number> = limits.map((l) => `${this.prefix}slot:${l.key}`);
     args.push(want, window.horizonMs, this.clock ? this.clock() : -1, window.leadMs);
@@ -177,13 +185,17 @@ export class SlotRateLimiter implements RateLimiter {
     const redis = this.redis;
     // Not connected yet (a start, a reconnect): wait for it within the timeout rather than fail
     // a batch that a connection a few ms away would have answered.
-    if (redis.status !== 'ready')
+    if (redis.status !== 'ready') {
+      // Waited for only in the first timeout of an outage: later ones reject at once, so an
+      // outage piles up no reservations to fire when Redis comes back.
+      if (this.gaveUp) return Promise.reject(new Error('rate limiter not connected'));
       this.connecting ??= new Promise<void>((resolve) =>
         redis.once('ready', () => {
           this.connecting = undefined;
           resolve();
         }),
       );
+    }
     const connected = redis.status === 'ready' ? Promise.resolve() : this.connecting!;
     const asking = connected
       .then(() => redis.parleyReserve(limits.length, ...args))
