@@ -255,9 +255,11 @@ export class Dispatcher {
 
   private submit(seg: ClaimedSegment, carrier: CarrierLink, encoded: Encoded, slot?: Slot): void {
     // A paced segment waits for its slot in flight (at most the limits' horizon, lease held).
+    // Checked again when the timer fires: Node measures a timer from the event loop's cached
+    // time, which a long turn leaves behind the clock, so it can fire early; early is never sent.
     const wait = slot?.at === undefined ? 0 : slot.at - Date.now();
-    if (wait >= 1) {
-      setTimeout(() => this.submitNow(seg, carrier, encoded, slot?.by), wait);
+    if (wait > 0) {
+      setTimeout(() => this.submit(seg, carrier, encoded, slot), Math.ceil(wait));
       return;
     }
     this.submitNow(seg, carrier, encoded, slot?.by);
