@@ -74,28 +74,31 @@ describe('the rate-limit policy', () => {
     const segs = Array.from({ length: 10 }, (_, i) => seg('+18005550100', i));
     const t0 = Date.now();
     const v = await pipeline.run(segs);
+    const t1 = Date.now();
     const step = rateSpec('k', 'number', 3).spacingMs;
     // One slot within the horizon (the first, at the lead); the next is a spacing later.
     const allowed = v.filter((x) => x.decision.kind === 'allow').map((x) => x.decision);
     expect(allowed).toHaveLength(1);
     const slot = allowed[0] as { at: number; by: number };
-    expect(Math.abs(slot.at - t0 - LEAD_MS)).toBeLessThan(30);
+    // (Within the run's own time: a loaded machine may take tens of ms for it.)
+    expect(slot.at - LEAD_MS).toBeGreaterThanOrEqual(t0);
+    expect(slot.at - LEAD_MS).toBeLessThanOrEqual(t1);
     expect(slot.by - slot.at).toBe(rateSpec('k', 'number', 3).lateMs);
     const until = v.flatMap((x) => (x.decision.kind === 'defer' ? [x.decision.until.getTime() - t0] : []));
     expect(until).toHaveLength(9);
     // Asked back between the lead and the horizon before their slots.
     const before = (LEAD_MS + HORIZON_MS) / 2;
     for (const [j, ms] of until.entries())
-      expect(Math.abs(ms - (LEAD_MS + (j + 1) * step - before))).toBeLessThan(30);
+      expect(Math.abs(ms - (slot.at - t0 + (j + 1) * step - before))).toBeLessThan(1);
     expect(v[3]!.decision).toMatchObject({ reason: 'rate_limited' });
     expect(deferred).toEqual([['number', 9]]);
     expect(store.backlog.get('+18005550100')!.getTime() - t0).toBeGreaterThan(2_900);
     // The next batch queues behind those already waiting, not on top of them.
     const more = await pipeline.run([seg('+18005550100', 99)]);
     const d = more[0]!.decision;
-    expect(
-      d.kind === 'defer' && Math.abs(d.until.getTime() - t0 - (LEAD_MS + 10 * step - before)),
-    ).toBeLessThan(30);
+    expect(d.kind === 'defer' && Math.abs(d.until.getTime() - (slot.at + 10 * step - before))).toBeLessThan(
+      1,
+    );
     await limiter.close();
   });
 
@@ -127,7 +130,9 @@ describe('the rate-limit policy', () => {
       horizonMs: 250,
     });
     expect(own.granted).toBeGreaterThanOrEqual(24);
-    expect(own.firstAt - t0).toBeLessThan(30);
+    // Its first slot is now (no lead asked): the campaign did not move it.
+    expect(own.firstAt).toBeLessThanOrEqual(Date.now());
+    expect(own.firstAt).toBeGreaterThanOrEqual(t0);
     await limiter.close();
   });
 
