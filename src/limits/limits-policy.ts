@@ -45,8 +45,8 @@ type Decisions = Map<ClaimedSegment, Decision>;
 /**
  * How far ahead slots are reserved: the segments granted wait in flight (lease held, counted in
  * the dispatcher's in-flight cap) for at most this long before their slot. Held segments are
- * asked back half of it before their slot, so a dispatcher that comes back within that finds its
- * slot still ahead.
+ * asked back RETURN_BEFORE_MS before their slot, so a dispatcher that comes back within that
+ * finds its slot still ahead.
  */
 export const HORIZON_MS = 250;
 
