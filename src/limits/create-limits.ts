@@ -6,7 +6,7 @@ import type { ClaimedSegment } from '../messaging/model.ts';
 import type { Policy } from '../messaging/pipeline.ts';
 import type { Router } from '../messaging/router.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { rateLimitPolicy } from './limits-policy.ts';
+import { lateWritesOf, rateLimitPolicy } from './limits-policy.ts';
 import { countOverLimit, type OverLimitSource } from './over-limit.ts';
 import { DEFAULT_LIMIT_TABLE, type LimitTable, mergeLimits } from './policy-table.ts';
 import type { LimitsStore } from './ports.ts';
@@ -50,6 +50,11 @@ export function createLimits(
     onDeferred: (kind, n) => metrics.rateLimited.labels(kind).inc(n),
     onStaleGrants: (n) => metrics.rateLimited.labels('stale_grant').inc(n),
   });
+  // A slot written late moves the limits' later slots (on every instance, through Redis).
+  const unsubscribe = deps.bus.subscribe('slot.late', (events) => {
+    const writes = lateWritesOf(events);
+    if (writes.length > 0) void limiter.wroteLate(writes);
+  });
   const policy: Policy<ClaimedSegment, unknown> = {
     name: inner.name,
     late: true,
@@ -69,6 +74,7 @@ export function createLimits(
     ],
     dispatchPolicies: [policy],
     async stop() {
+      unsubscribe();
       await limiter.close();
       await overLimit.stop();
     },

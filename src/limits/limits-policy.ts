@@ -3,14 +3,17 @@
  * gets a send slot under its number's rate and its campaign's rate on the carrier it is routed to
  * (one reservation per sender and batch, see rate-limiter.ts), and a share of its brand's daily
  * cap. Those with a slot within the horizon are allowed at that slot (the dispatcher writes them
- * then, and withdraws one that would go out late); the rest wait in the database (deferred, no
- * lease held), spread one slot apart so they come back before their slot, not all at once.
+ * then, reports one written late, which moves the limits' later slots, and withdraws one that
+ * would go out too late); the rest wait in the database (deferred, no lease held), spread one
+ * slot apart so they come back before their slot, not all at once.
  */
 
+import type { GatewayEvents } from '../messaging/events.ts';
 import type { ClaimedSegment } from '../messaging/model.ts';
 import { ALLOW, type Decision, type Policy } from '../messaging/pipeline.ts';
 import { TtlBatchCache } from '../messaging/ttl-cache.ts';
 import {
+  LATE_TOLERANCE_MS,
   type LimitTable,
   limitsFor,
   nextPacificMidnight,
@@ -19,7 +22,7 @@ import {
   type SenderProfile,
 } from './policy-table.ts';
 import type { LimitsStore } from './ports.ts';
-import type { RateLimiter } from './rate-limiter.ts';
+import type { LateWrite, RateLimiter, SlotMarks } from './rate-limiter.ts';
 
 /** Which limit held segments back, for counting. */
 export type LimitKind = 'number' | 'campaign' | 'brand_daily';
@@ -41,6 +44,27 @@ export interface LimitsPolicyDeps {
 }
 
 type Decisions = Map<ClaimedSegment, Decision>;
+
+/** The ticket of a slot this policy gave: the `index`-th slot of a reservation. */
+interface LimitsTicket {
+  readonly [k: string]: unknown;
+  marks: SlotMarks;
+  index: number;
+}
+
+/**
+ * The late writes of `slot.late` events worth reporting to the limiter: those later than the
+ * tolerance (by how much more), of tickets this policy gave (others are ignored).
+ */
+export function lateWritesOf(events: readonly GatewayEvents['slot.late'][]): LateWrite[] {
+  const out: LateWrite[] = [];
+  for (const e of events) {
+    const t = e.ticket as Partial<LimitsTicket>;
+    if (!(e.lateMs > LATE_TOLERANCE_MS) || typeof t.index !== 'number' || !t.marks) continue;
+    out.push({ marks: t.marks, index: t.index, lateMs: e.lateMs - LATE_TOLERANCE_MS });
+  }
+  return out;
+}
 
 /**
  * How far ahead slots are reserved: the segments granted wait in flight (lease held, counted in
@@ -117,7 +141,8 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
     }
     for (let j = 0; j < granted; j++) {
       const at = r.firstAt + j * r.stepMs;
-      out.set(segs[j]!, { kind: 'allow', at, by: at + lateMs });
+      const ticket: LimitsTicket = { marks: r.marks, index: j };
+      out.set(segs[j]!, { kind: 'allow', at, by: at + lateMs, ticket });
     }
     const held = segs.length - granted;
     if (held === 0) return;

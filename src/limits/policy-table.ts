@@ -95,6 +95,13 @@ export interface SenderProfile {
 export const PACING_MARGIN_MS = 15;
 
 /**
+ * How late a write may come after its slot before the limit's later slots move (see lateFloor):
+ * the part of the pacing margin the gateway's own event loop may use; the rest (10 ms) is for the
+ * way to the SMSC and the SMSC's own clock.
+ */
+export const LATE_TOLERANCE_MS = 5;
+
+/**
  * One rate limit as the limiter keeps it: a slot every `spacingMs` (see rateSpec).
  */
 export interface RateSpec {
@@ -105,10 +112,11 @@ export interface RateSpec {
   /** Time between two slots of this limit. */
   spacingMs: number;
   /**
-   * A submit written this long after its slot is withdrawn. Late by up to the slots' slack over a
-   * second it crowds nothing; later, it and the slot `ceil(rate)` after it fall within a second
-   * only if that one is on time: up to twice the slack is a bet worth taking (bench:limits: a
-   * withdrawn slot is lost for sure, 5 % of a campaign's rate at one slack).
+   * A submit written this long after its slot is withdrawn (and asks again). Up to it, a late
+   * write moves the limit's later slots by its lateness (less LATE_TOLERANCE_MS), which costs
+   * the limit that much time; a withdrawal costs it one slot. So: a spacing and the tolerance,
+   * at least 30 ms, at most 200 (the report must reach the limiter well before the slot a second
+   * later is given, up to the horizon ahead).
    */
   lateMs: number;
 }
@@ -128,8 +136,8 @@ export function rateSpec(key: string, kind: RateSpec['kind'], perSecond: number)
     throw new RangeError(`rate of ${key} must be positive`);
   const allowance = Math.max(1, Math.ceil(perSecond - 1e-9));
   const spacingMs = Math.max(1000 / perSecond, (1000 + PACING_MARGIN_MS) / allowance);
-  const slack = allowance * spacingMs - 1000;
-  return { key, kind, perSecond, spacingMs, lateMs: Math.min(500, 2 * slack) };
+  const lateMs = Math.min(200, Math.max(30, spacingMs + LATE_TOLERANCE_MS));
+  return { key, kind, perSecond, spacingMs, lateMs };
 }
 
 /** A brand's daily cap, counted by our own durable counter (see DailyCaps). */

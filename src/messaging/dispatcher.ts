@@ -6,7 +6,7 @@ import { dataCodingFor, encodeForProfile, profileKey, referenceOf, sameSplit } f
 import { type EventBus, type GatewayEvents, observedWrite } from './events.ts';
 import type { ClaimedSegment, DraftSegment, SegmentOutcome } from './model.ts';
 import { outcomeFor, submitFieldsFor } from './outcome.ts';
-import type { Pipeline, Verdict } from './pipeline.ts';
+import type { Pipeline, SlotTicket, Verdict } from './pipeline.ts';
 import type { DestinationBackoff } from './policies.ts';
 import type { CarrierLink, DispatchStore } from './ports.ts';
 import type { Router } from './router.ts';
@@ -24,7 +24,7 @@ export interface DispatcherOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Encoded = Pick<DraftSegment, 'payload' | 'dataCoding' | 'esmClass' | 'usePayloadTlv'>;
 /** A paced send slot from the policies: write at `at`, never after `by` (epoch ms). */
-type Slot = { at?: number | undefined; by?: number | undefined } | undefined;
+type Slot = { at?: number | undefined; by?: number | undefined; ticket?: SlotTicket | undefined } | undefined;
 
 /**
  * Moves stored segments to carriers: claims due work with a lease, runs the dispatch policies on
@@ -262,21 +262,29 @@ export class Dispatcher {
       setTimeout(() => this.submit(seg, carrier, encoded, slot), Math.ceil(wait));
       return;
     }
-    this.submitNow(seg, carrier, encoded, slot?.by);
+    this.submitNow(seg, carrier, encoded, slot);
   }
 
-  private submitNow(
-    seg: ClaimedSegment,
-    carrier: CarrierLink,
-    encoded: Encoded,
-    by: number | undefined,
-  ): void {
+  private submitNow(seg: ClaimedSegment, carrier: CarrierLink, encoded: Encoded, slot: Slot): void {
     const guards = this.guards;
+    const by = slot?.by;
+    const ticket = slot?.ticket;
+    let reported = false;
     // Written after `by` it would crowd the slots after it at the carrier: withdrawn instead.
+    // Written late but before it, the policy that gave the slot hears how late (once: a resend
+    // is not a second write of the slot), and moves the slots still to come.
     const stillWanted =
       guards.length === 0 && by === undefined
         ? undefined
-        : () => (by === undefined || Date.now() <= by) && guards.every((g) => g(seg));
+        : () => {
+            const t = Date.now();
+            if ((by !== undefined && t > by) || !guards.every((g) => g(seg))) return false;
+            if (ticket && !reported && slot?.at !== undefined && t > slot.at) {
+              reported = true;
+              this.bus.publish('slot.late', [{ ticket, lateMs: t - slot.at }]);
+            }
+            return true;
+          };
     carrier.submit(submitFieldsFor(seg, encoded), stillWanted).then(
       (o) => {
         if (o.kind === 'ok') {

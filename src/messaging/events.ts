@@ -6,6 +6,7 @@
 import type { RecordedClick } from './link-clicks.ts';
 import type { AgentClass } from './links.ts';
 import type { StatusChange } from './model.ts';
+import type { SlotTicket } from './pipeline.ts';
 import type { Reason } from './vocabulary.ts';
 
 export interface InboundEvent {
@@ -55,6 +56,8 @@ export interface GatewayEvents {
   'receipt.unmatched': { carrierId: string; smscId: string; cause: 'ttl' | 'overflow' | 'invalid' };
   /** A submit_sm got an answer (or none); `result` is ok, or the SMPP-level outcome code. */
   'submit.result': { carrierId: string; result: string; commandStatus: number | undefined };
+  /** A paced segment was written `lateMs` after its send slot (the limits move the slots after it). */
+  'slot.late': { ticket: SlotTicket; lateMs: number };
   /** Segments dispatch sent back to wait in the database, by why (a policy's reason, no bind, …). */
   'segment.deferred': { reason: Reason; count: number };
   /** A carrier answered a submit from `from` with "over the limit" (ESME_RTHROTTLED; it is retried). */

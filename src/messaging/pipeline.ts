@@ -7,12 +7,19 @@
 import type { TrackedLink } from './links.ts';
 import type { Reason } from './vocabulary.ts';
 
+/**
+ * What the policy that gave a send slot needs to hear back when the slot was written late (opaque
+ * to the core; see the `slot.late` event).
+ */
+export type SlotTicket = Readonly<Record<string, unknown>>;
+
 export type Decision =
   /**
    * Go on; with `at`, not before that time and not after `by` (epoch ms): a paced send slot the
-   * dispatcher keeps (a late write is withdrawn and the segment asks again).
+   * dispatcher keeps (a write after `by` is withdrawn and the segment asks again; one after `at`
+   * is reported with `ticket`).
    */
-  | { kind: 'allow'; at?: number; by?: number }
+  | { kind: 'allow'; at?: number; by?: number; ticket?: SlotTicket }
   /** Stop the message: at accept the API answers `code`; at dispatch it ends `status` with `reason`. */
   | {
       kind: 'reject';

@@ -213,6 +213,7 @@ describe('the rate-limit policy', () => {
         limiter: {
           size: 0,
           reserve: () => Promise.reject(new Error('redis away')),
+          wroteLate: async () => undefined,
           close: async () => undefined,
         },
         tableFor: () => DEFAULT_LIMIT_TABLE,

@@ -1,0 +1,139 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.ts';
+import { Dispatcher } from '../../src/messaging/dispatcher.ts';
+import { DEFAULT_PROFILE } from '../../src/messaging/encode-profile.ts';
+import { type GatewayEvents, LocalBus } from '../../src/messaging/events.ts';
+import { type ClaimedSegment, emptyRollup, type SegmentOutcome } from '../../src/messaging/model.ts';
+import { type Decision, Pipeline } from '../../src/messaging/pipeline.ts';
+import { DestinationBackoff } from '../../src/messaging/policies.ts';
+import type { CarrierLink, DispatchStore } from '../../src/messaging/ports.ts';
+import { Router } from '../../src/messaging/router.ts';
+import { waitFor } from '../helpers/smpp.ts';
+
+const seg = (id: string): ClaimedSegment => ({
+  messageId: id,
+  idx: 0,
+  parts: 1,
+  from: '+18005550100',
+  to: '+14155550100',
+  numberType: 'toll_free',
+  payload: Buffer.from('x'),
+  dataCoding: 0,
+  esmClass: 0,
+  usePayloadTlv: false,
+  profile: '',
+  expiresAt: new Date(Date.now() + 60_000),
+  attempts: 0,
+  resends: 0,
+});
+
+/** Hands out `segs` once, then nothing; keeps the outcomes written. */
+function fakeStore(segs: ClaimedSegment[]): DispatchStore & { outcomes: SegmentOutcome[] } {
+  let given = false;
+  const outcomes: SegmentOutcome[] = [];
+  return {
+    outcomes,
+    unconfirmedClaims: 0,
+    async claim() {
+      if (given) return { segments: [], rollup: emptyRollup() };
+      given = true;
+      return { segments: segs, rollup: emptyRollup() };
+    },
+    releaseUnconfirmedClaims: async () => 0,
+    async applyOutcomes(o) {
+      outcomes.push(...o);
+      return emptyRollup();
+    },
+    reclaimExpiredLeases: async () => ({ count: 0, rollup: emptyRollup() }),
+    expireOverdue: async () => ({ count: 0, rollup: emptyRollup() }),
+    timeoutSent: async () => ({ count: 0, rollup: emptyRollup() }),
+    bodies: async () => new Map(),
+    resplit: async () => false,
+  };
+}
+
+/** A carrier that asks `stillWanted` before its write and again before a resend, as Carrier does. */
+function fakeCarrier(written: Map<string, number>): CarrierLink {
+  let n = 0;
+  return {
+    id: 'sim',
+    profile: DEFAULT_PROFILE,
+    healthyTransmitters: 1,
+    async submit(fields, stillWanted) {
+      if (stillWanted && !stillWanted())
+        return {
+          kind: 'retryable',
+          code: 'WITHDRAWN',
+          reason: 'withdrawn',
+          attempts: 0,
+          possiblySubmitted: false,
+        };
+      written.set(fields.destinationAddr.replace(/^\+?1?/, ''), Date.now());
+      stillWanted?.(); // the resend of a throttled submit asks again: not a second late write
+      n++;
+      return { kind: 'ok', messageId: String(n), idKey: String(n), bindId: 'b', attempts: 1 };
+    },
+  };
+}
+
+const running: Dispatcher[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((d) => d.stop(1_000)));
+});
+
+function dispatch(segs: ClaimedSegment[], decide: (s: ClaimedSegment) => Decision) {
+  const store = fakeStore(segs);
+  const bus = new LocalBus();
+  const late: Array<GatewayEvents['slot.late']> = [];
+  bus.subscribe('slot.late', (e) => late.push(...e));
+  const written = new Map<string, number>();
+  const carrier = fakeCarrier(written);
+  const d = new Dispatcher(
+    store,
+    new Router([carrier], []),
+    new Pipeline<ClaimedSegment>([{ name: 'slots', decide }]),
+    new DestinationBackoff(),
+    bus,
+    createLogger({ level: 'silent' }),
+    {
+      claimBatch: 10,
+      maxInFlight: 10,
+      leaseMs: 30_000,
+      pollMs: 20,
+      retry: { initialMs: 100, maxMs: 1_000, multiplier: 2 },
+    },
+  );
+  running.push(d);
+  d.start();
+  return { store, late, written };
+}
+
+describe('paced writes at dispatch', () => {
+  it('reports a slot written late once, with its lateness; withdraws one past its last moment; writes none early', async () => {
+    const t = Date.now();
+    const segs = [
+      { ...seg('late'), to: '+14155550101' },
+      { ...seg('gone'), to: '+14155550102' },
+      { ...seg('ahead'), to: '+14155550103' },
+    ];
+    const slots: Record<string, Decision> = {
+      // Its slot passed 40 ms ago, its last moment is a second away: written, and reported.
+      late: { kind: 'allow', at: t - 40, by: t + 1_000, ticket: { id: 'late' } },
+      // Past its last moment: withdrawn, not reported.
+      gone: { kind: 'allow', at: t - 100, by: t - 50, ticket: { id: 'gone' } },
+      ahead: { kind: 'allow', at: t + 60, by: t + 2_000, ticket: { id: 'ahead' } },
+    };
+    const { store, late, written } = dispatch(segs, (s) => slots[s.messageId]!);
+    await waitFor(() => store.outcomes.length === 3, 5_000, 'three outcomes');
+    const by = new Map(store.outcomes.map((o) => [o.messageId, o]));
+    expect(by.get('late')).toMatchObject({ status: 'sent' });
+    expect(by.get('ahead')).toMatchObject({ status: 'sent' });
+    expect(by.get('gone')!.status).not.toBe('sent');
+    expect(written.has('4155550102')).toBe(false);
+    expect(written.get('4155550103')!).toBeGreaterThanOrEqual(t + 60);
+    const lateOne = late.filter((e) => e.ticket.id === 'late');
+    expect(lateOne).toHaveLength(1);
+    expect(lateOne[0]!.lateMs).toBeGreaterThanOrEqual(40);
+    expect(late.some((e) => e.ticket.id === 'gone')).toBe(false);
+  });
+});
