@@ -25,6 +25,8 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { DEFAULT_LIMIT_TABLE } from '../src/limits/policy-table.ts';
 import { ADMIN, createDatabase, type GatewayProc, pgCpu, startGateway, startSim } from './lib/cluster.ts';
+import { overAllowance, worstWindow } from './lib/windows.ts';
+import { startWireCapture } from './lib/wire-capture.ts';
 import { cpuSecondsOf } from './proc-stats.ts';
 
 const { values } = parseArgs({
@@ -240,11 +242,13 @@ try {
     redis: cpuSecondsOf(redisPid),
     pg: pgCpu(),
   });
+  const wire = await startWireCapture(sim.port);
   const T0 = new Date();
   const c0 = cpu();
   await new Promise((res) => setTimeout(res, SECONDS * 1000));
   const T1 = new Date();
   const c1 = cpu();
+  const onWire = await wire?.stop();
 
   const log = (await (await fetch(`${sim.control}/messages?limit=250000`)).json()) as {
     messages: Array<{ from: string; at: string; text: string }>;
@@ -266,19 +270,6 @@ try {
   }
   if (log.messages.length > 0 && Date.parse(log.messages[0]!.at) >= T0.getTime())
     console.log('warning: the simulator log does not reach back to the start of the window');
-  const worstWindow = (ts: number[], span = 1000) => {
-    let best = 0;
-    let at = 0;
-    let lo = 0;
-    for (let hi = 0; hi < ts.length; hi++) {
-      while (ts[hi]! - ts[lo]! >= span) lo++;
-      if (hi - lo + 1 > best) {
-        best = hi - lo + 1;
-        at = lo;
-      }
-    }
-    return { best, at };
-  };
   const maxInSecond = (ts: number[]) => worstWindow(ts).best;
   const JITTER_SPAN = 950;
   console.log(`duplicate submits in the window: ${duplicates}`);
@@ -352,6 +343,14 @@ try {
     );
     if (example) console.log(`    e.g. arrivals (ms from the worst window's first): ${example}`);
   }
+  if (onWire) {
+    // The same windows by the kernel's time on lo: what left the gateways, without the
+    // simulator's own pauses (its stamp is when its turn came to read).
+    const w = overAllowance(groups, onWire, T0.getTime(), T1.getTime());
+    console.log(
+      `on the wire (tshark on lo, ${[...onWire.values()].reduce((s, l) => s + l.length, 0)} submits captured): 1-s windows over the allowance: ${w.over} of ${w.limits} limits; by more than one: ${w.overLoose}${w.example ? `; e.g. ${w.example}` : ''}`,
+    );
+  }
   const daily = await sql.query<{ segments: number }>(
     'SELECT segments FROM brand_daily_usage WHERE brand_id = $1',
     [capBrand],
@@ -386,8 +385,9 @@ try {
   );
   // How long the limits' decision held a batch (a grant is only written after it): arrival jitter.
   const scraped = await a.scrape();
-  const hist = (name: string) =>
-    scraped
+  const scrapedB = await b.scrape();
+  const hist = (name: string, text = scraped) =>
+    text
       .split('\n')
       .filter((l) => l.startsWith(`${name}_bucket`))
       .map((l) => `${/le="([^"]+)"/.exec(l)?.[1]}:${l.split(' ').at(-1)}`)
@@ -396,6 +396,10 @@ try {
     `rate-limit policy time per batch on A (le:count): ${hist('parley_rate_limit_duration_seconds')}`,
   );
   console.log(`submit wait for a bind window on A (le:count): ${hist('parley_carrier_queue_wait_seconds')}`);
+  // Writes later than the tolerance move their limits' later slots (each costs its lateness).
+  console.log(
+    `paced writes after their slot (le:count): A ${hist('parley_send_slot_lateness_seconds')}; B ${hist('parley_send_slot_lateness_seconds', scrapedB)}`,
+  );
   const expectedTotal = groups.reduce((s, g) => s + g.rate * g.keys.length, 0);
   console.log(
     `throughput ${fmt(total / SECONDS)} segments/s (the limits add up to ${fmt(expectedTotal)}/s, ${fmt(capNumbers.length)} numbers of them stopped by the daily cap); CPU s in the window: A ${fmt(c1.a - c0.a, 1)}, B ${fmt(c1.b - c0.b, 1)}, redis ${fmt(c1.redis - c0.redis, 1)}, postgres ${fmt(c1.pg - c0.pg, 1)}`,

@@ -51,7 +51,7 @@ export function createLimits(
     onStaleGrants: (n) => metrics.rateLimited.labels('stale_grant').inc(n),
   });
   // A slot written late moves the limits' later slots (on every instance, through Redis).
-  const unsubscribe = deps.bus.subscribe('slot.late', (events) => {
+  const unsubscribe = deps.bus.subscribe('slot.written', (events) => {
     const writes = lateWritesOf(events);
     if (writes.length > 0) void limiter.wroteLate(writes);
   });

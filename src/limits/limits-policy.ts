@@ -13,6 +13,7 @@ import type { ClaimedSegment } from '../messaging/model.ts';
 import { ALLOW, type Decision, type Policy } from '../messaging/pipeline.ts';
 import { TtlBatchCache } from '../messaging/ttl-cache.ts';
 import {
+  type DailyCap,
   LATE_TOLERANCE_MS,
   type LimitTable,
   limitsFor,
@@ -21,8 +22,8 @@ import {
   type RateSpec,
   type SenderProfile,
 } from './policy-table.ts';
-import type { LimitsStore } from './ports.ts';
-import type { LateWrite, RateLimiter, SlotMarks } from './rate-limiter.ts';
+import type { DailyTake, LimitsStore } from './ports.ts';
+import type { LateWrite, RateLimiter, Reservation, SlotMarks } from './rate-limiter.ts';
 
 /** Which limit held segments back, for counting. */
 export type LimitKind = 'number' | 'campaign' | 'brand_daily';
@@ -53,13 +54,13 @@ interface LimitsTicket {
 }
 
 /**
- * The late writes of `slot.late` events worth reporting to the limiter: those later than the
+ * The late writes of `slot.written` events worth reporting to the limiter: those later than the
  * tolerance (by how much more), of tickets this policy gave (others are ignored).
  */
-export function lateWritesOf(events: readonly GatewayEvents['slot.late'][]): LateWrite[] {
+export function lateWritesOf(events: readonly GatewayEvents['slot.written'][]): LateWrite[] {
   const out: LateWrite[] = [];
   for (const e of events) {
-    const t = e.ticket as Partial<LimitsTicket>;
+    const t = (e.ticket ?? {}) as Partial<LimitsTicket>;
     if (!(e.lateMs > LATE_TOLERANCE_MS) || typeof t.index !== 'number' || !t.marks) continue;
     out.push({ marks: t.marks, index: t.index, lateMs: e.lateMs - LATE_TOLERANCE_MS });
   }
@@ -116,29 +117,64 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
     return out;
   }
 
-  async function decideGroup(
-    segs: ClaimedSegment[],
-    sender: SenderProfile,
-    carrierId: string,
+  interface Group {
+    carrierId: string;
+    sender: SenderProfile;
+    segs: ClaimedSegment[];
+  }
+  interface Reserved {
+    g: Group;
+    rates: RateSpec[];
+    daily: DailyCap | undefined;
+    r: Reservation;
+  }
+
+  async function reserveGroup(g: Group): Promise<Reserved> {
+    const { rates, daily } = limitsFor(g.sender, g.carrierId, deps.tableFor(g.carrierId));
+    const r = await deps.limiter.reserve(rates, g.segs.length, { leadMs: LEAD_MS, horizonMs: HORIZON_MS });
+    return { g, rates, daily, r };
+  }
+
+  /**
+   * The brands' daily caps for the slots reserved, in one statement for the batch: each brand's
+   * grant goes to its senders in batch order; the slots of those refused stay unused (once a day
+   * per brand, on the carrier's side).
+   */
+  async function takeDaily(reserved: Reserved[], t: number): Promise<Map<Reserved, number>> {
+    const want = new Map<string, DailyTake>();
+    for (const x of reserved)
+      if (x.daily && x.r.granted > 0) {
+        const w = want.get(x.daily.brandId);
+        if (w) w.want += x.r.granted;
+        else want.set(x.daily.brandId, { brandId: x.daily.brandId, want: x.r.granted, cap: x.daily.cap });
+      }
+    const out = new Map<Reserved, number>();
+    if (want.size === 0) return out;
+    const got = await deps.store.takeDaily(pacificDay(new Date(t)), [...want.values()]);
+    for (const x of reserved)
+      if (x.daily && x.r.granted > 0) {
+        const left = got.get(x.daily.brandId) ?? 0;
+        const g = Math.min(left, x.r.granted);
+        got.set(x.daily.brandId, left - g);
+        out.set(x, g);
+      }
+    return out;
+  }
+
+  function decideGroup(
+    { g, rates, r }: Reserved,
+    dailyGranted: number | undefined,
+    t: number,
     out: Decisions,
     backlog: Map<string, number>,
-  ): Promise<void> {
-    const { rates, daily } = limitsFor(sender, carrierId, deps.tableFor(carrierId));
-    const r = await deps.limiter.reserve(rates, segs.length, { leadMs: LEAD_MS, horizonMs: HORIZON_MS });
-    const t = now();
+  ): void {
+    const segs = g.segs;
+    const sender = g.sender;
     // The pace of this sender's slots is its widest-spaced limit: the one that holds the rest.
     const pace = rates.reduce((x, y) => (y.spacingMs > x.spacingMs ? y : x));
     const lateMs = Math.min(...rates.map((x) => x.lateMs));
-    let granted = r.granted;
-    let dailyHit = false;
-    if (daily && granted > 0) {
-      const g = await deps.store.takeDaily(daily.brandId, pacificDay(new Date(t)), granted, daily.cap);
-      // The slots of those refused stay unused: once a day per brand, on the carrier's side.
-      if (g < granted) {
-        granted = g;
-        dailyHit = true;
-      }
-    }
+    const granted = dailyGranted === undefined ? r.granted : dailyGranted;
+    const dailyHit = granted < r.granted;
     for (let j = 0; j < granted; j++) {
       const at = r.firstAt + j * r.stepMs;
       const ticket: LimitsTicket = { marks: r.marks, index: j };
@@ -182,7 +218,7 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
         segs.map((s) => s.from),
         now(),
       );
-      const groups = new Map<string, { carrierId: string; sender: SenderProfile; segs: ClaimedSegment[] }>();
+      const groups = new Map<string, Group>();
       for (const seg of segs) {
         const carrierId = deps.carrierOf(seg);
         if (carrierId === undefined) continue;
@@ -199,11 +235,13 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
         g.segs.push(seg);
       }
       const backlog = new Map<string, number>();
-      await Promise.all(
-        [...groups.values()].map((g) => decideGroup(g.segs, g.sender, g.carrierId, out, backlog)),
-      );
+      const reserved = await Promise.all([...groups.values()].map(reserveGroup));
+      const daily = await takeDaily(reserved, now());
+      const decidedAt = now();
+      for (const x of reserved) decideGroup(x, daily.get(x), decidedAt, out, backlog);
       // A slot already past (the batch waited on another group's round trip) is not used: sent
-      // now it would crowd the slots after it. Its segment comes back at once for a new one.
+      // late it would move the limit's later slots by more than the slot is worth. Its segment
+      // comes back at once for a new one.
       const t = now();
       let stale = 0;
       for (const [seg, d] of out)

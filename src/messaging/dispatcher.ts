@@ -268,20 +268,20 @@ export class Dispatcher {
   private submitNow(seg: ClaimedSegment, carrier: CarrierLink, encoded: Encoded, slot: Slot): void {
     const guards = this.guards;
     const by = slot?.by;
-    const ticket = slot?.ticket;
+    const at = slot?.at;
     let reported = false;
     // Written after `by` it would crowd the slots after it at the carrier: withdrawn instead.
-    // Written late but before it, the policy that gave the slot hears how late (once: a resend
-    // is not a second write of the slot), and moves the slots still to come.
+    // Written before it, the policy that gave the slot hears how late (once: a resend is not a
+    // second write of the slot), and moves the slots still to come if it was late.
     const stillWanted =
       guards.length === 0 && by === undefined
         ? undefined
         : () => {
             const t = Date.now();
             if ((by !== undefined && t > by) || !guards.every((g) => g(seg))) return false;
-            if (ticket && !reported && slot?.at !== undefined && t > slot.at) {
+            if (at !== undefined && !reported) {
               reported = true;
-              this.bus.publish('slot.late', [{ ticket, lateMs: t - slot.at }]);
+              this.bus.publish('slot.written', [{ ticket: slot?.ticket, lateMs: Math.max(0, t - at) }]);
             }
             return true;
           };

@@ -56,8 +56,11 @@ export interface GatewayEvents {
   'receipt.unmatched': { carrierId: string; smscId: string; cause: 'ttl' | 'overflow' | 'invalid' };
   /** A submit_sm got an answer (or none); `result` is ok, or the SMPP-level outcome code. */
   'submit.result': { carrierId: string; result: string; commandStatus: number | undefined };
-  /** A paced segment was written `lateMs` after its send slot (the limits move the slots after it). */
-  'slot.late': { ticket: SlotTicket; lateMs: number };
+  /**
+   * A paced segment was written at its send slot, or `lateMs` after it (the limits then move the
+   * slots after it).
+   */
+  'slot.written': { ticket: SlotTicket | undefined; lateMs: number };
   /** Segments dispatch sent back to wait in the database, by why (a policy's reason, no bind, …). */
   'segment.deferred': { reason: Reason; count: number };
   /** A carrier answered a submit from `from` with "over the limit" (ESME_RTHROTTLED; it is retried). */

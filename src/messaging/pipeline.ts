@@ -9,7 +9,7 @@ import type { Reason } from './vocabulary.ts';
 
 /**
  * What the policy that gave a send slot needs to hear back when the slot was written late (opaque
- * to the core; see the `slot.late` event).
+ * to the core; see the `slot.written` event).
  */
 export type SlotTicket = Readonly<Record<string, unknown>>;
 

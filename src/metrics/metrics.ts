@@ -123,6 +123,12 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: r,
     }),
+    slotLateness: new Histogram({
+      name: 'parley_send_slot_lateness_seconds',
+      help: 'How long after its send slot a rate-limited segment was written (0 when on time); past 5 ms its limits move their later slots by the rest',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.2],
+      registers: r,
+    }),
     carrierOverLimit: new Counter({
       name: 'parley_carrier_over_limit_total',
       help: 'Carrier answers meaning "over the limit" (submit 0x58, receipt error 541 or 542), by carrier',
@@ -322,6 +328,9 @@ export function subscribeMetrics(m: Metrics, bus: EventBus): () => void {
     }),
     bus.subscribe('pdu.rejected', (evs) => {
       for (const e of evs) m.pdusRejected.labels(e.carrierId, e.command).inc();
+    }),
+    bus.subscribe('slot.written', (evs) => {
+      for (const e of evs) m.slotLateness.observe(e.lateMs / 1000);
     }),
     bus.subscribe('segment.deferred', (evs) => {
       for (const e of evs) m.deferred.labels(e.reason).inc(e.count);

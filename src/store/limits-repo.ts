@@ -1,6 +1,6 @@
 import type { OverLimitSource } from '../limits/over-limit.ts';
 import { campaignClass, type SenderProfile } from '../limits/policy-table.ts';
-import type { LimitsStore } from '../limits/ports.ts';
+import type { DailyTake, LimitsStore } from '../limits/ports.ts';
 import type { NumberType } from '../messaging/vocabulary.ts';
 import type { Db } from './db.ts';
 
@@ -44,21 +44,30 @@ export class LimitsRepo implements LimitsStore, OverLimitSource {
     );
   }
 
-  async takeDaily(brandId: string, day: string, want: number, cap: number): Promise<number> {
-    if (want <= 0) return 0;
+  async takeDaily(day: string, takes: ReadonlyArray<DailyTake>): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const wanted = takes.filter((t) => t.want > 0).sort((x, y) => (x.brandId < y.brandId ? -1 : 1));
+    if (wanted.length === 0) return out;
     // In SET, `segments` is the row's value before this UPDATE: last_grant is exactly what this
-    // statement added, under the row lock (a concurrent take waits and sees the new total).
-    const r = await this.db.query<{ last_grant: number }>(
-      `INSERT INTO brand_daily_usage AS u (brand_id, day, segments, last_grant)
-       VALUES ($1, $2::date, LEAST($3::int, $4::int), LEAST($3::int, $4::int))
+    // statement added, under the row lock (a concurrent take waits and sees the new total). Rows
+    // are taken in brand order, so two instances taking the same brands never deadlock; one
+    // statement per batch (it was one per sender, each a commit queued on the brand's row lock:
+    // bench:limits' batches waited tens of ms for them while their slots passed).
+    const r = await this.db.query<{ brand_id: string; last_grant: number }>(
+      `WITH x AS (SELECT * FROM unnest($2::uuid[], $3::int[], $4::int[]) WITH ORDINALITY AS x(brand_id, want, cap, i))
+       INSERT INTO brand_daily_usage AS u (brand_id, day, segments, last_grant)
+       SELECT brand_id, $1::date, LEAST(want, cap), LEAST(want, cap) FROM x ORDER BY i
        ON CONFLICT (brand_id, day) DO UPDATE
-          SET segments = GREATEST(u.segments, LEAST($4::int, u.segments + $3::int)),
-              last_grant = GREATEST(0, LEAST($4::int, u.segments + $3::int) - u.segments)
-       RETURNING last_grant`,
-      [brandId, day, want, cap],
+          SET segments = GREATEST(u.segments, LEAST((SELECT cap FROM x WHERE x.brand_id = u.brand_id),
+                                                    u.segments + (SELECT want FROM x WHERE x.brand_id = u.brand_id))),
+              last_grant = GREATEST(0, LEAST((SELECT cap FROM x WHERE x.brand_id = u.brand_id),
+                                             u.segments + (SELECT want FROM x WHERE x.brand_id = u.brand_id)) - u.segments)
+       RETURNING brand_id, last_grant`,
+      [day, wanted.map((t) => t.brandId), wanted.map((t) => t.want), wanted.map((t) => t.cap)],
       'parley_brand_daily_take',
     );
-    return r.rows[0]?.last_grant ?? 0;
+    for (const row of r.rows) out.set(row.brand_id, row.last_grant);
+    return out;
   }
 
   async setBacklog(entries: ReadonlyArray<{ e164: string; until: Date }>): Promise<void> {

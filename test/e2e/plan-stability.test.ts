@@ -300,6 +300,11 @@ async function hotStatements(hi: number): Promise<Captured[]> {
     senders.map((e164) => ({ e164, until: new Date(Date.now() + 60_000) })),
   );
   await new LimitsRepo(capturing(out, 'over-limit-senders')).sendersOf(sent.map((i) => idOf(i)));
+  // The brands' daily caps of a batch, one statement.
+  await new LimitsRepo(capturing(out, 'brand-daily-take')).takeDaily(
+    '2026-12-04',
+    Array.from({ length: 50 }, (_, i) => ({ brandId: idOf(i + 1), want: 10, cap: 1_000 })),
+  );
   // The campaign replies of the numbers a batch of MO came to.
   await compliance('campaign-replies').campaignReplies(senders);
   await new SendersRepo(capturing(out, 'sender-hints')).senderHints(
@@ -390,6 +395,15 @@ async function migratedSchema(schema: string): Promise<pg.Client> {
   await c.query(`INSERT INTO accounts (id, name, webhook_secret) VALUES ('${ACCOUNT}', 'plan', 's')`);
   await c.query(
     `INSERT INTO numbers (id, account_id, e164, type) VALUES (gen_random_uuid(), '${ACCOUNT}', '+15550100001', 'local')`,
+  );
+  // The brands whose daily caps a batch takes (half of them already counted today).
+  await c.query(
+    `INSERT INTO brands (id, account_id, details, status)
+     SELECT ${idSql('i')}, '${ACCOUNT}', '{}', 'approved' FROM generate_series(1, 50) i`,
+  );
+  await c.query(
+    `INSERT INTO brand_daily_usage (brand_id, day, segments)
+     SELECT ${idSql('i')}, '2026-12-04', 100 FROM generate_series(1, 25) i`,
   );
   return c;
 }

@@ -333,3 +333,45 @@ describe("the senders' backlog written at dispatch", () => {
     expect(Number(r.rows[0]!.n)).toBe(numbers.length);
   });
 });
+
+describe("the brands' daily caps taken at dispatch", () => {
+  it('one statement per batch takes each brand exactly to its cap, however the takes of two instances interleave, without a deadlock', async () => {
+    const { LimitsRepo } = await import('../../src/store/limits-repo.ts');
+    const { randomUUID } = await import('node:crypto');
+    const brands = Array.from({ length: 40 }, () => randomUUID());
+    await g.gw.db.query(
+      `INSERT INTO brands (id, account_id, details, status)
+       SELECT id, $1, '{}', 'approved' FROM unnest($2::uuid[]) AS x(id)`,
+      [g.account.id, brands],
+    );
+    const a = new LimitsRepo(g.gw.db);
+    const b = new LimitsRepo(g.gw.db);
+    const cap = (i: number) => 50 + i; // each brand its own cap
+    const got = new Map<string, number>();
+    const errors: string[] = [];
+    for (let round = 0; round < 12; round++) {
+      const takes = brands.map((brandId, i) => ({ brandId, want: 3 + ((i + round) % 5), cap: cap(i) }));
+      const settled = await Promise.allSettled([
+        a.takeDaily('2026-12-04', takes),
+        b.takeDaily('2026-12-04', [...takes].reverse()),
+        a.takeDaily('2026-12-04', takes.filter((_, i) => i % 2 === 0).reverse()),
+      ]);
+      for (const s of settled)
+        if (s.status === 'rejected') errors.push((s.reason as Error).message);
+        else for (const [brand, n] of s.value) got.set(brand, (got.get(brand) ?? 0) + n);
+    }
+    expect(errors).toEqual([]);
+    const rows = await g.gw.db.query<{ brand_id: string; segments: number }>(
+      `SELECT brand_id, segments FROM brand_daily_usage WHERE day = '2026-12-04' AND brand_id = ANY($1::uuid[])`,
+      [brands],
+    );
+    const counted = new Map(rows.rows.map((r) => [r.brand_id, r.segments]));
+    for (const [i, brand] of brands.entries()) {
+      // Asked for more than the cap over the rounds: exactly the cap granted, and counted.
+      expect(got.get(brand)).toBe(cap(i));
+      expect(counted.get(brand)).toBe(cap(i));
+    }
+    // Nothing wanted, nothing taken (and no statement).
+    expect(await a.takeDaily('2026-12-04', [{ brandId: brands[0]!, want: 0, cap: 10 }])).toEqual(new Map());
+  });
+});

@@ -6,7 +6,7 @@ import {
   rateSpec,
   type SenderProfile,
 } from '../../src/limits/policy-table.ts';
-import type { LimitsStore } from '../../src/limits/ports.ts';
+import type { DailyTake, LimitsStore } from '../../src/limits/ports.ts';
 import { SlotRateLimiter } from '../../src/limits/rate-limiter.ts';
 import type { ClaimedSegment } from '../../src/messaging/model.ts';
 import { type Decision, Pipeline } from '../../src/messaging/pipeline.ts';
@@ -39,12 +39,19 @@ class FakeStore implements LimitsStore {
   async senderProfiles(e164s: readonly string[]) {
     return new Map(this.profiles.filter((p) => e164s.includes(p.e164)).map((p) => [p.e164, p]));
   }
-  async takeDaily(brandId: string, day: string, want: number, cap: number) {
-    const k = `${brandId}/${day}`;
-    const used = this.daily.get(k) ?? 0;
-    const g = Math.max(0, Math.min(want, cap - used));
-    this.daily.set(k, used + g);
-    return g;
+  takes = 0;
+  async takeDaily(day: string, takes: ReadonlyArray<DailyTake>) {
+    this.takes++;
+    const out = new Map<string, number>();
+    for (const { brandId, want, cap } of takes) {
+      if (out.has(brandId)) throw new Error(`brand ${brandId} twice in one take`);
+      const k = `${brandId}/${day}`;
+      const used = this.daily.get(k) ?? 0;
+      const g = Math.max(0, Math.min(want, cap - used));
+      this.daily.set(k, used + g);
+      out.set(brandId, g);
+    }
+    return out;
   }
   async setBacklog(entries: ReadonlyArray<{ e164: string; until: Date }>) {
     for (const e of entries) this.backlog.set(e.e164, e.until);
@@ -189,6 +196,40 @@ describe('the rate-limit policy', () => {
     }
     // The queue cap is about the rate: a day's wait is not a backlog to refuse new messages for.
     expect(store.backlog.has('+15125550103')).toBe(false);
+    await limiter.close();
+  });
+
+  it('takes the daily caps of a batch in one statement, each brand once, its grant going to its senders in batch order', async () => {
+    const table = mergeLimits(DEFAULT_LIMIT_TABLE, { brandPerDay: { A: 5 } });
+    const profiles: SenderProfile[] = ['+15125550111', '+15125550112'].map((e164) => ({
+      e164,
+      type: 'local',
+      campaignId: 'c3',
+      throughputClass: 'A',
+      brandId: 'b3',
+    }));
+    const { pipeline, limiter, store } = setup(
+      [
+        ...profiles,
+        { e164: '+15125550113', type: 'local', campaignId: 'c4', throughputClass: 'A', brandId: 'b4' },
+      ],
+      table,
+    );
+    const v = await pipeline.run([
+      ...Array.from({ length: 4 }, (_, i) => seg('+15125550111', i, 'local')),
+      ...Array.from({ length: 4 }, (_, i) => seg('+15125550112', i, 'local')),
+      ...Array.from({ length: 2 }, (_, i) => seg('+15125550113', i, 'local')),
+    ]);
+    expect(store.takes).toBe(1);
+    expect(v.map((x) => x.decision.kind)).toEqual([
+      ...Array(4).fill('allow'),
+      'allow',
+      ...Array(3).fill('defer'),
+      'allow',
+      'allow',
+    ]);
+    for (const x of v.slice(5, 8)) expect(x.decision).toMatchObject({ reason: 'daily_cap_reached' });
+    expect([...store.daily].find(([k]) => k.startsWith('b3/'))?.[1]).toBe(5);
     await limiter.close();
   });
 
