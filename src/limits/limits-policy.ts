@@ -23,7 +23,7 @@ import {
   type SenderProfile,
 } from './policy-table.ts';
 import type { DailyTake, LimitsStore } from './ports.ts';
-import type { LateWrite, RateLimiter, Reservation, SlotMarks } from './rate-limiter.ts';
+import type { LateWrite, RateLimiter, Reservation, SlotMarks } from './slots.ts';
 
 /** Which limit held segments back, for counting. */
 export type LimitKind = 'number' | 'campaign' | 'brand_daily';

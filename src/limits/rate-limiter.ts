@@ -17,182 +17,17 @@
  */
 import { Redis } from 'ioredis';
 import type { RateSpec } from './policy-table.ts';
-
-/**
- * Slots reserved for the first `granted` segments: at `firstAt`, then every `stepMs` (epoch ms on
- * this process's clock).
- */
-export interface Reservation {
-  granted: number;
-  firstAt: number;
-  stepMs: number;
-  /** The slot the next segment would get (for deferring the rest). */
-  nextAt: number;
-  /**
-   * What a late write reports back (see wroteLate): each limit's position of the first slot, and
-   * the first slot on the limiter's own clock (Redis's, when shared).
-   */
-  marks: SlotMarks;
-}
-
-/** Where a reservation's first slot sits in each of its limits' sequences of slots. */
-export interface SlotMarks {
-  keys: readonly string[];
-  spacings: readonly number[];
-  /** Position (count of slots the limit gave before it) of the first slot, per limit. */
-  firstPos: readonly number[];
-  /** The first slot on the limiter's clock. */
-  firstRef: number;
-  stepMs: number;
-}
-
-/** A segment written `lateMs` after its slot, the `index`-th of the reservation of `marks`. */
-export interface LateWrite {
-  marks: SlotMarks;
-  index: number;
-  lateMs: number;
-}
-
-/** Which slots a reservation may take: from `leadMs` to `horizonMs` after now. */
-export interface SlotWindow {
-  /** Time the caller needs before its first write (deciding the rest of its batch). */
-  leadMs: number;
-  horizonMs: number;
-}
-
-export interface RateLimiter {
-  /**
-   * Reserves slots for up to `want` segments under every limit of `limits` jointly, those within
-   * the window. Rejects when the shared store cannot be reached or does not answer in
-   * time (nothing may have been reserved; the caller defers).
-   */
-  reserve(limits: readonly RateSpec[], want: number, window: SlotWindow): Promise<Reservation>;
-  /**
-   * Moves each limit's next free slot so that every slot still to be given is at least its
-   * spacing times its distance in the sequence after the late write (see lateFloor). Never
-   * rejects: a report that cannot reach Redis is dropped (the pacing margin is then all there is).
-   * Settles when applied (or dropped); callers need not wait.
-   */
-  wroteLate(writes: readonly LateWrite[]): Promise<void>;
-  /** Limits seen recently (each one a time, in Redis or here). */
-  readonly size: number;
-  close(): Promise<void>;
-}
-
-/**
- * The reservation itself, for one clock: `next` holds each limit's next free slot (ms, same clock
- * as `now`), `seqs` how many slots each gave so far. Pure: the Redis script below is the same
- * arithmetic, and is tested against this.
- */
-export function reserveSlots(
-  next: readonly number[],
-  spacings: readonly number[],
-  now: number,
-  want: number,
-  w: SlotWindow,
-  seqs: readonly number[] = next.map(() => 0),
-): { granted: number; first: number; step: number; next: number[]; seqs: number[] } {
-  const horizonMs = w.horizonMs;
-  let first = now + w.leadMs;
-  let step = 0;
-  for (let i = 0; i < next.length; i++) {
-    if (next[i]! > first) first = next[i]!;
-    if (spacings[i]! > step) step = spacings[i]!;
-  }
-  let granted = 0;
-  if (want > 0 && first <= now + horizonMs)
-    granted = Math.min(want, Math.floor((now + horizonMs - first) / step) + 1);
-  if (granted === 0) return { granted, first, step, next: [...next], seqs: [...seqs] };
-  const last = first + (granted - 1) * step;
-  return { granted, first, step, next: spacings.map((s) => last + s), seqs: seqs.map((q) => q + granted) };
-}
-
-/**
- * A limit's next free slot after the slot at position `pos` was written at `writtenAt` (limiter
- * clock, less the tolerance the margin absorbs): no later slot may come closer to that write than
- * its distance in the sequence times the spacing. So a second's worth of slots after a late
- * write spans a second and the margin from the write itself, not from its slot (bench:limits: 8
- * campaigns had a second over their allowance, a slot written 16–30 ms late and the one a
- * second after it on time). `seq` is how many slots the limit gave so far; the slots between
- * `pos` and `seq` were given before the report and stay (a report comes within a fraction of a
- * second, long before the slot a second later is given). Pure; the script's oracle.
- */
-export function lateFloor(
-  next: number,
-  seq: number,
-  pos: number,
-  spacing: number,
-  writtenAt: number,
-): number {
-  return Math.max(next, writtenAt + (seq - pos) * spacing);
-}
-
-/** The same as reserveSlots, atomic in Redis; `now` is Redis's own clock unless given (tests). */
-const RESERVE_LUA = `
-local want = tonumber(ARGV[1])
-local horizon = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
-if now < 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-end
-local first = now + tonumber(ARGV[4])
-local step = 0
-local seqs = {}
-for i = 1, #KEYS do
-  local v = redis.call('GET', KEYS[i])
-  local n, q = 0, 0
-  if v then
-    local a, b = string.match(v, '^(%S+) (%S+)$')
-    if a then n, q = tonumber(a), tonumber(b) else n = tonumber(v) or 0 end
-  end
-  seqs[i] = q
-  if n > first then first = n end
-  local s = tonumber(ARGV[4 + i])
-  if s > step then step = s end
-end
-local granted = 0
-if want > 0 and first <= now + horizon then
-  granted = math.min(want, math.floor((now + horizon - first) / step) + 1)
-end
-if granted > 0 then
-  local last = first + (granted - 1) * step
-  for i = 1, #KEYS do
-    local n = last + tonumber(ARGV[4 + i])
-    redis.call('SET', KEYS[i], string.format('%.3f %d', n, seqs[i] + granted), 'PX', math.ceil(n - now) + 1000)
-  end
-end
-local out = { granted, string.format('%.3f', first), string.format('%.3f', step) }
-for i = 1, #KEYS do out[3 + i] = seqs[i] end
-return out
-`;
-
-/**
- * lateFloor for each report, atomic in Redis: ARGV = now (or -1: Redis's clock), then per key its
- * position, spacing and write time. A key gone (idle past its slot) has nothing left to move.
- */
-const LATE_LUA = `
-local now = tonumber(ARGV[1])
-if now < 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-end
-for i = 1, #KEYS do
-  local v = redis.call('GET', KEYS[i])
-  if v then
-    local a, b = string.match(v, '^(%S+) (%S+)$')
-    if a then
-      local n, q = tonumber(a), tonumber(b)
-      local pos = tonumber(ARGV[3 * i - 1])
-      local want = tonumber(ARGV[3 * i + 1]) + (q - pos) * tonumber(ARGV[3 * i])
-      if want > n then
-        redis.call('SET', KEYS[i], string.format('%.3f %d', want, q), 'PX', math.ceil(want - now) + 1000)
-      end
-    end
-  end
-end
-return #KEYS
-`;
+import { LATE_LUA, RESERVE_LUA } from './slot-scripts.ts';
+import {
+  type LateWrite,
+  lateFloor,
+  type RateLimiter,
+  type Reservation,
+  reserveSlots,
+  type SlotMarks,
+  type SlotWindow,
+  wallMinusMonotonic,
+} from './slots.ts';
 
 /** How long a limit not asked for stays remembered. */
 const IDLE_MS = 10 * 60_000;
@@ -219,8 +54,11 @@ export class SlotRateLimiter implements RateLimiter {
   private connecting: Promise<void> | undefined;
   /** A reservation timed out waiting for the connection; set until it is ready again. */
   private gaveUp = false;
-  /** Redis's clock minus ours (ms), as last measured. */
+  /** Redis's clock minus ours (ms), as last measured; the round trip it was measured in, and when. */
   private offsetMs = 0;
+  private offsetRtt = Number.POSITIVE_INFINITY;
+  private offsetAt = 0;
+  private readonly wallDiffs: number[] = [];
 
   constructor(
     redisUrl: string | undefined,
@@ -391,25 +229,43 @@ export class SlotRateLimiter implements RateLimiter {
   }
 
   /**
-   * Measures Redis's clock against ours: of a few round trips, the quickest, whose midpoint is
-   * closest to when Redis read its clock. Never rejects (a Redis away keeps the last offset).
+   * Measures Redis's clock against ours (Date.now, the clock slots are written by), as NTP does:
+   * of a few round trips, the quickest, whose midpoint is closest to when Redis read its clock. A
+   * measurement whose round trip is more than twice the last one kept is dropped (a loaded
+   * machine answers late, and asymmetrically: an offset off by half a round trip moves every slot
+   * of this instance against those of the others) unless the last one kept is 5 minutes old.
+   * Never rejects (a Redis away keeps the last offset).
    */
   async syncClock(): Promise<number> {
     if (!this.redis) return 0;
     let best = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < 5; i++) {
+    let offset = this.offsetMs;
+    for (let i = 0; i < 8; i++) {
       try {
         const t0 = performance.now();
         const [sec, usec] = await this.redis.time();
         const t1 = performance.now();
         if (t1 - t0 < best) {
           best = t1 - t0;
-          const ours = performance.timeOrigin + (t0 + t1) / 2;
-          this.offsetMs = Number(sec) * 1000 + Number(usec) / 1000 - ours;
+          offset = Number(sec) * 1000 + Number(usec) / 1000 - (performance.timeOrigin + (t0 + t1) / 2);
         }
       } catch {
         break;
       }
+    }
+    if (!Number.isFinite(best)) return this.offsetMs;
+    const at = Date.now();
+    if (best <= Math.max(1, 2 * this.offsetRtt) || at - this.offsetAt > 5 * 60_000) {
+      // The monotonic clock above and Date.now differ by up to a few ms (timeOrigin is read
+      // once, at start): measured where Date.now ticks to its next millisecond, the median of
+      // the last few (one reading can be preempted between its two clocks).
+      this.wallDiffs.push(wallMinusMonotonic());
+      while (this.wallDiffs.length < 3) this.wallDiffs.push(wallMinusMonotonic());
+      if (this.wallDiffs.length > 5) this.wallDiffs.shift();
+      const sorted = [...this.wallDiffs].sort((x, y) => x - y);
+      this.offsetMs = offset - sorted[sorted.length >> 1]!;
+      this.offsetRtt = best;
+      this.offsetAt = at;
     }
     return this.offsetMs;
   }

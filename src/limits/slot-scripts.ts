@@ -1,0 +1,71 @@
+/**
+ * The slot limiter's Redis scripts: the arithmetic of slots.ts, atomic in Redis. A limit's key
+ * holds "<next free slot> <slots given>" (ms on Redis's clock, a count).
+ */
+
+/** The same as reserveSlots, atomic in Redis; `now` is Redis's own clock unless given (tests). */
+export const RESERVE_LUA = `
+local want = tonumber(ARGV[1])
+local horizon = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+if now < 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+local first = now + tonumber(ARGV[4])
+local step = 0
+local seqs = {}
+for i = 1, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  local n, q = 0, 0
+  if v then
+    local a, b = string.match(v, '^(%S+) (%S+)$')
+    if a then n, q = tonumber(a), tonumber(b) else n = tonumber(v) or 0 end
+  end
+  seqs[i] = q
+  if n > first then first = n end
+  local s = tonumber(ARGV[4 + i])
+  if s > step then step = s end
+end
+local granted = 0
+if want > 0 and first <= now + horizon then
+  granted = math.min(want, math.floor((now + horizon - first) / step) + 1)
+end
+if granted > 0 then
+  local last = first + (granted - 1) * step
+  for i = 1, #KEYS do
+    local n = last + tonumber(ARGV[4 + i])
+    redis.call('SET', KEYS[i], string.format('%.3f %d', n, seqs[i] + granted), 'PX', math.ceil(n - now) + 1000)
+  end
+end
+local out = { granted, string.format('%.3f', first), string.format('%.3f', step) }
+for i = 1, #KEYS do out[3 + i] = seqs[i] end
+return out
+`;
+
+/**
+ * lateFloor for each report, atomic in Redis: ARGV = now (or -1: Redis's clock), then per key its
+ * position, spacing and write time. A key gone (idle past its slot) has nothing left to move.
+ */
+export const LATE_LUA = `
+local now = tonumber(ARGV[1])
+if now < 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+for i = 1, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if v then
+    local a, b = string.match(v, '^(%S+) (%S+)$')
+    if a then
+      local n, q = tonumber(a), tonumber(b)
+      local pos = tonumber(ARGV[3 * i - 1])
+      local want = tonumber(ARGV[3 * i + 1]) + (q - pos) * tonumber(ARGV[3 * i])
+      if want > n then
+        redis.call('SET', KEYS[i], string.format('%.3f %d', want, q), 'PX', math.ceil(want - now) + 1000)
+      end
+    end
+  end
+end
+return #KEYS
+`;
