@@ -396,6 +396,11 @@ try {
     `rate-limit policy time per batch on A (le:count): ${hist('parley_rate_limit_duration_seconds')}`,
   );
   console.log(`submit wait for a bind window on A (le:count): ${hist('parley_carrier_queue_wait_seconds')}`);
+  const offset = (text: string) =>
+    Number(/^parley_rate_limiter_clock_offset_seconds (\S+)/m.exec(text)?.[1] ?? Number.NaN) * 1000;
+  console.log(
+    `clock offsets measured to Redis (one host: 0 is right): A ${fmt(offset(scraped), 3)} ms, B ${fmt(offset(scrapedB), 3)} ms`,
+  );
   // Writes later than the tolerance move their limits' later slots (each costs its lateness).
   console.log(
     `paced writes after their slot (le:count): A ${hist('parley_send_slot_lateness_seconds')}; B ${hist('parley_send_slot_lateness_seconds', scrapedB)}`,

@@ -50,6 +50,11 @@ export function createLimits(
     onDeferred: (kind, n) => metrics.rateLimited.labels(kind).inc(n),
     onStaleGrants: (n) => metrics.rateLimited.labels('stale_grant').inc(n),
   });
+  // How far this instance's clock is from the limiter's: every slot it writes is off by its error.
+  const showOffset = () => metrics.limiterClockOffset.set(limiter.clockOffsetMs / 1000);
+  showOffset();
+  const offsetTimer = setInterval(showOffset, 10_000);
+  offsetTimer.unref();
   // A slot written late moves the limits' later slots (on every instance, through Redis).
   const unsubscribe = deps.bus.subscribe('slot.written', (events) => {
     const writes = lateWritesOf(events);
@@ -75,6 +80,7 @@ export function createLimits(
     dispatchPolicies: [policy],
     async stop() {
       unsubscribe();
+      clearInterval(offsetTimer);
       await limiter.close();
       await overLimit.stop();
     },

@@ -19,8 +19,10 @@ import { Redis } from 'ioredis';
 import type { RateSpec } from './policy-table.ts';
 import { LATE_LUA, RESERVE_LUA } from './slot-scripts.ts';
 import {
+  type ClockSample,
   type LateWrite,
   lateFloor,
+  quickestOffset,
   type RateLimiter,
   type Reservation,
   reserveSlots,
@@ -28,6 +30,9 @@ import {
   type SlotWindow,
   wallMinusMonotonic,
 } from './slots.ts';
+
+/** How long a clock measurement may be used (the quickest of this period is). */
+const CLOCK_MEMORY_MS = 5 * 60_000;
 
 /** How long a limit not asked for stays remembered. */
 const IDLE_MS = 10 * 60_000;
@@ -54,11 +59,9 @@ export class SlotRateLimiter implements RateLimiter {
   private connecting: Promise<void> | undefined;
   /** A reservation timed out waiting for the connection; set until it is ready again. */
   private gaveUp = false;
-  /** Redis's clock minus ours (ms), as last measured; the round trip it was measured in, and when. */
+  /** Redis's clock minus ours (ms), from the measurements of the last minutes. */
   private offsetMs = 0;
-  private offsetRtt = Number.POSITIVE_INFINITY;
-  private offsetAt = 0;
-  private readonly wallDiffs: number[] = [];
+  private clockSamples: ClockSample[] = [];
 
   constructor(
     redisUrl: string | undefined,
@@ -92,6 +95,11 @@ export class SlotRateLimiter implements RateLimiter {
     }
     this.sweep = setInterval(() => this.dropIdle(), 60_000);
     this.sweep.unref();
+  }
+
+  /** Redis's clock minus this process's (ms), as measured (0 without Redis). */
+  get clockOffsetMs(): number {
+    return this.offsetMs;
   }
 
   get size(): number {
@@ -232,16 +240,16 @@ export class SlotRateLimiter implements RateLimiter {
 
   /**
    * Measures Redis's clock against ours (Date.now, the clock slots are written by), as NTP does:
-   * of a few round trips, the quickest, whose midpoint is closest to when Redis read its clock. A
-   * measurement whose round trip is more than twice the last one kept is dropped (a loaded
-   * machine answers late, and asymmetrically: an offset off by half a round trip moves every slot
-   * of this instance against those of the others) unless the last one kept is 5 minutes old.
+   * of a few round trips, the quickest, whose midpoint is closest to when Redis read its clock;
+   * the offset used is the quickest measurement of the last five minutes (a loaded machine reads
+   * replies late, so a slow round trip's midpoint is off by up to half of it, and that moves every
+   * slot of this instance against those of the others; clocks drift far less in five minutes).
    * Never rejects (a Redis away keeps the last offset).
    */
   async syncClock(): Promise<number> {
     if (!this.redis) return 0;
     let best = Number.POSITIVE_INFINITY;
-    let offset = this.offsetMs;
+    let offset = 0;
     for (let i = 0; i < 8; i++) {
       try {
         const t0 = performance.now();
@@ -256,19 +264,14 @@ export class SlotRateLimiter implements RateLimiter {
       }
     }
     if (!Number.isFinite(best)) return this.offsetMs;
+    // The monotonic clock above and Date.now differ by a few ms, and drift apart (2 ms in 20 s
+    // seen here): measured now, where Date.now ticks to its next millisecond, the median of three
+    // (one reading can be preempted between its two clocks).
+    const diffs = [wallMinusMonotonic(), wallMinusMonotonic(), wallMinusMonotonic()].sort((x, y) => x - y);
     const at = Date.now();
-    if (best <= Math.max(1, 2 * this.offsetRtt) || at - this.offsetAt > 5 * 60_000) {
-      // The monotonic clock above and Date.now differ by up to a few ms (timeOrigin is read
-      // once, at start): measured where Date.now ticks to its next millisecond, the median of
-      // the last few (one reading can be preempted between its two clocks).
-      this.wallDiffs.push(wallMinusMonotonic());
-      while (this.wallDiffs.length < 3) this.wallDiffs.push(wallMinusMonotonic());
-      if (this.wallDiffs.length > 5) this.wallDiffs.shift();
-      const sorted = [...this.wallDiffs].sort((x, y) => x - y);
-      this.offsetMs = offset - sorted[sorted.length >> 1]!;
-      this.offsetRtt = best;
-      this.offsetAt = at;
-    }
+    this.clockSamples.push({ rttMs: best, offsetMs: offset - diffs[1]!, at });
+    this.clockSamples = this.clockSamples.filter((x) => at - x.at <= CLOCK_MEMORY_MS);
+    this.offsetMs = quickestOffset(this.clockSamples);
     return this.offsetMs;
   }
 

@@ -128,3 +128,20 @@ export function wallMinusMonotonic(): number {
   }
   return d - (performance.timeOrigin + p);
 }
+
+/** One measurement of another clock against ours: its offset (ms) and the round trip it took. */
+export interface ClockSample {
+  rttMs: number;
+  offsetMs: number;
+  at: number;
+}
+
+/**
+ * The offset of the quickest round trip (its error is at most half of it); 0 without any. Of
+ * equally quick ones, the latest.
+ */
+export function quickestOffset(samples: readonly ClockSample[]): number {
+  let best: ClockSample | undefined;
+  for (const x of samples) if (!best || x.rttMs <= best.rttMs) best = x;
+  return best?.offsetMs ?? 0;
+}

@@ -281,7 +281,14 @@ export class Dispatcher {
             if ((by !== undefined && t > by) || !guards.every((g) => g(seg))) return false;
             if (at !== undefined && !reported) {
               reported = true;
-              this.bus.publish('slot.written', [{ ticket: slot?.ticket, lateMs: Math.max(0, t - at) }]);
+              // Timed when the PDU leaves for the socket: the carrier's writes go out together at
+              // the end of this tick, which a long batch makes tens of ms after this check
+              // (bench:limits on the wire: writes 15–25 ms late that no one had reported).
+              process.nextTick(() =>
+                this.bus.publish('slot.written', [
+                  { ticket: slot?.ticket, lateMs: Math.max(0, Date.now() - at) },
+                ]),
+              );
             }
             return true;
           };

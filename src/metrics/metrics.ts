@@ -123,6 +123,11 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: r,
     }),
+    limiterClockOffset: new Gauge({
+      name: 'parley_rate_limiter_clock_offset_seconds',
+      help: "The shared rate limiter's clock (Redis's) minus this instance's, as measured; slots are written by it (0 without Redis)",
+      registers: r,
+    }),
     slotLateness: new Histogram({
       name: 'parley_send_slot_lateness_seconds',
       help: 'How long after its send slot a rate-limited segment was written (0 when on time); past 5 ms its limits move their later slots by the rest',

@@ -68,7 +68,10 @@ function fakeCarrier(written: Map<string, number>): CarrierLink {
           attempts: 0,
           possiblySubmitted: false,
         };
-      written.set(fields.destinationAddr.replace(/^\+?1?/, ''), Date.now());
+      const to = fields.destinationAddr.replace(/^\+?1?/, '');
+      written.set(to, Date.now());
+      // The rest of a long batch, synchronous: the PDU leaves for the socket only after it.
+      if (to === '4155550104') for (const end = Date.now() + 30; Date.now() < end; );
       stillWanted?.(); // the resend of a throttled submit asks again: not a second late write
       n++;
       return { kind: 'ok', messageId: String(n), idKey: String(n), bindId: 'b', attempts: 1 };
@@ -109,12 +112,13 @@ function dispatch(segs: ClaimedSegment[], decide: (s: ClaimedSegment) => Decisio
 }
 
 describe('paced writes at dispatch', () => {
-  it('reports a slot written late once, with its lateness; withdraws one past its last moment; writes none early', async () => {
+  it('reports a slot written late once, with its lateness when it left; withdraws one past its last moment; writes none early', async () => {
     const t = Date.now();
     const segs = [
       { ...seg('late'), to: '+14155550101' },
       { ...seg('gone'), to: '+14155550102' },
       { ...seg('ahead'), to: '+14155550103' },
+      { ...seg('busy'), to: '+14155550104' },
     ];
     const slots: Record<string, Decision> = {
       // Its slot passed 40 ms ago, its last moment is a second away: written, and reported.
@@ -122,9 +126,11 @@ describe('paced writes at dispatch', () => {
       // Past its last moment: withdrawn, not reported.
       gone: { kind: 'allow', at: t - 100, by: t - 50, ticket: { id: 'gone' } },
       ahead: { kind: 'allow', at: t + 60, by: t + 2_000, ticket: { id: 'ahead' } },
+      // Due now, but what follows its check in the same tick holds its write back 30 ms.
+      busy: { kind: 'allow', at: t, by: t + 1_000, ticket: { id: 'busy' } },
     };
     const { store, late, written } = dispatch(segs, (s) => slots[s.messageId]!);
-    await waitFor(() => store.outcomes.length === 3, 5_000, 'three outcomes');
+    await waitFor(() => store.outcomes.length === 4, 5_000, 'four outcomes');
     const by = new Map(store.outcomes.map((o) => [o.messageId, o]));
     expect(by.get('late')).toMatchObject({ status: 'sent' });
     expect(by.get('ahead')).toMatchObject({ status: 'sent' });
@@ -135,6 +141,9 @@ describe('paced writes at dispatch', () => {
     expect(lateOne).toHaveLength(1);
     expect(lateOne[0]!.lateMs).toBeGreaterThanOrEqual(40);
     expect(late.some((e) => e.ticket?.id === 'gone')).toBe(false);
+    // Timed when it left, not when it was checked (regression: bench:limits saw writes 15–25 ms
+    // late on the wire that were reported on time).
+    expect(late.find((e) => e.ticket?.id === 'busy')!.lateMs).toBeGreaterThanOrEqual(30);
     // The one ahead was written at its slot: reported on time (within the clock's millisecond).
     expect(late.find((e) => e.ticket?.id === 'ahead')!.lateMs).toBeLessThan(50);
   });

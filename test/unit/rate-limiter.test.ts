@@ -7,7 +7,7 @@ import {
   rateSpec,
 } from '../../src/limits/policy-table.ts';
 import { SlotRateLimiter } from '../../src/limits/rate-limiter.ts';
-import { lateFloor, reserveSlots, wallMinusMonotonic } from '../../src/limits/slots.ts';
+import { lateFloor, quickestOffset, reserveSlots, wallMinusMonotonic } from '../../src/limits/slots.ts';
 import { redisMissing, redisUrlOrUndefined } from '../helpers/services.ts';
 import { waitFor } from '../helpers/smpp.ts';
 import { TcpProxy, viaProxy } from '../helpers/tcp-proxy.ts';
@@ -335,6 +335,18 @@ describe('the slot rate limiter', () => {
     expect((await c.reserve([spec], 5, { leadMs: 0, horizonMs: 1_000 })).granted).toBe(5);
     // Redis's clock and ours (Date.now) are one clock here: measured within a few ms.
     expect(Math.abs(await a.syncClock())).toBeLessThan(5);
+  });
+
+  it('uses the offset of the quickest round trip remembered (regression: under load a slow round trip put one instance 15 ms off the other, and its slots with it)', () => {
+    expect(quickestOffset([])).toBe(0);
+    expect(
+      quickestOffset([
+        { rttMs: 0.3, offsetMs: 0.1, at: 1 },
+        { rttMs: 30, offsetMs: -14.9, at: 2 },
+        { rttMs: 0.3, offsetMs: 0.2, at: 3 },
+        { rttMs: 5, offsetMs: -2, at: 4 },
+      ]),
+    ).toBe(0.2);
   });
 
   it('relates the monotonic clock to Date.now to well under a millisecond (regression: the offset was measured on timeOrigin + performance.now, up to 2.5 ms off Date.now in a young process)', () => {
