@@ -89,15 +89,17 @@ export interface SenderProfile {
 /**
  * What the SMSC may see of a limit in any sliding second besides the rate: nothing. Slots are
  * spaced so that any `ceil(rate) + 1` of them span at least a second plus this margin, which
- * absorbs the grant-to-wire delay that varies between two submits (a submit later than half of it
- * is withdrawn, see RateSpec). The price is this share of an integer rate: 1.5 % at 15 ms.
+ * absorbs what a late write does not report (LATE_TOLERANCE_MS) and the delay from the socket
+ * to the SMSC that varies between two submits. Later writes move the slots after them, so the
+ * margin need not cover the gateway's own pauses (it was 15 ms before they did). The price is
+ * this share of an integer rate: 1 % at 10 ms.
  */
-export const PACING_MARGIN_MS = 15;
+export const PACING_MARGIN_MS = 10;
 
 /**
  * How late a write may come after its slot before the limit's later slots move (see lateFloor):
- * the part of the pacing margin the gateway's own event loop may use; the rest (10 ms) is for the
- * way to the SMSC and the SMSC's own clock.
+ * the part of the pacing margin the gateway's own event loop may use; the rest (5 ms) is for the
+ * way to the SMSC.
  */
 export const LATE_TOLERANCE_MS = 5;
 
@@ -124,10 +126,10 @@ export interface RateSpec {
 /**
  * A rate in segments per second as evenly spaced send slots: one every `1000 / rate` ms, or
  * wider where that would let `ceil(rate) + 1` slots fall within a second and the pacing margin
- * (integer rates: a second's `rate` slots span 1 s + 15 ms). So no sliding second ever carries
+ * (integer rates: a second's `rate` slots span 1 s + 10 ms). So no sliding second ever carries
  * more than the rate rounded up, also after the delay a submit takes to the wire, and the
  * long-run rate is the rate (fractional rates: 75 a minute is a slot every 800 ms) or 1 % under
- * it (integer rates, 1.5 %). Why slots and not a bucket: a token bucket one refill deep lets a second
+ * it (integer rates, 1 %). Why slots and not a bucket: a token bucket one refill deep lets a second
  * carry its rate plus one refill (bench:limits: 128 limits over their allowance), and a sliding
  * log loses every delay between a slot freeing and the dispatcher coming back (2–5 % under).
  */

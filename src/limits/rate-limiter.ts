@@ -21,7 +21,7 @@ import { LATE_LUA, RESERVE_LUA } from './slot-scripts.ts';
 import {
   type ClockSample,
   type LateWrite,
-  lateFloor,
+  lateFloors,
   quickestOffset,
   type RateLimiter,
   type Reservation,
@@ -30,6 +30,9 @@ import {
   type SlotWindow,
   wallMinusMonotonic,
 } from './slots.ts';
+
+/** Kept to the µs, as Redis keeps it (`%.3f`): the two compute the same slots. */
+const toMicros = (ms: number) => Math.round(ms * 1000) / 1000;
 
 /** How long a clock measurement may be used (the quickest of this period is). */
 const CLOCK_MEMORY_MS = 5 * 60_000;
@@ -178,7 +181,8 @@ export class SlotRateLimiter implements RateLimiter {
       states.map((x) => x?.seq ?? 0),
     );
     if (r.granted > 0)
-      for (const [i, l] of limits.entries()) this.local.set(l.key, { next: r.next[i]!, seq: r.seqs[i]! });
+      for (const [i, l] of limits.entries())
+        this.local.set(l.key, { next: toMicros(r.next[i]!), seq: r.seqs[i]! });
     const marks: SlotMarks = {
       keys: limits.map((l) => l.key),
       spacings: limits.map((l) => l.spacingMs),
@@ -197,13 +201,9 @@ export class SlotRateLimiter implements RateLimiter {
 
   wroteLate(writes: readonly LateWrite[]): Promise<void> {
     if (!this.redis) {
-      for (const w of writes) {
-        const m = w.marks;
-        const at = m.firstRef + w.index * m.stepMs + w.lateMs;
-        for (const [i, key] of m.keys.entries()) {
-          const st = this.local.get(key);
-          if (st) st.next = lateFloor(st.next, st.seq, m.firstPos[i]! + w.index, m.spacings[i]!, at);
-        }
+      for (const [key, f] of lateFloors(writes)) {
+        const st = this.local.get(key);
+        if (st) st.next = Math.max(st.next, toMicros(f.base + st.seq * f.spacing));
       }
       return Promise.resolve();
     }
@@ -217,7 +217,7 @@ export class SlotRateLimiter implements RateLimiter {
     return this.lateFlush;
   }
 
-  /** One script call for the late writes of a turn (a limit that appears twice, twice in order). */
+  /** One script call for the late writes of a turn, one entry per limit. */
   private async flushLate(): Promise<void> {
     const writes = this.lateQueue;
     this.lateQueue = [];
@@ -225,13 +225,9 @@ export class SlotRateLimiter implements RateLimiter {
     if (!redis || writes.length === 0 || redis.status !== 'ready') return;
     const keys: string[] = [];
     const args: Array<string | number> = [this.clock ? this.clock() : -1];
-    for (const w of writes) {
-      const m = w.marks;
-      const at = m.firstRef + w.index * m.stepMs + w.lateMs;
-      for (const [i, key] of m.keys.entries()) {
-        keys.push(`${this.prefix}slot:${key}`);
-        args.push(m.firstPos[i]! + w.index, m.spacings[i]!, at.toFixed(3));
-      }
+    for (const [key, f] of lateFloors(writes)) {
+      keys.push(`${this.prefix}slot:${key}`);
+      args.push(f.spacing, f.base.toFixed(3));
     }
     if (keys.length === 0) return;
     // Best effort: a report lost to an outage leaves the margin to absorb that write.

@@ -44,8 +44,10 @@ return out
 `;
 
 /**
- * lateFloor for each report, atomic in Redis: ARGV = now (or -1: Redis's clock), then per key its
- * position, spacing and write time. A key gone (idle past its slot) has nothing left to move.
+ * lateFloor for each limit, atomic in Redis: ARGV = now (or -1: Redis's clock), then per key its
+ * spacing and the latest "write time less position × spacing" of its late writes (the floor for
+ * its next slot is that plus its count of slots × spacing). A key gone (idle past its slot) has
+ * nothing left to move.
  */
 export const LATE_LUA = `
 local now = tonumber(ARGV[1])
@@ -59,8 +61,7 @@ for i = 1, #KEYS do
     local a, b = string.match(v, '^(%S+) (%S+)$')
     if a then
       local n, q = tonumber(a), tonumber(b)
-      local pos = tonumber(ARGV[3 * i - 1])
-      local want = tonumber(ARGV[3 * i + 1]) + (q - pos) * tonumber(ARGV[3 * i])
+      local want = tonumber(ARGV[2 * i + 1]) + q * tonumber(ARGV[2 * i])
       if want > n then
         redis.call('SET', KEYS[i], string.format('%.3f %d', want, q), 'PX', math.ceil(want - now) + 1000)
       end

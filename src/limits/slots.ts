@@ -129,6 +129,26 @@ export function wallMinusMonotonic(): number {
   return d - (performance.timeOrigin + p);
 }
 
+/**
+ * What a set of late writes asks of each limit, reduced to one floor per limit (the latest of
+ * them): its next slot must be at least `base + seq × spacing` for its count of slots `seq` — so
+ * lateFloor(next, seq, pos, spacing, at) for every write, with base = at − pos × spacing.
+ */
+export function lateFloors(writes: readonly LateWrite[]): Map<string, { spacing: number; base: number }> {
+  const out = new Map<string, { spacing: number; base: number }>();
+  for (const w of writes) {
+    const m = w.marks;
+    const at = m.firstRef + w.index * m.stepMs + w.lateMs;
+    for (const [i, key] of m.keys.entries()) {
+      const spacing = m.spacings[i]!;
+      const base = at - (m.firstPos[i]! + w.index) * spacing;
+      const f = out.get(key);
+      if (!f || base > f.base) out.set(key, { spacing, base });
+    }
+  }
+  return out;
+}
+
 /** One measurement of another clock against ours: its offset (ms) and the round trip it took. */
 export interface ClockSample {
   rttMs: number;
