@@ -70,23 +70,22 @@ export function lateWritesOf(events: readonly GatewayEvents['slot.written'][]): 
 /**
  * How far ahead slots are reserved: the segments granted wait in flight (lease held, counted in
  * the dispatcher's in-flight cap) for at most this long before their slot. Held segments are
- * asked back halfway between the lead and the horizon before their slot, so a dispatcher that
- * comes back within that finds its slot still ahead.
+ * asked back RETURN_BEFORE_MS before their slot, so a dispatcher that comes back within that
+ * finds its slot still ahead.
  */
 export const HORIZON_MS = 250;
 
 /**
- * The first slot of a limit not in use is at least this far ahead: the rest of the batch is
- * decided and the segment reaches its write within it (a slot passed meanwhile is written late,
- * which costs its limit that time, or lost). When recent batches took longer to decide, the lead
- * is their 90th percentile and 20 ms, up to MAX_LEAD_MS (bench:limits at 1,173 segments/s on 2
- * cores: batches took 25–100 ms, and 7 % of the slots were lost late).
+ * The first slot of a limit not in use is this far ahead: the rest of the batch is decided and
+ * the segment reaches its write within it (a slot passed meanwhile is written late, which moves
+ * the limit's later slots by that time, or lost). Every segment under a limit that does not bind
+ * waits this long in flight: a lead that followed slow batches' decision time (up to 150 ms) cut
+ * bench's dispatch rate with limits on by 17 %, against 6 % at 50 ms.
  */
 export const LEAD_MS = 50;
-export const MAX_LEAD_MS = 150;
 
-/** Recent batches whose decision time sets the lead. */
-const LEAD_SAMPLES = 32;
+/** Held segments are asked back this long before their slot (between the lead and the horizon). */
+const RETURN_BEFORE_MS = (LEAD_MS + HORIZON_MS) / 2;
 
 /**
  * Builds the policy. It loads late (after the policies before it decided), so a segment that
@@ -133,20 +132,9 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
     r: Reservation;
   }
 
-  /** How long recent batches took from their first reservation to their decisions (ms). */
-  const took: number[] = [];
-  let lead = LEAD_MS;
-  function tookMs(ms: number): void {
-    took.push(ms);
-    if (took.length > LEAD_SAMPLES) took.shift();
-    const sorted = [...took].sort((x, y) => x - y);
-    const p90 = sorted[Math.floor(sorted.length * 0.9)]!;
-    lead = Math.min(MAX_LEAD_MS, Math.max(LEAD_MS, Math.ceil(p90) + 20));
-  }
-
-  async function reserveGroup(g: Group, leadMs: number): Promise<Reserved> {
+  async function reserveGroup(g: Group): Promise<Reserved> {
     const { rates, daily } = limitsFor(g.sender, g.carrierId, deps.tableFor(g.carrierId));
-    const r = await deps.limiter.reserve(rates, g.segs.length, { leadMs, horizonMs: HORIZON_MS });
+    const r = await deps.limiter.reserve(rates, g.segs.length, { leadMs: LEAD_MS, horizonMs: HORIZON_MS });
     return { g, rates, daily, r };
   }
 
@@ -182,7 +170,6 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
     t: number,
     out: Decisions,
     backlog: Map<string, number>,
-    leadMs: number,
   ): void {
     const segs = g.segs;
     const sender = g.sender;
@@ -210,7 +197,7 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
         kind: 'defer',
         // Back between the lead and the horizon before its slot: a return that misses its slot
         // loses that time, and one that comes before the horizon goes to the back of the queue.
-        until: new Date(dailyHit ? times[j]! : Math.max(t, times[j]! - (leadMs + HORIZON_MS) / 2)),
+        until: new Date(dailyHit ? times[j]! : Math.max(t, times[j]! - RETURN_BEFORE_MS)),
         reason: dailyHit ? 'daily_cap_reached' : 'rate_limited',
       });
     }
@@ -251,17 +238,14 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
         g.segs.push(seg);
       }
       const backlog = new Map<string, number>();
-      const started = now();
-      const leadMs = lead;
-      const reserved = await Promise.all([...groups.values()].map((g) => reserveGroup(g, leadMs)));
+      const reserved = await Promise.all([...groups.values()].map(reserveGroup));
       const daily = await takeDaily(reserved, now());
       const decidedAt = now();
-      for (const x of reserved) decideGroup(x, daily.get(x), decidedAt, out, backlog, leadMs);
+      for (const x of reserved) decideGroup(x, daily.get(x), decidedAt, out, backlog);
       // A slot already past (the batch waited on another group's round trip) is not used: sent
       // late it would move the limit's later slots by more than the slot is worth. Its segment
       // comes back at once for a new one.
       const t = now();
-      tookMs(t - started);
       let stale = 0;
       for (const [seg, d] of out)
         if (d.kind === 'allow' && d.by !== undefined && d.by < t) {
