@@ -34,6 +34,20 @@ import {
 /** Kept to the µs, as Redis keeps it (`%.3f`): the two compute the same slots. */
 const toMicros = (ms: number) => Math.round(ms * 1000) / 1000;
 
+/** Where a reservation's first slot sits in each of its limits (see SlotMarks). */
+const marksOf = (
+  limits: readonly RateSpec[],
+  firstPos: readonly number[],
+  firstRef: number,
+  stepMs: number,
+): SlotMarks => ({
+  keys: limits.map((l) => l.key),
+  spacings: limits.map((l) => l.spacingMs),
+  firstPos,
+  firstRef,
+  stepMs,
+});
+
 /** How long a clock measurement may be used (the quickest of this period is). */
 const CLOCK_MEMORY_MS = 5 * 60_000;
 
@@ -111,7 +125,8 @@ export class SlotRateLimiter implements RateLimiter {
 
   reserve(limits: readonly RateSpec[], want: number, window: SlotWindow): Promise<Reservation> {
     if (want <= 0 || limits.length === 0) {
-      const t = Date.now();
+      // Nothing reserved: "now" on the clock this limiter keeps (the tests' own, when given).
+      const t = this.clock ? this.clock() : Date.now();
       return Promise.resolve({
         granted: Math.max(0, want),
         firstAt: t,
@@ -154,13 +169,7 @@ export class SlotRateLimiter implements RateLimiter {
         // Slots are on Redis's clock, one for every instance; here they are written on ours.
         const firstAt = Number(first) - (this.clock ? 0 : this.offsetMs);
         const stepMs = Number(step);
-        const marks: SlotMarks = {
-          keys: limits.map((l) => l.key),
-          spacings: limits.map((l) => l.spacingMs),
-          firstPos: pos.map(Number),
-          firstRef: Number(first),
-          stepMs,
-        };
+        const marks = marksOf(limits, pos.map(Number), Number(first), stepMs);
         return { granted: Number(g), firstAt, stepMs, nextAt: firstAt + Number(g) * stepMs, marks };
       });
     // A reservation that times out may still be made: its slots then go unused, which errs on
@@ -183,19 +192,17 @@ export class SlotRateLimiter implements RateLimiter {
     if (r.granted > 0)
       for (const [i, l] of limits.entries())
         this.local.set(l.key, { next: toMicros(r.next[i]!), seq: r.seqs[i]! });
-    const marks: SlotMarks = {
-      keys: limits.map((l) => l.key),
-      spacings: limits.map((l) => l.spacingMs),
-      firstPos: states.map((x) => x?.seq ?? 0),
-      firstRef: r.first,
-      stepMs: r.step,
-    };
     return {
       granted: r.granted,
       firstAt: r.first,
       stepMs: r.step,
       nextAt: r.first + r.granted * r.step,
-      marks,
+      marks: marksOf(
+        limits,
+        states.map((x) => x?.seq ?? 0),
+        r.first,
+        r.step,
+      ),
     };
   }
 
@@ -207,7 +214,7 @@ export class SlotRateLimiter implements RateLimiter {
       }
       return Promise.resolve();
     }
-    this.lateQueue.push(...writes);
+    for (const w of writes) this.lateQueue.push(w);
     this.lateFlush ??= new Promise<void>((resolve) =>
       setImmediate(() => {
         this.lateFlush = undefined;

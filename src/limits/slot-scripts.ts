@@ -20,8 +20,11 @@ for i = 1, #KEYS do
   local n, q = 0, 0
   if v then
     local a, b = string.match(v, '^(%S+) (%S+)$')
-    if a then n, q = tonumber(a), tonumber(b) else n = tonumber(v) or 0 end
+    if a then n, q = tonumber(a) or 0, math.floor(tonumber(b) or 0) else n = tonumber(v) or 0 end
   end
+  -- A value that is not one this script wrote (NaN, a next slot an hour or more ahead, a
+  -- negative count) would stop the sender, or fail every batch it is in: read as a fresh limit.
+  if n ~= n or n > now + 3600000 or q ~= q or q < 0 or q > 1e15 then n, q = 0, 0 end
   seqs[i] = q
   if n > first then first = n end
   local s = tonumber(ARGV[4 + i])
@@ -47,7 +50,7 @@ return out
  * lateFloor for each limit, atomic in Redis: ARGV = now (or -1: Redis's clock), then per key its
  * spacing and the latest "write time less position × spacing" of its late writes (the floor for
  * its next slot is that plus its count of slots × spacing). A key gone (idle past its slot) has
- * nothing left to move.
+ * nothing left to move, nor has one that holds something else.
  */
 export const LATE_LUA = `
 local now = tonumber(ARGV[1])
@@ -59,8 +62,9 @@ for i = 1, #KEYS do
   local v = redis.call('GET', KEYS[i])
   if v then
     local a, b = string.match(v, '^(%S+) (%S+)$')
-    if a then
-      local n, q = tonumber(a), tonumber(b)
+    local n, q = tonumber(a or ''), tonumber(b or '')
+    -- Only a value the reservation script wrote is moved (see RESERVE_LUA for the others).
+    if n and q and n == n and q == q then
       local want = tonumber(ARGV[2 * i + 1]) + q * tonumber(ARGV[2 * i])
       if want > n then
         redis.call('SET', KEYS[i], string.format('%.3f %d', want, q), 'PX', math.ceil(want - now) + 1000)

@@ -8,24 +8,11 @@ import { type Decision, Pipeline } from '../../src/messaging/pipeline.ts';
 import { DestinationBackoff } from '../../src/messaging/policies.ts';
 import type { CarrierLink, DispatchStore } from '../../src/messaging/ports.ts';
 import { Router } from '../../src/messaging/router.ts';
+import { claimedSegment } from '../helpers/core-fixtures.ts';
 import { waitFor } from '../helpers/smpp.ts';
 
-const seg = (id: string): ClaimedSegment => ({
-  messageId: id,
-  idx: 0,
-  parts: 1,
-  from: '+18005550100',
-  to: '+14155550100',
-  numberType: 'toll_free',
-  payload: Buffer.from('x'),
-  dataCoding: 0,
-  esmClass: 0,
-  usePayloadTlv: false,
-  profile: '',
-  expiresAt: new Date(Date.now() + 60_000),
-  attempts: 0,
-  resends: 0,
-});
+const seg = (id: string): ClaimedSegment =>
+  claimedSegment({ messageId: id, from: '+18005550100', numberType: 'toll_free', profile: '' });
 
 /** Hands out `segs` once, then nothing; keeps the outcomes written. */
 function fakeStore(segs: ClaimedSegment[]): DispatchStore & { outcomes: SegmentOutcome[] } {

@@ -10,27 +10,13 @@ import type { DailyTake, LimitsStore } from '../../src/limits/ports.ts';
 import { SlotRateLimiter } from '../../src/limits/rate-limiter.ts';
 import type { ClaimedSegment } from '../../src/messaging/model.ts';
 import { type Decision, Pipeline } from '../../src/messaging/pipeline.ts';
+import { claimedSegment } from '../helpers/core-fixtures.ts';
 
 const seg = (
   from: string,
   i: number,
   numberType: ClaimedSegment['numberType'] = 'toll_free',
-): ClaimedSegment => ({
-  messageId: `m-${from}-${i}`,
-  idx: 0,
-  parts: 1,
-  from,
-  to: '+14155550100',
-  numberType,
-  payload: Buffer.from('x'),
-  dataCoding: 0,
-  esmClass: 0,
-  usePayloadTlv: false,
-  profile: '',
-  expiresAt: new Date(Date.now() + 60_000),
-  attempts: 0,
-  resends: 0,
-});
+): ClaimedSegment => claimedSegment({ messageId: `m-${from}-${i}`, from, to: '+14155550100', numberType });
 
 class FakeStore implements LimitsStore {
   daily = new Map<string, number>();

@@ -455,6 +455,54 @@ describe('the slot rate limiter', () => {
     }
   });
 
+  it('reads a limit whose Redis value it did not write as a fresh limit: no script error, no sender stopped, late reports leave it alone', async (ctx) => {
+    const missing = redisMissing();
+    if (missing) ctx.skip(missing);
+    let clock = 5_000_000;
+    const p = prefix();
+    const l = limiter(redisUrlOrUndefined(), p, () => clock);
+    const { Redis } = await import('ioredis');
+    const raw = new Redis(redisUrlOrUndefined()!);
+    try {
+      const hostile = [
+        'garbage',
+        'x y',
+        '1 y',
+        'nan nan',
+        '1e999 3',
+        `${clock + 86_400_000} 7`, // a next slot a day ahead
+        '5000100 -4',
+        '5000100 1e300',
+        '\u0000\u0000',
+        'a'.repeat(100_000),
+      ];
+      for (const [i, value] of hostile.entries()) {
+        const spec = rateSpec(`n:+hostile${i}`, 'number', 4);
+        await raw.set(`${p}slot:${spec.key}`, value);
+        const r = await l.reserve([spec], 3, { leadMs: 0, horizonMs: 250 });
+        expect(r.granted, value.slice(0, 20)).toBe(1);
+        expect(r.firstAt).toBe(clock);
+        expect(r.marks.firstPos).toEqual([0]);
+        clock += 1;
+      }
+      // The late-write script skips a value it cannot read (and moves the rest as it should).
+      const good = rateSpec('n:+good', 'number', 4);
+      const r = await l.reserve([good], 1, { leadMs: 0, horizonMs: 250 });
+      await raw.set(`${p}slot:n:+bad`, 'not a slot');
+      const bad = { ...r.marks, keys: ['n:+bad'] };
+      await l.wroteLate([
+        { marks: bad, index: 0, lateMs: 40 },
+        { marks: r.marks, index: 0, lateMs: 40 },
+      ]);
+      expect(await raw.get(`${p}slot:n:+bad`)).toBe('not a slot');
+      clock += 100;
+      const after = await l.reserve([good], 1, { leadMs: 0, horizonMs: 400 });
+      expect(after.firstAt).toBeCloseTo(r.firstAt + 40 + good.spacingMs, 2);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   it('rejects reservations while Redis cannot be reached (the policy defers)', async () => {
     const l = new SlotRateLimiter('redis://127.0.0.1:1', prefix(), 300);
     open.push(l);
