@@ -6,7 +6,7 @@ import type { ClaimedSegment } from '../messaging/model.ts';
 import type { Policy } from '../messaging/pipeline.ts';
 import type { Router } from '../messaging/router.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { lateWritesOf, rateLimitPolicy } from './limits-policy.ts';
+import { lateWritesOf, rateLimitPolicy, returnUnusedDaily } from './limits-policy.ts';
 import { countOverLimit, type OverLimitSource } from './over-limit.ts';
 import { DEFAULT_LIMIT_TABLE, type LimitTable, mergeLimits } from './policy-table.ts';
 import type { LimitsStore } from './ports.ts';
@@ -49,6 +49,11 @@ export function createLimits(
     carrierOf: (seg) => router.pick(seg.numberType, seg.to)?.id,
     onDeferred: (kind, n) => metrics.rateLimited.labels(kind).inc(n),
     onStaleGrants: (n) => metrics.rateLimited.labels('stale_grant').inc(n),
+    onReturnFailed: (err) =>
+      deps.log.warn(
+        { err: (err as Error).message },
+        "unused slots' daily cap not given back; it stays counted",
+      ),
   });
   // How far this instance's clock is from the limiter's: every slot it writes is off by its error.
   const showOffset = () => metrics.limiterClockOffset.set(limiter.clockOffsetMs / 1000);
@@ -59,6 +64,14 @@ export function createLimits(
   const unsubscribe = deps.bus.subscribe('slot.written', (events) => {
     const writes = lateWritesOf(events);
     if (writes.length > 0) void limiter.wroteLate(writes);
+  });
+  // A slot never written gives its brand's daily cap back (counted when it was reserved).
+  const unsubscribeUnused = deps.bus.subscribe('slot.unused', (events) => {
+    void returnUnusedDaily(
+      store,
+      events.map((e) => e.ticket),
+      (err) => deps.log.warn({ err: (err as Error).message }, "unused slots' daily cap not given back"),
+    );
   });
   const policy: Policy<ClaimedSegment, unknown> = {
     name: inner.name,
@@ -80,6 +93,7 @@ export function createLimits(
     dispatchPolicies: [policy],
     async stop() {
       unsubscribe();
+      unsubscribeUnused();
       clearInterval(offsetTimer);
       await limiter.close();
       await overLimit.stop();

@@ -39,6 +39,8 @@ export interface LimitsPolicyDeps {
   onDeferred?(kind: LimitKind, segments: number): void;
   /** Told how many granted segments were not sent because the batch took too long to decide. */
   onStaleGrants?(segments: number): void;
+  /** Told when daily-cap segments of unused slots could not be given back (they stay counted). */
+  onReturnFailed?(err: unknown): void;
   now?: () => number;
   /** How long sender profiles are kept (an override or a new campaign applies within it). */
   profileTtlMs?: number;
@@ -46,11 +48,54 @@ export interface LimitsPolicyDeps {
 
 type Decisions = Map<ClaimedSegment, Decision>;
 
-/** The ticket of a slot this policy gave: the `index`-th slot of a reservation. */
+/**
+ * The ticket of a slot this policy gave: the `index`-th slot of a reservation, and the brand's
+ * daily cap it was counted against (given back when the slot goes unused).
+ */
 interface LimitsTicket {
   readonly [k: string]: unknown;
   marks: SlotMarks;
   index: number;
+  daily?: { brandId: string; day: string };
+}
+
+/**
+ * The daily-cap segments of slots that were never written (withdrawn, stale, re-split): per day,
+ * per brand, how many to give back. Tickets of other policies, or without a daily cap, are skipped.
+ */
+export function unusedDailyOf(
+  tickets: ReadonlyArray<GatewayEvents['slot.unused']['ticket']>,
+): Map<string, DailyTake[]> {
+  const per = new Map<string, Map<string, number>>();
+  for (const ticket of tickets) {
+    const d = (ticket as Partial<LimitsTicket> | undefined)?.daily;
+    if (!d || typeof d.brandId !== 'string' || typeof d.day !== 'string') continue;
+    const brands = per.get(d.day) ?? new Map<string, number>();
+    per.set(d.day, brands);
+    brands.set(d.brandId, (brands.get(d.brandId) ?? 0) + 1);
+  }
+  const out = new Map<string, DailyTake[]>();
+  for (const [day, brands] of per)
+    out.set(
+      day,
+      [...brands].map(([brandId, want]) => ({ brandId, want, cap: 0 })),
+    );
+  return out;
+}
+
+/**
+ * Gives the brands' daily cap back for slots that were never written: counted at reservation,
+ * a withdrawn slot would otherwise use up the cap without a message (bench:limits: 32–37 of a
+ * 400 cap per run). Never rejects; a failure is told to `onFailed` and leaves them counted (the
+ * cap errs on the carrier's side).
+ */
+export async function returnUnusedDaily(
+  store: LimitsStore,
+  tickets: ReadonlyArray<GatewayEvents['slot.unused']['ticket']>,
+  onFailed?: (err: unknown) => void,
+): Promise<void> {
+  for (const [day, takes] of unusedDailyOf(tickets))
+    await store.returnDaily(day, takes).catch((err: unknown) => onFailed?.(err));
 }
 
 /**
@@ -143,7 +188,7 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
    * grant goes to its senders in batch order; the slots of those refused stay unused (once a day
    * per brand, on the carrier's side).
    */
-  async function takeDaily(reserved: Reserved[], t: number): Promise<Map<Reserved, number>> {
+  async function takeDaily(reserved: Reserved[], day: string): Promise<Map<Reserved, number>> {
     const want = new Map<string, DailyTake>();
     for (const x of reserved)
       if (x.daily && x.r.granted > 0) {
@@ -153,7 +198,7 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
       }
     const out = new Map<Reserved, number>();
     if (want.size === 0) return out;
-    const got = await deps.store.takeDaily(pacificDay(new Date(t)), [...want.values()]);
+    const got = await deps.store.takeDaily(day, [...want.values()]);
     for (const x of reserved)
       if (x.daily && x.r.granted > 0) {
         const left = got.get(x.daily.brandId) ?? 0;
@@ -165,8 +210,9 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
   }
 
   function decideGroup(
-    { g, rates, r }: Reserved,
+    { g, rates, r, daily }: Reserved,
     dailyGranted: number | undefined,
+    day: string,
     t: number,
     out: Decisions,
     backlog: Map<string, number>,
@@ -178,9 +224,12 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
     const lateMs = Math.min(...rates.map((x) => x.lateMs));
     const granted = dailyGranted === undefined ? r.granted : dailyGranted;
     const dailyHit = granted < r.granted;
+    const counted = daily && dailyGranted !== undefined ? { brandId: daily.brandId, day } : undefined;
     for (let j = 0; j < granted; j++) {
       const at = r.firstAt + j * r.stepMs;
-      const ticket: LimitsTicket = { marks: r.marks, index: j };
+      const ticket: LimitsTicket = counted
+        ? { marks: r.marks, index: j, daily: counted }
+        : { marks: r.marks, index: j };
       out.set(segs[j]!, { kind: 'allow', at, by: at + lateMs, ticket });
     }
     const held = segs.length - granted;
@@ -239,20 +288,25 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
       }
       const backlog = new Map<string, number>();
       const reserved = await Promise.all([...groups.values()].map(reserveGroup));
-      const daily = await takeDaily(reserved, now());
+      const day = pacificDay(new Date(now()));
+      const daily = await takeDaily(reserved, day);
       const decidedAt = now();
-      for (const x of reserved) decideGroup(x, daily.get(x), decidedAt, out, backlog);
+      for (const x of reserved) decideGroup(x, daily.get(x), day, decidedAt, out, backlog);
       // A slot already past (the batch waited on another group's round trip) is not used: sent
       // late it would move the limit's later slots by more than the slot is worth. Its segment
       // comes back at once for a new one.
       const t = now();
-      let stale = 0;
+      const stale: Array<LimitsTicket | undefined> = [];
       for (const [seg, d] of out)
         if (d.kind === 'allow' && d.by !== undefined && d.by < t) {
           out.set(seg, { kind: 'defer', until: new Date(t), reason: 'rate_limited' });
-          stale++;
+          stale.push(d.ticket as LimitsTicket | undefined);
         }
-      if (stale > 0) deps.onStaleGrants?.(stale);
+      if (stale.length > 0) {
+        deps.onStaleGrants?.(stale.length);
+        // Not awaited: the batch goes on; the cap comes back within a round trip.
+        void returnUnusedDaily(deps.store, stale, deps.onReturnFailed);
+      }
       const moved = [...backlog].filter(
         ([e164, until]) => Math.abs((written.get(e164) ?? 0) - until) >= 1_000,
       );

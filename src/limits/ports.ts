@@ -16,6 +16,11 @@ export interface LimitsStore {
    * got. Rejects when the database does (then nothing was taken).
    */
   takeDaily(day: string, takes: ReadonlyArray<DailyTake>): Promise<Map<string, number>>;
+  /**
+   * Gives back `want` segments of each brand's count for `day` (slots that were never written),
+   * never below zero. Rejects when the database does (then nothing was given back).
+   */
+  returnDaily(day: string, takes: ReadonlyArray<DailyTake>): Promise<void>;
   /** Records how far ahead each sender's rate-limited queue reaches (for the queue cap at accept). */
   setBacklog(entries: ReadonlyArray<{ e164: string; until: Date }>): Promise<void>;
   /** Counts carrier "over the limit" answers per campaign for `day`. */

@@ -5,11 +5,13 @@ import { classifyDbError } from '../store/db-errors.ts';
 import { dataCodingFor, encodeForProfile, profileKey, referenceOf, sameSplit } from './encode-profile.ts';
 import { type EventBus, type GatewayEvents, observedWrite } from './events.ts';
 import type { ClaimedSegment, DraftSegment, SegmentOutcome } from './model.ts';
+import { MsTimers } from './ms-timers.ts';
 import { outcomeFor, submitFieldsFor } from './outcome.ts';
 import type { Pipeline, SlotTicket, Verdict } from './pipeline.ts';
 import type { DestinationBackoff } from './policies.ts';
 import type { CarrierLink, DispatchStore } from './ports.ts';
 import type { Router } from './router.ts';
+import { SlotReports } from './slot-reports.ts';
 import type { Reason } from './vocabulary.ts';
 
 export interface DispatcherOptions {
@@ -45,8 +47,9 @@ export class Dispatcher {
   private results: Array<GatewayEvents['submit.result']> = [];
   private readonly deferred = new Map<Reason, number>();
   private readonly guards: Array<(seg: ClaimedSegment) => boolean> = [];
-  /** Paced segments written in this tick, reported together at its end. */
-  private written: Array<{ ticket: SlotTicket | undefined; at: number }> = [];
+  private readonly reports: SlotReports;
+  /** Paced segments waiting for their slot (one timer per millisecond, not per segment). */
+  private readonly slots = new MsTimers();
 
   constructor(
     private readonly store: DispatchStore,
@@ -57,6 +60,7 @@ export class Dispatcher {
     private readonly log: Logger,
     private readonly opts: DispatcherOptions,
   ) {
+    this.reports = new SlotReports(bus);
     this.writer = new Batcher(
       observedWrite(bus, 'outcomes', async (items: SegmentOutcome[]) => {
         await this.writeOutcomes(items);
@@ -192,7 +196,10 @@ export class Dispatcher {
       bodies = await this.store.bodies([...new Set(items.map((x) => x.seg.messageId))]);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 're-encoding failed; segments deferred');
-      for (const { seg } of items) this.done(seg, this.defer(seg, Date.now() + 1_000, 're_encoding'));
+      for (const { seg, slot } of items) {
+        this.reports.unusedSlot(slot?.ticket);
+        this.done(seg, this.defer(seg, Date.now() + 1_000, 're_encoding'));
+      }
       return;
     }
     const resplit = new Map<string, boolean>();
@@ -221,8 +228,10 @@ export class Dispatcher {
           .catch(() => false);
         resplit.set(seg.messageId, replaced);
       }
-      if (replaced) this.release();
-      else this.submit(seg, carrier, fallback, slot);
+      if (replaced) {
+        this.reports.unusedSlot(slot?.ticket);
+        this.release();
+      } else this.submit(seg, carrier, fallback, slot);
     }
   }
 
@@ -259,32 +268,11 @@ export class Dispatcher {
     // A paced segment waits for its slot in flight (at most the limits' horizon, lease held).
     // Checked again when the timer fires: Node measures a timer from the event loop's cached
     // time, which a long turn leaves behind the clock, so it can fire early; early is never sent.
-    const wait = slot?.at === undefined ? 0 : slot.at - Date.now();
-    if (wait > 0) {
-      setTimeout(() => this.submit(seg, carrier, encoded, slot), Math.ceil(wait));
+    if (slot?.at !== undefined && slot.at > Date.now()) {
+      this.slots.add(slot.at, () => this.submit(seg, carrier, encoded, slot));
       return;
     }
     this.submitNow(seg, carrier, encoded, slot);
-  }
-
-  /**
-   * A paced segment passed its last check and goes to the socket. Timed at the end of this tick,
-   * when the carrier's writes of the tick leave together (a long batch makes that tens of ms
-   * after the check: bench:limits on the wire saw writes 15–25 ms late that no one had reported);
-   * one event for the tick's writes.
-   */
-  private slotWritten(ticket: SlotTicket | undefined, at: number): void {
-    if (this.written.length === 0)
-      process.nextTick(() => {
-        const t = Date.now();
-        const written = this.written;
-        this.written = [];
-        this.bus.publish(
-          'slot.written',
-          written.map((w) => ({ ticket: w.ticket, lateMs: Math.max(0, t - w.at) })),
-        );
-      });
-    this.written.push({ ticket, at });
   }
 
   private submitNow(seg: ClaimedSegment, carrier: CarrierLink, encoded: Encoded, slot: Slot): void {
@@ -303,12 +291,13 @@ export class Dispatcher {
             if ((by !== undefined && t > by) || !guards.every((g) => g(seg))) return false;
             if (at !== undefined && !reported) {
               reported = true;
-              this.slotWritten(slot?.ticket, at);
+              this.reports.wrote(slot?.ticket, at);
             }
             return true;
           };
     carrier.submit(submitFieldsFor(seg, encoded), stillWanted).then(
       (o) => {
+        if (!reported) this.reports.unusedSlot(slot?.ticket);
         if (o.kind === 'ok') {
           if (this.backoff.size > 0) this.backoff.clear(seg.to);
         }
@@ -323,6 +312,7 @@ export class Dispatcher {
       (err: unknown) => {
         // Carrier.submit never rejects; if it ever did, the segment must not be lost.
         this.log.error({ err: (err as Error).message }, 'submit rejected unexpectedly; segment retried');
+        if (!reported) this.reports.unusedSlot(slot?.ticket);
         this.done(seg, this.defer(seg, Date.now() + 1_000, 'temporary_error'));
       },
     );

@@ -61,6 +61,8 @@ export interface GatewayEvents {
    * slots after it).
    */
   'slot.written': { ticket: SlotTicket | undefined; lateMs: number };
+  /** A paced segment whose slot was never written (withdrawn, re-split, no carrier in time). */
+  'slot.unused': { ticket: SlotTicket | undefined };
   /** Segments dispatch sent back to wait in the database, by why (a policy's reason, no bind, …). */
   'segment.deferred': { reason: Reason; count: number };
   /** A carrier answered a submit from `from` with "over the limit" (ESME_RTHROTTLED; it is retried). */

@@ -70,6 +70,23 @@ export class LimitsRepo implements LimitsStore, OverLimitSource {
     return out;
   }
 
+  async returnDaily(day: string, takes: ReadonlyArray<DailyTake>): Promise<void> {
+    const back = takes.filter((t) => t.want > 0).sort((x, y) => (x.brandId < y.brandId ? -1 : 1));
+    if (back.length === 0) return;
+    // Rows locked in brand order, as the take locks them: a give-back and a take never deadlock.
+    await this.db.query(
+      `WITH x AS (SELECT * FROM unnest($2::uuid[], $3::int[]) AS x(brand_id, n)),
+            locked AS (
+              SELECT u.brand_id, x.n FROM brand_daily_usage u JOIN x ON u.brand_id = x.brand_id
+               WHERE u.day = $1::date
+               ORDER BY u.brand_id FOR UPDATE OF u)
+       UPDATE brand_daily_usage u SET segments = GREATEST(0, u.segments - locked.n)
+         FROM locked WHERE u.brand_id = locked.brand_id AND u.day = $1::date`,
+      [day, back.map((t) => t.brandId), back.map((t) => t.want)],
+      'parley_brand_daily_return',
+    );
+  }
+
   async setBacklog(entries: ReadonlyArray<{ e164: string; until: Date }>): Promise<void> {
     if (entries.length === 0) return;
     // Every instance writes its senders' backlog: rows are locked in one order, and a row another

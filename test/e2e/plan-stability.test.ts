@@ -305,6 +305,11 @@ async function hotStatements(hi: number): Promise<Captured[]> {
     '2026-12-04',
     Array.from({ length: 50 }, (_, i) => ({ brandId: idOf(i + 1), want: 10, cap: 1_000 })),
   );
+  // The daily cap of unused slots given back, one statement.
+  await new LimitsRepo(capturing(out, 'brand-daily-return')).returnDaily(
+    '2026-12-04',
+    Array.from({ length: 50 }, (_, i) => ({ brandId: idOf(i + 1), want: 3, cap: 0 })),
+  );
   // The campaign replies of the numbers a batch of MO came to.
   await compliance('campaign-replies').campaignReplies(senders);
   await new SendersRepo(capturing(out, 'sender-hints')).senderHints(

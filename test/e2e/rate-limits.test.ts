@@ -373,5 +373,45 @@ describe("the brands' daily caps taken at dispatch", () => {
     }
     // Nothing wanted, nothing taken (and no statement).
     expect(await a.takeDaily('2026-12-04', [{ brandId: brands[0]!, want: 0, cap: 10 }])).toEqual(new Map());
+
+    // Unused slots given back while both instances take again: each brand ends at its cap again
+    // (what was given back is taken once), never below zero, no deadlock between returns and takes.
+    const back = brands.map((brandId, i) => ({ brandId, want: 1 + (i % 7), cap: 0 }));
+    const regot = new Map<string, number>();
+    const settled = await Promise.allSettled([
+      a.returnDaily('2026-12-04', back),
+      b.returnDaily('2026-12-04', [...back].reverse()),
+      a.takeDaily(
+        '2026-12-04',
+        brands.map((brandId, i) => ({ brandId, want: 100, cap: cap(i) })),
+      ),
+      b.takeDaily(
+        '2026-12-04',
+        [...brands.entries()].reverse().map(([i, brandId]) => ({ brandId, want: 100, cap: cap(i) })),
+      ),
+    ]);
+    for (const s of settled)
+      if (s.status === 'rejected') errors.push((s.reason as Error).message);
+      else if (s.value) for (const [brand, n] of s.value) regot.set(brand, (regot.get(brand) ?? 0) + n);
+    expect(errors).toEqual([]);
+    // Another day's row and brands without a row are left alone; a count never goes below zero.
+    await a.returnDaily('2026-12-05', back);
+    await a.returnDaily('2026-12-04', [{ brandId: brands[0]!, want: 1_000_000, cap: 0 }]);
+    const after = await g.gw.db.query<{ brand_id: string; segments: number }>(
+      `SELECT brand_id, segments FROM brand_daily_usage WHERE day = '2026-12-04' AND brand_id = ANY($1::uuid[])`,
+      [brands],
+    );
+    const now = new Map(after.rows.map((r) => [r.brand_id, r.segments]));
+    expect(now.get(brands[0]!)).toBe(0);
+    for (const [i, brand] of brands.entries()) {
+      if (i === 0) continue;
+      // Given back 2×(1 + i % 7) and taken again up to what the take's own cap allowed.
+      expect(regot.get(brand) ?? 0).toBeLessThanOrEqual(2 * (1 + (i % 7)));
+      expect(now.get(brand)).toBe(cap(i) - 2 * (1 + (i % 7)) + (regot.get(brand) ?? 0));
+      expect(now.get(brand)).toBeGreaterThanOrEqual(0);
+    }
+    expect((await g.gw.db.query(`SELECT 1 FROM brand_daily_usage WHERE day = '2026-12-05'`)).rows).toEqual(
+      [],
+    );
   });
 });

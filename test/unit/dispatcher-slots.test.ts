@@ -76,6 +76,8 @@ function dispatch(segs: ClaimedSegment[], decide: (s: ClaimedSegment) => Decisio
   const bus = new LocalBus();
   const late: Array<GatewayEvents['slot.written']> = [];
   bus.subscribe('slot.written', (e) => late.push(...e));
+  const unused: Array<GatewayEvents['slot.unused']> = [];
+  bus.subscribe('slot.unused', (e) => unused.push(...e));
   const written = new Map<string, number>();
   const carrier = fakeCarrier(written);
   const d = new Dispatcher(
@@ -95,7 +97,7 @@ function dispatch(segs: ClaimedSegment[], decide: (s: ClaimedSegment) => Decisio
   );
   running.push(d);
   d.start();
-  return { store, late, written };
+  return { store, late, unused, written };
 }
 
 describe('paced writes at dispatch', () => {
@@ -116,7 +118,7 @@ describe('paced writes at dispatch', () => {
       // Due now, but what follows its check in the same tick holds its write back 30 ms.
       busy: { kind: 'allow', at: t, by: t + 1_000, ticket: { id: 'busy' } },
     };
-    const { store, late, written } = dispatch(segs, (s) => slots[s.messageId]!);
+    const { store, late, unused, written } = dispatch(segs, (s) => slots[s.messageId]!);
     await waitFor(() => store.outcomes.length === 4, 5_000, 'four outcomes');
     const by = new Map(store.outcomes.map((o) => [o.messageId, o]));
     expect(by.get('late')).toMatchObject({ status: 'sent' });
@@ -133,5 +135,7 @@ describe('paced writes at dispatch', () => {
     expect(late.find((e) => e.ticket?.id === 'busy')!.lateMs).toBeGreaterThanOrEqual(30);
     // The one ahead was written at its slot: reported on time (within the clock's millisecond).
     expect(late.find((e) => e.ticket?.id === 'ahead')!.lateMs).toBeLessThan(50);
+    // The withdrawn one's slot went unused (its brand's daily cap is given back); only that one.
+    expect(unused.map((e) => e.ticket?.id)).toEqual(['gone']);
   });
 });

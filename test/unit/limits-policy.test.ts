@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { HORIZON_MS, LEAD_MS, rateLimitPolicy } from '../../src/limits/limits-policy.ts';
+import {
+  HORIZON_MS,
+  LEAD_MS,
+  rateLimitPolicy,
+  returnUnusedDaily,
+  unusedDailyOf,
+} from '../../src/limits/limits-policy.ts';
 import {
   DEFAULT_LIMIT_TABLE,
   mergeLimits,
+  pacificDay,
   rateSpec,
   type SenderProfile,
 } from '../../src/limits/policy-table.ts';
@@ -11,6 +18,7 @@ import { SlotRateLimiter } from '../../src/limits/rate-limiter.ts';
 import type { ClaimedSegment } from '../../src/messaging/model.ts';
 import { type Decision, Pipeline } from '../../src/messaging/pipeline.ts';
 import { claimedSegment } from '../helpers/core-fixtures.ts';
+import { waitFor } from '../helpers/smpp.ts';
 
 const seg = (
   from: string,
@@ -38,6 +46,14 @@ class FakeStore implements LimitsStore {
       out.set(brandId, g);
     }
     return out;
+  }
+  returned: Array<[string, DailyTake[]]> = [];
+  async returnDaily(day: string, takes: ReadonlyArray<DailyTake>) {
+    this.returned.push([day, [...takes]]);
+    for (const { brandId, want } of takes) {
+      const k = `${brandId}/${day}`;
+      this.daily.set(k, Math.max(0, (this.daily.get(k) ?? 0) - want));
+    }
   }
   async setBacklog(entries: ReadonlyArray<{ e164: string; until: Date }>) {
     for (const e of entries) this.backlog.set(e.e164, e.until);
@@ -251,6 +267,51 @@ describe('the rate-limit policy', () => {
   });
 });
 
+describe('daily cap of unused slots', () => {
+  it('a granted slot carries its brand and day; given back, the brand can use it again', async () => {
+    const table = mergeLimits(DEFAULT_LIMIT_TABLE, { brandPerDay: { A: 2 } });
+    const { pipeline, limiter, store, clock } = setup(
+      [{ e164: '+15125550120', type: 'local', campaignId: 'c9', throughputClass: 'A', brandId: 'b9' }],
+      table,
+    );
+    const v = await pipeline.run([0, 1, 2].map((i) => seg('+15125550120', i, 'local')));
+    expect(v.map((x) => x.decision.kind)).toEqual(['allow', 'allow', 'defer']);
+    const tickets = v
+      .filter((x) => x.decision.kind === 'allow')
+      .map((x) => (x.decision as { ticket: unknown }).ticket);
+    const byDay = unusedDailyOf(tickets as never);
+    expect([...byDay]).toEqual([[pacificDay(new Date(clock.now)), [{ brandId: 'b9', want: 2, cap: 0 }]]]);
+    // One of the two is withdrawn before it is written: the brand gets it back.
+    await returnUnusedDaily(store, tickets.slice(0, 1) as never);
+    clock.now += 60_000;
+    const again = await pipeline.run([seg('+15125550120', 3, 'local'), seg('+15125550120', 4, 'local')]);
+    expect(again.map((x) => x.decision.kind)).toEqual(['allow', 'defer']);
+    await limiter.close();
+  });
+
+  it('skips tickets that are not its own or carry no daily cap, and never throws when the store fails', async () => {
+    const hostile = [
+      undefined,
+      {},
+      { daily: null },
+      { daily: { brandId: 7, day: '2026-12-04' } },
+      { marks: {}, index: 0 },
+      { daily: { brandId: 'b1', day: '2026-12-04' } },
+      { daily: { brandId: 'b1', day: '2026-12-04' } },
+      { daily: { brandId: 'b2', day: '2026-12-03' } },
+    ];
+    expect([...unusedDailyOf(hostile as never)]).toEqual([
+      ['2026-12-04', [{ brandId: 'b1', want: 2, cap: 0 }]],
+      ['2026-12-03', [{ brandId: 'b2', want: 1, cap: 0 }]],
+    ]);
+    const failed: unknown[] = [];
+    const store = new FakeStore([]);
+    store.returnDaily = () => Promise.reject(new Error('db away'));
+    await expect(returnUnusedDaily(store, hostile as never, (e) => failed.push(e))).resolves.toBeUndefined();
+    expect(failed).toHaveLength(2);
+  });
+});
+
 describe('stale slots (regression: bench:limits saw single numbers twice within one interval)', () => {
   it('a slot passed while another group of the batch was decided is not used: its segment asks again', async () => {
     // One group's daily-cap round trip takes a second (the clock is moved by the fake store): the
@@ -284,6 +345,11 @@ describe('stale slots (regression: bench:limits saw single numbers twice within 
     ]);
     expect(v.every((x) => x.decision.kind === 'defer' && x.decision.until.getTime() === clock)).toBe(true);
     expect(stale).toEqual([2]);
+    // The stale slot had been counted against its brand's daily cap: given back (regression:
+    // bench:limits counted 400 of a 400 cap while 363–368 were submitted).
+    await waitFor(() => store.returned.length === 1, 2_000, 'the daily cap given back');
+    expect(store.returned[0]![1]).toEqual([{ brandId: 'slow', want: 1, cap: 0 }]);
+    expect([...store.daily.values()]).toEqual([0]);
     await limiter.close();
   });
 });
