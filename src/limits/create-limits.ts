@@ -6,7 +6,7 @@ import type { ClaimedSegment } from '../messaging/model.ts';
 import type { Policy } from '../messaging/pipeline.ts';
 import type { Router } from '../messaging/router.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { lateWritesOf, rateLimitPolicy, returnUnusedDaily } from './limits-policy.ts';
+import { DailyReturns, lateWritesOf, rateLimitPolicy } from './limits-policy.ts';
 import { countOverLimit, type OverLimitSource } from './over-limit.ts';
 import { DEFAULT_LIMIT_TABLE, type LimitTable, mergeLimits } from './policy-table.ts';
 import type { LimitsStore } from './ports.ts';
@@ -42,6 +42,13 @@ export function createLimits(
   const tables = new Map<string, LimitTable>(
     config.carriers.map((c) => [c.id, mergeLimits(base, c.rateLimits)]),
   );
+  // A slot never written gives its brand's daily cap back (counted when it was reserved).
+  const returns = new DailyReturns(store, (err) =>
+    deps.log.warn(
+      { err: (err as Error).message },
+      "unused slots' daily cap not given back; it stays counted",
+    ),
+  );
   const inner = rateLimitPolicy({
     store,
     limiter,
@@ -49,11 +56,7 @@ export function createLimits(
     carrierOf: (seg) => router.pick(seg.numberType, seg.to)?.id,
     onDeferred: (kind, n) => metrics.rateLimited.labels(kind).inc(n),
     onStaleGrants: (n) => metrics.rateLimited.labels('stale_grant').inc(n),
-    onReturnFailed: (err) =>
-      deps.log.warn(
-        { err: (err as Error).message },
-        "unused slots' daily cap not given back; it stays counted",
-      ),
+    onUnusedSlots: (tickets) => returns.add(tickets),
   });
   // How far this instance's clock is from the limiter's: every slot it writes is off by its error.
   const showOffset = () => metrics.limiterClockOffset.set(limiter.clockOffsetMs / 1000);
@@ -65,14 +68,9 @@ export function createLimits(
     const writes = lateWritesOf(events);
     if (writes.length > 0) void limiter.wroteLate(writes);
   });
-  // A slot never written gives its brand's daily cap back (counted when it was reserved).
-  const unsubscribeUnused = deps.bus.subscribe('slot.unused', (events) => {
-    void returnUnusedDaily(
-      store,
-      events.map((e) => e.ticket),
-      (err) => deps.log.warn({ err: (err as Error).message }, "unused slots' daily cap not given back"),
-    );
-  });
+  const unsubscribeUnused = deps.bus.subscribe('slot.unused', (events) =>
+    returns.add(events.map((e) => e.ticket)),
+  );
   const policy: Policy<ClaimedSegment, unknown> = {
     name: inner.name,
     late: true,
@@ -94,6 +92,7 @@ export function createLimits(
     async stop() {
       unsubscribe();
       unsubscribeUnused();
+      await returns.flush();
       clearInterval(offsetTimer);
       await limiter.close();
       await overLimit.stop();

@@ -8,15 +8,17 @@ export class Periodic {
 
   constructor(
     private readonly task: () => Promise<void>,
-    private readonly everyMs: number,
-    private readonly firstMs = everyMs,
+    /** Fixed, or asked after each run (a task that adapts its pace to its own cost). */
+    private readonly everyMs: number | (() => number),
+    private readonly firstMs = typeof everyMs === 'number' ? everyMs : everyMs(),
   ) {}
 
   start(): void {
     const tick = () => {
       this.running = this.task().finally(() => {
         this.running = undefined;
-        if (this.timer !== undefined) this.timer = setTimeout(tick, this.everyMs);
+        if (this.timer !== undefined)
+          this.timer = setTimeout(tick, typeof this.everyMs === 'number' ? this.everyMs : this.everyMs());
       });
     };
     this.timer = setTimeout(tick, this.firstMs);

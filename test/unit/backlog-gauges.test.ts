@@ -33,4 +33,29 @@ describe('the backlog gauges', () => {
     expect(await text()).toContain('parley_webhook_pending 4');
     await g.stop();
   });
+
+  it('sample less often when a sample is costly: at most 2 % of the time (regression: a 189 ms count every 5 s per instance)', async () => {
+    let cost = 1;
+    const g = new BacklogGauges(
+      {
+        snapshot: async () => {
+          await new Promise((r) => setTimeout(r, cost));
+          return { queues: [], parkedReceipts: 0, webhooksPending: 0, webhookOldestSeconds: 0 };
+        },
+      },
+      createMetrics(),
+      { warn: () => undefined } as never,
+    );
+    await g.sample();
+    expect(g.nextInMs()).toBe(5_000);
+    cost = 190;
+    await g.sample();
+    expect(g.nextInMs()).toBeGreaterThanOrEqual(9_500);
+    expect(g.nextInMs()).toBeLessThan(20_000);
+    // A failed sample that took long counts too; the wait is capped at a minute.
+    cost = 1_300;
+    await g.sample();
+    expect(g.nextInMs()).toBe(60_000);
+    await g.stop();
+  });
 });

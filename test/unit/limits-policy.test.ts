@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  DailyReturns,
   HORIZON_MS,
   LEAD_MS,
   rateLimitPolicy,
@@ -287,6 +288,35 @@ describe('daily cap of unused slots', () => {
     const again = await pipeline.run([seg('+15125550120', 3, 'local'), seg('+15125550120', 4, 'local')]);
     expect(again.map((x) => x.decision.kind)).toEqual(['allow', 'defer']);
     await limiter.close();
+  });
+
+  it('gives back in one statement per day for what a quarter second collects, and what is pending at stop', async () => {
+    const store = new FakeStore([]);
+    const failed: unknown[] = [];
+    const returns = new DailyReturns(store, (e) => failed.push(e), 50);
+    const t = (brandId: string, day = '2026-12-04') => ({ daily: { brandId, day } });
+    returns.add([t('b1'), t('b2'), undefined, { marks: {}, index: 1 }]);
+    returns.add([t('b1'), t('b3', '2026-12-03')]);
+    await waitFor(() => store.returned.length === 2, 2_000, 'one give-back per day');
+    expect(store.returned).toEqual([
+      [
+        '2026-12-04',
+        [
+          { brandId: 'b1', want: 2, cap: 0 },
+          { brandId: 'b2', want: 1, cap: 0 },
+        ],
+      ],
+      ['2026-12-03', [{ brandId: 'b3', want: 1, cap: 0 }]],
+    ]);
+    // Tickets without a daily cap start no timer and no statement.
+    returns.add([undefined, { marks: {}, index: 0 }]);
+    returns.add([t('b4')]);
+    await returns.flush();
+    expect(store.returned).toHaveLength(3);
+    store.returnDaily = () => Promise.reject(new Error('db away'));
+    returns.add([t('b5')]);
+    await returns.flush();
+    expect(failed).toHaveLength(1);
   });
 
   it('skips tickets that are not its own or carry no daily cap, and never throws when the store fails', async () => {
