@@ -128,6 +128,8 @@ export async function startGateway(
       // The dedicated metrics listener (a worker thread) beside /metrics on the API port.
       PARLEY_METRICS_PORT: '0',
       ...opts.env,
+      // An experiment's settings, e.g. BENCH_GATEWAY_ENV='{"PARLEY_DB_POOL":"32"}' (JSON).
+      ...(JSON.parse(process.env.BENCH_GATEWAY_ENV ?? '{}') as Record<string, string>),
     },
     [
       ...flags,
