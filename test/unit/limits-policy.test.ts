@@ -3,6 +3,7 @@ import {
   DailyReturns,
   HORIZON_MS,
   LEAD_MS,
+  RETURN_BEFORE_MS,
   rateLimitPolicy,
   returnUnusedDaily,
   unusedDailyOf,
@@ -106,8 +107,10 @@ describe('the rate-limit policy', () => {
     expect(slot.by - slot.at).toBe(rateSpec('k', 'number', 3).lateMs);
     const until = v.flatMap((x) => (x.decision.kind === 'defer' ? [x.decision.until.getTime() - t0] : []));
     expect(until).toHaveLength(9);
-    // Asked back between the lead and the horizon before their slots.
-    const before = (LEAD_MS + HORIZON_MS) / 2;
+    // Asked back between the lead and the horizon before their slots (just inside the horizon).
+    const before = RETURN_BEFORE_MS;
+    expect(before).toBeGreaterThan(LEAD_MS);
+    expect(before).toBeLessThan(HORIZON_MS);
     for (const [j, ms] of until.entries())
       expect(Math.abs(ms - (slot.at - t0 + (j + 1) * step - before))).toBeLessThan(1);
     expect(v[3]!.decision).toMatchObject({ reason: 'rate_limited' });
