@@ -75,7 +75,8 @@ export class LimitsRepo implements LimitsStore, OverLimitSource {
     if (back.length === 0) return;
     // Rows locked in brand order, as the take locks them: a give-back and a take never deadlock.
     await this.db.query(
-      `WITH x AS (SELECT * FROM unnest($2::uuid[], $3::int[]) AS x(brand_id, n)),
+      `WITH x AS (SELECT brand_id, sum(n)::int AS n FROM unnest($2::uuid[], $3::int[]) AS x(brand_id, n)
+                  GROUP BY brand_id),
             locked AS (
               SELECT u.brand_id, x.n FROM brand_daily_usage u JOIN x ON u.brand_id = x.brand_id
                WHERE u.day = $1::date

@@ -394,6 +394,25 @@ describe("the brands' daily caps taken at dispatch", () => {
       if (s.status === 'rejected') errors.push((s.reason as Error).message);
       else if (s.value) for (const [brand, n] of s.value) regot.set(brand, (regot.get(brand) ?? 0) + n);
     expect(errors).toEqual([]);
+    // A brand named twice gives back both (one row update, not one of the two).
+    const before1 = (
+      await g.gw.db.query<{ segments: number }>(
+        `SELECT segments FROM brand_daily_usage WHERE day = '2026-12-04' AND brand_id = $1`,
+        [brands[1]],
+      )
+    ).rows[0]!.segments;
+    await a.returnDaily('2026-12-04', [
+      { brandId: brands[1]!, want: 2, cap: 0 },
+      { brandId: brands[1]!, want: 3, cap: 0 },
+    ]);
+    const after1 = (
+      await g.gw.db.query<{ segments: number }>(
+        `SELECT segments FROM brand_daily_usage WHERE day = '2026-12-04' AND brand_id = $1`,
+        [brands[1]],
+      )
+    ).rows[0]!.segments;
+    expect(after1).toBe(Math.max(0, before1 - 5));
+    await a.takeDaily('2026-12-04', [{ brandId: brands[1]!, want: before1 - after1, cap: 1_000_000 }]);
     // Another day's row and brands without a row are left alone; a count never goes below zero.
     await a.returnDaily('2026-12-05', back);
     await a.returnDaily('2026-12-04', [{ brandId: brands[0]!, want: 1_000_000, cap: 0 }]);
