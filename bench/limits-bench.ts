@@ -292,6 +292,8 @@ try {
   let overLoose = 0;
   let overJitter = 0;
   const spacingErrs: number[] = [];
+  /** Slow limits' gaps between submits less their spacing, in thousandths of the spacing. */
+  const slowGaps: number[] = [];
   for (const g of groups) {
     const errs: number[] = [];
     let maxWin = 0;
@@ -313,6 +315,9 @@ try {
         if (expected < 100 && ts.length >= 3) {
           const bySpacing = (ts.length - 1) / ((ts.at(-1)! - ts[0]!) / 1000);
           spacingErrs.push(bySpacing / g.rate - 1);
+          // Each gap against the limit's spacing: many small excesses (late writes) or a few
+          // slots missed (a held segment back too late) lose the rate differently.
+          for (let i = 1; i < ts.length; i++) slowGaps.push((ts[i]! - ts[i - 1]!) * g.rate - 1000);
         }
       }
       const w = maxInSecond(ts);
@@ -373,6 +378,14 @@ try {
   spacingErrs.sort((x, y) => x - y);
   console.log(
     `limits under 100 in the window, rate from the mean spacing of their submits: ${spacingErrs.length} limits, error median ${fmt(spacingErrs[spacingErrs.length >> 1]! * 100, 2)} %, from ${fmt(spacingErrs[0]! * 100, 2)} to ${fmt(spacingErrs.at(-1)! * 100, 2)} %`,
+  );
+  slowGaps.sort((x, y) => x - y);
+  const q = (p: number) =>
+    fmt(slowGaps[Math.min(slowGaps.length - 1, Math.floor(p * slowGaps.length))]! / 10, 1);
+  const excess = slowGaps.reduce((s2, x) => s2 + Math.max(0, x), 0);
+  const missed = slowGaps.filter((x) => x >= 500).reduce((s2, x) => s2 + x, 0);
+  console.log(
+    `  their gaps less the spacing (% of the spacing): p50 ${q(0.5)}, p90 ${q(0.9)}, p99 ${q(0.99)}, max ${q(1)}; gaps of 1.5 spacings or more: ${slowGaps.filter((x) => x >= 500).length} of ${slowGaps.length}, ${excess > 0 ? fmt((missed / excess) * 100, 0) : 0} % of the excess`,
   );
   console.log(
     `1-s windows over the allowance (rounded-up rate): ${over} limits; over the allowance by more than one: ${overLoose}; over the allowance in spans under ${JITTER_SPAN} ms: ${overJitter}`,
