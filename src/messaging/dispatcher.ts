@@ -249,6 +249,7 @@ export class Dispatcher {
       idx: seg.idx,
       status: 'queued',
       delayMs: Math.max(0, until - Date.now()),
+      dueAt: until,
       possibleDuplicate: false,
       reason,
       deferred: true,

@@ -110,6 +110,12 @@ export type SegmentOutcome =
       idx: number;
       status: 'queued';
       delayMs: number;
+      /**
+       * When it is due (epoch ms, this clock), for a deferral to a set time: the delay is taken
+       * from it as the write is sent, so the time the outcome waited for its write (batching, a
+       * busy pool) does not make it come back late.
+       */
+      dueAt?: number;
       reason: Reason;
       possibleDuplicate: boolean;
       /** A policy deferred it before any submit: the claim does not count as an attempt. */

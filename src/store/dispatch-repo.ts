@@ -79,6 +79,23 @@ export class DispatchRepo implements DispatchStore {
   }
 
   async applyOutcomes(outcomes: SegmentOutcome[]): Promise<RollupResult> {
+    return this.db.tx(async (q) => {
+      // Built once the transaction has begun (its now() is the base of next_attempt_at): a
+      // deferral to a set time counts its delay from here, not from when it was decided
+      // (bench:limits: held segments came back after their slot, waiting for their write).
+      const { cols, ids } = this.outcomeColumns(outcomes, Date.now());
+      const out = emptyRollup();
+      const r = await q.query<ResultRow>(
+        OUTCOMES_SQL,
+        [this.leasePrefix, ...cols, ...ids],
+        'parley_outcomes',
+      );
+      await finishWrite(q, r.rows, out);
+      return out;
+    });
+  }
+
+  private outcomeColumns(outcomes: SegmentOutcome[], now: number) {
     const cols = columns(10);
     const ids = columns(4);
     for (const o of outcomes) {
@@ -91,23 +108,14 @@ export class DispatchRepo implements DispatchStore {
         sent ? o.carrierId : queued ? null : (o.carrierId ?? null),
         sent ? o.smscId : null,
         sent ? null : o.reason,
-        queued ? Math.round(o.delayMs) : 0,
+        queued ? Math.round(o.dueAt !== undefined ? Math.max(0, o.dueAt - now) : o.delayMs) : 0,
         queued ? o.possibleDuplicate : false,
         !sent && !queued ? (o.errorCode ?? null) : null,
         queued ? o.deferred : false,
       ]);
       if (sent && o.idKey) pushRow(ids, [o.carrierId, o.idKey, o.messageId, o.idx]);
     }
-    return this.db.tx(async (q) => {
-      const out = emptyRollup();
-      const r = await q.query<ResultRow>(
-        OUTCOMES_SQL,
-        [this.leasePrefix, ...cols, ...ids],
-        'parley_outcomes',
-      );
-      await finishWrite(q, r.rows, out);
-      return out;
-    });
+    return { cols, ids };
   }
 
   async reclaimExpiredLeases(limit = 1000): Promise<{ count: number; rollup: RollupResult }> {
