@@ -294,6 +294,8 @@ try {
   const spacingErrs: number[] = [];
   /** Slow limits' gaps between submits less their spacing, in thousandths of the spacing. */
   const slowGaps: number[] = [];
+  /** When in the window (ms) each gap of 1.5 spacings or more began. */
+  const missedAt: number[] = [];
   for (const g of groups) {
     const errs: number[] = [];
     let maxWin = 0;
@@ -317,7 +319,11 @@ try {
           spacingErrs.push(bySpacing / g.rate - 1);
           // Each gap against the limit's spacing: many small excesses (late writes) or a few
           // slots missed (a held segment back too late) lose the rate differently.
-          for (let i = 1; i < ts.length; i++) slowGaps.push((ts[i]! - ts[i - 1]!) * g.rate - 1000);
+          for (let i = 1; i < ts.length; i++) {
+            const gap = (ts[i]! - ts[i - 1]!) * g.rate - 1000;
+            slowGaps.push(gap);
+            if (gap >= 500) missedAt.push(ts[i - 1]! - T0.getTime());
+          }
         }
       }
       const w = maxInSecond(ts);
@@ -385,7 +391,7 @@ try {
   const excess = slowGaps.reduce((s2, x) => s2 + Math.max(0, x), 0);
   const missed = slowGaps.filter((x) => x >= 500).reduce((s2, x) => s2 + x, 0);
   console.log(
-    `  their gaps less the spacing (% of the spacing): p50 ${q(0.5)}, p90 ${q(0.9)}, p99 ${q(0.99)}, max ${q(1)}; gaps of 1.5 spacings or more: ${slowGaps.filter((x) => x >= 500).length} of ${slowGaps.length}, ${excess > 0 ? fmt((missed / excess) * 100, 0) : 0} % of the excess`,
+    `  their gaps less the spacing (% of the spacing): p50 ${q(0.5)}, p90 ${q(0.9)}, p99 ${q(0.99)}, max ${q(1)}; gaps of 1.5 spacings or more: ${slowGaps.filter((x) => x >= 500).length} of ${slowGaps.length}, ${excess > 0 ? fmt((missed / excess) * 100, 0) : 0} % of the excess; they began in the window's 10-s spans: ${Array.from({ length: Math.ceil(SECONDS / 10) }, (_, i) => missedAt.filter((t) => t >= i * 10_000 && t < (i + 1) * 10_000).length).join(' ')}`,
   );
   console.log(
     `1-s windows over the allowance (rounded-up rate): ${over} limits; over the allowance by more than one: ${overLoose}; over the allowance in spans under ${JITTER_SPAN} ms: ${overJitter}`,
