@@ -3,8 +3,26 @@
  * holds "<next free slot> <slots given>" (ms on Redis's clock, a count).
  */
 
+/**
+ * Reads a limit's value: its next free slot, its count of slots, and whether it is one the
+ * reservation script wrote ("<next> <count>"). A value it did not write (garbage, NaN, a next slot
+ * an hour or more ahead, a negative or huge count) reads as a fresh limit: taken as it is, it
+ * would stop the sender, or fail the script for every limit of the call (other tenants' too).
+ */
+const READ_SLOT_LUA = `
+local function readSlot(v, now)
+  if not v then return 0, 0, false end
+  local a, b = string.match(v, '^(%S+) (%S+)$')
+  local n, q = tonumber(a or v), tonumber(b or '')
+  local paired = n ~= nil and q ~= nil
+  n, q = n or 0, math.floor(q or 0)
+  if n ~= n or n > now + 3600000 or q ~= q or q < 0 or q > 1e15 then return 0, 0, false end
+  return n, q, paired
+end
+`;
+
 /** The same as reserveSlots, atomic in Redis; `now` is Redis's own clock unless given (tests). */
-export const RESERVE_LUA = `
+export const RESERVE_LUA = `${READ_SLOT_LUA}
 local want = tonumber(ARGV[1])
 local horizon = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
@@ -16,15 +34,7 @@ local first = now + tonumber(ARGV[4])
 local step = 0
 local seqs = {}
 for i = 1, #KEYS do
-  local v = redis.call('GET', KEYS[i])
-  local n, q = 0, 0
-  if v then
-    local a, b = string.match(v, '^(%S+) (%S+)$')
-    if a then n, q = tonumber(a) or 0, math.floor(tonumber(b) or 0) else n = tonumber(v) or 0 end
-  end
-  -- A value that is not one this script wrote (NaN, a next slot an hour or more ahead, a
-  -- negative count) would stop the sender, or fail every batch it is in: read as a fresh limit.
-  if n ~= n or n > now + 3600000 or q ~= q or q < 0 or q > 1e15 then n, q = 0, 0 end
+  local n, q = readSlot(redis.call('GET', KEYS[i]), now)
   seqs[i] = q
   if n > first then first = n end
   local s = tonumber(ARGV[4 + i])
@@ -52,23 +62,19 @@ return out
  * its next slot is that plus its count of slots × spacing). A key gone (idle past its slot) has
  * nothing left to move, nor has one that holds something else.
  */
-export const LATE_LUA = `
+export const LATE_LUA = `${READ_SLOT_LUA}
 local now = tonumber(ARGV[1])
 if now < 0 then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 end
 for i = 1, #KEYS do
-  local v = redis.call('GET', KEYS[i])
-  if v then
-    local a, b = string.match(v, '^(%S+) (%S+)$')
-    local n, q = tonumber(a or ''), tonumber(b or '')
-    -- Only a value the reservation script wrote is moved (see RESERVE_LUA for the others).
-    if n and q and n == n and q == q then
-      local want = tonumber(ARGV[2 * i + 1]) + q * tonumber(ARGV[2 * i])
-      if want > n then
-        redis.call('SET', KEYS[i], string.format('%.3f %d', want, q), 'PX', math.ceil(want - now) + 1000)
-      end
+  local n, q, ours = readSlot(redis.call('GET', KEYS[i]), now)
+  -- Only a value the reservation script wrote is moved (the next reservation renews the rest).
+  if ours then
+    local want = tonumber(ARGV[2 * i + 1]) + q * tonumber(ARGV[2 * i])
+    if want > n then
+      redis.call('SET', KEYS[i], string.format('%.3f %d', want, q), 'PX', math.ceil(want - now) + 1000)
     end
   end
 end

@@ -498,6 +498,22 @@ describe('the slot rate limiter', () => {
       clock += 100;
       const after = await l.reserve([good], 1, { leadMs: 0, horizonMs: 400 });
       expect(after.firstAt).toBeCloseTo(r.firstAt + 40 + good.spacingMs, 2);
+      // Nor does a value the reservation script reads as fresh (a count of 1e300, a next slot a
+      // day ahead) make the late-write script fail for the other limits of the same call.
+      for (const [i, value] of hostile.entries()) {
+        const mine = rateSpec(`n:+good${i}`, 'number', 4);
+        const rr = await l.reserve([mine], 1, { leadMs: 0, horizonMs: 250 });
+        const badKey = `n:+late-hostile${i}`;
+        await raw.set(`${p}slot:${badKey}`, value);
+        await l.wroteLate([
+          { marks: { ...rr.marks, keys: [badKey] }, index: 0, lateMs: 40 },
+          { marks: rr.marks, index: 0, lateMs: 40 },
+        ]);
+        expect(await raw.get(`${p}slot:${badKey}`), value.slice(0, 20)).toBe(value);
+        const next = await l.reserve([mine], 1, { leadMs: 0, horizonMs: 100_000 });
+        expect(next.firstAt, value.slice(0, 20)).toBeCloseTo(rr.firstAt + 40 + mine.spacingMs, 2);
+        clock += 1;
+      }
     } finally {
       raw.disconnect();
     }
