@@ -79,11 +79,16 @@ export class DispatchRepo implements DispatchStore {
   }
 
   async applyOutcomes(outcomes: SegmentOutcome[]): Promise<RollupResult> {
+    // Built before the transaction: per-row work while a pool connection is held slows every
+    // writer waiting for one.
+    const { cols, ids, due } = this.outcomeColumns(outcomes);
     return this.db.tx(async (q) => {
-      // Built once the transaction has begun (its now() is the base of next_attempt_at): a
-      // deferral to a set time counts its delay from here, not from when it was decided
-      // (bench:limits: held segments came back after their slot, waiting for their write).
-      const { cols, ids } = this.outcomeColumns(outcomes, Date.now());
+      // A deferral to a set time counts its delay from here (this transaction's now() is the
+      // base of next_attempt_at), not from when it was decided: waiting for the writer or a
+      // pool connection made held segments come back after their slot.
+      const t = Date.now();
+      const delays = cols[6]!;
+      for (const [row, dueAt] of due) delays[row] = Math.round(Math.max(0, dueAt - t));
       const out = emptyRollup();
       const r = await q.query<ResultRow>(
         OUTCOMES_SQL,
@@ -95,10 +100,13 @@ export class DispatchRepo implements DispatchStore {
     });
   }
 
-  private outcomeColumns(outcomes: SegmentOutcome[], now: number) {
+  private outcomeColumns(outcomes: SegmentOutcome[]) {
     const cols = columns(10);
     const ids = columns(4);
+    /** Rows deferred to a set time: their delay is counted when the transaction begins. */
+    const due: Array<[number, number]> = [];
     for (const o of outcomes) {
+      if (o.status === 'queued' && o.dueAt !== undefined) due.push([cols[0]!.length, o.dueAt]);
       const sent = o.status === 'sent';
       const queued = o.status === 'queued';
       pushRow(cols, [
@@ -108,14 +116,14 @@ export class DispatchRepo implements DispatchStore {
         sent ? o.carrierId : queued ? null : (o.carrierId ?? null),
         sent ? o.smscId : null,
         sent ? null : o.reason,
-        queued ? Math.round(o.dueAt !== undefined ? Math.max(0, o.dueAt - now) : o.delayMs) : 0,
+        queued ? Math.round(o.delayMs) : 0,
         queued ? o.possibleDuplicate : false,
         !sent && !queued ? (o.errorCode ?? null) : null,
         queued ? o.deferred : false,
       ]);
       if (sent && o.idKey) pushRow(ids, [o.carrierId, o.idKey, o.messageId, o.idx]);
     }
-    return { cols, ids };
+    return { cols, ids, due };
   }
 
   async reclaimExpiredLeases(limit = 1000): Promise<{ count: number; rollup: RollupResult }> {
