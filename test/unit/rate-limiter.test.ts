@@ -30,6 +30,17 @@ const limiter = (url: string | undefined, prefix: string, clock?: () => number) 
 const prefix = () => `test:limiter:${process.pid}:${Math.random().toString(36).slice(2)}:`;
 const W = { leadMs: 0, horizonMs: 250 };
 
+/** Senders asking for slots: each step `dt` ms after the last, one sender wanting `want`. */
+const asks = (o: { maxDt: number; maxWant: number; maxLength: number }) =>
+  fc.array(
+    fc.record({
+      dt: fc.integer({ min: 0, max: o.maxDt }),
+      sender: fc.nat(),
+      want: fc.integer({ min: 0, max: o.maxWant }),
+    }),
+    { minLength: 1, maxLength: o.maxLength },
+  );
+
 /** Most slots in any sliding window of `span` ms (`ts` ascending; a window [t, t + span)). */
 function mostIn(ts: number[], span = 1000): number {
   let best = 0;
@@ -94,14 +105,7 @@ describe('send slots (the arithmetic)', () => {
         fc.constantFrom(0.4, 1, 1.25, 3, 4, 16, 30, 75, 100),
         fc.constantFrom(1.25, 4, 16, 30, 75, 1000),
         fc.integer({ min: 1, max: 5 }),
-        fc.array(
-          fc.record({
-            dt: fc.integer({ min: 0, max: 400 }),
-            sender: fc.nat(),
-            want: fc.integer({ min: 0, max: 40 }),
-          }),
-          { minLength: 1, maxLength: 300 },
-        ),
+        asks({ maxDt: 400, maxWant: 40, maxLength: 300 }),
         (nr, cr, senders, steps) => {
           const next = new Map<string, number>();
           const slots = simulate(
@@ -220,14 +224,7 @@ describe('late writes (regression: bench:limits saw 8 campaigns over their allow
         fc.constantFrom(0.4, 1, 1.25, 3, 16, 30, 75, 100),
         fc.constantFrom(1.25, 4, 16, 30, 75, 1000),
         fc.integer({ min: 1, max: 4 }),
-        fc.array(
-          fc.record({
-            dt: fc.integer({ min: 0, max: 300 }),
-            sender: fc.nat(),
-            want: fc.integer({ min: 0, max: 30 }),
-          }),
-          { minLength: 1, maxLength: 250 },
-        ),
+        asks({ maxDt: 300, maxWant: 30, maxLength: 250 }),
         fc.array(fc.integer({ min: 0, max: 220 }), { minLength: 1, maxLength: 40 }),
         (nr, cr, senders, steps, lates) => {
           const campaign = rateSpec('c', 'campaign', cr);
