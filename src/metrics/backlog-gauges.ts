@@ -38,6 +38,7 @@ export class BacklogGauges {
     private readonly log: Logger,
     private readonly everyMs = 5_000,
     private readonly maxShare = 0.02,
+    private readonly clock: () => number = () => performance.now(),
   ) {
     this.loop = new Periodic(
       () => this.sample(),
@@ -58,14 +59,14 @@ export class BacklogGauges {
   /** One sample into the gauges. Never throws: a failed sample leaves the last values (logged). */
   async sample(): Promise<void> {
     let s: BacklogSnapshot;
-    const t0 = performance.now();
+    const t0 = this.clock();
     try {
       s = await this.source.snapshot();
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'backlog gauges not sampled');
       return;
     } finally {
-      this.lastMs = performance.now() - t0;
+      this.lastMs = this.clock() - t0;
     }
     // Every number type has a series (0 when its queue is empty), and a type the store names
     // that the vocabulary does not (an older row) still shows.

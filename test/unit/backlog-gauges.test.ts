@@ -35,16 +35,23 @@ describe('the backlog gauges', () => {
   });
 
   it('sample less often when a sample is costly: at most 2 % of the time (regression: a 189 ms count every 5 s per instance)', async () => {
+    // The sample's cost on a clock of the test's own (a timer may fire a little early or, on a
+    // loaded machine, much later: CI saw a 190-ms sleep measured as 189.97 ms).
     let cost = 1;
+    let clock = 0;
     const g = new BacklogGauges(
       {
         snapshot: async () => {
-          await new Promise((r) => setTimeout(r, cost));
+          clock += cost;
+          if (cost >= 1_000) throw new Error('canceling statement due to statement timeout');
           return { queues: [], parkedReceipts: 0, webhooksPending: 0, webhookOldestSeconds: 0 };
         },
       },
       createMetrics(),
       { warn: () => undefined } as never,
+      5_000,
+      0.02,
+      () => clock,
     );
     await g.sample();
     expect(g.nextInMs()).toBe(5_000);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SegmentOutcome } from '../../src/messaging/model.ts';
 import type { Db } from '../../src/store/db.ts';
 import { DispatchRepo } from '../../src/store/dispatch-repo.ts';
@@ -22,7 +22,12 @@ function slowDb(waitMs: number, seen: unknown[][]): Db {
 }
 
 describe('deferrals to a set time (regression: held segments came back after their slot, having waited for their write)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('count their delay from when the write is sent, not from when they were decided', async () => {
+    vi.useFakeTimers({ now: 1_000_000, toFake: ['Date', 'setTimeout'] });
     const seen: unknown[][] = [];
     const repo = new DispatchRepo(slowDb(300, seen), 'gw-1');
     const decided = Date.now();
@@ -56,7 +61,10 @@ describe('deferrals to a set time (regression: held segments came back after the
         deferred: true,
       },
     ];
-    await repo.applyOutcomes(outcomes);
+    // On a clock of the test's own: a loaded machine's 300-ms timer may fire much later.
+    const applied = repo.applyOutcomes(outcomes);
+    await vi.advanceTimersByTimeAsync(300);
+    await applied;
     const delays = seen[0]![7] as number[];
     expect(delays[0]).toBeLessThanOrEqual(1_000 - 290);
     expect(delays[0]).toBeGreaterThan(500);
