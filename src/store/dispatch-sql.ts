@@ -73,12 +73,21 @@ ${withHits ? 'UNION ALL SELECT 3, message_id, NULL::uuid, status, reason, error_
 /**
  * Claims due segments with a lease and marks their messages `sending`, in one round trip. The
  * lease owner ($1) names the claim itself (`<instance>#<n>`), so a claim whose answer is lost
- * can be found and undone.
+ * can be found and undone. Segments held for a rate-limit slot (`h`, migration 019) are taken
+ * before the rest of the due queue (`f`), which excludes them: a row this statement has locked
+ * is not skipped by its own second scan, and any due held segment not locked by another claim is
+ * already in `h` unless `h` filled the batch.
  */
-export const CLAIM_SQL = `WITH c AS (
+export const CLAIM_SQL = `WITH h AS (
   SELECT message_id, idx FROM segments
-  WHERE status IN ('queued', 'scheduled') AND next_attempt_at <= now()
+  WHERE status = 'queued' AND reason = 'rate_limited' AND next_attempt_at <= now()
   ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED
+), f AS (
+  SELECT message_id, idx FROM segments
+  WHERE status IN ('queued', 'scheduled') AND next_attempt_at <= now() AND reason IS DISTINCT FROM 'rate_limited'
+  ORDER BY next_attempt_at LIMIT (SELECT $2 - count(*) FROM h) FOR UPDATE SKIP LOCKED
+), c AS (
+  SELECT message_id, idx FROM h UNION ALL SELECT message_id, idx FROM f
 ), s AS (
   UPDATE segments s
   SET status = 'sending', status_rank = 1, lease_owner = $1,

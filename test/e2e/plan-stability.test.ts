@@ -92,7 +92,8 @@ const idOf = (i: number) =>
 
 /**
  * Loads `n` messages of history starting at `from`: most delivered, then 5,000 sending (leased by
- * OWNER), 5,000 sent with SMSC ids, 2,000 queued; a parked receipt per 100 and callbacks.
+ * OWNER), 5,000 sent with SMSC ids, 2,000 queued (100 of them held for a rate-limit slot); a
+ * parked receipt per 100 and callbacks.
  */
 async function load(c: pg.Client, from: number, n: number, hot = true): Promise<void> {
   const to = from + n - 1;
@@ -112,12 +113,15 @@ async function load(c: pg.Client, from: number, n: number, hot = true): Promise<
     FROM generate_series(${from}, ${to}) i`);
   await c.query(`
     INSERT INTO segments (message_id, idx, parts, status, status_rank, from_e164, to_e164, number_type, payload, data_coding,
-                          esm_class, next_attempt_at, expires_at, lease_owner, lease_until, carrier_id, smsc_id, submitted_at, profile)
+                          esm_class, next_attempt_at, expires_at, lease_owner, lease_until, carrier_id, smsc_id, submitted_at, profile,
+                          reason)
     SELECT ${idSql('i')}, 0, 1, ${status}, ${rank}, '+15550100001', '+14155550123', 'local', '\\x6869', 0, 0,
            now() - (${to} - i) * interval '1 millisecond', now() + interval '1 day',
            CASE WHEN ${rank} = 1 THEN '${OWNER}' END, CASE WHEN ${rank} = 1 THEN now() + interval '1 hour' END,
            CASE WHEN ${rank} >= 2 THEN 'sim' END, CASE WHEN ${rank} >= 2 THEN to_hex(i) END,
-           CASE WHEN ${rank} >= 2 THEN now() END, 'g0.u.r8.udh'
+           CASE WHEN ${rank} >= 2 THEN now() END, 'g0.u.r8.udh',
+           -- One queued segment in 20 back from waiting for a rate-limit slot: claimed first.
+           CASE WHEN ${rank} = 0 AND i % 20 = 0 THEN 'rate_limited' END
     FROM generate_series(${from}, ${to}) i`);
   await c.query(`
     INSERT INTO segment_smsc_ids (carrier_id, id_key, message_id, idx)
