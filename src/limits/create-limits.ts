@@ -57,6 +57,11 @@ export function createLimits(
     onDeferred: (kind, n) => metrics.rateLimited.labels(kind).inc(n),
     onStaleGrants: (n) => metrics.rateLimited.labels('stale_grant').inc(n),
     onUnusedSlots: (tickets) => returns.add(tickets),
+    onBacklogWriteFailed: (err) =>
+      deps.log.warn(
+        { err: (err as Error).message },
+        "senders' queue backlog not written; written again on its next move",
+      ),
   });
   // How far this instance's clock is from the limiter's: every slot it writes is off by its error.
   const showOffset = () => metrics.limiterClockOffset.set(limiter.clockOffsetMs / 1000);

@@ -83,12 +83,14 @@ export class DispatchRepo implements DispatchStore {
     // writer waiting for one.
     const { cols, ids, due } = this.outcomeColumns(outcomes);
     return this.db.tx(async (q) => {
-      // A deferral to a set time counts its delay from here (this transaction's now() is the
-      // base of next_attempt_at), not from when it was decided: waiting for the writer or a
-      // pool connection made held segments come back after their slot.
+      // A deferral to a set time counts its delay from here (the statement's clock, which runs
+      // after this, is the base of next_attempt_at), not from when it was decided: waiting for
+      // the writer or a pool connection made held segments come back after their slot.
       const t = Date.now();
       const delays = cols[6]!;
-      for (const [row, dueAt] of due) delays[row] = Math.round(Math.max(0, dueAt - t));
+      // Rounded up: never due before its time (a daily-cap deferral due before midnight is
+      // counted against the day that is ending, and deferred again).
+      for (const [row, dueAt] of due) delays[row] = Math.ceil(Math.max(0, dueAt - t));
       const out = emptyRollup();
       const r = await q.query<ResultRow>(
         OUTCOMES_SQL,

@@ -120,7 +120,10 @@ export const OUTCOMES_SQL = `WITH o AS MATERIALIZED (
       reason = o.reason, error_code = COALESCE(o.error_code, s.error_code),
       submitted_at = CASE WHEN o.status = 'sent' THEN now() ELSE s.submitted_at END,
       done_at = CASE WHEN parley_status_rank(o.status) = 3 THEN now() ELSE s.done_at END,
-      next_attempt_at = CASE WHEN o.status = 'queued' THEN now() + o.delay_ms * interval '1 millisecond'
+      -- From the statement's own clock, not the transaction's start: a delay counted by the
+      -- gateway after BEGIN returned, added to now(), put a deferral to a set time before it
+      -- (a daily-cap deferral to Pacific midnight came due at 23:59:59.999).
+      next_attempt_at = CASE WHEN o.status = 'queued' THEN clock_timestamp() + o.delay_ms * interval '1 millisecond'
                              ELSE s.next_attempt_at END,
       attempts = s.attempts - CASE WHEN o.deferred THEN 1 ELSE 0 END,
       possible_duplicate = s.possible_duplicate OR o.dup,

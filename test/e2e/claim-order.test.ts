@@ -122,3 +122,47 @@ describe.each(['postgres', 'pglite'] as const)('the claim on %s', (kind) => {
     expect(new Set(seen).size).toBe(2_400);
   });
 });
+
+describe.each(['postgres', 'pglite'] as const)('a deferral to a set time on %s', (kind) => {
+  // Regression (issue 8, e2e rate-limits flake): the delay was counted by the gateway after BEGIN
+  // and added to the transaction's now(), so the segment came due early by the time between
+  // the two: a daily-cap deferral to Pacific midnight came due at 23:59:59.999.
+  it('is never due before its time, however long after BEGIN the statement runs', async () => {
+    const db = await database(kind);
+    await queue(db, 1, 50, 10, null);
+    const repo = new DispatchRepo(db, 'gw-a');
+    const claimed = (await repo.claim(50, 60_000)).segments;
+    expect(claimed).toHaveLength(50);
+    // A transaction whose statement runs 30 ms after it began (a busy event loop).
+    const slow: Db = {
+      ...db,
+      kind: db.kind,
+      query: db.query.bind(db),
+      tx: (fn) =>
+        db.tx(async (q) => {
+          await new Promise((r) => setTimeout(r, 30));
+          return fn(q);
+        }),
+    } as Db;
+    const dueAt = Date.now() + 5_000;
+    await new DispatchRepo(slow, 'gw-a').applyOutcomes(
+      claimed.map((s) => ({
+        messageId: s.messageId,
+        idx: s.idx,
+        status: 'queued' as const,
+        reason: 'daily_cap_reached' as const,
+        delayMs: 5_000,
+        dueAt,
+        possibleDuplicate: false,
+        deferred: true,
+      })),
+    );
+    const r = await db.query<{ early: string; n: string }>(
+      `SELECT count(*) AS n, count(*) FILTER (WHERE next_attempt_at < to_timestamp($1::float8 / 1000)) AS early
+       FROM segments WHERE status = 'queued' AND reason = 'daily_cap_reached'`,
+      [dueAt],
+    );
+    expect(Number(r.rows[0]!.n)).toBe(50);
+    expect(Number(r.rows[0]!.early)).toBe(0);
+  });
+});

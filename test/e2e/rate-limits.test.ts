@@ -159,7 +159,7 @@ describe('rate limits', () => {
         minute: '2-digit',
         hourCycle: 'h23',
       }).format(x.next_attempt_at);
-      expect(pacific.startsWith('00:0')).toBe(true);
+      expect(pacific, `${x.next_attempt_at.toISOString()} ${JSON.stringify(rows)}`).toMatch(/^00:0/);
     }
     const usage = await g.gw.db.query<{ segments: number }>('SELECT segments FROM brand_daily_usage');
     expect(usage.rows.map((x) => x.segments)).toEqual([3]);
