@@ -126,11 +126,18 @@ export class Dispatcher {
         }
       }
       let segs: ClaimedSegment[];
+      const t0 = performance.now();
       try {
         const claimed = await this.store.claim(limit, this.opts.leaseMs);
         segs = claimed.segments;
+        this.bus.publish('db.write', [
+          { writer: 'claim', items: segs.length, seconds: (performance.now() - t0) / 1000, ok: true },
+        ]);
         this.bus.publish('message.status', claimed.rollup.changes);
       } catch (err) {
+        this.bus.publish('db.write', [
+          { writer: 'claim', items: 0, seconds: (performance.now() - t0) / 1000, ok: false, error: err },
+        ]);
         this.log.warn({ err: (err as Error).message, kind: classifyDbError(err) }, 'claim failed; retrying');
         await sleep(1_000);
         continue;

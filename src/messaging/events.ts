@@ -108,7 +108,10 @@ export type WriterName =
   | 'contact_lookup'
   | 'sender_hints'
   | 'live_status_events'
-  | 'first_message_claims';
+  | 'first_message_claims'
+  // Not a batcher: the dispatcher's claims of due segments (items: segments claimed). A slow
+  // claim under a bulk load is what made held segments miss their rate-limit slots.
+  | 'claim';
 
 export type EventType = keyof GatewayEvents;
 export type EventOrigin = 'local' | 'remote';

@@ -237,7 +237,7 @@ describe('typed events', () => {
     expect(m).not.toMatch(/parley_process_process_|parley_process_nodejs_/);
   });
 
-  it('time every batched database write, by writer: accept, outcomes and receipts of one message', async () => {
+  it('time every batched database write, by writer: accept, claim, outcomes and receipts of one message', async () => {
     const t = await startTestGateway({ file: import.meta.filename });
     cleanups.push(() => t.stop());
     const r = await t.request(
@@ -251,7 +251,10 @@ describe('typed events', () => {
     const m = (await t.request('GET', '/metrics')).json as string;
     const value = (re: RegExp) => Number(m.match(re)?.[1] ?? Number.NaN);
     expect(value(/^parley_db_write_items_total\{writer="accept",result="ok"\} (\d+)/m)).toBe(1);
-    for (const writer of ['accept', 'outcomes', 'receipts'])
+    expect(value(/^parley_db_write_items_total\{writer="claim",result="ok"\} (\d+)/m)).toBeGreaterThanOrEqual(
+      1,
+    );
+    for (const writer of ['accept', 'claim', 'outcomes', 'receipts'])
       expect(
         value(
           new RegExp(
