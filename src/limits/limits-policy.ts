@@ -159,7 +159,8 @@ export function lateWritesOf(events: readonly GatewayEvents['slot.written'][]): 
  * finds its slot still ahead. 250 ms was short under a bulk load: a claim and its decision took
  * 200-400 ms a batch while two instances made the first decisions for 50,550 messages
  * (bench:limits `--scale 0.4`, slow limits' missed slots with held segments claimed first:
- * median 110 a run at 250 ms (90-202, 9 runs), 63 at 500 ms (8-145, 12 runs; wide scatter).
+ * median 110 a run at 250 ms (90-202, 9 runs), 63 at 500 ms (8-145, 12 runs; wide scatter; the
+ * runs of each side span other variants tried the same evening, none of which changed it clearly).
  */
 export const HORIZON_MS = 500;
 

@@ -135,10 +135,10 @@ export class Dispatcher {
         ]);
         this.bus.publish('message.status', claimed.rollup.changes);
       } catch (err) {
+        // Logged by the write-failure log (at most once per 10 s per kind), counted by the metrics.
         this.bus.publish('db.write', [
           { writer: 'claim', items: 0, seconds: (performance.now() - t0) / 1000, ok: false, error: err },
         ]);
-        this.log.warn({ err: (err as Error).message, kind: classifyDbError(err) }, 'claim failed; retrying');
         await sleep(1_000);
         continue;
       }

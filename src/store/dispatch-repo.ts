@@ -105,7 +105,7 @@ export class DispatchRepo implements DispatchStore {
   private outcomeColumns(outcomes: SegmentOutcome[]) {
     const cols = columns(10);
     const ids = columns(4);
-    /** Rows deferred to a set time: their delay is counted when the transaction begins. */
+    /** Rows deferred to a set time: their delay is counted once the transaction has begun. */
     const due: Array<[number, number]> = [];
     for (const o of outcomes) {
       if (o.status === 'queued' && o.dueAt !== undefined) due.push([cols[0]!.length, o.dueAt]);
