@@ -22,7 +22,7 @@ import {
   type RateSpec,
   type SenderProfile,
 } from './policy-table.ts';
-import type { DailyTake, LimitsStore } from './ports.ts';
+import type { DailyReturn, DailyTake, LimitsStore } from './ports.ts';
 import type { LateWrite, RateLimiter, Reservation, SlotMarks } from './slots.ts';
 
 /** Which limit held segments back, for counting. */
@@ -70,7 +70,7 @@ interface LimitsTicket {
  */
 export function unusedDailyOf(
   tickets: ReadonlyArray<GatewayEvents['slot.unused']['ticket']>,
-): Map<string, DailyTake[]> {
+): Map<string, DailyReturn[]> {
   const per = new Map<string, Map<string, number>>();
   for (const ticket of tickets) {
     const d = (ticket as Partial<LimitsTicket> | undefined)?.daily;
@@ -79,11 +79,11 @@ export function unusedDailyOf(
     per.set(d.day, brands);
     brands.set(d.brandId, (brands.get(d.brandId) ?? 0) + 1);
   }
-  const out = new Map<string, DailyTake[]>();
+  const out = new Map<string, DailyReturn[]>();
   for (const [day, brands] of per)
     out.set(
       day,
-      [...brands].map(([brandId, want]) => ({ brandId, want, cap: 0 })),
+      [...brands].map(([brandId, want]) => ({ brandId, want })),
     );
   return out;
 }

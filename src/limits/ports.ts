@@ -7,20 +7,26 @@ export interface DailyTake {
   cap: number;
 }
 
+/** Segments of a brand's daily count to give back (slots never written). */
+export interface DailyReturn {
+  brandId: string;
+  want: number;
+}
+
 export interface LimitsStore {
   /** The limit-relevant facts of these sending numbers (unknown numbers are absent). */
   senderProfiles(e164s: readonly string[]): Promise<Map<string, SenderProfile>>;
   /**
    * Takes up to `want` segments of each brand's cap for `day` (US Pacific, YYYY-MM-DD), atomically
-   * across instances, in one statement (brands given once each); resolves with how many each brand
-   * got. Rejects when the database does (then nothing was taken).
+   * across instances, in one statement (a brand named twice is one take of both wants under the
+   * tighter cap); resolves with how many each brand got. Rejects when the database does (then nothing was taken).
    */
   takeDaily(day: string, takes: ReadonlyArray<DailyTake>): Promise<Map<string, number>>;
   /**
    * Gives back `want` segments of each brand's count for `day` (slots that were never written),
    * never below zero. Rejects when the database does (then nothing was given back).
    */
-  returnDaily(day: string, takes: ReadonlyArray<DailyTake>): Promise<void>;
+  returnDaily(day: string, takes: ReadonlyArray<DailyReturn>): Promise<void>;
   /** Records how far ahead each sender's rate-limited queue reaches (for the queue cap at accept). */
   setBacklog(entries: ReadonlyArray<{ e164: string; until: Date }>): Promise<void>;
   /** Counts carrier "over the limit" answers per campaign for `day`. */

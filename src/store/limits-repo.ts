@@ -1,6 +1,6 @@
 import type { OverLimitSource } from '../limits/over-limit.ts';
 import { campaignClass, type SenderProfile } from '../limits/policy-table.ts';
-import type { DailyTake, LimitsStore } from '../limits/ports.ts';
+import type { DailyReturn, DailyTake, LimitsStore } from '../limits/ports.ts';
 import type { NumberType } from '../messaging/vocabulary.ts';
 import type { Db } from './db.ts';
 
@@ -46,7 +46,17 @@ export class LimitsRepo implements LimitsStore, OverLimitSource {
 
   async takeDaily(day: string, takes: ReadonlyArray<DailyTake>): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    const wanted = takes.filter((t) => t.want > 0).sort((x, y) => (x.brandId < y.brandId ? -1 : 1));
+    // A brand named twice is one take (its wants added, the tighter cap): ON CONFLICT cannot
+    // update one row twice in a statement, and would fail the batch.
+    const merged = new Map<string, DailyTake>();
+    for (const t of takes) {
+      if (!(t.want > 0)) continue;
+      const m = merged.get(t.brandId);
+      if (m)
+        merged.set(t.brandId, { brandId: t.brandId, want: m.want + t.want, cap: Math.min(m.cap, t.cap) });
+      else merged.set(t.brandId, t);
+    }
+    const wanted = [...merged.values()].sort((x, y) => (x.brandId < y.brandId ? -1 : 1));
     if (wanted.length === 0) return out;
     // In SET, `segments` is the row's value before this UPDATE: last_grant is exactly what this
     // statement added, under the row lock (a concurrent take waits and sees the new total). Rows
@@ -70,7 +80,7 @@ export class LimitsRepo implements LimitsStore, OverLimitSource {
     return out;
   }
 
-  async returnDaily(day: string, takes: ReadonlyArray<DailyTake>): Promise<void> {
+  async returnDaily(day: string, takes: ReadonlyArray<DailyReturn>): Promise<void> {
     const back = takes.filter((t) => t.want > 0).sort((x, y) => (x.brandId < y.brandId ? -1 : 1));
     if (back.length === 0) return;
     // Rows locked in brand order, as the take locks them: a give-back and a take never deadlock.

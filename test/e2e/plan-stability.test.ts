@@ -312,7 +312,7 @@ async function hotStatements(hi: number): Promise<Captured[]> {
   // The daily cap of unused slots given back, one statement.
   await new LimitsRepo(capturing(out, 'brand-daily-return')).returnDaily(
     '2026-12-04',
-    Array.from({ length: 50 }, (_, i) => ({ brandId: idOf(i + 1), want: 3, cap: 0 })),
+    Array.from({ length: 50 }, (_, i) => ({ brandId: idOf(i + 1), want: 3 })),
   );
   // The campaign replies of the numbers a batch of MO came to.
   await compliance('campaign-replies').campaignReplies(senders);

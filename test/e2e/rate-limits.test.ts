@@ -373,10 +373,27 @@ describe("the brands' daily caps taken at dispatch", () => {
     }
     // Nothing wanted, nothing taken (and no statement).
     expect(await a.takeDaily('2026-12-04', [{ brandId: brands[0]!, want: 0, cap: 10 }])).toEqual(new Map());
+    // A brand named twice in one take: one take of both wants under the tighter cap (it failed the
+    // statement: ON CONFLICT cannot update a row twice).
+    const [twice] = brands.slice(-1);
+    await a.returnDaily('2026-12-04', [{ brandId: twice!, want: 10 }]);
+    const capOfTwice = cap(brands.length - 1);
+    expect(
+      await a.takeDaily('2026-12-04', [
+        { brandId: twice!, want: 4, cap: capOfTwice + 50 },
+        { brandId: twice!, want: 4, cap: capOfTwice },
+      ]),
+    ).toEqual(new Map([[twice, 8]]));
+    expect(
+      await a.takeDaily('2026-12-04', [
+        { brandId: twice!, want: 4, cap: capOfTwice },
+        { brandId: twice!, want: 4, cap: capOfTwice + 50 },
+      ]),
+    ).toEqual(new Map([[twice, 2]]));
 
     // Unused slots given back while both instances take again: each brand ends at its cap again
     // (what was given back is taken once), never below zero, no deadlock between returns and takes.
-    const back = brands.map((brandId, i) => ({ brandId, want: 1 + (i % 7), cap: 0 }));
+    const back = brands.map((brandId, i) => ({ brandId, want: 1 + (i % 7) }));
     const regot = new Map<string, number>();
     const settled = await Promise.allSettled([
       a.returnDaily('2026-12-04', back),
@@ -402,8 +419,8 @@ describe("the brands' daily caps taken at dispatch", () => {
       )
     ).rows[0]!.segments;
     await a.returnDaily('2026-12-04', [
-      { brandId: brands[1]!, want: 2, cap: 0 },
-      { brandId: brands[1]!, want: 3, cap: 0 },
+      { brandId: brands[1]!, want: 2 },
+      { brandId: brands[1]!, want: 3 },
     ]);
     const after1 = (
       await g.gw.db.query<{ segments: number }>(
@@ -415,7 +432,7 @@ describe("the brands' daily caps taken at dispatch", () => {
     await a.takeDaily('2026-12-04', [{ brandId: brands[1]!, want: before1 - after1, cap: 1_000_000 }]);
     // Another day's row and brands without a row are left alone; a count never goes below zero.
     await a.returnDaily('2026-12-05', back);
-    await a.returnDaily('2026-12-04', [{ brandId: brands[0]!, want: 1_000_000, cap: 0 }]);
+    await a.returnDaily('2026-12-04', [{ brandId: brands[0]!, want: 1_000_000 }]);
     const after = await g.gw.db.query<{ brand_id: string; segments: number }>(
       `SELECT brand_id, segments FROM brand_daily_usage WHERE day = '2026-12-04' AND brand_id = ANY($1::uuid[])`,
       [brands],

@@ -15,7 +15,7 @@ import {
   rateSpec,
   type SenderProfile,
 } from '../../src/limits/policy-table.ts';
-import type { DailyTake, LimitsStore } from '../../src/limits/ports.ts';
+import type { DailyReturn, DailyTake, LimitsStore } from '../../src/limits/ports.ts';
 import { SlotRateLimiter } from '../../src/limits/rate-limiter.ts';
 import type { ClaimedSegment } from '../../src/messaging/model.ts';
 import { type Decision, Pipeline } from '../../src/messaging/pipeline.ts';
@@ -49,8 +49,8 @@ class FakeStore implements LimitsStore {
     }
     return out;
   }
-  returned: Array<[string, DailyTake[]]> = [];
-  async returnDaily(day: string, takes: ReadonlyArray<DailyTake>) {
+  returned: Array<[string, DailyReturn[]]> = [];
+  async returnDaily(day: string, takes: ReadonlyArray<DailyReturn>) {
     this.returned.push([day, [...takes]]);
     for (const { brandId, want } of takes) {
       const k = `${brandId}/${day}`;
@@ -228,7 +228,7 @@ describe('the rate-limit policy', () => {
         .decision as { until: Date }
     ).until.getTime();
     // Today's count given back (slots that were never written).
-    await store.returnDaily(pacificDay(new Date(clock.now)), [{ brandId: 'b4', want: 4, cap: 4 }]);
+    await store.returnDaily(pacificDay(new Date(clock.now)), [{ brandId: 'b4', want: 4 }]);
     const next = await pipeline.run(
       Array.from({ length: 14 }, (_, i) => seg('+15125550104', 10 + i, 'local')),
     );
@@ -355,7 +355,7 @@ describe('daily cap of unused slots', () => {
       .filter((x) => x.decision.kind === 'allow')
       .map((x) => (x.decision as { ticket: unknown }).ticket);
     const byDay = unusedDailyOf(tickets as never);
-    expect([...byDay]).toEqual([[pacificDay(new Date(clock.now)), [{ brandId: 'b9', want: 2, cap: 0 }]]]);
+    expect([...byDay]).toEqual([[pacificDay(new Date(clock.now)), [{ brandId: 'b9', want: 2 }]]]);
     // One of the two is withdrawn before it is written: the brand gets it back.
     await returnUnusedDaily(store, tickets.slice(0, 1) as never);
     clock.now += 60_000;
@@ -376,11 +376,11 @@ describe('daily cap of unused slots', () => {
       [
         '2026-12-04',
         [
-          { brandId: 'b1', want: 2, cap: 0 },
-          { brandId: 'b2', want: 1, cap: 0 },
+          { brandId: 'b1', want: 2 },
+          { brandId: 'b2', want: 1 },
         ],
       ],
-      ['2026-12-03', [{ brandId: 'b3', want: 1, cap: 0 }]],
+      ['2026-12-03', [{ brandId: 'b3', want: 1 }]],
     ]);
     // Tickets without a daily cap start no timer and no statement.
     returns.add([undefined, { marks: {}, index: 0 }]);
@@ -405,8 +405,8 @@ describe('daily cap of unused slots', () => {
       { daily: { brandId: 'b2', day: '2026-12-03' } },
     ];
     expect([...unusedDailyOf(hostile as never)]).toEqual([
-      ['2026-12-04', [{ brandId: 'b1', want: 2, cap: 0 }]],
-      ['2026-12-03', [{ brandId: 'b2', want: 1, cap: 0 }]],
+      ['2026-12-04', [{ brandId: 'b1', want: 2 }]],
+      ['2026-12-03', [{ brandId: 'b2', want: 1 }]],
     ]);
     const failed: unknown[] = [];
     const store = new FakeStore([]);
@@ -452,7 +452,7 @@ describe('stale slots (regression: bench:limits saw single numbers twice within 
     // The stale slot had been counted against its brand's daily cap: given back (regression:
     // bench:limits counted 400 of a 400 cap while 363–368 were submitted).
     await waitFor(() => store.returned.length === 1, 2_000, 'the daily cap given back');
-    expect(store.returned[0]![1]).toEqual([{ brandId: 'slow', want: 1, cap: 0 }]);
+    expect(store.returned[0]![1]).toEqual([{ brandId: 'slow', want: 1 }]);
     expect([...store.daily.values()]).toEqual([0]);
     await limiter.close();
   });
