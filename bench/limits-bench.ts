@@ -18,13 +18,15 @@
  * client's socket handling is not attributable and not counted) beside Redis's own CPU.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { DEFAULT_LIMIT_TABLE } from '../src/limits/policy-table.ts';
 import { ADMIN, createDatabase, type GatewayProc, pgCpu, startGateway, startSim } from './lib/cluster.ts';
+import { limitsPlan } from './lib/limits-plan.ts';
+import { profileShare } from './lib/profile-share.ts';
 import { overAllowance, worstWindow } from './lib/windows.ts';
 import { startWireCapture } from './lib/wire-capture.ts';
 import { cpuSecondsOf } from './proc-stats.ts';
@@ -49,96 +51,9 @@ if (!base || !redis) {
 }
 const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
-interface Group {
-  name: string;
-  /** A daily cap stops it within the window: judged by the cap, not by its rate. */
-  capped?: boolean;
-  /** Limit per key, segments per second. */
-  rate: number;
-  keys: Array<{ key: string; numbers: string[] }>;
-}
-
-/** The 1,000 numbers and the limits that bind them. */
-function plan(): {
-  groups: Group[];
-  rows: string[][];
-  campaigns: string[][];
-  brands: string[][];
-  capBrand: string;
-} {
-  const groups: Group[] = [];
-  const rows: string[][] = []; // e164, type, rate override, campaign id
-  const campaigns: string[][] = []; // id, brand id, use case
-  const brands: string[][] = []; // id, class
-  let seq = 0;
-  const uuid = () => `00000000-0000-4000-8000-${String(++seq).padStart(12, '0')}`;
-  const perNumber = (
-    name: string,
-    n: number,
-    type: string,
-    prefix: string,
-    planned: number,
-    planOverride: boolean,
-  ) => {
-    const rate = planned * SCALE;
-    const override = planOverride || SCALE !== 1;
-    const keys = Array.from({ length: n }, (_, i) => {
-      const e164 = type === 'short_code' ? String(50000 + i) : `${prefix}${String(i).padStart(4, '0')}`;
-      rows.push([e164, type, override ? String(rate) : '', '']);
-      return { key: e164, numbers: [e164] };
-    });
-    groups.push({ name, rate, keys });
-  };
-  perNumber('toll-free 1/s', 300, 'toll_free', '+1800555', 1, true);
-  perNumber('short code 4/s', 50, 'short_code', '', 4, true);
-  perNumber('mobile 1/s', 100, 'mobile', '+1737555', 1, false);
-  perNumber('local, no campaign, 0.5/s', 140, 'local', '+1512555', 0.5, true);
-  let local = 0;
-  const perCampaign = (
-    name: string,
-    cls: string,
-    useCase: string,
-    n: number,
-    per: number,
-    planned: number,
-    brandOf?: string,
-  ) => {
-    const rate = planned * SCALE;
-    const keys = Array.from({ length: n }, () => {
-      const brand = brandOf ?? uuid();
-      if (!brandOf) brands.push([brand, cls]);
-      const id = uuid();
-      campaigns.push([id, brand, useCase]);
-      const numbers = Array.from({ length: per }, () => {
-        const e164 = `+1512556${String(local++).padStart(4, '0')}`;
-        rows.push([e164, 'local', '', id]);
-        return e164;
-      });
-      return { key: id, numbers };
-    });
-    groups.push({ name, rate, keys, ...(brandOf ? { capped: true } : {}) });
-  };
-  perCampaign('campaign class A 4,500/min', 'A', 'MARKETING', 3, 20, 75);
-  perCampaign('campaign class C 2,400/min', 'C', 'MIXED', 5, 20, 40);
-  perCampaign('campaign class E 240/min', 'E', 'ACCOUNT_NOTIFICATION', 10, 10, 4);
-  const capBrand = uuid();
-  brands.push([capBrand, 'C']);
-  perCampaign(
-    'campaign LOW_VOLUME 75/min (daily cap 1,000 × scale for the brand)',
-    'C',
-    'LOW_VOLUME',
-    20,
-    5,
-    1.25,
-    capBrand,
-  );
-  perCampaign('campaign sole proprietor 15/min', 'SOLE_PROPRIETOR', 'SOLE_PROPRIETOR', 50, 1, 0.25);
-  return { groups, rows, campaigns, brands, capBrand };
-}
-
 /** Reached about two thirds into the window at any --scale. */
 const DAILY_CAP = Math.round(1_000 * SCALE);
-const { groups, rows, campaigns, brands, capBrand } = plan();
+const { groups, rows, campaigns, brands, capBrand } = limitsPlan(SCALE);
 console.log(
   `bench:limits: ${rows.length} numbers, ${campaigns.length} campaigns, ${SECONDS} s, rates ×${SCALE}, node ${process.version}`,
 );
@@ -440,34 +355,12 @@ try {
 // The limiter's share of instance A's CPU: samples whose stack holds a limiter frame.
 const prof = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
 if (prof) {
-  const p = JSON.parse(readFileSync(path.join(profDir, prof), 'utf8')) as {
-    nodes: Array<{ id: number; callFrame: { functionName: string; url: string }; children?: number[] }>;
-    samples: number[];
-  };
-  const parent = new Map<number, number>();
-  const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const ours = /^(decideGroup|spread|reserve|reserveLocal|reserveSlots|dropStale|rateLimitPolicy)$/;
-  const isLimiter = (id: number) => {
-    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
-      const f = byId.get(cur)!.callFrame;
-      if (ours.test(f.functionName)) return true;
-    }
-    return false;
-  };
-  let busy = 0;
-  let limiter = 0;
-  const memo = new Map<number, boolean>();
-  for (const s of p.samples) {
-    const name = byId.get(s)!.callFrame.functionName;
-    if (name === '(idle)' || name === '(program)') continue;
-    busy++;
-    const l = memo.get(s) ?? isLimiter(s);
-    memo.set(s, l);
-    if (l) limiter++;
-  }
+  const { hit, busy } = profileShare(
+    path.join(profDir, prof),
+    /^(decideGroup|spread|reserve|reserveLocal|reserveSlots|dropStale|rateLimitPolicy)$/,
+  );
   console.log(
-    `limiter CPU share of instance A (whole run, profiled): ${fmt((limiter / Math.max(1, busy)) * 100, 1)} % of its busy samples (${limiter} of ${busy})`,
+    `limiter CPU share of instance A (whole run, profiled): ${fmt((hit / Math.max(1, busy)) * 100, 1)} % of its busy samples (${hit} of ${busy})`,
   );
 }
 process.exit(0);
