@@ -14,6 +14,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { benchAccount, createDatabase, pgCpu, startGateway, startSim } from './lib/cluster.ts';
+import { machineProbe } from './lib/machine-probe.ts';
 import {
   bucketQuantile,
   histogramSnapshot,
@@ -87,6 +88,7 @@ function gcDelta(a: GcSnapshot, b: GcSnapshot): Record<keyof GcSnapshot, { n: nu
   return out;
 }
 
+console.log(await machineProbe());
 console.log(
   `bench:accept: rates=${rates.join(',')}/s seconds=${seconds} runs=${runs} carrier=${carriers.join(',')} cpus=${os.cpus().length} node=${process.version}`,
 );

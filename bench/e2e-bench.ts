@@ -40,6 +40,7 @@ import {
   startSim,
 } from './lib/cluster.ts';
 import { kannelDlrPerSecond } from './lib/kannel.ts';
+import { machineProbe } from './lib/machine-probe.ts';
 import {
   batchLoad,
   bucketQuantile,
@@ -111,6 +112,7 @@ const xacts = async (db: string) =>
   );
 
 execFileSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
+console.log(await machineProbe());
 console.log(
   `bench: modes=${modes.join(',')} N=${N} runs=${RUNS} batch=${values.batch}×${values.concurrency} recipients=${Math.min(RECIPIENTS, N)} binds=${values.binds} window=${values.window} node=${process.version}`,
 );

@@ -26,6 +26,7 @@ import pg from 'pg';
 import { DEFAULT_LIMIT_TABLE } from '../src/limits/policy-table.ts';
 import { ADMIN, createDatabase, type GatewayProc, pgCpu, startGateway, startSim } from './lib/cluster.ts';
 import { limitsPlan } from './lib/limits-plan.ts';
+import { machineProbe } from './lib/machine-probe.ts';
 import { profileShare } from './lib/profile-share.ts';
 import { overAllowance, worstWindow } from './lib/windows.ts';
 import { startWireCapture } from './lib/wire-capture.ts';
@@ -54,6 +55,7 @@ const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 /** Reached about two thirds into the window at any --scale. */
 const DAILY_CAP = Math.round(1_000 * SCALE);
 const { groups, rows, campaigns, brands, capBrand } = limitsPlan(SCALE);
+console.log(await machineProbe());
 console.log(
   `bench:limits: ${rows.length} numbers, ${campaigns.length} campaigns, ${SECONDS} s, rates ×${SCALE}, node ${process.version}`,
 );
