@@ -19,7 +19,8 @@ export interface LimitsStore {
   /**
    * Takes up to `want` segments of each brand's cap for `day` (US Pacific, YYYY-MM-DD), atomically
    * across instances, in one statement (a brand named twice is one take of both wants under the
-   * tighter cap); resolves with how many each brand got. Rejects when the database does (then nothing was taken).
+   * tighter cap); resolves with how many each brand got. Rejects when the database does (then
+   * nothing was taken).
    */
   takeDaily(day: string, takes: ReadonlyArray<DailyTake>): Promise<Map<string, number>>;
   /**

@@ -170,7 +170,7 @@ describe.each(['postgres', 'pglite'] as const)('a deferral to a set time on %s',
 });
 
 describe('the claim on an aged PostgreSQL table', () => {
-  /** Buffers and rows the claim of `batch` touches, measured and rolled back. */
+  /** Buffers the claim of `batch` touches and its execution time, measured and rolled back. */
   async function claimCost(db: Db, batch: number): Promise<{ buffers: number; ms: number }> {
     const { CLAIM_SQL } = await import('../../src/store/dispatch-sql.ts');
     let out = { buffers: 0, ms: 0 };
