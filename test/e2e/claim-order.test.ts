@@ -10,13 +10,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type Db, openDb } from '../../src/store/db.ts';
 import { DispatchRepo } from '../../src/store/dispatch-repo.ts';
 import { migrate } from '../../src/store/migrate.ts';
-import { databaseUrl, uniqueSchema } from '../helpers/services.ts';
+import { databaseUrl, dropSchema, uniqueSchema } from '../helpers/services.ts';
 
 const ACCOUNT = '11111111-1111-4111-8111-111111111111';
 const dirs: string[] = [];
 const dbs: Db[] = [];
+const schemas: string[] = [];
 afterAll(async () => {
   for (const db of dbs) await db.close();
+  for (const s of schemas) await dropSchema(s);
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -24,6 +26,7 @@ async function database(kind: 'postgres' | 'pglite'): Promise<Db> {
   let db: Db;
   if (kind === 'postgres') {
     const schema = uniqueSchema(import.meta.filename);
+    schemas.push(schema);
     db = await openDb({ url: await databaseUrl(), dataDir: '', schema, poolSize: 4 });
     await migrate(db, schema);
   } else {

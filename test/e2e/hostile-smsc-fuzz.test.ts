@@ -3,7 +3,7 @@ import { createGateway, type Gateway } from '../../src/app.ts';
 import { parseCarrierConfig } from '../../src/config/carrier-config.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { FuzzSmsc } from '../helpers/fuzz-smsc.ts';
-import { testGatewayEnv, uniqueSchema } from '../helpers/services.ts';
+import { dropSchema, testGatewayEnv, uniqueSchema } from '../helpers/services.ts';
 import { silent, waitFor } from '../helpers/smpp.ts';
 
 const SEED = Number(process.env.PARLEY_FUZZ_SEED ?? 20261202);
@@ -11,9 +11,11 @@ const COUNT = Number(process.env.PARLEY_FUZZ_COUNT ?? 20_000);
 
 let gw: Gateway | undefined;
 let smsc: FuzzSmsc | undefined;
+const schema = uniqueSchema(import.meta.filename);
 afterAll(async () => {
   await gw?.stop();
   await smsc?.stop();
+  await dropSchema(schema);
 });
 
 describe('a hostile SMSC', () => {
@@ -43,7 +45,7 @@ describe('a hostile SMSC', () => {
           moReassemblyTimeoutMs: 1_000,
         }),
       );
-      gw = await createGateway(config, silent, { schema: uniqueSchema(import.meta.filename) });
+      gw = await createGateway(config, silent, { schema });
       gw.start();
       const { account, apiKey } = await gw.accounts.createAccount('fuzz');
       await gw.accounts.addNumber(account.id, '+15550000000', 'local');

@@ -6,7 +6,7 @@ import { createGateway, type Gateway } from '../../src/app.ts';
 import { parseCarrierConfig } from '../../src/config/carrier-config.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
-import { testGatewayEnv, uniqueSchema } from '../helpers/services.ts';
+import { dropSchema, testGatewayEnv, uniqueSchema } from '../helpers/services.ts';
 import { silent, waitFor } from '../helpers/smpp.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -63,6 +63,9 @@ async function gateway(tag: string) {
   cleanups.push(async () => {
     await gw.stop();
     await sim.stop();
+    // The gateway was given this database: it does not close it.
+    await real.close();
+    await dropSchema(schema);
   });
   const { account, apiKey } = await gw.accounts.createAccount(`lost-${tag}`);
   await gw.accounts.addNumber(account.id, '+15550106611', 'local');

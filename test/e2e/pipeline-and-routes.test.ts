@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import type { StatusChange } from '../../src/messaging/model.ts';
 import { ALLOW } from '../../src/messaging/pipeline.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { redisMissing, testGatewayEnv, uniqueSchema } from '../helpers/services.ts';
+import { dropSchema, redisMissing, testGatewayEnv, uniqueSchema } from '../helpers/services.ts';
 import { silent, waitFor } from '../helpers/smpp.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -41,6 +41,7 @@ async function twoCarriers(a: Partial<CarrierConfigInput>, b: Partial<CarrierCon
     await gw.stop();
     await simA.stop();
     await simB.stop();
+    await dropSchema(schema);
   });
   await waitFor(
     () => gw.carriers[1]!.healthyTransmitters > 0 && (!aBinds || gw.carriers[0]!.healthyTransmitters > 0),

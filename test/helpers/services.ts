@@ -37,6 +37,23 @@ export function uniqueSchema(file: string): string {
 }
 
 /**
+ * Drops a schema a test made (files run against one shared database: left behind, each run's
+ * schemas would pile up in it). Never throws: a teardown must not fail a test that passed.
+ */
+export async function dropSchema(schema: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const c = new pg.Client({ connectionString: await databaseUrl() });
+  try {
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } catch {
+    // left for the next machine
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/**
  * Environment for a gateway a test builds itself: silent, any port, and the per-account rules
  * that depend on the hour or change bodies (quiet hours, first-message footer) off unless a test
  * turns them on.
