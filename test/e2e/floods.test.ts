@@ -100,9 +100,9 @@ describe('floods from an SMSC', () => {
       expect(samples).toBeGreaterThan(5);
       // What it retains once the flood is stored: its holdings are bounded by count and bytes, so
       // the live heap does not grow with the flood. The defect as found held ~1.5 KB a receipt
-      // (1,000/s filled a 160 MB heap in ~80 s): 60,000 would be ~90 MB here; measured now, 1 MB
-      // (also with the MO reassembly timeout at 30 s and 100,000 pending allowed: parts wait in
-      // the database). The peak in use, garbage included, only has to stay far from the heap
+      // (1,000/s filled a 160 MB heap in ~80 s): 60,000 would be ~90 MB here, 30,000 parts ~45;
+      // measured now, 1–8 MB (what is in flight when the count is reached; also with the MO
+      // reassembly timeout at 30 s and 100,000 pending allowed: parts wait in the database). The peak in use, garbage included, only has to stay far from the heap
       // limit (2 GB): it depends on when V8 collects, i.e. on the machine (it was 131 MB on a
       // slow VM, where the former 64-MB bound on it failed at 64.5 with nothing retained).
       const live = await liveHeap();
@@ -110,7 +110,7 @@ describe('floods from an SMSC', () => {
       console.log(
         `${kind}: ${count} stored; gateway live heap ${(liveBase / 2 ** 20).toFixed(0)} → ${(live / 2 ** 20).toFixed(0)} MB; in use ${(base / 2 ** 20).toFixed(0)} MB → peak ${(peak / 2 ** 20).toFixed(0)} MB`,
       );
-      expect(liveGrowthMb).toBeLessThan(16);
+      expect(liveGrowthMb).toBeLessThan(32);
       expect((peak - base) / 2 ** 20).toBeLessThan(512);
       expect(await gw.metric('parley_inbound_pending')).toBeLessThanOrEqual(2_000);
       // What waits for a match or its siblings is counted once its time is up.
