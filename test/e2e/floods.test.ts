@@ -98,19 +98,13 @@ describe('floods from an SMSC', () => {
       clearInterval(sampler);
       expect(gw.child.child.exitCode).toBeNull();
       expect(samples).toBeGreaterThan(5);
-      // What it retains once the flood is stored: its holdings are bounded by count and bytes, so
-      // the live heap does not grow with the flood. The defect as found held ~1.5 KB a receipt
-      // (1,000/s filled a 160 MB heap in ~80 s): 60,000 would be ~90 MB here, 30,000 parts ~45;
-      // measured now, 1–8 MB (what is in flight when the count is reached; also with the MO
-      // reassembly timeout at 30 s and 100,000 pending allowed: parts wait in the database). The peak in use, garbage included, only has to stay far from the heap
-      // limit (2 GB): it depends on when V8 collects, i.e. on the machine (it was 131 MB on a
-      // slow VM, where the former 64-MB bound on it failed at 64.5 with nothing retained).
-      const live = await liveHeap();
-      const liveGrowthMb = (live - liveBase) / 2 ** 20;
+      // The peak in use, garbage included, only has to stay far from the heap limit (2 GB): it
+      // depends on when V8 collects, i.e. on the machine (131 MB on a slow VM, where a 64-MB
+      // bound on it failed at 64.5 with nothing retained). What is held is bounded by count
+      // (below) and what is retained is measured once the flood has drained (the end).
       console.log(
-        `${kind}: ${count} stored; gateway live heap ${(liveBase / 2 ** 20).toFixed(0)} → ${(live / 2 ** 20).toFixed(0)} MB; in use ${(base / 2 ** 20).toFixed(0)} MB → peak ${(peak / 2 ** 20).toFixed(0)} MB`,
+        `${kind}: ${count} stored; gateway heap in use ${(base / 2 ** 20).toFixed(0)} MB → peak ${(peak / 2 ** 20).toFixed(0)} MB`,
       );
-      expect(liveGrowthMb).toBeLessThan(32);
       expect((peak - base) / 2 ** 20).toBeLessThan(512);
       expect(await gw.metric('parley_inbound_pending')).toBeLessThanOrEqual(2_000);
       // What waits for a match or its siblings is counted once its time is up.
@@ -138,6 +132,16 @@ describe('floods from an SMSC', () => {
           },
         );
       }
+      // What it retains once the flood has been stored and has drained: nothing of it. The defect
+      // as found held ~1.5 KB a receipt (1,000/s filled a 160 MB heap in ~80 s): 60,000 would be
+      // ~90 MB here, 30,000 parts ~45. Measured right after the count was reached, the live heap
+      // had grown 1-15 MB (what was in flight then, bounded by count above); after the drain
+      // 1.7-1.8 MB (compiled code and caches).
+      const live = await liveHeap();
+      console.log(
+        `${kind}: drained; gateway live heap ${(liveBase / 2 ** 20).toFixed(1)} → ${(live / 2 ** 20).toFixed(1)} MB`,
+      );
+      expect((live - liveBase) / 2 ** 20).toBeLessThan(16);
       gw.child.child.kill('SIGTERM');
       await gw.child.exited;
     },
