@@ -104,6 +104,13 @@ export const PACING_MARGIN_MS = 10;
 export const LATE_TOLERANCE_MS = 5;
 
 /**
+ * The latest a write may come after its slot (see RateSpec.lateMs): its report must reach the
+ * limiter before the slot a second after it is given, which is up to the slot horizon ahead
+ * (limits-policy.ts: HORIZON_MS + MAX_LATE_MS and the report's way stay under a second, tested).
+ */
+export const MAX_LATE_MS = 200;
+
+/**
  * One rate limit as the limiter keeps it: a slot every `spacingMs` (see rateSpec).
  */
 export interface RateSpec {
@@ -117,8 +124,7 @@ export interface RateSpec {
    * A submit written this long after its slot is withdrawn (and asks again). Up to it, a late
    * write moves the limit's later slots by its lateness (less LATE_TOLERANCE_MS), which costs
    * the limit that much time; a withdrawal costs it one slot. So: a spacing and the tolerance,
-   * at least 30 ms, at most 200 (the report must reach the limiter well before the slot a second
-   * later is given, up to the horizon ahead).
+   * at least 30 ms, at most MAX_LATE_MS.
    */
   lateMs: number;
 }
@@ -138,7 +144,7 @@ export function rateSpec(key: string, kind: RateSpec['kind'], perSecond: number)
     throw new RangeError(`rate of ${key} must be positive`);
   const allowance = Math.max(1, Math.ceil(perSecond - 1e-9));
   const spacingMs = Math.max(1000 / perSecond, (1000 + PACING_MARGIN_MS) / allowance);
-  const lateMs = Math.min(200, Math.max(30, spacingMs + LATE_TOLERANCE_MS));
+  const lateMs = Math.min(MAX_LATE_MS, Math.max(30, spacingMs + LATE_TOLERANCE_MS));
   return { key, kind, perSecond, spacingMs, lateMs };
 }
 

@@ -1,16 +1,15 @@
 /** What the limits need from the store; src/store/limits-repo.ts implements it. */
 import type { SenderProfile } from './policy-table.ts';
 
-export interface DailyTake {
-  brandId: string;
-  want: number;
-  cap: number;
-}
-
 /** Segments of a brand's daily count to give back (slots never written). */
 export interface DailyReturn {
   brandId: string;
   want: number;
+}
+
+/** Segments to take of a brand's daily count, up to its cap. */
+export interface DailyTake extends DailyReturn {
+  cap: number;
 }
 
 export interface LimitsStore {

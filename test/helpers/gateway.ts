@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { namedScenario, type Scenario } from '../../simulator/scenario.ts';
 import { SmscSimulator } from '../../simulator/smsc.ts';
 import { createGateway, type Gateway } from '../../src/app.ts';
@@ -6,7 +5,7 @@ import type { CarrierConfigInput } from '../../src/config/carrier-config.ts';
 import { parseCarrierConfig } from '../../src/config/carrier-config.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { FINAL_STATUSES, type MessageStatus } from '../../src/messaging/vocabulary.ts';
-import { databaseUrl, redisUrl, uniqueSchema } from './services.ts';
+import { databaseUrl, dropSchema, redisUrl, uniqueSchema } from './services.ts';
 import { silent, waitFor } from './smpp.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -164,10 +163,7 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
       await gw.stop();
       if (!o.shared) {
         await sim.stop();
-        const c = new pg.Client({ connectionString: dbUrl });
-        await c.connect();
-        await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-        await c.end();
+        await dropSchema(schema);
       }
     },
   };

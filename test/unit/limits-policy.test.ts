@@ -10,6 +10,7 @@ import {
 } from '../../src/limits/limits-policy.ts';
 import {
   DEFAULT_LIMIT_TABLE,
+  MAX_LATE_MS,
   mergeLimits,
   pacificDay,
   rateSpec,
@@ -27,6 +28,9 @@ const seg = (
   i: number,
   numberType: ClaimedSegment['numberType'] = 'toll_free',
 ): ClaimedSegment => claimedSegment({ messageId: `m-${from}-${i}`, from, to: '+14155550100', numberType });
+
+/** Slots one reservation gives a limit of this spacing: the first at the lead, up to the horizon. */
+const slotsWithinHorizon = (spacingMs: number) => Math.floor((HORIZON_MS - LEAD_MS) / spacingMs) + 1;
 
 class FakeStore implements LimitsStore {
   daily = new Map<string, number>();
@@ -90,6 +94,16 @@ function setup(profiles: SenderProfile[], table = DEFAULT_LIMIT_TABLE) {
 }
 
 describe('the rate-limit policy', () => {
+  // The slot a second after a late write is given up to HORIZON_MS ahead of it: the late report
+  // (written up to MAX_LATE_MS after its slot, then one Redis round trip) must be in by then, or
+  // that slot stays where it was and a sliding second carries one segment more than the rate.
+  it('reserves no further ahead than a late write can still be reported', () => {
+    const reportWayMs = 100;
+    expect(HORIZON_MS + MAX_LATE_MS + reportWayMs).toBeLessThan(1_000);
+    for (const perSecond of [0.1, 1, 3, 30, 100, 1_000])
+      expect(rateSpec('k', 'number', perSecond).lateMs).toBeLessThanOrEqual(MAX_LATE_MS);
+  });
+
   it('gives a number its next slot and spreads the rest one slot apart, each asked back before its slot', async () => {
     const { pipeline, store, limiter, deferred, stale, clock } = setup([
       { e164: '+18005550100', type: 'toll_free' },
@@ -99,7 +113,7 @@ describe('the rate-limit policy', () => {
     const v = await pipeline.run(segs);
     const step = rateSpec('k', 'number', 3).spacingMs;
     // The slots within the horizon (the first at the lead, then a spacing apart) are given.
-    const within = Math.floor((HORIZON_MS - LEAD_MS) / step) + 1;
+    const within = slotsWithinHorizon(step);
     const allowed = v.filter((x) => x.decision.kind === 'allow').map((x) => x.decision);
     expect(allowed).toHaveLength(within);
     const slot = allowed[0] as { at: number; by: number };
@@ -137,7 +151,7 @@ describe('the rate-limit policy', () => {
     }));
     const { pipeline, limiter, deferred, stale, clock } = setup(profiles, table);
     const campaignStep = rateSpec('c', 'campaign', 20).spacingMs;
-    const within = Math.floor((HORIZON_MS - LEAD_MS) / campaignStep) + 1;
+    const within = slotsWithinHorizon(campaignStep);
     const each = within + 2;
     const segs = [
       ...Array.from({ length: each }, (_, i) => seg('+15125550101', i, 'local')),
@@ -274,7 +288,7 @@ describe('the rate-limit policy', () => {
 
   it('limits nothing it cannot route (the carrier policy defers those) and numbers it does not know by their type', async () => {
     const { pipeline, limiter } = setup([]);
-    const within = Math.floor((HORIZON_MS - LEAD_MS) / rateSpec('k', 'number', 3).spacingMs) + 1;
+    const within = slotsWithinHorizon(rateSpec('k', 'number', 3).spacingMs);
     const v = await pipeline.run([
       ...Array.from({ length: within + 3 }, (_, i) => seg('+18005550199', i)),
       { ...seg('+18005550199', 99), to: '+447700900000' },
