@@ -68,7 +68,7 @@ export function createLimits(
   showOffset();
   const offsetTimer = setInterval(showOffset, 10_000);
   offsetTimer.unref();
-  // A slot written late moves the limits' later slots (on every instance, through Redis).
+  // A slot written late floors the limits' slot a second after it (on every instance, through Redis).
   const unsubscribe = deps.bus.subscribe('slot.written', (events) => {
     const writes = lateWritesOf(events);
     if (writes.length > 0) void limiter.wroteLate(writes);

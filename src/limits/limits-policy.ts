@@ -3,7 +3,7 @@
  * gets a send slot under its number's rate and its campaign's rate on the carrier it is routed to
  * (one reservation per sender and batch, see rate-limiter.ts), and a share of its brand's daily
  * cap. Those with a slot within the horizon are allowed at that slot (the dispatcher writes them
- * then, reports one written late, which moves the limits' later slots, and withdraws one that
+ * then, reports one written late, which floors the slot a second after it, and withdraws one that
  * would go out too late); the rest wait in the database (deferred, no lease held), spread one
  * slot apart so they come back before their slot, not all at once.
  */
@@ -166,8 +166,8 @@ export const HORIZON_MS = 500;
 
 /**
  * The first slot of a limit not in use is this far ahead: the rest of the batch is decided and
- * the segment reaches its write within it (a slot passed meanwhile is written late, which moves
- * the limit's later slots by that time, or lost). Every segment under a limit that does not bind
+ * the segment reaches its write within it (a slot passed meanwhile is written late, which floors
+ * the slot a second after it, or lost). Every segment under a limit that does not bind
  * waits this long in flight: a lead that followed slow batches' decision time (up to 150 ms) cut
  * bench's dispatch rate with limits on by 17 %, against 6 % at 50 ms.
  */
@@ -282,7 +282,7 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
     const dailyHit = granted < r.granted;
     const counted = daily && dailyGranted !== undefined ? { brandId: daily.brandId, day } : undefined;
     for (let j = 0; j < granted; j++) {
-      const at = r.firstAt + j * r.stepMs;
+      const at = r.times[j]!;
       const ticket: LimitsTicket = counted
         ? { marks: r.marks, index: j, daily: counted }
         : { marks: r.marks, index: j };
@@ -351,8 +351,8 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
       const daily = await takeDaily(reserved, day);
       const decidedAt = now();
       for (const x of reserved) decideGroup(x, daily.get(x), day, decidedAt, out, backlog);
-      // A slot already past (the batch waited on another group's round trip) is not used: sent
-      // late it would move the limit's later slots by more than the slot is worth. Its segment
+      // A slot past its last moment (the batch waited on another group's round trip) is not
+      // used: its late report could come after the slot a second later is given. Its segment
       // comes back at once for a new one.
       const t = now();
       const stale: Array<LimitsTicket | undefined> = [];

@@ -90,16 +90,15 @@ export interface SenderProfile {
  * What the SMSC may see of a limit in any sliding second besides the rate: nothing. Slots are
  * spaced so that any `ceil(rate) + 1` of them span at least a second plus this margin, which
  * absorbs what a late write does not report (LATE_TOLERANCE_MS) and the delay from the socket
- * to the SMSC that varies between two submits. Later writes move the slots after them, so the
+ * to the SMSC that varies between two submits. Late writes floor the slots they reach, so the
  * margin need not cover the gateway's own pauses (it was 15 ms before they did). The price is
  * this share of an integer rate: 1 % at 10 ms.
  */
 export const PACING_MARGIN_MS = 10;
 
 /**
- * How late a write may come after its slot before the limit's later slots move (see lateFloor):
- * the part of the pacing margin the gateway's own event loop may use; the rest (5 ms) is for the
- * way to the SMSC.
+ * How late a write may come after its slot unreported (see lateFloors): the part of the pacing
+ * margin the gateway's own event loop may use; the rest (5 ms) is for the way to the SMSC.
  */
 export const LATE_TOLERANCE_MS = 5;
 
@@ -120,11 +119,14 @@ export interface RateSpec {
   perSecond: number;
   /** Time between two slots of this limit. */
   spacingMs: number;
+  /** The most slots any sliding second may carry: the rate rounded up (at least 1). */
+  allowance: number;
   /**
-   * A submit written this long after its slot is withdrawn (and asks again). Up to it, a late
-   * write moves the limit's later slots by its lateness (less LATE_TOLERANCE_MS), which costs
-   * the limit that much time; a withdrawal costs it one slot. So: a spacing and the tolerance,
-   * at least 30 ms, at most MAX_LATE_MS.
+   * A submit written this long after its slot is withdrawn (and asks again): MAX_LATE_MS. Up to
+   * it, a late write floors only the slot `allowance` positions after it (see lateFloors), which
+   * costs the limit a fraction of a slot; a withdrawal costs a whole one. (When a late write moved
+   * every later slot, withdrawing past a spacing was cheaper: on the slowest VM 740 slots a
+   * minute were withdrawn, the fast limits 2.2–2.8 % under their rate.)
    */
   lateMs: number;
 }
@@ -144,8 +146,7 @@ export function rateSpec(key: string, kind: RateSpec['kind'], perSecond: number)
     throw new RangeError(`rate of ${key} must be positive`);
   const allowance = Math.max(1, Math.ceil(perSecond - 1e-9));
   const spacingMs = Math.max(1000 / perSecond, (1000 + PACING_MARGIN_MS) / allowance);
-  const lateMs = Math.min(MAX_LATE_MS, Math.max(30, spacingMs + LATE_TOLERANCE_MS));
-  return { key, kind, perSecond, spacingMs, lateMs };
+  return { key, kind, perSecond, spacingMs, allowance, lateMs: MAX_LATE_MS };
 }
 
 /** A brand's daily cap, counted by our own durable counter (see DailyCaps). */

@@ -2,11 +2,13 @@
  * The rate limiter behind the limits policy: send slots, reserved for all of a sender's limits at
  * once, in Redis (shared by every gateway instance) or in memory.
  *
- * Each limit keeps one time: when its next slot is free (a "theoretical arrival time", as in
- * GCRA). Reserving `want` segments under limits L1..Lk takes the first slot at
- * `max(now, next(L1), …, next(Lk))` and the following ones a `max(spacing)` apart, as many as
- * fall within `horizonMs` from now; each limit's next slot becomes the last slot plus its own
- * spacing. The dispatcher then writes each segment at its slot (a bounded wait, in flight), so
+ * Each limit keeps an even grid: when its next slot is free (a "theoretical arrival time", as in
+ * GCRA), with floors on the few positions a late write or a held-back slot reached (see
+ * reserveSlots). Reserving `want` segments under limits L1..Lk takes the first slot at
+ * `max(now, next(L1), …, next(Lk))` and the following ones a `max(spacing)` apart (each held to
+ * its floors), as many as fall within `horizonMs` from now; each limit's next slot becomes the
+ * last grid slot plus its own spacing. The dispatcher then writes each segment at its slot (a
+ * bounded wait, in flight), so
  * what reaches the SMSC is paced, not burst, and a slot is never late because the dispatcher
  * came back late: the next batch is due before its slot, and the slot waits for it.
  *
@@ -20,6 +22,7 @@ import type { RateSpec } from './policy-table.ts';
 import { LATE_LUA, RESERVE_LUA } from './slot-scripts.ts';
 import {
   type ClockSample,
+  FRESH_SLOT,
   type LateWrite,
   lateFloors,
   quickestOffset,
@@ -27,25 +30,33 @@ import {
   type Reservation,
   reserveSlots,
   type SlotMarks,
+  type SlotState,
   type SlotWindow,
   wallMinusMonotonic,
+  withFloors,
 } from './slots.ts';
 
 /** Kept to the µs, as Redis keeps it (`%.3f`): the two compute the same slots. */
 const toMicros = (ms: number) => Math.round(ms * 1000) / 1000;
 
-/** Where a reservation's first slot sits in each of its limits (see SlotMarks). */
+/** Where a reservation's slots sit in each of its limits (see SlotMarks). */
 const marksOf = (
   limits: readonly RateSpec[],
   firstPos: readonly number[],
-  firstRef: number,
-  stepMs: number,
+  refs: readonly number[],
 ): SlotMarks => ({
   keys: limits.map((l) => l.key),
   spacings: limits.map((l) => l.spacingMs),
+  allowances: limits.map((l) => l.allowance),
   firstPos,
-  firstRef,
-  stepMs,
+  refs,
+});
+
+/** A state as Redis keeps it (to the µs), so that the two compute the same slots. */
+const stored = (s: SlotState): SlotState => ({
+  next: toMicros(s.next),
+  seq: s.seq,
+  floors: s.floors.map((f) => ({ pos: f.pos, at: toMicros(f.at) })),
 });
 
 /** How long a clock measurement may be used (the quickest of this period is). */
@@ -62,8 +73,8 @@ type LateCommand = (numKeys: number, ...args: Array<string | number>) => Promise
  * tests and deployments apart) or in this process.
  */
 export class SlotRateLimiter implements RateLimiter {
-  /** Without Redis: each limit's next free slot and count of slots given. */
-  private readonly local = new Map<string, { next: number; seq: number }>();
+  /** Without Redis: each limit's state. */
+  private readonly local = new Map<string, SlotState>();
   private readonly redis: (Redis & { parleyReserve: ReserveCommand; parleyLate: LateCommand }) | undefined;
   /** Late writes not yet sent to Redis (sent together, once per turn of the event loop). */
   private lateQueue: LateWrite[] = [];
@@ -127,12 +138,14 @@ export class SlotRateLimiter implements RateLimiter {
     if (want <= 0 || limits.length === 0) {
       // Nothing reserved: "now" on the clock this limiter keeps (the tests' own, when given).
       const t = this.clock ? this.clock() : Date.now();
+      const times = Array.from({ length: Math.max(0, want) }, () => t);
       return Promise.resolve({
-        granted: Math.max(0, want),
+        granted: times.length,
         firstAt: t,
+        times,
         stepMs: 0,
         nextAt: t,
-        marks: { keys: [], spacings: [], firstPos: [], firstRef: t, stepMs: 0 },
+        marks: { keys: [], spacings: [], allowances: [], firstPos: [], refs: times },
       });
     }
     const at = Date.now();
@@ -147,7 +160,7 @@ export class SlotRateLimiter implements RateLimiter {
     });
     const args: Array<string | number> = limits.map((l) => `${this.prefix}slot:${l.key}`);
     args.push(want, window.horizonMs, this.clock ? this.clock() : -1, window.leadMs);
-    for (const l of limits) args.push(l.spacingMs);
+    for (const l of limits) args.push(l.spacingMs, l.allowance);
     const redis = this.redis;
     // Not connected yet (a start, a reconnect): wait for it within the timeout rather than fail
     // a batch that a connection a few ms away would have answered.
@@ -165,12 +178,19 @@ export class SlotRateLimiter implements RateLimiter {
     const connected = redis.status === 'ready' ? Promise.resolve() : this.connecting!;
     const asking = connected
       .then(() => redis.parleyReserve(limits.length, ...args))
-      .then(([g, first, step, ...pos]) => {
+      .then(([g, first, step, next, ...rest]) => {
         // Slots are on Redis's clock, one for every instance; here they are written on ours.
-        const firstAt = Number(first) - (this.clock ? 0 : this.offsetMs);
-        const stepMs = Number(step);
-        const marks = marksOf(limits, pos.map(Number), Number(first), stepMs);
-        return { granted: Number(g), firstAt, stepMs, nextAt: firstAt + Number(g) * stepMs, marks };
+        const off = this.clock ? 0 : this.offsetMs;
+        const refs = rest.slice(limits.length).map(Number);
+        const marks = marksOf(limits, rest.slice(0, limits.length).map(Number), refs);
+        return {
+          granted: Number(g),
+          firstAt: Number(first) - off,
+          times: refs.map((t) => t - off),
+          stepMs: Number(step),
+          nextAt: Number(next) - off,
+          marks,
+        };
       });
     // A reservation that times out may still be made: its slots then go unused, which errs on
     // the side of the carrier's limit.
@@ -180,28 +200,19 @@ export class SlotRateLimiter implements RateLimiter {
 
   private reserveLocal(limits: readonly RateSpec[], want: number, window: SlotWindow): Reservation {
     const now = this.clock ? this.clock() : Date.now();
-    const states = limits.map((l) => this.local.get(l.key));
-    const r = reserveSlots(
-      states.map((x) => x?.next ?? 0),
-      limits.map((l) => l.spacingMs),
-      now,
-      want,
-      window,
-      states.map((x) => x?.seq ?? 0),
-    );
-    if (r.granted > 0)
-      for (const [i, l] of limits.entries())
-        this.local.set(l.key, { next: toMicros(r.next[i]!), seq: r.seqs[i]! });
+    const states = limits.map((l) => this.local.get(l.key) ?? FRESH_SLOT);
+    const r = reserveSlots(states, limits, now, want, window);
+    if (r.granted > 0) for (const [i, l] of limits.entries()) this.local.set(l.key, stored(r.states[i]!));
     return {
       granted: r.granted,
       firstAt: r.first,
+      times: r.times,
       stepMs: r.step,
-      nextAt: r.first + r.granted * r.step,
+      nextAt: r.nextAt,
       marks: marksOf(
         limits,
-        states.map((x) => x?.seq ?? 0),
-        r.first,
-        r.step,
+        states.map((x) => x.seq),
+        r.times,
       ),
     };
   }
@@ -210,7 +221,7 @@ export class SlotRateLimiter implements RateLimiter {
     if (!this.redis) {
       for (const [key, f] of lateFloors(writes)) {
         const st = this.local.get(key);
-        if (st) st.next = Math.max(st.next, toMicros(f.base + st.seq * f.spacing));
+        if (st) this.local.set(key, stored(withFloors(st, f.floors, f.spacing)));
       }
       return Promise.resolve();
     }
@@ -234,7 +245,7 @@ export class SlotRateLimiter implements RateLimiter {
     const args: Array<string | number> = [this.clock ? this.clock() : -1];
     for (const [key, f] of lateFloors(writes)) {
       keys.push(`${this.prefix}slot:${key}`);
-      args.push(f.spacing, f.base.toFixed(3));
+      args.push(f.spacing, f.floors.map((x) => `${x.pos} ${x.at.toFixed(3)}`).join(' '));
     }
     if (keys.length === 0) return;
     // Best effort: a report lost to an outage leaves the margin to absorb that write.

@@ -5,31 +5,35 @@
 import type { RateSpec } from './policy-table.ts';
 
 /**
- * Slots reserved for the first `granted` segments: at `firstAt`, then every `stepMs` (epoch ms on
- * this process's clock).
+ * Slots reserved for the first `granted` segments, at `times` (epoch ms on this process's clock;
+ * `stepMs` apart but where a floor holds a slot back, see reserveSlots).
  */
 export interface Reservation {
   granted: number;
+  /** The first slot (granted or not: when none is, the one the first segment would get). */
   firstAt: number;
+  times: readonly number[];
+  /** The spacing of the slots (the widest of the limits'). */
   stepMs: number;
   /** The slot the next segment would get (for deferring the rest). */
   nextAt: number;
   /**
    * What a late write reports back (see wroteLate): each limit's position of the first slot, and
-   * the first slot on the limiter's own clock (Redis's, when shared).
+   * each slot on the limiter's own clock (Redis's, when shared).
    */
   marks: SlotMarks;
 }
 
-/** Where a reservation's first slot sits in each of its limits' sequences of slots. */
+/** Where a reservation's slots sit in each of its limits' sequences of slots. */
 export interface SlotMarks {
   keys: readonly string[];
   spacings: readonly number[];
+  /** Per limit, the slots any sliding second may carry (see rateSpec). */
+  allowances: readonly number[];
   /** Position (count of slots the limit gave before it) of the first slot, per limit. */
   firstPos: readonly number[];
-  /** The first slot on the limiter's clock. */
-  firstRef: number;
-  stepMs: number;
+  /** The slots on the limiter's clock. */
+  refs: readonly number[];
 }
 
 /** A segment written `lateMs` after its slot, the `index`-th of the reservation of `marks`. */
@@ -54,10 +58,9 @@ export interface RateLimiter {
    */
   reserve(limits: readonly RateSpec[], want: number, window: SlotWindow): Promise<Reservation>;
   /**
-   * Moves each limit's next free slot so that every slot still to be given is at least its
-   * spacing times its distance in the sequence after the late write (see lateFloor). Never
-   * rejects: a report that cannot reach Redis is dropped (the pacing margin is then all there is).
-   * Settles when applied (or dropped); callers need not wait.
+   * Floors the slots the late writes reach (see lateFloors). Never rejects: a report that cannot
+   * reach Redis is dropped (the pacing margin is then all there is). Settles when applied (or
+   * dropped); callers need not wait.
    */
   wroteLate(writes: readonly LateWrite[]): Promise<void>;
   /** Limits seen recently (each one a time, in Redis or here). */
@@ -65,52 +68,154 @@ export interface RateLimiter {
   close(): Promise<void>;
 }
 
-/**
- * The reservation itself, for one clock: `next` holds each limit's next free slot (ms, same clock
- * as `now`), `seqs` how many slots each gave so far. Pure: the Redis script below is the same
- * arithmetic, and is tested against this.
- */
-export function reserveSlots(
-  next: readonly number[],
-  spacings: readonly number[],
-  now: number,
-  want: number,
-  w: SlotWindow,
-  seqs: readonly number[] = next.map(() => 0),
-): { granted: number; first: number; step: number; next: number[]; seqs: number[] } {
-  const horizonMs = w.horizonMs;
-  let first = now + w.leadMs;
-  let step = 0;
-  for (let i = 0; i < next.length; i++) {
-    if (next[i]! > first) first = next[i]!;
-    if (spacings[i]! > step) step = spacings[i]!;
-  }
-  let granted = 0;
-  if (want > 0 && first <= now + horizonMs)
-    granted = Math.min(want, Math.floor((now + horizonMs - first) / step) + 1);
-  if (granted === 0) return { granted, first, step, next: [...next], seqs: [...seqs] };
-  const last = first + (granted - 1) * step;
-  return { granted, first, step, next: spacings.map((s) => last + s), seqs: seqs.map((q) => q + granted) };
+/** One limit as the slot arithmetic needs it (a RateSpec is one). */
+export interface SlotLimit {
+  spacingMs: number;
+  /** How many slots any sliding second may carry: `allowance` slots span `allowance × spacing`. */
+  allowance: number;
+}
+
+/** The slot at position `pos` of a limit may not come before `at`. */
+export interface Floor {
+  pos: number;
+  at: number;
 }
 
 /**
- * A limit's next free slot after the slot at position `pos` was written at `writtenAt` (limiter
- * clock, less the tolerance the margin absorbs): no later slot may come closer to that write than
- * its distance in the sequence times the spacing. So a second's worth of slots after a late
- * write spans a second and the margin from the write itself, not from its slot (bench:limits: 8
- * campaigns had a second over their allowance, a slot written 16–30 ms late and the one a
- * second after it on time). `seq` is how many slots the limit gave so far; the slots between
- * `pos` and `seq` were given before the report and stay (a report comes within a fraction of a
- * second, long before the slot a second later is given). Pure; the script's oracle.
+ * A limit as the limiter keeps it: `next`, the next slot of its even grid; `seq`, the count of
+ * slots it gave; `floors` on positions not given yet (ascending), each above the grid.
  */
-export function lateFloor(
+export interface SlotState {
+  next: number;
+  seq: number;
+  floors: readonly Floor[];
+}
+
+/** A limit never asked for (or forgotten). */
+export const FRESH_SLOT: SlotState = { next: 0, seq: 0, floors: [] };
+
+/**
+ * Floors kept per limit at most; past it they collapse into the grid (its next slot moved to the
+ * latest of them: safe, and what every late write cost before floors). A limit holds about one
+ * per slot of a second (one per position a late write or a held-back slot moved), so this is
+ * reached only by limits over ~250 a second.
+ */
+export const MAX_FLOORS = 256;
+
+export interface Reserved {
+  granted: number;
+  times: number[];
+  /** The first slot, granted or not. */
+  first: number;
+  step: number;
+  nextAt: number;
+  /** The limits' states after it (the input ones, unchanged, when nothing was granted). */
+  states: SlotState[];
+}
+
+/**
+ * The reservation itself, for one clock. Slots follow an even grid `step` (the widest spacing)
+ * apart from the latest of the limits' next slots (or `now + leadMs`); a slot is held back to
+ * its limits' floor at its position, and only it: the slots after it stay on the grid, so one
+ * can come before the slot before it (each segment is its own submit, written at its own time;
+ * holding the next ones back too cost the fast limits 2–3 % in a simulation of the slowest VM's
+ * lateness, against under 1 %). Every slot held back
+ * past the grid floors the slot `allowance` positions after it in each limit at itself plus
+ * `allowance × spacing`, as a late write does (see lateFloors): so any `allowance + 1` slots of a
+ * limit span at least `allowance × spacing`, whatever is late, and lateness costs only the
+ * positions it reaches, not every slot after it (bench:limits, the slowest VM: moving the whole
+ * grid by each late write left the fast limits 2.2–2.8 % under their rate). Granted: the slots up
+ * to `now + horizonMs`, at most `want`. Pure: the Redis script is the same arithmetic, tested
+ * against this.
+ */
+export function reserveSlots(
+  states: readonly SlotState[],
+  limits: readonly SlotLimit[],
+  now: number,
+  want: number,
+  w: SlotWindow,
+): Reserved {
+  let grid = now + w.leadMs;
+  let step = 0;
+  for (let i = 0; i < states.length; i++) {
+    if (states[i]!.next > grid) grid = states[i]!.next;
+    if (limits[i]!.spacingMs > step) step = limits[i]!.spacingMs;
+  }
+  const floors = states.map((s) => new Map(s.floors.map((f) => [f.pos, f.at])));
+  const last = now + w.horizonMs;
+  const times: number[] = [];
+  let first = grid;
+  for (let k = 0; k < want; k++) {
+    const g = grid + k * step;
+    let t = g;
+    for (let i = 0; i < states.length; i++) {
+      const f = floors[i]!.get(states[i]!.seq + k);
+      if (f !== undefined && f > t) t = f;
+    }
+    if (k === 0) first = t;
+    if (t > last) break;
+    times.push(t);
+    if (t > g)
+      for (let i = 0; i < states.length; i++) {
+        const { allowance, spacingMs } = limits[i]!;
+        const pos = states[i]!.seq + k + allowance;
+        const at = t + allowance * spacingMs;
+        const f = floors[i]!.get(pos);
+        if (f === undefined || at > f) floors[i]!.set(pos, at);
+      }
+  }
+  const granted = times.length;
+  if (granted === 0) return { granted, times, first, step, nextAt: first, states: [...states] };
+  const lastGrid = grid + (granted - 1) * step;
+  return {
+    granted,
+    times,
+    first,
+    step,
+    nextAt: grid + granted * step,
+    states: states.map((s, i) =>
+      settleSlot(lastGrid + limits[i]!.spacingMs, s.seq + granted, floors[i]!, limits[i]!.spacingMs),
+    ),
+  };
+}
+
+/**
+ * A limit's state from its grid's next slot, count and candidate floors: the floors on positions
+ * already given, or not above the grid (which reaches position p no sooner than `next + (p −
+ * seq) × spacing`), are dropped; past MAX_FLOORS they collapse into `next`. Pure (the script's
+ * writeSlot).
+ */
+export function settleSlot(
   next: number,
   seq: number,
-  pos: number,
-  spacing: number,
-  writtenAt: number,
-): number {
-  return Math.max(next, writtenAt + (seq - pos) * spacing);
+  floors: ReadonlyMap<number, number>,
+  spacingMs: number,
+): SlotState {
+  const kept: Floor[] = [];
+  for (const [pos, at] of floors)
+    if (pos >= seq && at > next + (pos - seq) * spacingMs) kept.push({ pos, at });
+  if (kept.length > MAX_FLOORS) {
+    let n = next;
+    for (const f of kept) if (f.at > n) n = f.at;
+    return { next: n, seq, floors: [] };
+  }
+  kept.sort((a, b) => a.pos - b.pos);
+  return { next, seq, floors: kept };
+}
+
+/**
+ * A limit's state once late writes are reported (`floors` from lateFloors): each floor on a
+ * position not given yet raises it; one on a position already given comes too late to matter
+ * (a report comes within a fraction of a second, long before the slot a second later is given:
+ * the policy's horizon is tested for it) and is dropped. Pure (the script's).
+ */
+export function withFloors(s: SlotState, floors: Iterable<Floor>, spacingMs: number): SlotState {
+  const m = new Map(s.floors.map((f) => [f.pos, f.at]));
+  for (const f of floors) {
+    const had = m.get(f.pos);
+    if (had === undefined || f.at > had) m.set(f.pos, f.at);
+  }
+  return settleSlot(s.next, s.seq, m, spacingMs);
 }
 
 /**
@@ -130,22 +235,34 @@ export function wallMinusMonotonic(): number {
 }
 
 /**
- * What a set of late writes asks of each limit, reduced to one floor per limit (the latest of
- * them): its next slot must be at least `base + seq × spacing` for its count of slots `seq` — so
- * lateFloor(next, seq, pos, spacing, at) for every write, with base = at − pos × spacing.
+ * What a set of late writes asks of each limit: a write at position `pos`, `lateMs` after its slot
+ * (less the tolerance the margin absorbs), floors the slot `allowance` positions after it at the
+ * write plus `allowance × spacing` (so those `allowance + 1` slots span that much from the write
+ * itself, not from its slot: bench:limits saw 8 campaigns with a second over their allowance, a
+ * slot written 16–30 ms late and the one a second after it on time). The latest per position.
  */
-export function lateFloors(writes: readonly LateWrite[]): Map<string, { spacing: number; base: number }> {
-  const out = new Map<string, { spacing: number; base: number }>();
+export function lateFloors(writes: readonly LateWrite[]): Map<string, { spacing: number; floors: Floor[] }> {
+  const acc = new Map<string, { spacing: number; at: Map<number, number> }>();
   for (const w of writes) {
     const m = w.marks;
-    const at = m.firstRef + w.index * m.stepMs + w.lateMs;
+    const written = m.refs[w.index]! + w.lateMs;
     for (const [i, key] of m.keys.entries()) {
       const spacing = m.spacings[i]!;
-      const base = at - (m.firstPos[i]! + w.index) * spacing;
-      const f = out.get(key);
-      if (!f || base > f.base) out.set(key, { spacing, base });
+      const allowance = m.allowances[i]!;
+      const pos = m.firstPos[i]! + w.index + allowance;
+      const at = written + allowance * spacing;
+      let e = acc.get(key);
+      if (!e) {
+        e = { spacing, at: new Map() };
+        acc.set(key, e);
+      }
+      const had = e.at.get(pos);
+      if (had === undefined || at > had) e.at.set(pos, at);
     }
   }
+  const out = new Map<string, { spacing: number; floors: Floor[] }>();
+  for (const [key, e] of acc)
+    out.set(key, { spacing: e.spacing, floors: [...e.at].map(([pos, at]) => ({ pos, at })) });
   return out;
 }
 

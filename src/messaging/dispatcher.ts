@@ -290,7 +290,7 @@ export class Dispatcher {
     let reported = false;
     // Written after `by` it would crowd the slots after it at the carrier: withdrawn instead.
     // Written before it, the policy that gave the slot hears how late (once: a resend is not a
-    // second write of the slot), and moves the slots still to come if it was late.
+    // second write of the slot), and holds back the slot a second after it if it was late.
     const stillWanted =
       guards.length === 0 && by === undefined
         ? undefined

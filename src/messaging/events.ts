@@ -57,8 +57,8 @@ export interface GatewayEvents {
   /** A submit_sm got an answer (or none); `result` is ok, or the SMPP-level outcome code. */
   'submit.result': { carrierId: string; result: string; commandStatus: number | undefined };
   /**
-   * A paced segment was written at its send slot, or `lateMs` after it (the limits then move the
-   * slots after it).
+   * A paced segment was written at its send slot, or `lateMs` after it (the limits then hold back
+   * the slot a second after it).
    */
   'slot.written': { ticket: SlotTicket | undefined; lateMs: number };
   /** A paced segment whose slot was never written (withdrawn, re-split, no carrier in time). */

@@ -8,11 +8,16 @@ import {
 } from '../../src/limits/policy-table.ts';
 import { SlotRateLimiter } from '../../src/limits/rate-limiter.ts';
 import {
-  lateFloor,
+  FRESH_SLOT,
+  type LateWrite,
   lateFloors,
   quickestOffset,
   reserveSlots,
+  type SlotMarks,
+  type SlotState,
+  type SlotWindow,
   wallMinusMonotonic,
+  withFloors,
 } from '../../src/limits/slots.ts';
 import { redisMissing, redisUrlOrUndefined } from '../helpers/services.ts';
 import { waitFor } from '../helpers/smpp.ts';
@@ -52,17 +57,44 @@ function mostIn(ts: number[], span = 1000): number {
   return best;
 }
 
+/** Limits' states kept as the in-memory limiter keeps them, and a reservation under them. */
+function slotBook() {
+  const states = new Map<string, SlotState>();
+  return {
+    states,
+    reserve(limits: RateSpec[], want: number, now: number, w: SlotWindow = W) {
+      const st = limits.map((l) => states.get(l.key) ?? FRESH_SLOT);
+      const r = reserveSlots(st, limits, now, want, w);
+      if (r.granted > 0) for (const [i, l] of limits.entries()) states.set(l.key, r.states[i]!);
+      const marks: SlotMarks = {
+        keys: limits.map((l) => l.key),
+        spacings: limits.map((l) => l.spacingMs),
+        allowances: limits.map((l) => l.allowance),
+        firstPos: st.map((x) => x.seq),
+        refs: r.times,
+      };
+      return { ...r, marks };
+    },
+    report(writes: LateWrite[]) {
+      for (const [key, f] of lateFloors(writes)) {
+        const st = states.get(key);
+        if (st) states.set(key, withFloors(st, f.floors, f.spacing));
+      }
+    },
+  };
+}
+
 /**
  * Several senders, each with its own number limit, sharing a campaign, asking at irregular times
  * (a dispatcher's returns) with irregular wants: every slot each limit gave, in order.
  */
 function simulate(
-  ask: (limits: RateSpec[], want: number, now: number) => { granted: number; first: number; step: number },
   numberRate: number,
   campaignRate: number,
   senders: number,
   steps: Array<{ dt: number; sender: number; want: number }>,
 ): Map<string, number[]> {
+  const book = slotBook();
   const campaign = rateSpec('c', 'campaign', campaignRate);
   const numbers = Array.from({ length: senders }, (_, i) => rateSpec(`n${i}`, 'number', numberRate));
   const slots = new Map<string, number[]>([
@@ -73,30 +105,66 @@ function simulate(
   for (const s of steps) {
     now += s.dt;
     const n = numbers[s.sender % senders]!;
-    const r = ask([n, campaign], s.want, now);
-    for (let j = 0; j < r.granted; j++) {
-      slots.get(n.key)!.push(r.first + j * r.step);
-      slots.get('c')!.push(r.first + j * r.step);
+    const r = book.reserve([n, campaign], s.want, now);
+    for (const t of r.times) {
+      slots.get(n.key)!.push(t);
+      slots.get('c')!.push(t);
     }
   }
   for (const v of slots.values()) v.sort((a, b) => a - b);
   return slots;
 }
 
+/**
+ * A dispatcher coming back every 20–120 ms for `seconds`, always with more than it may send,
+ * writing each slot late as `lateOf` says (up to MAX_LATE_MS; later is withdrawn) and reporting
+ * the writes later than the tolerance as the policy does: how many it wrote.
+ */
+function steadyDemand(spec: RateSpec, seconds: number, lateOf: (i: number) => number): number {
+  const book = slotBook();
+  let pending: LateWrite[] = [];
+  let written = 0;
+  let now = 0;
+  let n = 0;
+  for (let i = 0; now < seconds * 1000; i++) {
+    now += 20 + ((i * 37) % 100);
+    book.report(pending);
+    pending = [];
+    const r = book.reserve([spec], 1000, now, { leadMs: 50, horizonMs: 500 });
+    for (let j = 0; j < r.granted; j++) {
+      const late = lateOf(n++);
+      if (late > spec.lateMs) continue;
+      written++;
+      if (late > LATE_TOLERANCE_MS)
+        pending.push({ marks: r.marks, index: j, lateMs: late - LATE_TOLERANCE_MS });
+    }
+  }
+  return written;
+}
+
 describe('send slots (the arithmetic)', () => {
+  const fresh = (next = 0): SlotState => ({ next, seq: 0, floors: [] });
+  const lim = (spacingMs: number, allowance = 1) => ({ spacingMs, allowance });
+
   it('spaces slots by the widest limit, from the latest next slot, within the horizon', () => {
-    // A number at 100/s (10.15 ms) under a campaign at 20/s (50.75 ms): the campaign paces.
-    const r = reserveSlots([0, 1_000_020], [10.15, 50.75], 1_000_000, 10, { leadMs: 0, horizonMs: 250 });
+    // A number at 100/s (10.1 ms) under a campaign at 20/s (50.5 ms): the campaign paces.
+    const r = reserveSlots([fresh(), fresh(1_000_020)], [lim(10.1, 100), lim(50.5, 20)], 1_000_000, 10, {
+      leadMs: 0,
+      horizonMs: 250,
+    });
     expect(r.first).toBe(1_000_020);
-    expect(r.step).toBe(50.75);
-    expect(r.granted).toBe(5); // 20, 70.75, 121.5, 172.25, 223 (≤ 250)
-    const last = 1_000_020 + 4 * 50.75;
-    expect(r.next).toEqual([last + 10.15, last + 50.75]);
+    expect(r.step).toBe(50.5);
+    expect(r.granted).toBe(5); // 20, 70.5, 121, 171.5, 222 (≤ 250)
+    expect(r.times).toEqual([0, 1, 2, 3, 4].map((k) => 1_000_020 + k * 50.5));
+    const last = 1_000_020 + 4 * 50.5;
+    expect(r.states.map((x) => x.next)).toEqual([last + 10.1, last + 50.5]);
+    expect(r.states.map((x) => x.seq)).toEqual([5, 5]);
+    expect(r.nextAt).toBe(last + 50.5);
     // Nothing within the horizon: nothing taken, nothing moved.
-    const none = reserveSlots([1_000_300], [100], 1_000_000, 3, { leadMs: 0, horizonMs: 250 });
-    expect(none).toMatchObject({ granted: 0, first: 1_000_300, next: [1_000_300] });
+    const none = reserveSlots([fresh(1_000_300)], [lim(100)], 1_000_000, 3, { leadMs: 0, horizonMs: 250 });
+    expect(none).toMatchObject({ granted: 0, first: 1_000_300, states: [fresh(1_000_300)] });
     // A limit not in use starts at the lead, not in the past.
-    expect(reserveSlots([0], [100], 5_000, 1, { leadMs: 50, horizonMs: 250 }).first).toBe(5_050);
+    expect(reserveSlots([fresh()], [lim(100)], 5_000, 1, { leadMs: 50, horizonMs: 250 }).first).toBe(5_050);
   });
 
   it('keeps the rate rounded up in any sliding second, however the asks fall (regression: the token bucket let a second carry the rate plus one refill)', () => {
@@ -107,24 +175,7 @@ describe('send slots (the arithmetic)', () => {
         fc.integer({ min: 1, max: 5 }),
         asks({ maxDt: 400, maxWant: 40, maxLength: 300 }),
         (nr, cr, senders, steps) => {
-          const next = new Map<string, number>();
-          const slots = simulate(
-            (limits, want, now) => {
-              const r = reserveSlots(
-                limits.map((l) => next.get(l.key) ?? 0),
-                limits.map((l) => l.spacingMs),
-                now,
-                want,
-                W,
-              );
-              if (r.granted > 0) for (const [i, l] of limits.entries()) next.set(l.key, r.next[i]!);
-              return r;
-            },
-            nr,
-            cr,
-            senders,
-            steps,
-          );
+          const slots = simulate(nr, cr, senders, steps);
           for (const [key, ts] of slots) {
             const rate = key === 'c' ? cr : nr;
             const allowance = Math.max(1, Math.ceil(rate));
@@ -141,18 +192,7 @@ describe('send slots (the arithmetic)', () => {
 
   it('reaches the rate under steady demand: at most the margin under it', () => {
     for (const rate of [0.4, 1, 1.25, 3, 16, 30, 75, 100]) {
-      const spec = rateSpec('k', 'number', rate);
-      let next = 0;
-      let n = 0;
-      // A dispatcher coming back every 20–120 ms for 60 s, always with more than it may send.
-      let now = 0;
-      for (let i = 0; now < 60_000; i++) {
-        now += 20 + ((i * 37) % 100);
-        const r = reserveSlots([next], [spec.spacingMs], now, 1000, { leadMs: 50, horizonMs: 250 });
-        if (r.granted > 0) next = r.next[0]!;
-        n += r.granted;
-      }
-      const achieved = n / 60;
+      const achieved = steadyDemand(rateSpec('k', 'number', rate), 60, () => 0) / 60;
       expect(achieved).toBeLessThanOrEqual(rate * 1.01 + 1 / 60);
       expect(achieved).toBeGreaterThanOrEqual(rate * (1 - PACING_MARGIN_MS / 1000) * 0.99);
     }
@@ -160,58 +200,88 @@ describe('send slots (the arithmetic)', () => {
 });
 
 describe('late writes (regression: bench:limits saw 8 campaigns over their allowance in a second, a slot written 16–30 ms late and the one a second after it on time)', () => {
-  it('a late write moves the next free slot so that the slot a sequence of n after it is n spacings after the write', () => {
-    // Slots 10..14 given (next free: the 15th, at 1_000 + 5 × 50); the 10th written 30 ms late.
-    expect(lateFloor(1_250, 15, 10, 50, 1_030)).toBe(1_280);
-    // Its neighbour written as late changes nothing more (the same requirement).
-    expect(lateFloor(1_280, 15, 11, 50, 1_080)).toBe(1_280);
-    // Written less late than a later move asks for: nothing moves back.
-    expect(lateFloor(1_280, 15, 12, 50, 1_100)).toBe(1_280);
-    // Idle since: a next slot long past is moved from the write.
-    expect(lateFloor(0, 15, 14, 50, 5_000)).toBe(5_050);
+  it('a late write floors the slot an allowance after it, at the write plus the allowance in spacings, and nothing else', () => {
+    const spec = rateSpec('k', 'campaign', 30); // 30 a second, 1010/30 ms apart
+    const book = slotBook();
+    const a = book.reserve([spec], 8, 1_000_000);
+    expect(a.granted).toBe(8);
+    // The 1st slot written 40 ms late (after the tolerance): the 31st is floored.
+    book.report([{ marks: a.marks, index: 0, lateMs: 40 }]);
+    expect(book.states.get('k')!.floors).toEqual([{ pos: 30, at: 1_000_000 + 40 + 30 * spec.spacingMs }]);
+    const b = book.reserve([spec], 40, 1_000_250, { leadMs: 0, horizonMs: 2_000 });
+    const grid = (k: number) => 1_000_000 + k * spec.spacingMs;
+    // Slots 8..29 on the grid; the 31st 40 ms late, after the 32nd; then the grid again.
+    for (let k = 8; k < 30; k++) expect(b.times[k - 8]).toBeCloseTo(grid(k), 6);
+    expect(b.times[30 - 8]).toBeCloseTo(grid(30) + 40, 6);
+    expect(b.times[31 - 8]).toBeCloseTo(grid(31), 6);
+    expect(b.times[32 - 8]).toBeCloseTo(grid(32), 6);
+    // The slot held back floors the one a second after it in turn (the 61st).
+    expect(book.states.get('k')!.floors).toEqual([{ pos: 60, at: grid(30) + 40 + 30 * spec.spacingMs }]);
+    // A report on a slot whose floor position is already given comes too late: dropped.
+    book.report([{ marks: a.marks, index: 1, lateMs: 40 }]);
+    expect(book.states.get('k')!.floors).toHaveLength(1);
   });
 
-  it('reduces a turn of late writes to one floor per limit, the same as applying each (what Redis is sent)', () => {
+  it('a late write costs the rate a fraction of a slot, not every slot after it (regression: on the slowest VM, moving every later slot by each lateness left the fast limits 2.2–2.8 % under their rate)', () => {
+    // Lateness as bench:limits measured it there (writes after their slot: 80 % within the 5-ms
+    // tolerance, 14 % 5–25 ms, 2 % 25–50, 1.5 % 50–100, 1 % 100–200), a fixed pseudo-random draw.
+    // Moving every later slot by each lateness, as before, cost 4.1 % at 16/s, 6.6 % at 30/s and
+    // 13.9 % at 100/s in this same simulation.
+    for (const rate of [3, 16, 30, 75, 100]) {
+      let seed = 11;
+      const late = () => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        const u = seed / 2 ** 31;
+        if (u < 0.8) return u * 6.25;
+        if (u < 0.94) return 5 + ((u - 0.8) / 0.14) * 20;
+        if (u < 0.96) return 25 + ((u - 0.94) / 0.02) * 25;
+        if (u < 0.975) return 50 + ((u - 0.96) / 0.015) * 50;
+        return u < 0.985 ? 100 + ((u - 0.975) / 0.01) * 100 : 2;
+      };
+      const spec = rateSpec('k', 'campaign', rate);
+      const ontime = steadyDemand(spec, 60, () => 0);
+      const achieved = steadyDemand(spec, 60, late);
+      expect(achieved / ontime, `rate ${rate}`).toBeGreaterThanOrEqual(0.99);
+    }
+  });
+
+  it('reduces a turn of late writes to the latest floor per position, the same as applying each (what Redis is sent)', () => {
     fc.assert(
       fc.property(
         fc.array(
           fc.record({
             key: fc.constantFrom('a', 'b', 'c'),
-            spacing: fc.constantFrom(10.15, 33.83, 1015),
-            firstPos: fc.integer({ min: 0, max: 100_000 }),
+            firstPos: fc.integer({ min: 100_000, max: 100_040 }),
             index: fc.integer({ min: 0, max: 20 }),
-            firstRef: fc.integer({ min: 1_700_000_000_000, max: 1_700_000_100_000 }),
+            ref: fc.integer({ min: 1_700_000_000_000, max: 1_700_000_001_000 }),
             lateMs: fc.double({ min: 0, max: 200, noNaN: true }),
           }),
           { maxLength: 30 },
         ),
-        fc.integer({ min: 100_000, max: 200_000 }),
+        fc.integer({ min: 100_000, max: 100_060 }),
         (ws, seq) => {
-          const spacingOf = new Map<string, number>();
-          const writes = ws.map((w) => {
-            const spacing = spacingOf.get(w.key) ?? w.spacing;
-            spacingOf.set(w.key, spacing);
-            return {
-              marks: {
-                keys: [w.key],
-                spacings: [spacing],
-                firstPos: [w.firstPos],
-                firstRef: w.firstRef,
-                stepMs: spacing,
-              },
-              index: w.index,
-              lateMs: w.lateMs,
-            };
-          });
-          const floors = lateFloors(writes);
-          for (const key of spacingOf.keys()) {
-            let one = 0;
-            for (const w of writes.filter((x) => x.marks.keys[0] === key)) {
-              const at = w.marks.firstRef + w.index * w.marks.stepMs + w.lateMs;
-              one = lateFloor(one, seq, w.marks.firstPos[0]! + w.index, w.marks.spacings[0]!, at);
-            }
-            const f = floors.get(key)!;
-            expect(Math.max(0, f.base + seq * f.spacing)).toBeCloseTo(one, 3);
+          const spec = {
+            a: rateSpec('a', 'number', 100),
+            b: rateSpec('b', 'number', 30),
+            c: rateSpec('c', 'number', 1),
+          };
+          const writes: LateWrite[] = ws.map((w) => ({
+            marks: {
+              keys: [w.key],
+              spacings: [spec[w.key].spacingMs],
+              allowances: [spec[w.key].allowance],
+              firstPos: [w.firstPos],
+              refs: Array.from({ length: 21 }, (_, i) => w.ref + i * spec[w.key].spacingMs),
+            },
+            index: w.index,
+            lateMs: w.lateMs,
+          }));
+          const start: SlotState = { next: 1_700_000_000_000, seq, floors: [] };
+          for (const [key, f] of lateFloors(writes)) {
+            let one = start;
+            for (const w of writes.filter((x) => x.marks.keys[0] === key))
+              one = withFloors(one, lateFloors([w]).get(key)!.floors, f.spacing);
+            expect(withFloors(start, f.floors, f.spacing)).toEqual(one);
           }
         },
       ),
@@ -229,48 +299,30 @@ describe('late writes (regression: bench:limits saw 8 campaigns over their allow
         (nr, cr, senders, steps, lates) => {
           const campaign = rateSpec('c', 'campaign', cr);
           const numbers = Array.from({ length: senders }, (_, i) => rateSpec(`n${i}`, 'number', nr));
-          const state = new Map<string, { next: number; seq: number }>();
+          const book = slotBook();
           const writes = new Map<string, number[]>();
-          let pending: Array<{ at: number; key: string; pos: number; spacing: number }> = [];
+          let pending: Array<{ at: number; write: LateWrite }> = [];
           let li = 0;
           let now = 1_000_000;
           for (const s of steps) {
             now += s.dt;
             // Reports of writes made by now have reached the limiter (they take a round trip
             // after the write; the slot a second later is given at most a horizon ahead).
-            pending.sort((a, b) => a.at - b.at);
-            for (const r of pending.filter((x) => x.at + LATE_TOLERANCE_MS <= now)) {
-              const st = state.get(r.key)!;
-              st.next = lateFloor(st.next, st.seq, r.pos, r.spacing, r.at);
-            }
-            pending = pending.filter((x) => x.at + LATE_TOLERANCE_MS > now);
+            book.report(pending.filter((x) => x.at <= now).map((x) => x.write));
+            pending = pending.filter((x) => x.at > now);
             const limits = [numbers[s.sender % senders]!, campaign];
-            const st = limits.map((l) => state.get(l.key) ?? { next: 0, seq: 0 });
-            const r = reserveSlots(
-              st.map((x) => x.next),
-              limits.map((l) => l.spacingMs),
-              now,
-              s.want,
-              { leadMs: 50, horizonMs: 250 },
-              st.map((x) => x.seq),
-            );
-            if (r.granted === 0) continue;
-            for (const [i, l] of limits.entries()) state.set(l.key, { next: r.next[i]!, seq: r.seqs[i]! });
+            const r = book.reserve(limits, s.want, now, { leadMs: 50, horizonMs: 500 });
             const lastMoment = Math.min(...limits.map((l) => l.lateMs));
             for (let j = 0; j < r.granted; j++) {
               const late = lates[li++ % lates.length]!;
               if (late > lastMoment) continue; // withdrawn: its slot goes unused
-              const w = r.first + j * r.step + late;
-              for (const [i, l] of limits.entries()) {
-                writes.set(l.key, [...(writes.get(l.key) ?? []), w]);
-                if (late > LATE_TOLERANCE_MS)
-                  pending.push({
-                    at: w - LATE_TOLERANCE_MS,
-                    key: l.key,
-                    pos: st[i]!.seq + j,
-                    spacing: l.spacingMs,
-                  });
-              }
+              const w = r.times[j]! + late;
+              for (const l of limits) writes.set(l.key, [...(writes.get(l.key) ?? []), w]);
+              if (late > LATE_TOLERANCE_MS)
+                pending.push({
+                  at: w,
+                  write: { marks: r.marks, index: j, lateMs: late - LATE_TOLERANCE_MS },
+                });
             }
           }
           for (const [key, ws] of writes) {
@@ -286,7 +338,7 @@ describe('late writes (regression: bench:limits saw 8 campaigns over their allow
     );
   });
 
-  it('moves a limit in memory as the arithmetic does, and only the limits of that slot', async () => {
+  it('floors a limit in memory as the arithmetic does, and only the limits of that slot', async () => {
     let clock = 1_000_000;
     const l = limiter(undefined, prefix(), () => clock);
     const n = rateSpec('n:+1', 'number', 30);
@@ -294,13 +346,14 @@ describe('late writes (regression: bench:limits saw 8 campaigns over their allow
     const r = await l.reserve([n], 10, { leadMs: 0, horizonMs: 250 });
     const o = await l.reserve([other], 10, { leadMs: 0, horizonMs: 250 });
     expect(r.granted).toBe(8);
-    // The first slot written 40 ms late: the 9th slot (next free) is 8 spacings after the write.
+    // The first slot written 40 ms late: the 31st slot comes 30 spacings after the write.
     await l.wroteLate([{ marks: r.marks, index: 0, lateMs: 40 }]);
     clock += 250;
-    const a = await l.reserve([n], 1, { leadMs: 0, horizonMs: 250 });
-    expect(a.firstAt).toBeCloseTo(1_000_000 + 40 + 8 * n.spacingMs, 2);
-    const b = await l.reserve([other], 1, { leadMs: 0, horizonMs: 250 });
-    expect(b.firstAt).toBeCloseTo(o.firstAt + o.granted * other.spacingMs, 2);
+    const a = await l.reserve([n], 30, { leadMs: 0, horizonMs: 2_000 });
+    expect(a.times[21]).toBeCloseTo(1_000_000 + 29 * n.spacingMs, 2); // the 30th on the grid
+    expect(a.times[22]).toBeCloseTo(1_000_000 + 40 + 30 * n.spacingMs, 2);
+    const b = await l.reserve([other], 30, { leadMs: 0, horizonMs: 2_000 });
+    expect(b.times[22]).toBeCloseTo(o.times[0]! + 30 * other.spacingMs, 2);
   });
 });
 
@@ -350,10 +403,13 @@ describe('the slot rate limiter', () => {
       expect(r.granted).toBe(o.granted);
       expect(r.firstAt).toBeCloseTo(o.firstAt, 2);
       expect(r.stepMs).toBeCloseTo(o.stepMs, 2);
+      expect(r.nextAt).toBeCloseTo(o.nextAt, 2);
+      expect(r.times.length).toBe(o.times.length);
+      for (const [j, t] of r.times.entries()) expect(t).toBeCloseTo(o.times[j]!, 2);
       expect(r.marks.firstPos).toEqual(o.marks.firstPos);
-      // Some slots are written late: both move their limits the same way.
+      // Some slots are written late: both floor their limits the same way.
       if (r.granted > 0 && rnd(2) === 0) {
-        const late = { index: rnd(r.granted), lateMs: rnd(80) + 0.25 };
+        const late = { index: rnd(r.granted), lateMs: rnd(180) + 0.25 };
         await Promise.all([
           viaRedis.wroteLate([{ marks: r.marks, ...late }]),
           local.wroteLate([{ marks: o.marks, ...late }]),
@@ -374,9 +430,7 @@ describe('the slot rate limiter', () => {
         (i % 2 ? a : b).reserve([spec], 5, { leadMs: 0, horizonMs: 1_000 }),
       ),
     );
-    const slots = takes
-      .flatMap((t) => Array.from({ length: t.granted }, (_, j) => t.firstAt + j * t.stepMs))
-      .sort((x, y) => x - y);
+    const slots = takes.flatMap((t) => t.times).sort((x, y) => x - y);
     expect(slots.length).toBe(40);
     for (let i = 1; i < slots.length; i++)
       expect(slots[i]! - slots[i - 1]!).toBeGreaterThan(spec.spacingMs - 0.01);
@@ -472,6 +526,12 @@ describe('the slot rate limiter', () => {
         '5000100 1e300',
         '\u0000\u0000',
         'a'.repeat(100_000),
+        '5000100 3 2 5000200', // a floor on a slot already given
+        '5000100 3 4', // a position without its floor
+        '5000100 3 4 nan',
+        '5000100 3 4.5 5000200',
+        `5000100 3 4 ${clock + 86_400_000}`,
+        `5000100 3 ${Array.from({ length: 300 }, (_, i) => `${i + 4} 5000200`).join(' ')}`, // too many
       ];
       for (const [i, value] of hostile.entries()) {
         const spec = rateSpec(`n:+hostile${i}`, 'number', 4);
@@ -493,8 +553,9 @@ describe('the slot rate limiter', () => {
       ]);
       expect(await raw.get(`${p}slot:n:+bad`)).toBe('not a slot');
       clock += 100;
-      const after = await l.reserve([good], 1, { leadMs: 0, horizonMs: 400 });
-      expect(after.firstAt).toBeCloseTo(r.firstAt + 40 + good.spacingMs, 2);
+      // 4 a second: the 5th slot is floored at the write plus 4 spacings.
+      const after = await l.reserve([good], 4, { leadMs: 0, horizonMs: 2_000 });
+      expect(after.times[3]).toBeCloseTo(r.firstAt + 40 + 4 * good.spacingMs, 2);
       // Nor does a value the reservation script reads as fresh (a count of 1e300, a next slot a
       // day ahead) make the late-write script fail for the other limits of the same call.
       for (const [i, value] of hostile.entries()) {
@@ -507,8 +568,8 @@ describe('the slot rate limiter', () => {
           { marks: rr.marks, index: 0, lateMs: 40 },
         ]);
         expect(await raw.get(`${p}slot:${badKey}`), value.slice(0, 20)).toBe(value);
-        const next = await l.reserve([mine], 1, { leadMs: 0, horizonMs: 100_000 });
-        expect(next.firstAt, value.slice(0, 20)).toBeCloseTo(rr.firstAt + 40 + mine.spacingMs, 2);
+        const next = await l.reserve([mine], 4, { leadMs: 0, horizonMs: 100_000 });
+        expect(next.times[3], value.slice(0, 20)).toBeCloseTo(rr.firstAt + 40 + 4 * mine.spacingMs, 2);
         clock += 1;
       }
     } finally {
