@@ -7,11 +7,11 @@ import { MAX_FLOORS } from './slots.ts';
 /**
  * readSlot: a limit's value as its next grid slot, its count of slots, its floors (position →
  * time) and whether it is one these scripts wrote. A value they did not write (garbage, NaN, a
- * slot an hour or more ahead, a negative or huge count, a floor on a position already given,
- * more floors than MAX_FLOORS) reads as a fresh limit: taken as it is, it would stop the sender,
+ * slot an hour or more ahead, a negative or huge count, a floor on a position already given or
+ * more than MAX_FLOORS ahead, too many floors) reads as a fresh limit: taken as it is, it would stop the sender,
  * or fail the script for every limit of the call (other tenants' too). A lone number (an older
  * value) is a next slot with nothing else.
- * writeSlot: settleSlot, then SET with an expiry a second past its latest slot or floor.
+ * writeSlot: settleSlot, then SET with an expiry a second past its next slot or latest floor.
  */
 const SLOT_LUA = `
 local MAXF = ${MAX_FLOORS}
@@ -20,7 +20,7 @@ local function readSlot(v, now)
   local t = {}
   for w in string.gmatch(v, '%S+') do
     t[#t + 1] = w
-    if #t > 2 + 2 * MAXF then return 0, 0, {}, false end
+    if #t > 4 + 2 * MAXF then return 0, 0, {}, false end
   end
   local n = tonumber(t[1] or '')
   if #t == 1 and n and n == n and n <= now + 3600000 then return n, 0, {}, false end
@@ -33,7 +33,7 @@ local function readSlot(v, now)
   local fl = {}
   for j = 3, #t, 2 do
     local p, a = tonumber(t[j]), tonumber(t[j + 1])
-    if not p or not a or p ~= math.floor(p) or p < q or p > q + 1e7 or a ~= a or a < 0 or a > now + 3600000 then
+    if not p or not a or p ~= math.floor(p) or p < q or p > q + MAXF or a ~= a or a < 0 or a > now + 3600000 then
       return 0, 0, {}, false
     end
     fl[p] = a
@@ -42,25 +42,19 @@ local function readSlot(v, now)
 end
 
 local function writeSlot(key, n, q, fl, s, now)
+  for p, a in pairs(fl) do
+    if p - q > MAXF and a - (p - q) * s > n then n = a - (p - q) * s end
+  end
   local keep = {}
   for p, a in pairs(fl) do
-    if p >= q and a > n + (p - q) * s then keep[#keep + 1] = p end
+    if p >= q and p - q <= MAXF and a > n + (p - q) * s then keep[#keep + 1] = p end
   end
+  table.sort(keep)
   local top = n
-  local parts
-  if #keep > MAXF then
-    for _, p in ipairs(keep) do
-      if fl[p] > n then n = fl[p] end
-    end
-    top = n
-    parts = { string.format('%.3f %d', n, q) }
-  else
-    table.sort(keep)
-    parts = { string.format('%.3f %d', n, q) }
-    for _, p in ipairs(keep) do
-      parts[#parts + 1] = string.format('%d %.3f', p, fl[p])
-      if fl[p] > top then top = fl[p] end
-    end
+  local parts = { string.format('%.3f %d', n, q) }
+  for _, p in ipairs(keep) do
+    parts[#parts + 1] = string.format('%d %.3f', p, fl[p])
+    if fl[p] > top then top = fl[p] end
   end
   redis.call('SET', key, table.concat(parts, ' '), 'PX', math.ceil(top - now) + 1000)
 end

@@ -245,6 +245,21 @@ describe('late writes (regression: bench:limits saw 8 campaigns over their allow
     }
   });
 
+  it('moves the grid of a limit too fast to keep floors for, by the lateness only (regression: a limit of 1,000,000 a second kept floors a second ahead and stopped for a second at each collapse, bench with limits on 5,493 → 2,170 final-status/s)', () => {
+    const spec = rateSpec('big', 'number', 1_000_000);
+    const book = slotBook();
+    let now = 1_000_000;
+    for (let round = 0; round < 50; round++) {
+      const r = book.reserve([spec], 500, now, { leadMs: 0, horizonMs: 250 });
+      expect(r.granted).toBe(500);
+      // Every write so far was 40 ms late, and each is past by now: nothing holds the limit back.
+      expect(r.first).toBe(now);
+      book.report(r.times.map((_, index) => ({ marks: r.marks, index, lateMs: 40 })));
+      expect(book.states.get('big')!.floors).toEqual([]);
+      now += 50;
+    }
+  });
+
   it('reduces a turn of late writes to the latest floor per position, the same as applying each (what Redis is sent)', () => {
     fc.assert(
       fc.property(
@@ -384,6 +399,7 @@ describe('the slot rate limiter', () => {
       rateSpec('n:+7', 'number', 3),
       rateSpec('c:x', 'campaign', 16),
       rateSpec('n:+8', 'number', 100),
+      rateSpec('n:+9', 'number', 1_000_000), // floors too far ahead to keep: the grid moves
     ];
     let seed = 7;
     const rnd = (n: number) => {
@@ -393,7 +409,7 @@ describe('the slot rate limiter', () => {
     for (let i = 0; i < 200; i++) {
       clock += rnd(300) + 0.5;
       const limits =
-        i % 3 === 0 ? [specs[0]!, specs[1]!] : i % 3 === 1 ? [specs[2]!, specs[1]!] : [specs[2]!];
+        i % 3 === 0 ? [specs[0]!, specs[1]!] : i % 3 === 1 ? [specs[2]!, specs[1]!] : [specs[2]!, specs[3]!];
       const want = rnd(12);
       const window = { leadMs: rnd(2) * 50, horizonMs: 250 };
       const [r, o] = await Promise.all([
