@@ -300,7 +300,7 @@ try {
   );
   spacingErrs.sort((x, y) => x - y);
   console.log(
-    `limits under 100 in the window, rate from the mean spacing of their submits: ${spacingErrs.length} limits, error median ${fmt(spacingErrs[spacingErrs.length >> 1]! * 100, 2)} %, from ${fmt(spacingErrs[0]! * 100, 2)} to ${fmt(spacingErrs.at(-1)! * 100, 2)} %`,
+    `limits under 100 in the window, rate from the mean spacing of their submits: ${spacingErrs.length} limits, error median ${fmt(spacingErrs[spacingErrs.length >> 1]! * 100, 2)} %, from ${fmt(spacingErrs[0]! * 100, 2)} to ${fmt(spacingErrs.at(-1)! * 100, 2)} %, beyond ±2 %: ${spacingErrs.filter((x) => Math.abs(x) > 0.02).length}`,
   );
   slowGaps.sort((x, y) => x - y);
   const q = (p: number) =>
