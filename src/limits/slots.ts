@@ -120,9 +120,9 @@ export interface Reserved {
  * apart from the latest of the limits' next slots (or `now + leadMs`); a slot is held back to
  * its limits' floor at its position, and only it: the slots after it stay on the grid, so one
  * can come before the slot before it (each segment is its own submit, written at its own time;
- * holding the next ones back too cost the fast limits 2–3 % in a simulation of the slowest VM's
- * lateness, against under 1 %). Every slot held back
- * past the grid floors the slot `allowance` positions after it in each limit at itself plus
+ * holding the next ones back too cost 2.0–2.6 % of the rate at 75–100/s in a simulation of the
+ * slowest VM's lateness, against 0.6–0.9 %). Every slot held back past the grid floors the slot
+ * `allowance` positions after it in each limit at itself plus
  * `allowance × spacing`, as a late write does (see lateFloors): so any `allowance + 1` slots of a
  * limit span at least `allowance × spacing`, whatever is late, and lateness costs only the
  * positions it reaches, not every slot after it (bench:limits, the slowest VM: moving the whole
