@@ -2,6 +2,7 @@ import type { Logger } from '../logger.ts';
 import { backoffDelay } from '../smpp/backoff.ts';
 import { Batcher } from '../store/batcher.ts';
 import { classifyDbError } from '../store/db-errors.ts';
+import { nextClaimSize } from './claim-size.ts';
 import { dataCodingFor, encodeForProfile, profileKey, referenceOf, sameSplit } from './encode-profile.ts';
 import { type EventBus, type GatewayEvents, observedWrite } from './events.ts';
 import type { ClaimedSegment, DraftSegment, SegmentOutcome } from './model.ts';
@@ -15,6 +16,7 @@ import { SlotReports } from './slot-reports.ts';
 import type { Reason } from './vocabulary.ts';
 
 export interface DispatcherOptions {
+  /** The most segments a claim takes (fewer while deciding a full one takes long: nextClaimSize). */
   claimBatch: number;
   /** Segments submitted but not yet written back, across all carriers. */
   maxInFlight: number;
@@ -50,6 +52,8 @@ export class Dispatcher {
   private readonly reports: SlotReports;
   /** Paced segments waiting for their slot (one timer per millisecond, not per segment). */
   private readonly slots = new MsTimers();
+  /** The next claim's size (see nextClaimSize). */
+  private claimSize: number;
 
   constructor(
     private readonly store: DispatchStore,
@@ -61,6 +65,7 @@ export class Dispatcher {
     private readonly opts: DispatcherOptions,
   ) {
     this.reports = new SlotReports(bus);
+    this.claimSize = opts.claimBatch;
     this.writer = new Batcher(
       observedWrite(bus, 'outcomes', async (items: SegmentOutcome[]) => {
         await this.writeOutcomes(items);
@@ -113,7 +118,7 @@ export class Dispatcher {
         });
         continue;
       }
-      const limit = Math.min(room, this.opts.claimBatch);
+      const limit = Math.min(room, this.claimSize);
       if (this.store.unconfirmedClaims > 0) {
         try {
           const n = await this.store.releaseUnconfirmedClaims();
@@ -142,7 +147,16 @@ export class Dispatcher {
         await sleep(1_000);
         continue;
       }
+      const t1 = performance.now();
       if (segs.length > 0) await this.dispatch(segs);
+      // Timed from the claim's answer: a slow claim (a busy database) is not made faster by
+      // claiming less; slow decisions (a bulk load under rate limits) are.
+      this.claimSize = nextClaimSize(
+        this.claimSize,
+        this.opts.claimBatch,
+        segs.length,
+        performance.now() - t1,
+      );
       if (segs.length < limit) await sleep(this.opts.pollMs);
     }
   }
