@@ -167,3 +167,53 @@ describe('claims', () => {
     for (const e of events) expect(e.seconds).toBeGreaterThanOrEqual(0);
   });
 });
+
+describe('claim size', () => {
+  it('claims less while a full batch takes long to decide, and the full batch again once decisions are quick (regression: bench:limits, slow senders missed their slots behind 250-segment decisions of 200–400 ms)', async () => {
+    const asked: number[] = [];
+    let slow = true;
+    let n = 0;
+    const store = fakeStore([]);
+    store.claim = async (limit: number) => {
+      asked.push(limit);
+      return {
+        segments: Array.from({ length: limit }, () => ({ ...seg(`m${n++}`), to: '+14155550199' })),
+        rollup: emptyRollup(),
+      };
+    };
+    const d = new Dispatcher(
+      store,
+      new Router([fakeCarrier(new Map())], []),
+      new Pipeline<ClaimedSegment>([
+        {
+          name: 'slow',
+          // Each batch's context takes 200 ms to load while `slow`, 1 ms after.
+          load: () => new Promise<undefined>((r) => setTimeout(() => r(undefined), slow ? 200 : 1)),
+          decide: (): Decision => ({
+            kind: 'reject',
+            code: 'TEST',
+            message: 'test',
+            status: 'rejected',
+            reason: 'invalid_number',
+          }),
+        },
+      ]),
+      new DestinationBackoff(),
+      new LocalBus(),
+      createLogger({ level: 'silent' }),
+      {
+        claimBatch: 200,
+        maxInFlight: 10_000,
+        leaseMs: 30_000,
+        pollMs: 5,
+        retry: { initialMs: 100, maxMs: 1_000, multiplier: 2 },
+      },
+    );
+    running.push(d);
+    d.start();
+    await waitFor(() => asked.length >= 5, 5_000, 'five claims');
+    expect(asked.slice(0, 5)).toEqual([200, 100, 50, 25, 25]);
+    slow = false;
+    await waitFor(() => asked.at(-1) === 200, 5_000, 'the full batch again');
+  });
+});
