@@ -56,7 +56,11 @@ local function writeSlot(key, n, q, fl, s, now)
     parts[#parts + 1] = string.format('%d %.3f', p, fl[p])
     if fl[p] > top then top = fl[p] end
   end
-  redis.call('SET', key, table.concat(parts, ' '), 'PX', math.ceil(top - now) + 1000)
+  -- A report on a limit idle for a second would ask for an expiry of 0 or less: an error that
+  -- would fail the script for every limit of the call.
+  local px = math.ceil(top - now) + 1000
+  if px < 1 then px = 1 end
+  redis.call('SET', key, table.concat(parts, ' '), 'PX', px)
 end
 
 local function clock(arg)

@@ -593,6 +593,36 @@ describe('the slot rate limiter', () => {
     }
   });
 
+  it('floors the other limits of a call when one of them has been idle for over a second (regression: its expiry came out 0 or less, an error that failed the whole script)', async (ctx) => {
+    const missing = redisMissing();
+    if (missing) ctx.skip(missing);
+    const clock = 7_000_000;
+    const p = prefix();
+    const l = limiter(redisUrlOrUndefined(), p, () => clock);
+    const { Redis } = await import('ioredis');
+    const raw = new Redis(redisUrlOrUndefined()!);
+    try {
+      // Next slot 1.5 s ago, five slots given; a report of a write 1.4 s ago floors its 6th.
+      await raw.set(`${p}slot:n:+idle`, `${clock - 1_500} 5`);
+      const idle = {
+        keys: ['n:+idle'],
+        spacings: [100],
+        allowances: [1],
+        firstPos: [4],
+        refs: [clock - 1_400],
+      };
+      const good = rateSpec('n:+busy', 'number', 4);
+      const r = await l.reserve([good], 1, { leadMs: 0, horizonMs: 250 });
+      await l.wroteLate([
+        { marks: idle, index: 0, lateMs: 0 },
+        { marks: r.marks, index: 0, lateMs: 40 },
+      ]);
+      expect(await raw.get(`${p}slot:n:+busy`)).toMatch(/ 4 /); // its 5th slot floored
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   it('rejects reservations while Redis cannot be reached (the policy defers)', async () => {
     const l = new SlotRateLimiter('redis://127.0.0.1:1', prefix(), 300);
     open.push(l);
