@@ -213,6 +213,8 @@ try {
   const slowGaps: number[] = [];
   /** When in the window (ms) each gap of 1.5 spacings or more began. */
   const missedAt: number[] = [];
+  /** Per group of limits, its gaps of 1.5 spacings or more. */
+  const missedBy = new Map<string, number>();
   for (const g of groups) {
     const errs: number[] = [];
     let maxWin = 0;
@@ -239,7 +241,10 @@ try {
           for (let i = 1; i < ts.length; i++) {
             const gap = (ts[i]! - ts[i - 1]!) * g.rate - 1000;
             slowGaps.push(gap);
-            if (gap >= 500) missedAt.push(ts[i - 1]! - T0.getTime());
+            if (gap >= 500) {
+              missedAt.push(ts[i - 1]! - T0.getTime());
+              missedBy.set(g.name, (missedBy.get(g.name) ?? 0) + 1);
+            }
           }
         }
       }
@@ -308,7 +313,7 @@ try {
   const excess = slowGaps.reduce((s2, x) => s2 + Math.max(0, x), 0);
   const missed = slowGaps.filter((x) => x >= 500).reduce((s2, x) => s2 + x, 0);
   console.log(
-    `  their gaps less the spacing (% of the spacing): p50 ${q(0.5)}, p90 ${q(0.9)}, p99 ${q(0.99)}, max ${q(1)}; gaps of 1.5 spacings or more: ${slowGaps.filter((x) => x >= 500).length} of ${slowGaps.length}, ${excess > 0 ? fmt((missed / excess) * 100, 0) : 0} % of the excess; they began in the window's 10-s spans: ${Array.from({ length: Math.ceil(SECONDS / 10) }, (_, i) => missedAt.filter((t) => t >= i * 10_000 && t < (i + 1) * 10_000).length).join(' ')}`,
+    `  their gaps less the spacing (% of the spacing): p50 ${q(0.5)}, p90 ${q(0.9)}, p99 ${q(0.99)}, max ${q(1)}; gaps of 1.5 spacings or more: ${slowGaps.filter((x) => x >= 500).length} of ${slowGaps.length}, ${excess > 0 ? fmt((missed / excess) * 100, 0) : 0} % of the excess; they began in the window's 10-s spans: ${Array.from({ length: Math.ceil(SECONDS / 10) }, (_, i) => missedAt.filter((t) => t >= i * 10_000 && t < (i + 1) * 10_000).length).join(' ')}; by limit: ${[...missedBy].map(([name, n]) => `${name.split(':')[0]} ${n}`).join(', ') || 'none'}`,
   );
   console.log(
     `1-s windows over the allowance (rounded-up rate): ${over} limits; over the allowance by more than one: ${overLoose}; over the allowance in spans under ${JITTER_SPAN} ms: ${overJitter}`,
