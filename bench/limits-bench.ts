@@ -364,7 +364,7 @@ const prof = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
 if (prof) {
   const { hit, busy } = profileShare(
     path.join(profDir, prof),
-    /^(decideGroup|spread|reserve|reserveLocal|reserveSlots|dropStale|rateLimitPolicy)$/,
+    /^(decideGroup|spread|reserve|reserveLocal|reserveSlots|settleSlot|withFloors|lateFloors|lateWritesOf|wroteLate|flushLate|dropStale|rateLimitPolicy)$/,
   );
   console.log(
     `limiter CPU share of instance A (whole run, profiled): ${fmt((hit / Math.max(1, busy)) * 100, 1)} % of its busy samples (${hit} of ${busy})`,
