@@ -3,9 +3,10 @@ import { backoffDelay } from '../smpp/backoff.ts';
 import { Batcher } from '../store/batcher.ts';
 import { classifyDbError } from '../store/db-errors.ts';
 import { nextClaimSize } from './claim-size.ts';
-import { dataCodingFor, encodeForProfile, profileKey, referenceOf, sameSplit } from './encode-profile.ts';
+import { dataCodingFor, profileKey, sameSplit } from './encode-profile.ts';
 import { type EventBus, type GatewayEvents, observedWrite } from './events.ts';
-import type { ClaimedSegment, DraftSegment, SegmentOutcome } from './model.ts';
+import { type Encoded, type FailoverItem, type FailoverStep, failoverSteps } from './failover-encode.ts';
+import type { ClaimedSegment, SegmentOutcome } from './model.ts';
 import { MsTimers } from './ms-timers.ts';
 import { outcomeFor, submitFieldsFor } from './outcome.ts';
 import type { Pipeline, SlotTicket, Verdict } from './pipeline.ts';
@@ -26,7 +27,6 @@ export interface DispatcherOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-type Encoded = Pick<DraftSegment, 'payload' | 'dataCoding' | 'esmClass' | 'usePayloadTlv'>;
 /** A paced send slot from the policies: write at `at`, never after `by` (epoch ms). */
 type Slot = { at?: number | undefined; by?: number | undefined; ticket?: SlotTicket | undefined } | undefined;
 
@@ -172,7 +172,7 @@ export class Dispatcher {
       for (const seg of segs) this.done(seg, this.defer(seg, Date.now() + 1_000, 'temporary_error'));
       return;
     }
-    const reencode: Array<{ seg: ClaimedSegment; carrier: CarrierLink; slot: Slot }> = [];
+    const reencode: Array<FailoverItem<Slot>> = [];
     segs.forEach((seg, i) => {
       const d = verdicts[i]!.decision;
       if (d.kind === 'reject') {
@@ -203,18 +203,11 @@ export class Dispatcher {
     if (reencode.length > 0) await this.reencode(reencode);
   }
 
-  /**
-   * Failover to a carrier that cuts text differently. A single-row message is re-encoded in memory;
-   * a multi-row one is re-split in the database while none of its parts was submitted (its new
-   * rows are claimed again at once); once a part is out, the rest keeps the split it began with
-   * (UDH parts are valid on any SMPP carrier) with the carrier's GSM data_coding.
-   */
-  private async reencode(
-    items: Array<{ seg: ClaimedSegment; carrier: CarrierLink; slot: Slot }>,
-  ): Promise<void> {
-    let bodies: Map<string, string>;
+  /** Failover to a carrier that cuts text differently (see failoverSteps). */
+  private async reencode(items: Array<FailoverItem<Slot>>): Promise<void> {
+    let steps: Array<FailoverStep<Slot>>;
     try {
-      bodies = await this.store.bodies([...new Set(items.map((x) => x.seg.messageId))]);
+      steps = await failoverSteps(items, this.store);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 're-encoding failed; segments deferred');
       for (const { seg, slot } of items) {
@@ -223,37 +216,12 @@ export class Dispatcher {
       }
       return;
     }
-    const resplit = new Map<string, boolean>();
-    for (const { seg, carrier, slot } of items) {
-      const body = bodies.get(seg.messageId);
-      const fallback = { ...seg, dataCoding: dataCodingFor(seg.dataCoding, carrier.profile) };
-      if (body === undefined) {
-        this.submit(seg, carrier, fallback, slot);
-        continue;
-      }
-      const ref = referenceOf(seg.payload, seg.esmClass) ?? Number.parseInt(seg.messageId.slice(-4), 16);
-      const enc = encodeForProfile(body, carrier.profile, ref);
-      if (seg.parts === 1 && enc.segments.length === 1) {
-        this.submit(seg, carrier, enc.segments[0]!, slot);
-        continue;
-      }
-      let replaced = resplit.get(seg.messageId);
-      if (replaced === undefined) {
-        replaced = await this.store
-          .resplit(seg.messageId, {
-            segments: enc.segments,
-            segmentCount: enc.segmentCount,
-            encoding: enc.encoding,
-            profile: enc.profile,
-          })
-          .catch(() => false);
-        resplit.set(seg.messageId, replaced);
-      }
-      if (replaced) {
-        this.reports.unusedSlot(slot?.ticket);
+    for (const x of steps)
+      if (x.kind === 'submit') this.submit(x.seg, x.carrier, x.encoded, x.slot);
+      else {
+        this.reports.unusedSlot(x.slot?.ticket);
         this.release();
-      } else this.submit(seg, carrier, fallback, slot);
-    }
+      }
   }
 
   private defer(seg: ClaimedSegment, until: number, reason: Reason): SegmentOutcome {
