@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
-import { Dispatcher } from '../../src/messaging/dispatcher.ts';
+import { Dispatcher, type DispatcherOptions } from '../../src/messaging/dispatcher.ts';
 import { DEFAULT_PROFILE } from '../../src/messaging/encode-profile.ts';
 import { type GatewayEvents, LocalBus } from '../../src/messaging/events.ts';
 import { type ClaimedSegment, emptyRollup, type SegmentOutcome } from '../../src/messaging/model.ts';
-import { type Decision, Pipeline } from '../../src/messaging/pipeline.ts';
+import { type Decision, Pipeline, type Policy } from '../../src/messaging/pipeline.ts';
 import { DestinationBackoff } from '../../src/messaging/policies.ts';
 import type { CarrierLink, DispatchStore } from '../../src/messaging/ports.ts';
 import { Router } from '../../src/messaging/router.ts';
@@ -71,6 +71,28 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((d) => d.stop(1_000)));
 });
 
+/** A started dispatcher over `store` and one carrier, deciding with `policy` (stopped after each test). */
+function startDispatcher(
+  store: DispatchStore,
+  carrier: CarrierLink,
+  policy: Policy<ClaimedSegment, undefined>,
+  bus: LocalBus,
+  opts: Pick<DispatcherOptions, 'claimBatch' | 'maxInFlight' | 'pollMs'>,
+): Dispatcher {
+  const d = new Dispatcher(
+    store,
+    new Router([carrier], []),
+    new Pipeline<ClaimedSegment>([policy]),
+    new DestinationBackoff(),
+    bus,
+    createLogger({ level: 'silent' }),
+    { ...opts, leaseMs: 30_000, retry: { initialMs: 100, maxMs: 1_000, multiplier: 2 } },
+  );
+  running.push(d);
+  d.start();
+  return d;
+}
+
 function dispatch(
   segs: ClaimedSegment[],
   decide: (s: ClaimedSegment) => Decision,
@@ -83,23 +105,11 @@ function dispatch(
   bus.subscribe('slot.unused', (e) => unused.push(...e));
   const written = new Map<string, number>();
   const carrier = fakeCarrier(written);
-  const d = new Dispatcher(
-    store,
-    new Router([carrier], []),
-    new Pipeline<ClaimedSegment>([{ name: 'slots', decide }]),
-    new DestinationBackoff(),
-    bus,
-    createLogger({ level: 'silent' }),
-    {
-      claimBatch: 10,
-      maxInFlight: 10,
-      leaseMs: 30_000,
-      pollMs: 20,
-      retry: { initialMs: 100, maxMs: 1_000, multiplier: 2 },
-    },
-  );
-  running.push(d);
-  d.start();
+  startDispatcher(store, carrier, { name: 'slots', decide }, bus, {
+    claimBatch: 10,
+    maxInFlight: 10,
+    pollMs: 20,
+  });
   return { store, late, unused, written };
 }
 
@@ -181,36 +191,24 @@ describe('claim size', () => {
         rollup: emptyRollup(),
       };
     };
-    const d = new Dispatcher(
+    startDispatcher(
       store,
-      new Router([fakeCarrier(new Map())], []),
-      new Pipeline<ClaimedSegment>([
-        {
-          name: 'slow',
-          // Each batch's context takes 200 ms to load while `slow`, 1 ms after.
-          load: () => new Promise<undefined>((r) => setTimeout(() => r(undefined), slow ? 200 : 1)),
-          decide: (): Decision => ({
-            kind: 'reject',
-            code: 'TEST',
-            message: 'test',
-            status: 'rejected',
-            reason: 'invalid_number',
-          }),
-        },
-      ]),
-      new DestinationBackoff(),
-      new LocalBus(),
-      createLogger({ level: 'silent' }),
+      fakeCarrier(new Map()),
       {
-        claimBatch: 200,
-        maxInFlight: 10_000,
-        leaseMs: 30_000,
-        pollMs: 5,
-        retry: { initialMs: 100, maxMs: 1_000, multiplier: 2 },
+        name: 'slow',
+        // Each batch's context takes 200 ms to load while `slow`, 1 ms after.
+        load: () => new Promise<undefined>((r) => setTimeout(() => r(undefined), slow ? 200 : 1)),
+        decide: (): Decision => ({
+          kind: 'reject',
+          code: 'TEST',
+          message: 'test',
+          status: 'rejected',
+          reason: 'invalid_number',
+        }),
       },
+      new LocalBus(),
+      { claimBatch: 200, maxInFlight: 10_000, pollMs: 5 },
     );
-    running.push(d);
-    d.start();
     await waitFor(() => asked.length >= 5, 5_000, 'five claims');
     expect(asked.slice(0, 5)).toEqual([200, 100, 50, 25, 25]);
     slow = false;
