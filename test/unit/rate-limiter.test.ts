@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   LATE_TOLERANCE_MS,
@@ -24,9 +25,18 @@ import { waitFor } from '../helpers/smpp.ts';
 import { TcpProxy, viaProxy } from '../helpers/tcp-proxy.ts';
 
 const open: SlotRateLimiter[] = [];
+const raws: Redis[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((l) => l.close()));
+  for (const r of raws.splice(0)) r.disconnect();
 });
+/** A plain connection to the test Redis, for writing and reading the limiter's keys directly. */
+const rawRedis = async () => {
+  const { Redis: Client } = await import('ioredis');
+  const r = new Client(redisUrlOrUndefined()!);
+  raws.push(r);
+  return r;
+};
 const limiter = (url: string | undefined, prefix: string, clock?: () => number) => {
   const l = new SlotRateLimiter(url, prefix, 1_000, clock);
   open.push(l);
@@ -528,68 +538,63 @@ describe('the slot rate limiter', () => {
     let clock = 5_000_000;
     const p = prefix();
     const l = limiter(redisUrlOrUndefined(), p, () => clock);
-    const { Redis } = await import('ioredis');
-    const raw = new Redis(redisUrlOrUndefined()!);
-    try {
-      const hostile = [
-        'garbage',
-        'x y',
-        '1 y',
-        'nan nan',
-        '1e999 3',
-        `${clock + 86_400_000} 7`, // a next slot a day ahead
-        '5000100 -4',
-        '5000100 1e300',
-        '\u0000\u0000',
-        'a'.repeat(100_000),
-        '5000100 3 2 5000200', // a floor on a slot already given
-        '5000100 3 4', // a position without its floor
-        '5000100 3 4 nan',
-        '5000100 3 4.5 5000200',
-        `5000100 3 4 ${clock + 86_400_000}`,
-        `5000100 3 ${Array.from({ length: 300 }, (_, i) => `${i + 4} 5000200`).join(' ')}`, // too many
-      ];
-      for (const [i, value] of hostile.entries()) {
-        const spec = rateSpec(`n:+hostile${i}`, 'number', 4);
-        await raw.set(`${p}slot:${spec.key}`, value);
-        const r = await l.reserve([spec], 3, { leadMs: 0, horizonMs: 250 });
-        expect(r.granted, value.slice(0, 20)).toBe(1);
-        expect(r.firstAt).toBe(clock);
-        expect(r.marks.firstPos).toEqual([0]);
-        clock += 1;
-      }
-      // The late-write script skips a value it cannot read (and moves the rest as it should).
-      const good = rateSpec('n:+good', 'number', 4);
-      const r = await l.reserve([good], 1, { leadMs: 0, horizonMs: 250 });
-      await raw.set(`${p}slot:n:+bad`, 'not a slot');
-      const bad = { ...r.marks, keys: ['n:+bad'] };
+    const raw = await rawRedis();
+    const hostile = [
+      'garbage',
+      'x y',
+      '1 y',
+      'nan nan',
+      '1e999 3',
+      `${clock + 86_400_000} 7`, // a next slot a day ahead
+      '5000100 -4',
+      '5000100 1e300',
+      '\u0000\u0000',
+      'a'.repeat(100_000),
+      '5000100 3 2 5000200', // a floor on a slot already given
+      '5000100 3 4', // a position without its floor
+      '5000100 3 4 nan',
+      '5000100 3 4.5 5000200',
+      `5000100 3 4 ${clock + 86_400_000}`,
+      `5000100 3 ${Array.from({ length: 300 }, (_, i) => `${i + 4} 5000200`).join(' ')}`, // too many
+    ];
+    for (const [i, value] of hostile.entries()) {
+      const spec = rateSpec(`n:+hostile${i}`, 'number', 4);
+      await raw.set(`${p}slot:${spec.key}`, value);
+      const r = await l.reserve([spec], 3, { leadMs: 0, horizonMs: 250 });
+      expect(r.granted, value.slice(0, 20)).toBe(1);
+      expect(r.firstAt).toBe(clock);
+      expect(r.marks.firstPos).toEqual([0]);
+      clock += 1;
+    }
+    // The late-write script skips a value it cannot read (and moves the rest as it should).
+    const good = rateSpec('n:+good', 'number', 4);
+    const r = await l.reserve([good], 1, { leadMs: 0, horizonMs: 250 });
+    await raw.set(`${p}slot:n:+bad`, 'not a slot');
+    const bad = { ...r.marks, keys: ['n:+bad'] };
+    await l.wroteLate([
+      { marks: bad, index: 0, lateMs: 40 },
+      { marks: r.marks, index: 0, lateMs: 40 },
+    ]);
+    expect(await raw.get(`${p}slot:n:+bad`)).toBe('not a slot');
+    clock += 100;
+    // 4 a second: the 5th slot is floored at the write plus 4 spacings.
+    const after = await l.reserve([good], 4, { leadMs: 0, horizonMs: 2_000 });
+    expect(after.times[3]).toBeCloseTo(r.firstAt + 40 + 4 * good.spacingMs, 2);
+    // Nor does a value the reservation script reads as fresh (a count of 1e300, a next slot a
+    // day ahead) make the late-write script fail for the other limits of the same call.
+    for (const [i, value] of hostile.entries()) {
+      const mine = rateSpec(`n:+good${i}`, 'number', 4);
+      const rr = await l.reserve([mine], 1, { leadMs: 0, horizonMs: 250 });
+      const badKey = `n:+late-hostile${i}`;
+      await raw.set(`${p}slot:${badKey}`, value);
       await l.wroteLate([
-        { marks: bad, index: 0, lateMs: 40 },
-        { marks: r.marks, index: 0, lateMs: 40 },
+        { marks: { ...rr.marks, keys: [badKey] }, index: 0, lateMs: 40 },
+        { marks: rr.marks, index: 0, lateMs: 40 },
       ]);
-      expect(await raw.get(`${p}slot:n:+bad`)).toBe('not a slot');
-      clock += 100;
-      // 4 a second: the 5th slot is floored at the write plus 4 spacings.
-      const after = await l.reserve([good], 4, { leadMs: 0, horizonMs: 2_000 });
-      expect(after.times[3]).toBeCloseTo(r.firstAt + 40 + 4 * good.spacingMs, 2);
-      // Nor does a value the reservation script reads as fresh (a count of 1e300, a next slot a
-      // day ahead) make the late-write script fail for the other limits of the same call.
-      for (const [i, value] of hostile.entries()) {
-        const mine = rateSpec(`n:+good${i}`, 'number', 4);
-        const rr = await l.reserve([mine], 1, { leadMs: 0, horizonMs: 250 });
-        const badKey = `n:+late-hostile${i}`;
-        await raw.set(`${p}slot:${badKey}`, value);
-        await l.wroteLate([
-          { marks: { ...rr.marks, keys: [badKey] }, index: 0, lateMs: 40 },
-          { marks: rr.marks, index: 0, lateMs: 40 },
-        ]);
-        expect(await raw.get(`${p}slot:${badKey}`), value.slice(0, 20)).toBe(value);
-        const next = await l.reserve([mine], 4, { leadMs: 0, horizonMs: 100_000 });
-        expect(next.times[3], value.slice(0, 20)).toBeCloseTo(rr.firstAt + 40 + 4 * mine.spacingMs, 2);
-        clock += 1;
-      }
-    } finally {
-      raw.disconnect();
+      expect(await raw.get(`${p}slot:${badKey}`), value.slice(0, 20)).toBe(value);
+      const next = await l.reserve([mine], 4, { leadMs: 0, horizonMs: 100_000 });
+      expect(next.times[3], value.slice(0, 20)).toBeCloseTo(rr.firstAt + 40 + 4 * mine.spacingMs, 2);
+      clock += 1;
     }
   });
 
@@ -599,28 +604,23 @@ describe('the slot rate limiter', () => {
     const clock = 7_000_000;
     const p = prefix();
     const l = limiter(redisUrlOrUndefined(), p, () => clock);
-    const { Redis } = await import('ioredis');
-    const raw = new Redis(redisUrlOrUndefined()!);
-    try {
-      // Next slot 1.5 s ago, five slots given; a report of a write 1.4 s ago floors its 6th.
-      await raw.set(`${p}slot:n:+idle`, `${clock - 1_500} 5`);
-      const idle = {
-        keys: ['n:+idle'],
-        spacings: [100],
-        allowances: [1],
-        firstPos: [4],
-        refs: [clock - 1_400],
-      };
-      const good = rateSpec('n:+busy', 'number', 4);
-      const r = await l.reserve([good], 1, { leadMs: 0, horizonMs: 250 });
-      await l.wroteLate([
-        { marks: idle, index: 0, lateMs: 0 },
-        { marks: r.marks, index: 0, lateMs: 40 },
-      ]);
-      expect(await raw.get(`${p}slot:n:+busy`)).toMatch(/ 4 /); // its 5th slot floored
-    } finally {
-      raw.disconnect();
-    }
+    const raw = await rawRedis();
+    // Next slot 1.5 s ago, five slots given; a report of a write 1.4 s ago floors its 6th.
+    await raw.set(`${p}slot:n:+idle`, `${clock - 1_500} 5`);
+    const idle = {
+      keys: ['n:+idle'],
+      spacings: [100],
+      allowances: [1],
+      firstPos: [4],
+      refs: [clock - 1_400],
+    };
+    const good = rateSpec('n:+busy', 'number', 4);
+    const r = await l.reserve([good], 1, { leadMs: 0, horizonMs: 250 });
+    await l.wroteLate([
+      { marks: idle, index: 0, lateMs: 0 },
+      { marks: r.marks, index: 0, lateMs: 40 },
+    ]);
+    expect(await raw.get(`${p}slot:n:+busy`)).toMatch(/ 4 /); // its 5th slot floored
   });
 
   it('rejects reservations while Redis cannot be reached (the policy defers)', async () => {
