@@ -161,8 +161,9 @@ export function lateWritesOf(events: readonly GatewayEvents['slot.written'][]): 
  * (bench:limits `--scale 0.4`, slow limits' missed slots with held segments claimed first:
  * median 110 a run at 250 ms (90-202, 9 runs), 63 at 500 ms (8-145, 12 runs; wide scatter; the
  * runs of each side span other variants tried the same evening, none of which changed it clearly).
+ * It is RETURN_BEFORE_MS plus FLOOR_SLACK_MS: see there why a held segment needs the slack.
  */
-export const HORIZON_MS = 500;
+export const HORIZON_MS = 600;
 
 /**
  * The first slot of a limit not in use is this far ahead: the rest of the batch is decided and
@@ -174,15 +175,25 @@ export const HORIZON_MS = 500;
 export const LEAD_MS = 50;
 
 /**
- * Held segments are asked back this long before their slot: just inside the horizon, not midway
- * to the lead. A claim never takes a segment before it is due (its due time is the database's
- * clock plus the delay, compared with the same clock), so a return never comes before the
- * horizon; one that comes after slot − lead loses that time, and the claim loop under load brings
- * segments back tens of ms late. bench:limits `--scale 0.4`, four runs: limits with ≥ 100 in the
- * window 1.28, 1.33, 3.56 (a run with every class low), 1.50 % under their rate, against 1.56–2.08
- * % (five runs) midway; slow limits still −0.5 to −2.8 % by their mean spacing.
+ * Held segments are asked back this long before their slot. A claim never takes a segment before
+ * it is due (its due time is the database's clock plus the delay, compared with the same clock),
+ * and one that comes after slot − lead loses that time; the claim loop under load brings segments
+ * back tens of ms late, so earlier is better: bench:limits `--scale 0.4`, four runs: limits with
+ * ≥ 100 in the window 1.28, 1.33, 3.56 (a run with every class low), 1.50 % under their rate at
+ * 470 ms, against 1.56–2.08 % (five runs) at 275 ms.
  */
-export const RETURN_BEFORE_MS = HORIZON_MS - 30;
+export const RETURN_BEFORE_MS = 470;
+
+/**
+ * How far past its planned time a held segment's slot may have moved and still be granted when
+ * the segment comes back. A late write floors the slot a second after it by its lateness (up to
+ * MAX_LATE_MS); a slow limit's next slot is that one. With the horizon only 30 ms past the
+ * return, a floor of more than 30 ms put the returning segment's slot beyond the horizon: it was
+ * held again, at the back of the sender's queue, and nobody took the slot (bench:limits `--scale
+ * 0.4`: 15–17 slow limits a run with a gap of two spacings, the returned segment 528 ms before
+ * its floored slot). 99.5 % of paced writes leave within 100 ms of their slot on the slowest VM.
+ */
+export const FLOOR_SLACK_MS = HORIZON_MS - RETURN_BEFORE_MS;
 
 /**
  * Builds the policy. It loads late (after the policies before it decided), so a segment that
@@ -296,11 +307,21 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
     // The queue after the reset is kept apart from the number's queue today: a slot given back
     // later today must not send the number's next held segments to after midnight. (The
     // midnight only when needed: computed for every group it was 10 % of the gateway's CPU.)
+    const step = r.stepMs || pace.spacingMs;
+    const waiting = segs.slice(granted);
+    // A held segment back for its slot that finds it moved by late writes before it (less than
+    // half a spacing on: a slot another segment took would be a whole spacing on) waits for it
+    // exactly, ahead of the rest; the back of the queue would leave the slot to nobody.
+    const back = dailyHit ? -1 : waiting.findIndex((x) => x.heldForSlot === true);
+    const slotMoved = back >= 0 && r.nextAt - (t + RETURN_BEFORE_MS) < pace.spacingMs / 2;
+    if (slotMoved) waiting.unshift(...waiting.splice(back, 1));
     const times = dailyHit
       ? spreadAfterReset(numberSpec, held, nextPacificMidnight(new Date(t)).getTime())
-      : spread(pace, r.stepMs || pace.spacingMs, held, r.nextAt);
+      : slotMoved
+        ? [r.nextAt, ...spread(pace, step, held - 1, r.nextAt + step)]
+        : spread(pace, step, held, r.nextAt);
     for (let j = 0; j < held; j++) {
-      const seg = segs[granted + j]!;
+      const seg = waiting[j]!;
       out.set(seg, {
         kind: 'defer',
         // Back just inside the horizon before its slot: a return that misses its slot loses that

@@ -91,6 +91,11 @@ export interface ClaimedSegment {
   expiresAt: Date;
   attempts: number;
   resends: number;
+  /**
+   * It was waiting for a rate-limit slot (held back by the limits policy, asked back just before
+   * the slot it was planned for), not claimed for the first time.
+   */
+  heldForSlot?: boolean | undefined;
 }
 
 /** Where a segment goes after a dispatch decision or a submit attempt. */

@@ -73,6 +73,7 @@ export class DispatchRepo implements DispatchStore {
         expiresAt: date(x.expires_at),
         attempts: Number(x.attempts),
         resends: Number(x.resends),
+        heldForSlot: x.held === true,
       });
     }
     return { segments, rollup };

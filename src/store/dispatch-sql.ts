@@ -94,14 +94,14 @@ export const CLAIM_SQL = `WITH h AS (
       lease_until = now() + $3 * interval '1 millisecond', attempts = s.attempts + 1
   FROM c WHERE s.message_id = c.message_id AND s.idx = c.idx
   RETURNING s.message_id, s.idx, s.parts, s.from_e164, s.to_e164, s.number_type, s.payload, s.data_coding, s.esm_class,
-            s.use_payload_tlv, s.profile, s.expires_at, s.attempts, s.resends
+            s.use_payload_tlv, s.profile, s.expires_at, s.attempts, s.resends, s.reason = 'rate_limited' AS held
 ), t AS (
   SELECT DISTINCT message_id, 'sending'::text AS status, NULL::text AS reason, NULL::text AS error_code, false AS dup FROM s
 ), ${APPLY_STATUSES}
 SELECT 0 AS k, message_id, idx, parts, from_e164, to_e164, number_type, payload, data_coding, esm_class, use_payload_tlv,
-       profile, expires_at, attempts, resends, NULL::uuid AS account_id, NULL AS status, NULL::boolean AS cb FROM s
+       profile, expires_at, attempts, resends, held, NULL::uuid AS account_id, NULL AS status, NULL::boolean AS cb FROM s
 UNION ALL
-SELECT 1, id, NULL, NULL, NULL, NULL, nt, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, account_id, status, cb
+SELECT 1, id, NULL, NULL, NULL, NULL, nt, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, account_id, status, cb
 FROM (SELECT ${CHANGE_COLUMNS} FROM u) c`;
 
 /**

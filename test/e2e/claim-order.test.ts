@@ -84,10 +84,13 @@ describe.each(['postgres', 'pglite'] as const)('the claim on %s', (kind) => {
     await queue(db, 2001, 2010, -60_000, 'rate_limited'); // slots a minute ahead: not yet
     await queue(db, 3001, 3005, 20_000, 'quiet_hours'); // other deferrals keep their place in line
     const repo = new DispatchRepo(db, 'gw-a');
-    const first = (await repo.claim(100, 60_000)).segments.map((s) => s.messageId);
+    const claimed = (await repo.claim(100, 60_000)).segments;
+    const first = claimed.map((s) => s.messageId);
     expect(first).toHaveLength(100);
     const held = Array.from({ length: 40 }, (_, k) => idOf(1001 + k));
     expect(first.filter((id) => held.includes(id)).sort()).toEqual(held.sort());
+    // The limits policy tells a segment back for its slot from one claimed for the first time.
+    for (const s of claimed) expect(s.heldForSlot).toBe(held.includes(s.messageId));
     // The remaining 60: the oldest of the rest (the quiet-hours five, then the bulk load's first 55).
     const rest = [
       ...Array.from({ length: 5 }, (_, k) => idOf(3001 + k)),
