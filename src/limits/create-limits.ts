@@ -6,12 +6,13 @@ import type { ClaimedSegment } from '../messaging/model.ts';
 import type { Policy } from '../messaging/pipeline.ts';
 import type { Router } from '../messaging/router.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { DailyReturns, lateWritesOf, rateLimitPolicy } from './limits-policy.ts';
+import { rateLimitPolicy } from './limits-policy.ts';
 import { countOverLimit, type OverLimitSource } from './over-limit.ts';
 import { DEFAULT_LIMIT_TABLE, type LimitTable, mergeLimits } from './policy-table.ts';
 import type { LimitsStore } from './ports.ts';
 import { senderQueuePolicy } from './queue-cap-policy.ts';
 import { SlotRateLimiter } from './rate-limiter.ts';
+import { DailyReturns, lateWritesOf } from './slot-tickets.ts';
 
 /** What the limits add to a gateway: their policies, and a stop for their connections and counts. */
 export interface Limits {

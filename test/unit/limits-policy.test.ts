@@ -1,13 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DailyReturns,
   FLOOR_SLACK_MS,
   HORIZON_MS,
   LEAD_MS,
   RETURN_BEFORE_MS,
   rateLimitPolicy,
-  returnUnusedDaily,
-  unusedDailyOf,
 } from '../../src/limits/limits-policy.ts';
 import {
   DEFAULT_LIMIT_TABLE,
@@ -19,6 +16,7 @@ import {
 } from '../../src/limits/policy-table.ts';
 import type { DailyReturn, DailyTake, LimitsStore } from '../../src/limits/ports.ts';
 import { SlotRateLimiter } from '../../src/limits/rate-limiter.ts';
+import { DailyReturns, returnUnusedDaily, unusedDailyOf } from '../../src/limits/slot-tickets.ts';
 import type { SlotMarks } from '../../src/limits/slots.ts';
 import type { ClaimedSegment } from '../../src/messaging/model.ts';
 import { type Decision, Pipeline } from '../../src/messaging/pipeline.ts';
