@@ -328,9 +328,15 @@ try {
     `\ndaily cap ${DAILY_CAP} of the LOW_VOLUME brand: counted ${daily.rows[0]?.segments ?? 0}, submitted ${capSent.rows[0]!.n} (both instances), ${capSent.rows[0]!.waiting} waiting for the Pacific midnight reset; held back by A ${perInstance}, by B ${perInstanceB}`,
   );
   console.log(
-    `max error ${fmt(worstErr * 100, 2)} % over all ${groups.reduce((s, g) => s + (g.capped ? 0 : g.keys.length), 0)} rate limits not stopped by a daily cap; ${fmt(worstErrLarge * 100, 2)} % over limits with ≥ 100 segments in the window (below that one segment is more than 1 %)`,
+    `max error ${fmt(worstErr * 100, 2)} % by count over all ${groups.reduce((s, g) => s + (g.capped ? 0 : g.keys.length), 0)} rate limits not stopped by a daily cap; ${fmt(worstErrLarge * 100, 2)} % over limits with ≥ 100 segments in the window (below that one segment is more than 1 %)`,
   );
   spacingErrs.sort((x, y) => x - y);
+  // The per-sender verdict: each limit's rate by count where one segment is under 1 % of it, by
+  // the mean spacing of its submits below that (a 0.1/s limit has 6 or 7 in a 60-s window by phase).
+  const worstSpacing = Math.max(0, ...spacingErrs.map((x) => Math.abs(x)));
+  console.log(
+    `max error per sender ${fmt(Math.max(worstErrLarge, worstSpacing) * 100, 2)} % (by count at ≥ 100 in the window, by mean spacing below; the issue's bound: 2 %)`,
+  );
   console.log(
     `limits under 100 in the window, rate from the mean spacing of their submits: ${spacingErrs.length} limits, error median ${fmt(spacingErrs[spacingErrs.length >> 1]! * 100, 2)} %, from ${fmt(spacingErrs[0]! * 100, 2)} to ${fmt(spacingErrs.at(-1)! * 100, 2)} %, beyond ±2 %: ${spacingErrs.filter((x) => Math.abs(x) > 0.02).length}`,
   );
