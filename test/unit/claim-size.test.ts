@@ -26,6 +26,10 @@ describe('the claim size (regression: slow senders missed their slots while a bu
   it('leaves the size alone for a claim that was not full (the queue, not the claim, was short) or in between', () => {
     expect(nextClaimSize(250, 250, 40, 400)).toBe(250);
     expect(nextClaimSize(100, 250, 100, TARGET_CYCLE_MS - 1)).toBe(100);
+    // The bounds themselves: at the target it is not halved, at half of it not grown.
+    expect(nextClaimSize(100, 250, 100, TARGET_CYCLE_MS)).toBe(100);
+    expect(nextClaimSize(100, 250, 100, TARGET_CYCLE_MS / 2)).toBe(100);
+    expect(nextClaimSize(100, 250, 100, TARGET_CYCLE_MS / 2 - 0.001)).toBe(150);
   });
 
   it('stays within [min(floor, max), max] whatever it is told', () => {

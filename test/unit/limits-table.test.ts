@@ -94,8 +94,33 @@ describe('the limit policy table', () => {
   it('takes the class from the use case where it has its own, else from the brand', () => {
     expect(campaignClass('LOW_VOLUME', 'A')).toBe('LOW_VOLUME');
     expect(campaignClass('SOLE_PROPRIETOR', 'SOLE_PROPRIETOR')).toBe('SOLE_PROPRIETOR');
+    // The use case decides, not the brand's class (a vetted brand's sole-proprietor campaign).
+    expect(campaignClass('SOLE_PROPRIETOR', 'A')).toBe('SOLE_PROPRIETOR');
+    expect(campaignClass('SOLE_PROPRIETOR', undefined)).toBe('SOLE_PROPRIETOR');
+    expect(campaignClass('', 'B')).toBe('B');
     expect(campaignClass('MARKETING', 'C')).toBe('C');
     expect(campaignClass('MARKETING', null)).toBeUndefined();
     expect(campaignClass('MARKETING', 'Z')).toBeUndefined();
+    expect(campaignClass('MARKETING', undefined)).toBeUndefined();
+  });
+
+  it('adds a campaign limit only for a campaign with a class, a daily cap only for one with a brand', () => {
+    const table = DEFAULT_LIMIT_TABLE;
+    const kinds = (p: Parameters<typeof limitsFor>[0]) => limitsFor(p, 'att', table).rates.map((r) => r.kind);
+    const base = { e164: '+15125550100', type: 'local' as const };
+    expect(kinds({ ...base, campaignId: 'c1' })).toEqual(['number']);
+    expect(kinds({ ...base, throughputClass: 'C' })).toEqual(['number']);
+    expect(kinds({ ...base, throughputClass: 'C', brandId: 'b1' })).toEqual(['number']);
+    expect(limitsFor({ ...base, throughputClass: 'C', brandId: 'b1' }, 'att', table).daily).toBeUndefined();
+    const noBrand = limitsFor({ ...base, campaignId: 'c1', throughputClass: 'C' }, 'att', table);
+    expect(noBrand.rates.map((r) => r.kind)).toEqual(['number', 'campaign']);
+    expect(noBrand.daily).toBeUndefined();
+  });
+
+  it('names the limit a bad rate belongs to, and skips absent overrides', () => {
+    expect(() => rateSpec('n:+15125550100', 'number', -1)).toThrow('rate of n:+15125550100 must be positive');
+    const t = mergeLimits(DEFAULT_LIMIT_TABLE, undefined, { numberPerSecond: { mobile: 2 } }, undefined);
+    expect(t.numberPerSecond).toEqual({ ...DEFAULT_LIMIT_TABLE.numberPerSecond, mobile: 2 });
+    expect(t.campaignPerMinute).toEqual(DEFAULT_LIMIT_TABLE.campaignPerMinute);
   });
 });
