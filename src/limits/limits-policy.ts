@@ -87,12 +87,15 @@ export const RETURN_BEFORE_MS = 470;
 
 /**
  * How far past its planned time a held segment's slot may have moved and still be granted when
- * the segment comes back. A late write floors the slot a second after it by its lateness (up to
- * MAX_LATE_MS); a slow limit's next slot is that one. With the horizon only 30 ms past the
- * return, a floor of more than 30 ms put the returning segment's slot beyond the horizon: it was
- * held again, at the back of the sender's queue, and nobody took the slot (bench:limits `--scale
- * 0.4`: 15–17 slow limits a run with a gap of two spacings, the returned segment 528 ms before
- * its floored slot). 99.5 % of paced writes leave within 100 ms of their slot on the slowest VM.
+ * the segment comes back, without another claim. A late write floors the slot a second after it
+ * by its lateness (up to MAX_LATE_MS); a slow limit's next slot is that one, and the floor carries
+ * on to the slots after it, so they drift past the plan held segments were asked back by. With
+ * the horizon 30 ms past the return, a segment back more than that before its slot was held again
+ * at the back of the sender's queue and nobody took the slot (bench:limits `--scale 0.4`: 0–17
+ * slow limits a run with a gap of two spacings, median 7 of six runs; returns 528–615 ms before
+ * their slot). Paced writes within 100 ms of their slot: 97.5 % on the slowest VM, 99.9 % on a
+ * faster one. A slot moved further, but less than half a spacing, is waited for exactly (see
+ * decideGroup).
  */
 export const FLOOR_SLACK_MS = HORIZON_MS - RETURN_BEFORE_MS;
 
@@ -204,10 +207,6 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
     if (held === 0) return;
     deps.onDeferred?.(dailyHit ? 'brand_daily' : pace.kind, held);
     const numberSpec = rates[0]!;
-    // Past the daily cap everything held waits for the reset, then goes at the number's pace.
-    // The queue after the reset is kept apart from the number's queue today: a slot given back
-    // later today must not send the number's next held segments to after midnight. (The
-    // midnight only when needed: computed for every group it was 10 % of the gateway's CPU.)
     const step = r.stepMs || pace.spacingMs;
     const waiting = segs.slice(granted);
     // A held segment back for its slot that finds it moved by late writes before it (less than
@@ -216,6 +215,10 @@ export function rateLimitPolicy(deps: LimitsPolicyDeps): Policy<ClaimedSegment, 
     const back = dailyHit ? -1 : waiting.findIndex((x) => x.heldForSlot === true);
     const slotMoved = back >= 0 && r.nextAt - (t + RETURN_BEFORE_MS) < pace.spacingMs / 2;
     if (slotMoved) waiting.unshift(...waiting.splice(back, 1));
+    // Past the daily cap everything held waits for the reset, then goes at the number's pace.
+    // The queue after the reset is kept apart from the number's queue today: a slot given back
+    // later today must not send the number's next held segments to after midnight. (The
+    // midnight only when needed: computed for every group it was 10 % of the gateway's CPU.)
     const times = dailyHit
       ? spreadAfterReset(numberSpec, held, nextPacificMidnight(new Date(t)).getTime())
       : slotMoved
