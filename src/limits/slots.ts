@@ -91,6 +91,12 @@ export interface SlotState {
   floors: readonly Floor[];
 }
 
+/** Floors position `pos` at `at` unless it is floored as late already (floors only rise). */
+function raise(floors: Map<number, number>, pos: number, at: number): void {
+  const had = floors.get(pos);
+  if (had === undefined || at > had) floors.set(pos, at);
+}
+
 /** A limit never asked for (or forgotten). */
 export const FRESH_SLOT: SlotState = { next: 0, seq: 0, floors: [] };
 
@@ -160,10 +166,7 @@ export function reserveSlots(
     if (t > g)
       for (let i = 0; i < states.length; i++) {
         const { allowance, spacingMs } = limits[i]!;
-        const pos = states[i]!.seq + k + allowance;
-        const at = t + allowance * spacingMs;
-        const f = floors[i]!.get(pos);
-        if (f === undefined || at > f) floors[i]!.set(pos, at);
+        raise(floors[i]!, states[i]!.seq + k + allowance, t + allowance * spacingMs);
       }
   }
   const granted = times.length;
@@ -211,10 +214,7 @@ export function settleSlot(
  */
 export function withFloors(s: SlotState, floors: Iterable<Floor>, spacingMs: number): SlotState {
   const m = new Map(s.floors.map((f) => [f.pos, f.at]));
-  for (const f of floors) {
-    const had = m.get(f.pos);
-    if (had === undefined || f.at > had) m.set(f.pos, f.at);
-  }
+  for (const f of floors) raise(m, f.pos, f.at);
   return settleSlot(s.next, s.seq, m, spacingMs);
 }
 
@@ -249,15 +249,12 @@ export function lateFloors(writes: readonly LateWrite[]): Map<string, { spacing:
     for (const [i, key] of m.keys.entries()) {
       const spacing = m.spacings[i]!;
       const allowance = m.allowances[i]!;
-      const pos = m.firstPos[i]! + w.index + allowance;
-      const at = written + allowance * spacing;
       let e = acc.get(key);
       if (!e) {
         e = { spacing, at: new Map() };
         acc.set(key, e);
       }
-      const had = e.at.get(pos);
-      if (had === undefined || at > had) e.at.set(pos, at);
+      raise(e.at, m.firstPos[i]! + w.index + allowance, written + allowance * spacing);
     }
   }
   const out = new Map<string, { spacing: number; floors: Floor[] }>();

@@ -57,43 +57,28 @@ describe('settling a limit (settleSlot)', () => {
 });
 
 describe('reserving slots (reserveSlots)', () => {
+  // One limit a slot every 100 ms, its grid at 1_000, asked at 900 with a second's horizon.
+  const timesWith = (floors: Array<{ pos: number; at: number }>, want: number, allowance = 1) =>
+    reserveSlots([{ next: 1_000, seq: 0, floors }], [limit(100, allowance)], 900, want, {
+      leadMs: 50,
+      horizonMs: 1_000,
+    }).times;
+
   it('never brings a slot before its grid time, whatever floor a state carries', () => {
     // A floor under the grid (a state written by another version, say) is no earlier slot.
-    const state = { next: 1_000, seq: 0, floors: [{ pos: 1, at: 1_010 }] };
-    const r = reserveSlots([state], [limit(100)], 900, 3, { leadMs: 50, horizonMs: 1_000 });
-    expect(r.times).toEqual([1_000, 1_100, 1_200]);
+    expect(timesWith([{ pos: 1, at: 1_010 }], 3)).toEqual([1_000, 1_100, 1_200]);
   });
 
   it('holds a slot to its floor, and floors the slot an allowance after it by as much', () => {
-    const state = { next: 1_000, seq: 0, floors: [{ pos: 1, at: 1_130 }] };
-    const r = reserveSlots([state], [limit(100, 2)], 900, 4, { leadMs: 50, horizonMs: 1_000 });
     // Slot 1 held to 1_130; slot 3 (two after it) no sooner than 1_130 + 2 × 100.
-    expect(r.times).toEqual([1_000, 1_130, 1_200, 1_330]);
+    expect(timesWith([{ pos: 1, at: 1_130 }], 4, 2)).toEqual([1_000, 1_130, 1_200, 1_330]);
   });
 
   it('keeps the later of two floors a held-back slot and the state put on one position', () => {
     // Slot 0 is held to 1_100 and floors position 1 at 1_200; the state's own floor there is later.
-    const state = {
-      next: 1_000,
-      seq: 0,
-      floors: [
-        { pos: 0, at: 1_100 },
-        { pos: 1, at: 1_260 },
-      ],
-    };
-    const r = reserveSlots([state], [limit(100)], 900, 2, { leadMs: 50, horizonMs: 1_000 });
-    expect(r.times).toEqual([1_100, 1_260]);
-    const other = {
-      next: 1_000,
-      seq: 0,
-      floors: [
-        { pos: 0, at: 1_100 },
-        { pos: 1, at: 1_150 },
-      ],
-    };
-    expect(reserveSlots([other], [limit(100)], 900, 2, { leadMs: 50, horizonMs: 1_000 }).times).toEqual([
-      1_100, 1_200,
-    ]);
+    const held = { pos: 0, at: 1_100 };
+    expect(timesWith([held, { pos: 1, at: 1_260 }], 2)).toEqual([1_100, 1_260]);
+    expect(timesWith([held, { pos: 1, at: 1_150 }], 2)).toEqual([1_100, 1_200]);
   });
 
   it('gives a limit never asked for its first slot at the lead', () => {
