@@ -1,4 +1,5 @@
 /** The measured phases of a bench run: batch load, drain to final statuses, single POSTs at a fixed rate. */
+import { appendFileSync } from 'node:fs';
 import { percentile } from '../proc-stats.ts';
 import type { GatewayProc } from './cluster.ts';
 
@@ -92,6 +93,10 @@ export async function offeredSingles(
   let errors = 0;
   let tStart = performance.now();
   const inflight: Promise<void>[] = [];
+  // BENCH_TRACE=file: one line per measured request (ms since the window began, its send time on
+  // the monotonic clock in µs as CPU profiles and /proc schedstat samples count it, its latency
+  // in ms), a `---` line after each window: to see when the slow requests come.
+  const trace: string[] | undefined = process.env.BENCH_TRACE ? [] : undefined;
   for (let i = 0; i < warmup + rate * seconds; i++) {
     if (i === warmup) {
       await Promise.all(inflight.splice(0));
@@ -112,7 +117,12 @@ export async function offeredSingles(
         )
         .then((status) => {
           if (status !== 202) errors++;
-          lat.push(performance.now() - s);
+          const took = performance.now() - s;
+          lat.push(took);
+          if (trace && i >= warmup) {
+            const sentUs = Number(process.hrtime.bigint() / 1000n) - took * 1000;
+            trace.push(`${(s - tStart).toFixed(1)} ${sentUs.toFixed(0)} ${took.toFixed(2)}`);
+          }
         })
         .catch(() => {
           errors++;
@@ -120,6 +130,7 @@ export async function offeredSingles(
     );
   }
   await Promise.all(inflight);
+  if (trace) appendFileSync(process.env.BENCH_TRACE!, `${trace.join('\n')}\n---\n`);
   const achieved = (lat.length * 1000) / (performance.now() - tStart);
   lat.sort((a, b) => a - b);
   return { achieved, errors, p50: percentile(lat, 50), p99: percentile(lat, 99) };
