@@ -70,4 +70,26 @@ describe('database pool warm-up', () => {
       await c.query(`DROP ROLE ${role}`);
     }
   });
+
+  // Found at 2,000 requests/s with the carrier up: PostgreSQL spent 5.3 s planning against 4.5 s
+  // executing in a 10-s run, every execution planned anew (force_custom_plan). A named statement
+  // of the gateway's own pool is now planned once per connection; an unnamed one stays per call.
+  it('a named statement runs on one generic plan per connection; an unnamed one is planned each time', async () => {
+    const one = await openDb({ url: await databaseUrl(), dataDir: '', schema, poolSize: 1 });
+    try {
+      const sql =
+        'SELECT m.id FROM unnest($1::uuid[]) AS u(id) CROSS JOIN LATERAL (SELECT id FROM messages WHERE id = u.id OFFSET 0) m';
+      for (let i = 0; i < 5; i++) await one.query(sql, [[crypto.randomUUID()]], 'parley_test_generic');
+      const prepared = await one.query<{ generic_plans: string; custom_plans: string }>(
+        `SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'parley_test_generic'`,
+      );
+      expect(prepared.rows.map((r) => [Number(r.generic_plans), Number(r.custom_plans)])).toEqual([[5, 0]]);
+      const unnamed = await one.query<{ n: string }>(
+        `SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE '%CROSS JOIN LATERAL%' AND NOT from_sql AND name <> 'parley_test_generic'`,
+      );
+      expect(Number(unnamed.rows[0]!.n)).toBe(0);
+    } finally {
+      await one.close();
+    }
+  });
 });
