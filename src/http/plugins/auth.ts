@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../errors/app-error.ts';
 import type { EventBus } from '../../messaging/events.ts';
@@ -28,7 +28,8 @@ export interface AuthDeps {
   bus: EventBus;
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest();
+// One-shot: no Hash object per request (every API call hashes its key).
+const sha256 = (s: string) => hash('sha256', s, 'buffer');
 
 function bearer(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
