@@ -20,6 +20,7 @@ import {
   type SenderQuery,
 } from './sender.ts';
 import { TtlBatchCache } from './ttl-cache.ts';
+import { TurnBatch } from './turn-batch.ts';
 import type { Reason } from './vocabulary.ts';
 
 /** What the API answers for an accepted message. */
@@ -45,12 +46,6 @@ export interface AcceptOptions extends ComposePolicy {
   checkCallbackUrl: (url: string) => void;
 }
 
-interface PendingSingle {
-  req: SendRequest;
-  resolve: (d: MessageDraft | AppError) => void;
-  reject: (err: unknown) => void;
-}
-
 function policyError(code: string, message: string, retryAfterMs?: number): AppError {
   const details =
     retryAfterMs === undefined ? undefined : { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) };
@@ -72,8 +67,15 @@ export class AcceptService {
   /** The account's numbers, at most 5 s old (an admin change here invalidates at once). */
   private readonly numbers: TtlBatchCache<SendingNumber[]>;
   private ref = Math.floor(Math.random() * 256);
-  /** Single requests waiting for this turn's prepare, by account. */
-  private readonly singles = new Map<string, PendingSingle[]>();
+  /**
+   * Single requests of one account that arrive in one turn of the event loop are prepared
+   * together: the policies' context, the recipients' look-up and the pipeline once for all of
+   * them. An unexpected error (not an AppError) is isolated: each is prepared alone again.
+   */
+  private readonly singles = new TurnBatch<string, SendRequest, MessageDraft | AppError>(
+    (accountId, reqs) => this.prepare(accountId, reqs, undefined),
+    (err) => !(err instanceof AppError),
+  );
 
   constructor(
     private readonly store: MessageStore,
@@ -329,7 +331,7 @@ export class AcceptService {
   ): Promise<{ accepted: Accepted; replayed: boolean }> {
     const d =
       idempotencyKey === undefined
-        ? await this.prepareSingle(accountId, req)
+        ? await this.singles.add(accountId, req)
         : (await this.prepare(accountId, [req], idempotencyKey))[0];
     if (d instanceof AppError) throw d;
     const draft = d!;
@@ -356,48 +358,6 @@ export class AcceptService {
       );
     if (existing.hash !== draft.requestHash) throw new AppError('IDEMPOTENCY_CONFLICT');
     return { accepted: AcceptService.fromStored(existing.message), replayed: true };
-  }
-
-  /**
-   * One request's draft, prepared with the other single requests of its account that arrived in
-   * the same turn of the event loop: the policies' context, the recipients' look-up and the
-   * pipeline run once for all of them instead of once per request.
-   */
-  private prepareSingle(accountId: string, req: SendRequest): Promise<MessageDraft | AppError> {
-    return new Promise((resolve, reject) => {
-      let q = this.singles.get(accountId);
-      if (q === undefined) {
-        q = [];
-        this.singles.set(accountId, q);
-        setImmediate(() => {
-          const batch = this.singles.get(accountId)!;
-          this.singles.delete(accountId);
-          void this.prepareSingles(accountId, batch);
-        });
-      }
-      q.push({ req, resolve, reject });
-    });
-  }
-
-  private async prepareSingles(accountId: string, batch: PendingSingle[]): Promise<void> {
-    let out: Array<MessageDraft | AppError>;
-    try {
-      out = await this.prepare(
-        accountId,
-        batch.map((x) => x.req),
-        undefined,
-      );
-    } catch (err) {
-      // An unexpected error must fail only the request that caused it: each alone again.
-      if (batch.length === 1 || err instanceof AppError) {
-        for (const x of batch) x.reject(err);
-        return;
-      }
-      for (const x of batch)
-        this.prepare(accountId, [x.req], undefined).then((r) => x.resolve(r[0]!), x.reject);
-      return;
-    }
-    for (const [i, x] of batch.entries()) x.resolve(out[i]!);
   }
 
   /**
