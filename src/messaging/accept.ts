@@ -1,8 +1,15 @@
-import { AppError, type ErrorCode } from '../errors/app-error.ts';
-import { ERROR_CATALOG } from '../errors/catalog.ts';
+import { AppError } from '../errors/app-error.ts';
 import { toE164 } from '../numbers/phone.ts';
-import { Batcher, BatcherFullError } from '../store/batcher.ts';
+import { Batcher } from '../store/batcher.ts';
 import { classifyDbError, dbErrorToAppError } from '../store/db-errors.ts';
+import {
+  type Accepted,
+  acceptedOf,
+  acceptedOfStored,
+  type BatchItemResult,
+  policyError,
+  writeError,
+} from './accept-results.ts';
 import { type AcceptCandidate, type ComposePolicy, checkRequest, draftFor } from './compose.ts';
 import { DEFAULT_PROFILE } from './encode-profile.ts';
 import { type EventBus, type GatewayEvents, observedWrite } from './events.ts';
@@ -23,35 +30,11 @@ import { TtlBatchCache } from './ttl-cache.ts';
 import { TurnBatch } from './turn-batch.ts';
 import type { Reason } from './vocabulary.ts';
 
-/** What the API answers for an accepted message. */
-export interface Accepted {
-  id: string;
-  status: string;
-  segments: number;
-  encoding: string;
-  /** The account's number it goes from. */
-  from: string;
-  /** Advice about the message (it was accepted), e.g. business_name_missing. */
-  warnings?: string[];
-}
-
-export type BatchItemResult =
-  | { index: number; accepted: Accepted }
-  | { index: number; error: { code: string; message: string } };
-
 export interface AcceptOptions extends ComposePolicy {
   /** Drafts held by the writer above which requests are refused with OVERLOADED (503). */
   maxPending: number;
   /** Checks a callback URL's form and literal address; throws INVALID_CALLBACK_URL. */
   checkCallbackUrl: (url: string) => void;
-}
-
-function policyError(code: string, message: string, retryAfterMs?: number): AppError {
-  const details =
-    retryAfterMs === undefined ? undefined : { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) };
-  return code in ERROR_CATALOG
-    ? new AppError(code as ErrorCode, message, { details })
-    : new AppError('VALIDATION_FAILED', message);
 }
 
 /**
@@ -207,7 +190,7 @@ export class AcceptService {
     for (const req of queries.keys()) byReq.set(req, answers[i++]!);
     return (req) => {
       const a = byReq.get(req)!;
-      if (a.status === 'rejected') throw AcceptService.writeError(a.reason);
+      if (a.status === 'rejected') throw writeError(a.reason);
       if (req.userId !== undefined && a.value.userDefault === undefined) throw new AppError('UNKNOWN_USER');
       const to = queries.get(req)!.to;
       const hints =
@@ -299,27 +282,6 @@ export class AcceptService {
     return out;
   }
 
-  private static toAccepted(d: MessageDraft): Accepted {
-    return {
-      id: d.id,
-      status: d.sendAt ? 'scheduled' : 'queued',
-      segments: d.segmentCount,
-      encoding: d.encoding,
-      from: d.from,
-      ...(d.warnings?.length ? { warnings: d.warnings } : {}),
-    };
-  }
-
-  private static fromStored(m: MessageView): Accepted {
-    return { id: m.id, status: m.status, segments: m.segments, encoding: m.encoding, from: m.from };
-  }
-
-  /** Maps a writer failure to what the caller sees: 503 (unavailable, saturated) or 400 (refused row). */
-  private static writeError(err: unknown): unknown {
-    if (err instanceof BatcherFullError) return new AppError('OVERLOADED');
-    return dbErrorToAppError(err);
-  }
-
   /**
    * Accepts one message. Same Idempotency-Key and same request ⇒ the first answer again; same key
    * and a different request ⇒ IDEMPOTENCY_CONFLICT (409). Database unavailable ⇒ 503.
@@ -339,11 +301,11 @@ export class AcceptService {
     try {
       inserted = await this.writer.add(draft);
     } catch (err) {
-      throw AcceptService.writeError(err);
+      throw writeError(err);
     }
     if (inserted) {
       this.bus.publish('message.accepted', [{ accountId, count: 1 }]);
-      return { accepted: AcceptService.toAccepted(draft), replayed: false };
+      return { accepted: acceptedOf(draft), replayed: false };
     }
     let existing: { hash: string; message: MessageView } | undefined;
     try {
@@ -357,7 +319,7 @@ export class AcceptService {
         'the idempotent insert was skipped but no row was found; try again',
       );
     if (existing.hash !== draft.requestHash) throw new AppError('IDEMPOTENCY_CONFLICT');
-    return { accepted: AcceptService.fromStored(existing.message), replayed: true };
+    return { accepted: acceptedOfStored(existing.message), replayed: true };
   }
 
   /**
@@ -381,17 +343,17 @@ export class AcceptService {
     try {
       settled = await this.writer.addAll(drafts.map((d) => d.draft));
     } catch (err) {
-      throw AcceptService.writeError(err);
+      throw writeError(err);
     }
     let ok = 0;
     settled.forEach((s, k) => {
       const { index, draft } = drafts[k]!;
       if (s.status === 'fulfilled') {
         ok++;
-        results[index] = { index, accepted: AcceptService.toAccepted(draft) };
+        results[index] = { index, accepted: acceptedOf(draft) };
         return;
       }
-      const e = AcceptService.writeError(s.reason);
+      const e = writeError(s.reason);
       if (e instanceof AppError && e.httpStatus < 500)
         results[index] = { index, error: { code: e.code, message: e.message } };
       else throw e;

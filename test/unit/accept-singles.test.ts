@@ -9,7 +9,7 @@ import { AppError } from '../../src/errors/app-error.ts';
 import { AcceptService } from '../../src/messaging/accept.ts';
 import type { AcceptCandidate } from '../../src/messaging/compose.ts';
 import { LocalBus } from '../../src/messaging/events.ts';
-import type { MessageDraft } from '../../src/messaging/model.ts';
+import type { MessageDraft, SendRequest } from '../../src/messaging/model.ts';
 import { ALLOW, Pipeline } from '../../src/messaging/pipeline.ts';
 import type { MessageStore, SendingNumber } from '../../src/messaging/ports.ts';
 import { Router } from '../../src/messaging/router.ts';
@@ -80,6 +80,22 @@ function service(opts: { decide?: (c: AcceptCandidate) => void } = {}) {
   return { accept, runs, inserted };
 }
 
+/**
+ * Three singles of account A in one turn, `middle` between two valid ones: the neighbours are
+ * accepted, the middle one refused. Returns why it was refused.
+ */
+async function middleRefusedAlone(accept: AcceptService, middle: SendRequest): Promise<unknown> {
+  const [ok, mid, ok2] = await Promise.allSettled([
+    accept.acceptOne(ACCOUNT_A, { to: '+14155551001', body: 'one' }),
+    accept.acceptOne(ACCOUNT_A, middle),
+    accept.acceptOne(ACCOUNT_A, { to: '+14155551003', body: 'three' }),
+  ]);
+  expect(ok.status).toBe('fulfilled');
+  expect(ok2.status).toBe('fulfilled');
+  expect(mid.status).toBe('rejected');
+  return (mid as PromiseRejectedResult).reason;
+}
+
 describe('single requests of one turn', () => {
   it('share one pipeline run and one recipients look-up, per account, each answered on its own', async () => {
     const { accept, runs, inserted } = service();
@@ -110,16 +126,9 @@ describe('single requests of one turn', () => {
 
   it('answers an invalid single with its own error while its neighbours are accepted', async () => {
     const { accept } = service();
-    const [ok, bad, ok2] = await Promise.allSettled([
-      accept.acceptOne(ACCOUNT_A, { to: '+14155551001', body: 'one' }),
-      accept.acceptOne(ACCOUNT_A, { to: 'not a number', body: 'two' }),
-      accept.acceptOne(ACCOUNT_A, { to: '+14155551003', body: 'three' }),
-    ]);
-    expect(ok.status).toBe('fulfilled');
-    expect(ok2.status).toBe('fulfilled');
-    expect(bad.status).toBe('rejected');
-    expect((bad as PromiseRejectedResult).reason).toBeInstanceOf(AppError);
-    expect(((bad as PromiseRejectedResult).reason as AppError).code).toBe('INVALID_TO_NUMBER');
+    const reason = await middleRefusedAlone(accept, { to: 'not a number', body: 'two' });
+    expect(reason).toBeInstanceOf(AppError);
+    expect((reason as AppError).code).toBe('INVALID_TO_NUMBER');
   });
 
   it('fails only the request whose preparation threw unexpectedly (each is prepared alone again)', async () => {
@@ -128,15 +137,8 @@ describe('single requests of one turn', () => {
         if (c.body === 'boom') throw new TypeError('a bug');
       },
     });
-    const [ok, boom, ok2] = await Promise.allSettled([
-      accept.acceptOne(ACCOUNT_A, { to: '+14155551001', body: 'one' }),
-      accept.acceptOne(ACCOUNT_A, { to: '+14155551002', body: 'boom' }),
-      accept.acceptOne(ACCOUNT_A, { to: '+14155551003', body: 'three' }),
-    ]);
-    expect(ok.status).toBe('fulfilled');
-    expect(ok2.status).toBe('fulfilled');
-    expect(boom.status).toBe('rejected');
-    expect((boom as PromiseRejectedResult).reason).toBeInstanceOf(TypeError);
+    const reason = await middleRefusedAlone(accept, { to: '+14155551002', body: 'boom' });
+    expect(reason).toBeInstanceOf(TypeError);
     // The shared run, then one run per request.
     expect(runs).toEqual([3, 1, 1, 1]);
   });
