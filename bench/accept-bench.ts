@@ -13,7 +13,14 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { benchAccount, createDatabase, pgCpu, startGateway, startSim } from './lib/cluster.ts';
+import {
+  benchAccount,
+  createDatabase,
+  pgCpu,
+  pgRunQueueWait,
+  startGateway,
+  startSim,
+} from './lib/cluster.ts';
 import { machineProbe } from './lib/machine-probe.ts';
 import {
   bucketQuantile,
@@ -22,7 +29,7 @@ import {
   writerDelta,
   writerSnapshot,
 } from './lib/phases.ts';
-import { cpuSecondsOf, median } from './proc-stats.ts';
+import { cpuSecondsOf, median, schedSecondsOf } from './proc-stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -112,6 +119,8 @@ for (let run = 1; run <= runs; run++) {
           pg: pgCpu(),
           me: process.cpuUsage(),
           sim: simCpu(sim, carrier),
+          loop: schedSecondsOf(gw.pid),
+          pgWait: pgRunQueueWait(),
         };
         const t0 = performance.now();
         const r = await offeredSingles(gw, key, rate, seconds);
@@ -123,6 +132,13 @@ for (let run = 1; run <= runs; run++) {
           pg: (pgCpu() - c0.pg) / s,
           sim: (simCpu(sim, carrier) - c0.sim) / s,
           me: (me.user + me.system) / 1e6 / s,
+        };
+        const loop = schedSecondsOf(gw.pid);
+        // ms per second the event-loop thread ran, and waited runnable for a CPU (see schedSecondsOf).
+        const sched = {
+          run: ((loop.run - c0.loop.run) * 1000) / s,
+          wait: ((loop.wait - c0.loop.wait) * 1000) / s,
+          pgWait: ((pgRunQueueWait() - c0.pgWait) * 1000) / s,
         };
         const h1 = await histogramSnapshot(gw, 'parley_http_request_duration_seconds', ROUTE);
         const w1 = await writerSnapshot(gw, 'accept');
@@ -136,6 +152,9 @@ for (let run = 1; run <= runs; run++) {
           `  accept writer: ${writerDelta(w0, w1)}; minor GC: ${gc.minor.n} pauses, mean ${fmt(gc.minor.n > 0 ? gc.minor.ms / gc.minor.n : Number.NaN, 1)} ms; ` +
             `full GC: ${gc.major.n} (pauses ${fmt(gc.major.ms, 1)} ms, incremental marking ${fmt(gc.incremental.ms, 1)} ms); ` +
             `CPU (cores): gateway=${fmt(busy.gw, 2)} (${fmt((busy.gw * s * 1e6) / Math.max(1, requests))} µs/request) postgres=${fmt(busy.pg, 2)} simulator=${fmt(busy.sim, 2)} load generator=${fmt(busy.me, 2)} of ${os.cpus().length}`,
+        );
+        console.log(
+          `  run queue: the gateway's event-loop thread ran ${fmt(sched.run)} ms/s and waited for a CPU ${fmt(sched.wait)} ms/s; postgres processes waited ${fmt(sched.pgWait)} ms/s`,
         );
         const k = `${carrier} ${rate}`;
         results.set(k, [

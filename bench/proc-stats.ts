@@ -41,3 +41,18 @@ export interface ClientResult {
   rssMb: number;
   peakRssMb: number;
 }
+
+/**
+ * Seconds one thread (a pid names its process's main thread) has run, and has waited runnable for
+ * a CPU, from /proc/<pid>/schedstat (Linux with schedstats; zeros where the file is missing).
+ * The wait is why latency can grow while CPU looks free: on a small machine a woken peer
+ * (PostgreSQL, the load generator) takes the CPU the event loop was about to use.
+ */
+export function schedSecondsOf(pid: number): { run: number; wait: number } {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { run: (run ?? 0) / 1e9, wait: (wait ?? 0) / 1e9 };
+  } catch {
+    return { run: 0, wait: 0 };
+  }
+}

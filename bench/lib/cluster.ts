@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Pool } from 'undici';
 import { freshDatabase } from '../../test/helpers/child-gateway.ts';
 import { type Child, runTs } from '../../test/helpers/processes.ts';
-import { cpuSecondsOf, rssOf } from '../proc-stats.ts';
+import { cpuSecondsOf, rssOf, schedSecondsOf } from '../proc-stats.ts';
 
 export const ADMIN = 'bench-admin-token-0123456789';
 
@@ -33,6 +33,8 @@ const safe = (f: () => number) => {
   }
 };
 export const pgCpu = () => postgresPids().reduce((s, p) => s + safe(() => cpuSecondsOf(p)), 0);
+/** Seconds PostgreSQL's processes (summed) have waited runnable for a CPU. */
+export const pgRunQueueWait = () => postgresPids().reduce((s, p) => s + schedSecondsOf(p).wait, 0);
 export const pgRss = () => postgresPids().reduce((s, p) => s + safe(() => rssOf(p).rssMb), 0);
 
 /** A database for a run: created now, dropped by `drop`. */
