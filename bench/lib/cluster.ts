@@ -33,8 +33,19 @@ const safe = (f: () => number) => {
   }
 };
 export const pgCpu = () => postgresPids().reduce((s, p) => s + safe(() => cpuSecondsOf(p)), 0);
-/** Seconds PostgreSQL's processes (summed) have waited runnable for a CPU. */
-export const pgRunQueueWait = () => postgresPids().reduce((s, p) => s + schedSecondsOf(p).wait, 0);
+/** Seconds each PostgreSQL process has waited runnable for a CPU, by pid. */
+export const pgRunQueueWaits = () => new Map(postgresPids().map((p) => [p, schedSecondsOf(p).wait]));
+
+/**
+ * Seconds PostgreSQL's processes waited for a CPU since `before`, summed per pid: a backend that
+ * started meanwhile counts from zero, one that ended (a pool closing an idle connection) drops
+ * out instead of taking its whole history off the sum.
+ */
+export function pgRunQueueWaitSince(before: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, wait] of pgRunQueueWaits()) sum += wait - (before.get(pid) ?? 0);
+  return sum;
+}
 export const pgRss = () => postgresPids().reduce((s, p) => s + safe(() => rssOf(p).rssMb), 0);
 
 /** A database for a run: created now, dropped by `drop`. */
