@@ -12,6 +12,14 @@ const reasonLabel = (r: string | null): string => (r === null ? 'none' : KNOWN_R
  * Parley's Prometheus metrics. Labels are low-cardinality only (carrier, status, result, cause,
  * command): never a phone number, message id or account id.
  */
+/**
+ * Bounds of `parley_http_request_duration_seconds`, in seconds: 5 ms steps from 10 to 30 ms, where
+ * the accept objective (p99 ≤ 25 ms) is read.
+ */
+export const HTTP_DURATION_BUCKETS: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5,
+];
+
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'parley_' });
@@ -250,7 +258,9 @@ export function createMetrics() {
       name: 'parley_http_request_duration_seconds',
       help: 'HTTP request duration',
       labelNames: ['route', 'method', 'status_class'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      // Fine around the accept objective (p99 ≤ 25 ms at 2,000/s): with only 10/25/50 ms bounds a
+      // p99 of 26 ms and one of 49 ms read the same, "≤ 50 ms".
+      buckets: [...HTTP_DURATION_BUCKETS],
       registers: r,
     }),
   };
