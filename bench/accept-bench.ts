@@ -112,19 +112,28 @@ for (let run = 1; run <= runs; run++) {
       // Warm the JIT and the connection pools before the first measured rate.
       await offeredSingles(gw, key, Math.min(500, rates[0]!), 2);
       for (const rate of rates) {
-        const h0 = await histogramSnapshot(gw, 'parley_http_request_duration_seconds', ROUTE);
-        const w0 = await writerSnapshot(gw, 'accept');
-        const gc0 = await gcSnapshot(gw);
-        const c0 = {
-          gw: cpuSecondsOf(gw.pid),
-          pg: pgCpu(),
-          me: process.cpuUsage(),
-          sim: simCpu(sim, carrier),
-          loop: schedSecondsOf(gw.pid),
-          pgWaits: pgRunQueueWaits(),
-        };
-        const t0 = performance.now();
-        const r = await offeredSingles(gw, key, rate, seconds);
+        // Taken when the measured window begins (after offeredSingles' warm-up), so that the
+        // server-side histogram and the CPU figures leave the warm-up's slower requests out.
+        const snapshot = async () => ({
+          h0: await histogramSnapshot(gw, 'parley_http_request_duration_seconds', ROUTE),
+          w0: await writerSnapshot(gw, 'accept'),
+          gc0: await gcSnapshot(gw),
+          c0: {
+            gw: cpuSecondsOf(gw.pid),
+            pg: pgCpu(),
+            me: process.cpuUsage(),
+            sim: simCpu(sim, carrier),
+            loop: schedSecondsOf(gw.pid),
+            pgWaits: pgRunQueueWaits(),
+          },
+          t0: performance.now(),
+        });
+        let start: Awaited<ReturnType<typeof snapshot>> | undefined;
+        const r = await offeredSingles(gw, key, rate, seconds, async () => {
+          start = await snapshot();
+        });
+        if (!start) throw new Error('offeredSingles never began its measured window');
+        const { h0, w0, gc0, c0, t0 } = start;
         const s = (performance.now() - t0) / 1000;
         const lag = await gw.metric('parley_nodejs_eventloop_lag_p99_seconds');
         const me = process.cpuUsage(c0.me);
@@ -147,7 +156,7 @@ for (let run = 1; run <= runs; run++) {
         const requests = h1.count - h0.count;
         console.log(
           `run ${run} carrier ${carrier} ${rate}/s offered: achieved=${fmt(r.achieved)}/s errors=${r.errors} client p50=${fmt(r.p50, 1)} ms p99=${fmt(r.p99, 1)} ms; ` +
-            `server p50 ≤ ${fmt(bucketQuantile(h0, h1, 0.5))} ms p99 ≤ ${fmt(bucketQuantile(h0, h1, 0.99))} ms; event-loop lag p99 ${fmt(lag * 1000, 1)} ms`,
+            `server p50 ≤ ${fmt(bucketQuantile(h0, h1, 0.5))} ms p99 ≤ ${fmt(bucketQuantile(h0, h1, 0.99))} ms; event-loop lag p99 ${fmt(lag * 1000, 1)} ms (load generator's ${fmt(r.clientLagP99, 1)} ms)`,
         );
         console.log(
           `  accept writer: ${writerDelta(w0, w1)}; minor GC: ${gc.minor.n} pauses, mean ${fmt(gc.minor.n > 0 ? gc.minor.ms / gc.minor.n : Number.NaN, 1)} ms; ` +

@@ -226,23 +226,38 @@ async function measure(
     await new Promise((res) => setTimeout(res, 1_000));
     const c1 = { gw: cpuSecondsOf(gw.pid), sim: cpuSecondsOf(sim.child.child.pid!), pg: pgCpu() };
     const x1 = await xacts(db.name);
-    const w0 = await writerSnapshot(gw, 'accept');
-    const fc0 = await writerSnapshot(gw, 'first_message_claims');
-    const l0 = await writerSnapshot(gw, 'contact_lookup');
-    const b0 = await bgwriter();
-    const h0 = await histogramSnapshot(
+    // Taken when the singles' measured window begins (after their warm-up), so that the server-side
+    // histogram, the writers and the CPU figures leave the warm-up's slower requests out.
+    const snapshot = async () => ({
+      w0: await writerSnapshot(gw, 'accept'),
+      fc0: await writerSnapshot(gw, 'first_message_claims'),
+      l0: await writerSnapshot(gw, 'contact_lookup'),
+      b0: await bgwriter(),
+      h0: await histogramSnapshot(
+        gw,
+        'parley_http_request_duration_seconds',
+        'route="/v1/messages",method="POST"',
+      ),
+      s0: {
+        gw: cpuSecondsOf(gw.pid),
+        sim: cpuSecondsOf(sim.child.child.pid!),
+        pg: pgCpu(),
+        me: process.cpuUsage(),
+      },
+      singlesT0: performance.now(),
+    });
+    let start: Awaited<ReturnType<typeof snapshot>> | undefined;
+    const singles = await offeredSingles(
       gw,
-      'parley_http_request_duration_seconds',
-      'route="/v1/messages",method="POST"',
+      key,
+      Number(values.offered),
+      Number(values['offered-seconds']),
+      async () => {
+        start = await snapshot();
+      },
     );
-    const s0 = {
-      gw: cpuSecondsOf(gw.pid),
-      sim: cpuSecondsOf(sim.child.child.pid!),
-      pg: pgCpu(),
-      me: process.cpuUsage(),
-    };
-    const singlesT0 = performance.now();
-    const singles = await offeredSingles(gw, key, Number(values.offered), Number(values['offered-seconds']));
+    if (!start) throw new Error('offeredSingles never began its measured window');
+    const { w0, fc0, l0, b0, h0, s0, singlesT0 } = start;
     // Every scrape restarts the event-loop delay histogram: read it first, over the singles alone.
     const lag = await gw.metric('parley_nodejs_eventloop_lag_p99_seconds');
     const singlesS = (performance.now() - singlesT0) / 1000;

@@ -1,5 +1,6 @@
 /** The measured phases of a bench run: batch load, drain to final statuses, single POSTs at a fixed rate. */
 import { appendFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { percentile } from '../proc-stats.ts';
 import type { GatewayProc } from './cluster.ts';
 
@@ -87,7 +88,12 @@ export async function offeredSingles(
   key: string,
   rate: number,
   seconds: number,
-): Promise<{ achieved: number; errors: number; p50: number; p99: number }> {
+  /**
+   * Awaited once the warm-up's requests are answered, right before the measured window: where a
+   * caller takes its before-snapshots (server histograms, CPU), so they cover the window alone.
+   */
+  onWindowStart?: () => Promise<void>,
+): Promise<{ achieved: number; errors: number; p50: number; p99: number; clientLagP99: number }> {
   const warmup = Math.min(2, seconds) * rate;
   const lat: number[] = [];
   let errors = 0;
@@ -97,9 +103,14 @@ export async function offeredSingles(
   // the monotonic clock in µs as CPU profiles and /proc schedstat samples count it, its latency
   // in ms), a `---` line after each window: to see when the slow requests come.
   const trace: string[] | undefined = process.env.BENCH_TRACE ? [] : undefined;
+  const clientLag = monitorEventLoopDelay({ resolution: 1 });
   for (let i = 0; i < warmup + rate * seconds; i++) {
     if (i === warmup) {
       await Promise.all(inflight.splice(0));
+      await onWindowStart?.();
+      // The load generator shares the machine: a response it reads late counts in its latency.
+      // Its own event-loop delay over the window says how much of the tail is the client's.
+      clientLag.enable();
       lat.length = 0;
       errors = 0;
       tStart = performance.now();
@@ -133,7 +144,14 @@ export async function offeredSingles(
   if (trace) appendFileSync(process.env.BENCH_TRACE!, `${trace.join('\n')}\n---\n`);
   const achieved = (lat.length * 1000) / (performance.now() - tStart);
   lat.sort((a, b) => a - b);
-  return { achieved, errors, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+  clientLag.disable();
+  return {
+    achieved,
+    errors,
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+    clientLagP99: clientLag.count > 0 ? clientLag.percentile(99) / 1e6 : Number.NaN,
+  };
 }
 
 export interface WriterSnapshot {
