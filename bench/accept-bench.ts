@@ -17,8 +17,7 @@ import {
   benchAccount,
   createDatabase,
   pgCpu,
-  pgRunQueueWaitSince,
-  pgRunQueueWaits,
+  pgRunQueueWait,
   startGateway,
   startSim,
 } from './lib/cluster.ts';
@@ -124,7 +123,7 @@ for (let run = 1; run <= runs; run++) {
             me: process.cpuUsage(),
             sim: simCpu(sim, carrier),
             loop: schedSecondsOf(gw.pid),
-            pgWaits: pgRunQueueWaits(),
+            pgWait: pgRunQueueWait(),
           },
           t0: performance.now(),
         });
@@ -148,7 +147,7 @@ for (let run = 1; run <= runs; run++) {
         const sched = {
           run: ((loop.run - c0.loop.run) * 1000) / s,
           wait: ((loop.wait - c0.loop.wait) * 1000) / s,
-          pgWait: (pgRunQueueWaitSince(c0.pgWaits) * 1000) / s,
+          pgWait: ((pgRunQueueWait() - c0.pgWait) * 1000) / s,
         };
         const h1 = await histogramSnapshot(gw, 'parley_http_request_duration_seconds', ROUTE);
         const w1 = await writerSnapshot(gw, 'accept');

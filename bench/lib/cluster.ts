@@ -32,20 +32,29 @@ const safe = (f: () => number) => {
     return 0;
   }
 };
-export const pgCpu = () => postgresPids().reduce((s, p) => s + safe(() => cpuSecondsOf(p)), 0);
-/** Seconds each PostgreSQL process has waited runnable for a CPU, by pid. */
-export const pgRunQueueWaits = () => new Map(postgresPids().map((p) => [p, schedSecondsOf(p).wait]));
-
 /**
- * Seconds PostgreSQL's processes waited for a CPU since `before`, summed per pid: a backend that
- * started meanwhile counts from zero, one that ended (a pool closing an idle connection) drops
- * out instead of taking its whole history off the sum.
+ * A running total over PostgreSQL's processes that never goes back: a process that ended (a pool
+ * closing an idle connection, a backend of a dropped database) keeps the last value read of it,
+ * instead of taking its whole history off the sum. Reads of 0 (a process ending as it is read)
+ * are ignored.
  */
-export function pgRunQueueWaitSince(before: Map<number, number>): number {
-  let sum = 0;
-  for (const [pid, wait] of pgRunQueueWaits()) sum += wait - (before.get(pid) ?? 0);
-  return sum;
+function pgTotal(read: (pid: number) => number): () => number {
+  const last = new Map<number, number>();
+  return () => {
+    for (const pid of postgresPids()) {
+      const v = safe(() => read(pid));
+      if (v > 0) last.set(pid, v);
+    }
+    let sum = 0;
+    for (const v of last.values()) sum += v;
+    return sum;
+  };
 }
+
+/** CPU seconds PostgreSQL's processes have used (see pgTotal). */
+export const pgCpu = pgTotal(cpuSecondsOf);
+/** Seconds PostgreSQL's processes have waited runnable for a CPU (see pgTotal). */
+export const pgRunQueueWait = pgTotal((pid) => schedSecondsOf(pid).wait);
 export const pgRss = () => postgresPids().reduce((s, p) => s + safe(() => rssOf(p).rssMb), 0);
 
 /** A database for a run: created now, dropped by `drop`. */
