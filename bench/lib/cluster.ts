@@ -9,6 +9,7 @@ import { Pool } from 'undici';
 import { freshDatabase } from '../../test/helpers/child-gateway.ts';
 import { type Child, runTs } from '../../test/helpers/processes.ts';
 import { cpuSecondsOf, rssOf, schedSecondsOf } from '../proc-stats.ts';
+import { runningTotal } from './running-total.ts';
 
 export const ADMIN = 'bench-admin-token-0123456789';
 
@@ -32,24 +33,8 @@ const safe = (f: () => number) => {
     return 0;
   }
 };
-/**
- * A running total over PostgreSQL's processes that never goes back: a process that ended (a pool
- * closing an idle connection, a backend of a dropped database) keeps the last value read of it,
- * instead of taking its whole history off the sum. Reads of 0 (a process ending as it is read)
- * are ignored.
- */
-function pgTotal(read: (pid: number) => number): () => number {
-  const last = new Map<number, number>();
-  return () => {
-    for (const pid of postgresPids()) {
-      const v = safe(() => read(pid));
-      if (v > 0) last.set(pid, v);
-    }
-    let sum = 0;
-    for (const v of last.values()) sum += v;
-    return sum;
-  };
-}
+/** A running total over PostgreSQL's processes (see runningTotal). */
+const pgTotal = (read: (pid: number) => number) => runningTotal(postgresPids, read);
 
 /** CPU seconds PostgreSQL's processes have used (see pgTotal). */
 export const pgCpu = pgTotal(cpuSecondsOf);
