@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { EVENT_LOOP_DELAY_BUCKETS } from './event-loop-delay.ts';
 
 /**
  * Bounds of `parley_http_request_duration_seconds`, in seconds: 5 ms steps from 10 to 30 ms, where
@@ -253,6 +254,12 @@ export function createMetrics() {
       // Fine around the accept objective (p99 ≤ 25 ms at 2,000/s): with only 10/25/50 ms bounds a
       // p99 of 26 ms and one of 49 ms read the same, "≤ 50 ms".
       buckets: [...HTTP_DURATION_BUCKETS],
+      registers: r,
+    }),
+    eventLoopDelay: new Histogram({
+      name: 'parley_event_loop_delay_seconds',
+      help: 'How much later than due a 10-ms timer fired on the main thread (sampleEventLoopDelay): cumulative, unlike the nodejs_eventloop_lag gauges, which every render resets',
+      buckets: [...EVENT_LOOP_DELAY_BUCKETS],
       registers: r,
     }),
   };
