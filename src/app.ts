@@ -41,7 +41,7 @@ import { checkCallbackUrl, WebhookTransport } from './messaging/webhook-transpor
 import { WebhookSender } from './messaging/webhooks.ts';
 import { BacklogGauges } from './metrics/backlog-gauges.ts';
 import { submitResponseObserver, subscribeMetrics } from './metrics/bus-metrics.ts';
-import { sampleEventLoopDelay } from './metrics/event-loop-delay.ts';
+import { EventLoopDelayJob } from './metrics/event-loop-delay.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { RefusalRecorder, StatsFolder } from './metrics/number-metrics.ts';
 import { readinessOf, sampleCarrierGauges } from './metrics/probes.ts';
@@ -288,6 +288,7 @@ export async function createGateway(
     new RefusalRecorder(bus, (rows) => numberStats.add(rows), log),
     new StatsFolder(numberStats, log),
     new BacklogGauges(new BacklogRepo(db), metrics, log),
+    new EventLoopDelayJob(metrics.eventLoopDelay),
   ];
 
   const brands = new BrandsRepo(db);
@@ -342,7 +343,6 @@ export async function createGateway(
   });
 
   let stopped = false;
-  let stopDelaySampler: (() => void) | undefined;
   return {
     http,
     db,
@@ -372,12 +372,10 @@ export async function createGateway(
       live.start();
       registration?.start();
       for (const j of figureJobs) j.start();
-      stopDelaySampler = sampleEventLoopDelay(metrics.eventLoopDelay);
     },
     async stop() {
       if (stopped) return;
       stopped = true;
-      stopDelaySampler?.();
       await live.stop();
       registration?.stop();
       await http.close();

@@ -31,3 +31,19 @@ export function sampleEventLoopDelay(
   timer = setTimeout(tick, periodMs).unref();
   return () => clearTimeout(timer);
 }
+
+/** The sampler as a job the gateway starts and stops with its other periodic work. Never throws. */
+export class EventLoopDelayJob {
+  private stopSampling: (() => void) | undefined;
+
+  constructor(private readonly histogram: { observe(seconds: number): void }) {}
+
+  start(): void {
+    this.stopSampling ??= sampleEventLoopDelay(this.histogram);
+  }
+
+  stop(): void {
+    this.stopSampling?.();
+    this.stopSampling = undefined;
+  }
+}

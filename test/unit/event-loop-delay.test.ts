@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { sampleEventLoopDelay } from '../../src/metrics/event-loop-delay.ts';
+import { EventLoopDelayJob, sampleEventLoopDelay } from '../../src/metrics/event-loop-delay.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
 
 afterEach(() => {
@@ -61,5 +61,20 @@ describe('sampleEventLoopDelay', () => {
     }
     await vi.waitFor(() => expect(Math.max(...seen)).toBeGreaterThanOrEqual(0.04));
     stop();
+  });
+
+  it('as the gateway’s job: a second start does not sample twice, stop ends it', () => {
+    vi.useFakeTimers();
+    const seen: number[] = [];
+    const job = new EventLoopDelayJob({ observe: (s) => void seen.push(s) });
+    job.start();
+    job.start();
+    vi.advanceTimersByTime(100);
+    expect(seen.length).toBeGreaterThanOrEqual(9);
+    expect(seen.length).toBeLessThanOrEqual(10);
+    job.stop();
+    const n = seen.length;
+    vi.advanceTimersByTime(100);
+    expect(seen).toHaveLength(n);
   });
 });
