@@ -5,6 +5,8 @@
  * reads ~10 ms), and every render of /metrics resets them (the metrics port renders every second,
  * so a reading covers at most the last second, whichever window was asked about).
  */
+import { Periodic } from './periodic.ts';
+
 /** Bounds of `parley_event_loop_delay_seconds`, in seconds: 1-ms steps to 5 ms, then coarser. */
 export const EVENT_LOOP_DELAY_BUCKETS: readonly number[] = [
   0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25,
@@ -12,38 +14,48 @@ export const EVENT_LOOP_DELAY_BUCKETS: readonly number[] = [
 ];
 
 /**
- * Observes, every `periodMs`, how much later than due the previous timer fired (0 when on time).
- * The timer does not keep the process alive. Returns the function that stops it. Never throws.
+ * Observes, every `periodMs`, how much later than due the timer fired (0 when on time); a job the
+ * gateway starts and stops with its other periodic work. A second `start` does nothing. Never throws.
  */
+export class EventLoopDelayJob {
+  private readonly loop: Periodic;
+  private due = 0;
+  private started = false;
+
+  constructor(
+    histogram: { observe(seconds: number): void },
+    private readonly periodMs = 10,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.loop = new Periodic(async () => {
+      const t = this.now();
+      histogram.observe(Math.max(0, t - this.due) / 1000);
+      // Periodic schedules the next run as this one ends, i.e. now.
+      this.due = t + periodMs;
+    }, periodMs);
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.due = this.now() + this.periodMs;
+    this.loop.start();
+  }
+
+  /** Resolves once no run is in progress. */
+  stop(): Promise<void> {
+    this.started = false;
+    return this.loop.stop();
+  }
+}
+
+/** The job, started; returns the function that stops it (the benches' load generator). */
 export function sampleEventLoopDelay(
   histogram: { observe(seconds: number): void },
   periodMs = 10,
-  now: () => number = () => performance.now(),
+  now?: () => number,
 ): () => void {
-  let due = now() + periodMs;
-  let timer: NodeJS.Timeout | undefined;
-  const tick = () => {
-    const t = now();
-    histogram.observe(Math.max(0, t - due) / 1000);
-    due = t + periodMs;
-    timer = setTimeout(tick, periodMs).unref();
-  };
-  timer = setTimeout(tick, periodMs).unref();
-  return () => clearTimeout(timer);
-}
-
-/** The sampler as a job the gateway starts and stops with its other periodic work. Never throws. */
-export class EventLoopDelayJob {
-  private stopSampling: (() => void) | undefined;
-
-  constructor(private readonly histogram: { observe(seconds: number): void }) {}
-
-  start(): void {
-    this.stopSampling ??= sampleEventLoopDelay(this.histogram);
-  }
-
-  stop(): void {
-    this.stopSampling?.();
-    this.stopSampling = undefined;
-  }
+  const job = new EventLoopDelayJob(histogram, periodMs, now);
+  job.start();
+  return () => void job.stop();
 }

@@ -7,24 +7,24 @@ afterEach(() => {
 });
 
 describe('sampleEventLoopDelay', () => {
-  it('observes how late the timer fired, not its period, and nothing after stop', () => {
+  it('observes how late the timer fired, not its period, and nothing after stop', async () => {
     vi.useFakeTimers();
     let t = 1_000;
     const seen: number[] = [];
     const stop = sampleEventLoopDelay({ observe: (s) => void seen.push(s) }, 10, () => t);
     t += 10;
-    vi.advanceTimersByTime(10);
+    await vi.advanceTimersByTimeAsync(10);
     expect(seen).toEqual([0]);
     // The loop was busy for 45 ms past the next due time.
     t += 55;
-    vi.advanceTimersByTime(10);
+    await vi.advanceTimersByTimeAsync(10);
     expect(seen[1]).toBeCloseTo(0.045, 6);
     t += 10;
-    vi.advanceTimersByTime(10);
+    await vi.advanceTimersByTimeAsync(10);
     expect(seen[2]).toBe(0);
     stop();
     t += 100;
-    vi.advanceTimersByTime(100);
+    await vi.advanceTimersByTimeAsync(100);
     expect(seen).toHaveLength(3);
   });
 
@@ -39,11 +39,11 @@ describe('sampleEventLoopDelay', () => {
     };
     for (let i = 0; i < 5; i++) {
       t += 10;
-      vi.advanceTimersByTime(10);
+      await vi.advanceTimersByTimeAsync(10);
     }
     expect(await count()).toBe(5);
     t += 40; // one tick 30 ms late
-    vi.advanceTimersByTime(10);
+    await vi.advanceTimersByTimeAsync(10);
     const text = await m.registry.metrics();
     expect(await count()).toBe(6);
     expect(text).toMatch(/^parley_event_loop_delay_seconds_bucket\{le="0.025"\} 5$/m);
@@ -63,18 +63,18 @@ describe('sampleEventLoopDelay', () => {
     stop();
   });
 
-  it('as the gateway’s job: a second start does not sample twice, stop ends it', () => {
+  it('as the gateway’s job: a second start does not sample twice, stop ends it', async () => {
     vi.useFakeTimers();
     const seen: number[] = [];
     const job = new EventLoopDelayJob({ observe: (s) => void seen.push(s) });
     job.start();
     job.start();
-    vi.advanceTimersByTime(100);
+    await vi.advanceTimersByTimeAsync(100);
     expect(seen.length).toBeGreaterThanOrEqual(9);
     expect(seen.length).toBeLessThanOrEqual(10);
-    job.stop();
+    await job.stop();
     const n = seen.length;
-    vi.advanceTimersByTime(100);
+    await vi.advanceTimersByTimeAsync(100);
     expect(seen).toHaveLength(n);
   });
 });
