@@ -39,11 +39,9 @@ import { Router } from './messaging/router.ts';
 import { Sweeper } from './messaging/sweeper.ts';
 import { checkCallbackUrl, WebhookTransport } from './messaging/webhook-transport.ts';
 import { WebhookSender } from './messaging/webhooks.ts';
-import { BacklogGauges } from './metrics/backlog-gauges.ts';
 import { submitResponseObserver, subscribeMetrics } from './metrics/bus-metrics.ts';
-import { EventLoopDelayJob } from './metrics/event-loop-delay.ts';
+import { createFigureJobs } from './metrics/figure-jobs.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
-import { RefusalRecorder, StatsFolder } from './metrics/number-metrics.ts';
 import { readinessOf, sampleCarrierGauges } from './metrics/probes.ts';
 import { HttpNumberProvider } from './numbers/http-provider.ts';
 import { registrationAcceptPolicy, registrationDispatchPolicy } from './numbers/registration-policy.ts';
@@ -283,13 +281,13 @@ export async function createGateway(
 
   const links = new LinkService(new LinksRepo(db), bus, log);
   const numberStats = new NumberStatsRepo(db);
-  // Background figures: rollup folding, refusals at accept, backlog gauges (stopped in this order).
-  const figureJobs = [
-    new RefusalRecorder(bus, (rows) => numberStats.add(rows), log),
-    new StatsFolder(numberStats, log),
-    new BacklogGauges(new BacklogRepo(db), metrics, log),
-    new EventLoopDelayJob(metrics.eventLoopDelay),
-  ];
+  const figureJobs = createFigureJobs({
+    bus,
+    stats: numberStats,
+    backlog: new BacklogRepo(db),
+    metrics,
+    log,
+  });
 
   const brands = new BrandsRepo(db);
   const registry = config.registryUrl ? new HttpRegistry(config.registryUrl) : undefined;
