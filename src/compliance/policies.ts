@@ -237,6 +237,12 @@ export function footerAcceptPolicy(
         // A contact whose first message is taken needs no claim: no upsert (and row lock) for
         // every message to a known recipient. The claim stays the only decider of the footer.
         if (c.contact?.firstSent === true) continue;
+        // A claim upserts the contact: on a guessed recipient it would write before the guess is
+        // verified (and a wrong guess would leave a claim held by a message never stored).
+        if (c.guessedNewContact === true) {
+          c.guessRefused = true;
+          continue;
+        }
         asking.push(c);
         const k = `${c.accountId} ${c.to}`;
         if (!first.has(k)) first.set(k, c);

@@ -13,19 +13,13 @@ import {
 import { type AcceptCandidate, type ComposePolicy, checkRequest, draftFor } from './compose.ts';
 import { DEFAULT_PROFILE } from './encode-profile.ts';
 import { type EventBus, type GatewayEvents, observedWrite } from './events.ts';
-import { newMessageId, UUID } from './ids.ts';
+import { newMessageId } from './ids.ts';
 import type { MessageDraft, SendRequest } from './model.ts';
 import type { Pipeline } from './pipeline.ts';
 import type { MessageStore, MessageView, NumberDirectory, SendingNumber } from './ports.ts';
+import { type Recipient, Recipients } from './recipients.ts';
 import type { Router } from './router.ts';
-import {
-  chooseSender,
-  NO_HINTS,
-  type SenderAnswer,
-  type SenderDirectory,
-  type SenderHints,
-  type SenderQuery,
-} from './sender.ts';
+import { chooseSender, NO_HINTS, type SenderDirectory, type SenderHints } from './sender.ts';
 import { TtlBatchCache } from './ttl-cache.ts';
 import { TurnBatch } from './turn-batch.ts';
 import type { Reason } from './vocabulary.ts';
@@ -46,7 +40,9 @@ export interface AcceptOptions extends ComposePolicy {
  */
 export class AcceptService {
   private readonly writer: Batcher<MessageDraft, boolean>;
-  private readonly hints: Batcher<SenderQuery, SenderAnswer>;
+  private readonly recipients: Recipients;
+  /** A guessed draft's deferral, counted (message.decided) only once the draft is stored. */
+  private readonly deferredBy = new WeakMap<MessageDraft, GatewayEvents['message.decided']>();
   /** The account's numbers, at most 5 s old (an admin change here invalidates at once). */
   private readonly numbers: TtlBatchCache<SendingNumber[]>;
   private ref = Math.floor(Math.random() * 256);
@@ -56,7 +52,18 @@ export class AcceptService {
    * them. An unexpected error (not an AppError) is isolated: each is prepared alone again.
    */
   private readonly singles = new TurnBatch<string, SendRequest, MessageDraft | AppError>(
-    (accountId, reqs) => this.prepare(accountId, reqs, undefined),
+    (accountId, reqs) => this.prepare(accountId, reqs, undefined) as Promise<Array<MessageDraft | AppError>>,
+    (err) => !(err instanceof AppError),
+  );
+  /**
+   * The same, on the guess that each recipient is no contact (see Recipients): a draft whose
+   * insert verifies the guess, or undefined where the request must be prepared from what is read.
+   */
+  private readonly guessedSingles = new TurnBatch<string, SendRequest, MessageDraft | undefined>(
+    async (accountId, reqs) =>
+      (await this.prepare(accountId, reqs, undefined, undefined, true)).map((d) =>
+        d instanceof AppError ? undefined : d,
+      ),
     (err) => !(err instanceof AppError),
   );
 
@@ -87,10 +94,10 @@ export class AcceptService {
       }),
       { ...writer, maxPending: opts.maxPending, isolate: (err) => classifyDbError(err) === 'data' },
     );
-    this.hints = new Batcher(
-      observedWrite(bus, 'sender_hints', (q: SenderQuery[]) => senders.senderHints(q)),
-      { maxItems: 2000, maxDelayMs: 1, concurrency: 4, maxPending: opts.maxPending },
-    );
+    this.recipients = new Recipients(senders, bus, {
+      defaultRegion: opts.defaultRegion,
+      maxPending: opts.maxPending,
+    });
   }
 
   /**
@@ -141,9 +148,10 @@ export class AcceptService {
     return draftFor(c, profile, this.opts, this.ref, undefined);
   }
 
-  /** Forget cached numbers after an admin change. */
+  /** Forget cached numbers (and the default number) after an admin change. */
   invalidateNumbers(accountId: string): void {
     this.numbers.invalidate(accountId);
+    this.recipients.invalidate(accountId);
   }
 
   private resolveFrom(list: SendingNumber[], from: string | undefined, hints: SenderHints): SendingNumber {
@@ -165,56 +173,30 @@ export class AcceptService {
   }
 
   /**
-   * Reads each recipient once, for the sender rule (hints) and for compliance (consent, zone):
-   * concurrent requests share one statement. Returns, per request, its hints (NO_HINTS when it
-   * names its sender), the E.164 `to` it asked about and the answer.
+   * Candidates → policies → drafts; per item either a draft or the AppError that stopped it. With
+   * `guess`, recipients are guessed (Recipients.guess), not read: an item is undefined where the
+   * guess cannot be made or a policy refused it; its AppErrors are not final (a contact's facts
+   * may change them) and are not counted.
    */
-  private async recipients(
-    accountId: string,
-    reqs: readonly SendRequest[],
-  ): Promise<(req: SendRequest) => { hints: SenderHints; to: string | undefined; answer: SenderAnswer }> {
-    const queries = new Map<SendRequest, SenderQuery>();
-    for (const req of reqs) {
-      let to: string | undefined;
-      try {
-        to = toE164(req.to, this.opts.defaultRegion, 'INVALID_TO_NUMBER');
-      } catch {
-        // checkRequest reports it
-      }
-      const userId = req.userId !== undefined && UUID.test(req.userId) ? req.userId.toLowerCase() : undefined;
-      queries.set(req, { accountId, to, userId });
-    }
-    const answers = await this.hints.addAll([...queries.values()]);
-    const byReq = new Map<SendRequest, PromiseSettledResult<SenderAnswer>>();
-    let i = 0;
-    for (const req of queries.keys()) byReq.set(req, answers[i++]!);
-    return (req) => {
-      const a = byReq.get(req)!;
-      if (a.status === 'rejected') throw writeError(a.reason);
-      if (req.userId !== undefined && a.value.userDefault === undefined) throw new AppError('UNKNOWN_USER');
-      const to = queries.get(req)!.to;
-      const hints =
-        req.from !== undefined ? NO_HINTS : { ...a.value, userDefault: a.value.userDefault ?? null };
-      return { hints, to, answer: a.value };
-    };
-  }
-
-  /** Candidates → policies → drafts; per item either a draft or the AppError that stopped it. */
   private async prepare(
     accountId: string,
     reqs: readonly SendRequest[],
     idempotencyKey: string | undefined,
     check?: (req: SendRequest) => void,
-  ): Promise<Array<MessageDraft | AppError>> {
+    guess = false,
+  ): Promise<Array<MessageDraft | AppError | undefined>> {
     const list = await this.accountNumbers(accountId);
-    const recipientOf = await this.recipients(accountId, reqs);
+    const recipientOf: (req: SendRequest) => Recipient | undefined = guess
+      ? await this.recipients.guess(accountId, reqs)
+      : await this.recipients.read(accountId, reqs);
     const now = new Date();
-    const out: Array<MessageDraft | AppError> = new Array(reqs.length);
-    const candidates: Array<{ i: number; c: AcceptCandidate }> = [];
+    const out: Array<MessageDraft | AppError | undefined> = new Array(reqs.length);
+    const candidates: Array<{ i: number; c: AcceptCandidate; r: Recipient }> = [];
     reqs.forEach((req, i) => {
       try {
         check?.(req);
         const r = recipientOf(req);
+        if (r === undefined) return;
         const from = this.resolveFrom(list, req.from, r.hints);
         const c = checkRequest(
           req,
@@ -226,10 +208,11 @@ export class AcceptService {
         if (c.to === r.to) {
           c.contact = r.answer.contact;
           if (c.contact) c.contactStored = true;
-        }
+          if (r.guessed) c.guessedNewContact = true;
+        } else if (r.guessed) return;
         c.senderRegistered = from.registered;
         c.senderBacklogUntil = from.backlogUntil;
-        candidates.push({ i, c });
+        candidates.push({ i, c, r });
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         out[i] = err;
@@ -248,16 +231,22 @@ export class AcceptService {
       e.count++;
       decided.set(key, e);
     };
-    candidates.forEach(({ i, c }, k) => {
+    candidates.forEach(({ i, c, r }, k) => {
       const v = verdicts[k]!;
       const d = v.decision;
+      if (c.guessRefused) {
+        this.recipients.refuse(accountId);
+        return;
+      }
       if (d.kind === 'reject') {
+        if (guess) return;
         tally(c, 'refused', d.reason);
         out[i] = policyError(d.code, d.message, d.retryAfterMs);
         return;
       }
       // A future sendAt is what was asked, not a policy's decision.
-      if (d.kind === 'defer' && d.reason !== 'scheduled') tally(c, 'deferred', d.reason);
+      const deferred = d.kind === 'defer' && d.reason !== 'scheduled';
+      if (deferred && !guess) tally(c, 'deferred', d.reason);
       const body = v.body ?? c.body;
       const profile = this.router.primaryProfile(c.numberType, c.to) ?? DEFAULT_PROFILE;
       this.ref = (this.ref + 1) & 0xffff;
@@ -272,10 +261,21 @@ export class AcceptService {
           v.links,
         );
         if (v.warnings) draft.warnings = v.warnings;
+        if (r.guessed) {
+          draft.guess = { accountDefault: r.guessedDefault };
+          if (deferred)
+            this.deferredBy.set(draft, {
+              accountId,
+              from: c.from,
+              decision: 'deferred',
+              reason: d.reason,
+              count: 1,
+            });
+        }
         out[i] = draft;
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        out[i] = err;
+        if (!guess) out[i] = err;
       }
     });
     if (decided.size > 0) this.bus.publish('message.decided', [...decided.values()]);
@@ -291,6 +291,25 @@ export class AcceptService {
     req: SendRequest,
     idempotencyKey?: string,
   ): Promise<{ accepted: Accepted; replayed: boolean }> {
+    if (this.recipients.mayGuess(accountId, req, idempotencyKey)) {
+      const guessed = await this.guessedSingles.add(accountId, req);
+      if (guessed !== undefined) {
+        let stored: boolean;
+        try {
+          stored = await this.writer.add(guessed);
+        } catch (err) {
+          throw writeError(err);
+        }
+        // Stored, the message created the contact; skipped, the contact was there.
+        this.recipients.know(accountId, guessed.to);
+        if (stored) {
+          const deferred = this.deferredBy.get(guessed);
+          if (deferred) this.bus.publish('message.decided', [deferred]);
+          this.bus.publish('message.accepted', [{ accountId, count: 1 }]);
+          return { accepted: acceptedOf(guessed), replayed: false };
+        }
+      }
+    }
     const d =
       idempotencyKey === undefined
         ? await this.singles.add(accountId, req)
@@ -332,7 +351,9 @@ export class AcceptService {
     reqs: SendRequest[],
     check?: (req: SendRequest) => void,
   ): Promise<BatchItemResult[]> {
-    const prepared = await this.prepare(accountId, reqs, undefined, check);
+    const prepared = (await this.prepare(accountId, reqs, undefined, check)) as Array<
+      MessageDraft | AppError
+    >;
     const drafts: Array<{ index: number; draft: MessageDraft }> = [];
     const results: BatchItemResult[] = new Array(reqs.length);
     prepared.forEach((p, index) => {

@@ -47,6 +47,13 @@ export interface AcceptCandidate {
    * upserted it (the footer claim). The accept insert then does not create it again.
    */
   contactStored?: boolean | undefined;
+  /**
+   * `contact` is null because the accept path guessed it (the recipient was not read; the insert
+   * verifies the guess). A policy whose load would write on the contact (the footer claim) must
+   * not: it sets `guessRefused`, and the accept path reads the recipient and prepares again.
+   */
+  guessedNewContact?: boolean | undefined;
+  guessRefused?: boolean | undefined;
   /** The sending number's registration (10DLC campaign, toll-free verification); undefined: unknown. */
   senderRegistered?: boolean | undefined;
   /** How far ahead the sender's rate-limited queue reaches (undefined: no backlog known). */

@@ -72,6 +72,12 @@ export interface MessageDraft {
   links?: readonly TrackedLink[] | undefined;
   /** The recipient's contact is stored already (read or upserted at accept): the insert skips it. */
   contactStored?: boolean | undefined;
+  /**
+   * Prepared without reading the recipient, on the guess that they are no contact of the account
+   * (and, when `accountDefault` is not undefined, that it is the account's default number): the
+   * insert stores the draft only if that still holds, else skips it (see MessageStore.insertDrafts).
+   */
+  guess?: { accountDefault: string | null | undefined } | undefined;
 }
 
 /** A claimed segment: everything needed to decide on it and submit it without another query. */

@@ -54,7 +54,8 @@ export interface SendingNumber {
 export interface MessageStore {
   /**
    * Inserts drafts in one statement (atomic). Returns the ids inserted: a draft whose (account,
-   * idempotency key) exists already is skipped for the caller to resolve.
+   * idempotency key) exists already, or whose `guess` about its recipient no longer holds when
+   * the statement runs, is skipped for the caller to resolve.
    */
   insertDrafts(drafts: MessageDraft[], now: Date): Promise<Set<string>>;
   /** Which of these message ids are stored (to settle an insert whose answer was lost). */

@@ -82,4 +82,6 @@ export interface SenderAnswer extends Omit<SenderHints, 'userDefault'> {
 export interface SenderDirectory {
   /** One answer per query, in order. Rejects with a database error. */
   senderHints(queries: readonly SenderQuery[]): Promise<SenderAnswer[]>;
+  /** The accounts' default numbers (null: none; an unknown account is left out). Rejects with a database error. */
+  accountDefaults(accountIds: readonly string[]): Promise<Map<string, string | null>>;
 }

@@ -76,9 +76,19 @@ WITH m AS (
   SELECT x.id, x.account_id, x.from_e164, x.to_e164, x.number_type, x.body, x.encoding, x.segments, x.status, 0,
          x.status_callback, x.metadata::jsonb, x.send_at, x.expires_at, x.idem, x.hash, x.created_at, x.created_at
   FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[],
-              $10::text[], $11::text[], $12::timestamptz[], $13::timestamptz[], $14::text[], $15::text[], $16::timestamptz[])
+              $10::text[], $11::text[], $12::timestamptz[], $13::timestamptz[], $14::text[], $15::text[], $16::timestamptz[],
+              $42::boolean[], $43::boolean[], $44::text[])
        AS x(id, account_id, from_e164, to_e164, number_type, body, encoding, segments, status, status_callback, metadata,
-            send_at, expires_at, idem, hash, created_at)
+            send_at, expires_at, idem, hash, created_at, guessed, check_default, guessed_default)
+  -- A draft prepared on the guess that its recipient is no contact (and, when it did not name its
+  -- sender, that the account's default number is this one) is stored only if that is still true
+  -- when the statement runs; the caller prepares a skipped one again from what is stored. Each
+  -- guess is one probe by unique key (OFFSET 0: a sub-plan per row, never a join or a scan).
+  WHERE NOT x.guessed
+     OR (NOT EXISTS (SELECT 1 FROM contacts k WHERE k.account_id = x.account_id AND k.e164 = x.to_e164 OFFSET 0)
+         AND (NOT x.check_default
+              OR (SELECT a.default_number FROM accounts a WHERE a.id = x.account_id OFFSET 0)
+                 IS NOT DISTINCT FROM x.guessed_default))
   ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id, status, created_at
 ), s AS (
@@ -88,9 +98,9 @@ WITH m AS (
          x.tlv, x.next_at, x.expires_at, x.profile
   FROM unnest($17::uuid[], $18::int[], $19::text[], $20::text[], $21::text[], $22::text[], $23::int[], $24::int[],
               $25::boolean[], $26::timestamptz[], $27::timestamptz[], $28::int[], $29::text[], $30::boolean[], $31::text[])
-       AS x(message_id, idx, from_e164, to_e164, number_type, payload, dc, esm, tlv, next_at, expires_at, parts, status, idem, profile)
-  -- Fresh random ids cannot conflict; only idempotent drafts may have been skipped above.
-  WHERE NOT x.idem OR x.message_id IN (SELECT id FROM m)
+       AS x(message_id, idx, from_e164, to_e164, number_type, payload, dc, esm, tlv, next_at, expires_at, parts, status, skippable, profile)
+  -- Fresh random ids cannot conflict; only idempotent and guessed drafts may have been skipped above.
+  WHERE NOT x.skippable OR x.message_id IN (SELECT id FROM m)
 ), l AS (
   INSERT INTO links (code, message_id, account_id, from_e164, url)
   SELECT x.code, x.message_id, x.account_id, x.from_e164, x.url
@@ -101,11 +111,14 @@ WITH m AS (
   -- (compareContactKeys), as in every statement that inserts contacts: concurrent batches wait, never deadlock.
   INSERT INTO contacts (id, account_id, e164)
   SELECT x.id, x.account_id, x.e164
-  FROM unnest($37::uuid[], $38::uuid[], $39::text[], $40::uuid[], $41::boolean[]) AS x(id, account_id, e164, message_id, idem)
-  WHERE NOT x.idem OR x.message_id IN (SELECT id FROM m)
+  FROM unnest($37::uuid[], $38::uuid[], $39::text[], $40::uuid[], $41::boolean[]) AS x(id, account_id, e164, message_id, skippable)
+  WHERE NOT x.skippable OR x.message_id IN (SELECT id FROM m)
   ON CONFLICT (account_id, e164) DO NOTHING
 )
 SELECT id FROM m`;
+
+/** The insert may skip this draft: an idempotent replay, or a guess about its recipient proved wrong. */
+const skippable = (d: MessageDraft) => d.idempotencyKey !== undefined || d.guess !== undefined;
 
 /** Messages: batched inserts for the accept path, and account-scoped reads. */
 export class MessagesRepo implements MessageStore {
@@ -113,7 +126,8 @@ export class MessagesRepo implements MessageStore {
 
   /**
    * Inserts drafts in one statement. Returns the ids actually inserted: a draft whose
-   * (account, idempotency key) already exists is skipped, for the caller to resolve.
+   * (account, idempotency key) already exists, or whose `guess` is no longer true, is skipped,
+   * for the caller to resolve.
    */
   insertDrafts(drafts: MessageDraft[], now: Date): Promise<Set<string>> {
     return MessagesRepo.insertDraftsWith(this.db, drafts, now);
@@ -123,6 +137,7 @@ export class MessagesRepo implements MessageStore {
   static async insertDraftsWith(q: Queryable, drafts: MessageDraft[], now: Date): Promise<Set<string>> {
     if (drafts.length === 0) return new Set();
     const m: unknown[][] = Array.from({ length: 16 }, () => []);
+    const g: unknown[][] = [[], [], []];
     const s: unknown[][] = Array.from({ length: 15 }, () => []);
     const at = now.toISOString();
     for (const d of drafts) {
@@ -146,6 +161,11 @@ export class MessagesRepo implements MessageStore {
         at,
       ];
       pushRow(m, row);
+      pushRow(g, [
+        d.guess !== undefined,
+        d.guess !== undefined && d.guess.accountDefault !== undefined,
+        d.guess?.accountDefault ?? null,
+      ]);
       const next = (d.sendAt ?? now).toISOString();
       for (const seg of d.segments) {
         const srow = [
@@ -162,7 +182,7 @@ export class MessagesRepo implements MessageStore {
           d.expiresAt.toISOString(),
           d.segments.length,
           status,
-          d.idempotencyKey !== undefined,
+          skippable(d),
           d.profile,
         ];
         pushRow(s, srow);
@@ -172,24 +192,30 @@ export class MessagesRepo implements MessageStore {
     for (const d of drafts)
       for (const link of d.links ?? []) pushRow(l, [link.code, d.id, d.accountId, d.from, link.url]);
     // One contact row per recipient not known to be stored already (read by the sender hints or
-    // upserted by the footer claim), tied to a draft that is surely inserted when there is one (an
-    // idempotent draft may be a replay, skipped above).
-    // null: some draft of the batch knows the contact is stored, whichever comes first.
-    const first = new Map<string, MessageDraft | null>();
+    // upserted by the footer claim), tied to a draft that is surely inserted when there is one;
+    // else to each draft of the recipient that may be skipped above (an idempotent replay, a
+    // guess proved wrong), created with whichever of them is stored.
+    // null: some draft of the batch knows the contact is stored.
+    const byKey = new Map<string, MessageDraft[] | null>();
     for (const d of drafts) {
       const k = `${d.accountId} ${d.to}`;
-      const had = first.get(k);
+      const had = byKey.get(k);
       if (had === null) continue;
-      if (d.contactStored === true) first.set(k, null);
-      else if (!had || (had.idempotencyKey !== undefined && d.idempotencyKey === undefined)) first.set(k, d);
+      if (d.contactStored === true) byKey.set(k, null);
+      else if (had === undefined || (!skippable(d) && skippable(had[0]!))) byKey.set(k, [d]);
+      else if (skippable(d) && skippable(had[0]!)) had.push(d);
     }
     const c: unknown[][] = Array.from({ length: 5 }, () => []);
     const create: MessageDraft[] = [];
-    for (const d of first.values()) if (d !== null) create.push(d);
+    for (const ds of byKey.values()) if (ds !== null) create.push(...ds);
     // Time-ordered ids: a new contact lands at the primary key's right edge, not on a random page.
     for (const d of create.sort(compareContactKeys))
-      pushRow(c, [newMessageId(), d.accountId, d.to, d.id, d.idempotencyKey !== undefined]);
-    const r = await q.query<{ id: string }>(INSERT_SQL, [...m, ...s, ...l, ...c], 'parley_insert_drafts');
+      pushRow(c, [newMessageId(), d.accountId, d.to, d.id, skippable(d)]);
+    const r = await q.query<{ id: string }>(
+      INSERT_SQL,
+      [...m, ...s, ...l, ...c, ...g],
+      'parley_insert_drafts',
+    );
     return new Set(r.rows.map((x) => x.id));
   }
 

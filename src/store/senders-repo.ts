@@ -129,6 +129,14 @@ export class SendersRepo implements SenderDirectory {
     });
   }
 
+  async accountDefaults(accountIds: readonly string[]): Promise<Map<string, string | null>> {
+    const r = await this.db.query<{ id: string; default_number: string | null }>(
+      'SELECT id::text AS id, default_number FROM accounts WHERE id = ANY($1::uuid[])',
+      [[...accountIds]],
+    );
+    return new Map(r.rows.map((x) => [x.id, x.default_number]));
+  }
+
   async accountDefault(accountId: string): Promise<string | null> {
     const r = await this.db.query<{ default_number: string | null }>(
       'SELECT default_number FROM accounts WHERE id = $1',

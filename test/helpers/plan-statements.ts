@@ -41,9 +41,11 @@ export async function hotStatements(hi: number): Promise<Captured[]> {
       undefined,
     ),
   );
-  // One in five with a tracked link, stored in the same statement.
+  // One in five with a tracked link, stored in the same statement; half of them on the guess that
+  // the recipient is no contact (the insert probes contacts and, for some, the account's default).
   drafts.forEach((d, k) => {
     if (k % 5 === 0) d.links = [{ code: `N${String(k).padStart(9, '0')}`, url: `https://example.com/n${k}` }];
+    if (k % 2 === 0) d.guess = { accountDefault: k % 4 === 0 ? '+15550100001' : undefined };
   });
   await new MessagesRepo(capturing(out, 'accept-insert')).insertDrafts(drafts, new Date());
   // The redirector's look-up and a batch of clicks on the links the loader made.

@@ -65,6 +65,8 @@ function service(opts: { decide?: (c: AcceptCandidate) => void } = {}) {
           }),
         );
       },
+      accountDefaults: async (ids: readonly string[]) =>
+        new Map(ids.map((id) => [id, id === ACCOUNT_A ? '+14155550100' : '+14155550200'] as const)),
     },
     new Router([], []),
     pipeline,

@@ -23,8 +23,8 @@ const draft = (id: string, to: string, extra: Partial<MessageDraft> = {}): Messa
   ...extra,
 });
 
-/** The accept insert's parameters: the last five are the contacts to create (id, account, e164, message, idempotent). */
-async function contactsOf(drafts: MessageDraft[]): Promise<string[]> {
+/** The accept insert's parameters $37–$41 are the contacts to create (id, account, e164, message, skippable). */
+async function contactsOf(drafts: MessageDraft[], column = 38): Promise<string[]> {
   let params: unknown[] = [];
   const q: Queryable = {
     query: async <T>(_sql: string, p: unknown[] = []) => {
@@ -33,7 +33,7 @@ async function contactsOf(drafts: MessageDraft[]): Promise<string[]> {
     },
   };
   await MessagesRepo.insertDraftsWith(q, drafts, new Date(0));
-  return params.at(-3) as string[];
+  return params[column] as string[];
 }
 
 describe('accept insert: contacts', () => {
@@ -51,5 +51,19 @@ describe('accept insert: contacts', () => {
       draft('4', '+3', { contactStored: false }),
     ]);
     expect(got).toEqual(['+2', '+3']);
+  });
+
+  it('ties a contact to a draft surely stored, else to each draft that may be skipped (a guess, an idempotent one)', async () => {
+    const guess = { guess: { accountDefault: undefined } };
+    const drafts = [
+      draft('1', '+1', guess),
+      draft('2', '+1'),
+      draft('3', '+2', guess),
+      draft('4', '+2', { idempotencyKey: 'k' }),
+      draft('5', '+3', guess),
+    ];
+    // +1: the plain draft; +2 and +3: each draft that may be skipped, created with whichever is stored.
+    expect(await contactsOf(drafts, 39)).toEqual(['2', '3', '4', '5']);
+    expect(await contactsOf(drafts, 40)).toEqual([false, true, true, true]);
   });
 });
