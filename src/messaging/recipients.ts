@@ -49,6 +49,11 @@ export interface RecipientOptions {
   refuseMs?: number;
 }
 
+/**
+ * Reads or guesses the recipients of the accept path (see the file's comment). Bounded: at most
+ * `maxKnown` recipients and 10,000 refused accounts are remembered; forgetting one only costs a
+ * guess that the insert proves wrong. Reads fail with DATABASE_UNAVAILABLE (503) or OVERLOADED.
+ */
 export class Recipients {
   private readonly hints: Batcher<SenderQuery, SenderAnswer>;
   /** Account defaults for guesses, at most 5 s old (the insert checks them anyway). */
