@@ -44,21 +44,16 @@ describe('floods from an SMSC', () => {
       );
       children.push(gw.child);
       const heap = () => gw.metric('parley_nodejs_heap_size_used_bytes');
-      const majors = () => gw.metric('parley_nodejs_gc_duration_seconds_count', 'kind="major"');
+      let forced = 0;
       /** The heap in use right after two forced full collections: what the gateway retains. */
       const liveHeap = async () => {
-        const before = await majors();
+        const seq = ++forced;
         gw.child.child.kill('SIGUSR2');
-        let live = 0;
-        await waitFor(
-          () => live > 0,
-          15_000,
-          'forced full collections',
-          async () => {
-            if ((await majors()) > before) live = await heap();
-          },
+        const line = await gw.child.waitLine(
+          (o) => o.msg === 'forced full collections' && o.seq === seq,
+          30_000,
         );
-        return live;
+        return Number(line.heapUsed);
       };
       const liveBase = await liveHeap();
       const base = await heap();
