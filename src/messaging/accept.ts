@@ -52,13 +52,10 @@ export class AcceptService {
    * them. An unexpected error (not an AppError) is isolated: each is prepared alone again.
    */
   private readonly singles = new TurnBatch<string, SendRequest, MessageDraft | AppError>(
-    (accountId, reqs) => this.prepare(accountId, reqs, undefined) as Promise<Array<MessageDraft | AppError>>,
+    (accountId, reqs) => this.prepare(accountId, reqs, undefined),
     (err) => !(err instanceof AppError),
   );
-  /**
-   * The same, on the guess that each recipient is no contact (see Recipients): a draft whose
-   * insert verifies the guess, or undefined where the request must be prepared from what is read.
-   */
+  /** The same on the guess "no contact" (Recipients): a draft, or undefined where it must be read. */
   private readonly guessedSingles = new TurnBatch<string, SendRequest, MessageDraft | undefined>(
     async (accountId, reqs) =>
       (await this.prepare(accountId, reqs, undefined, undefined, true)).map((d) =>
@@ -75,8 +72,7 @@ export class AcceptService {
     private readonly pipeline: Pipeline<AcceptCandidate>,
     private readonly bus: EventBus,
     private readonly opts: AcceptOptions,
-    // 4 ms, not 2: half the INSERTs at 2,000/s, PostgreSQL ~0.06 of a core less, and a lower p99
-    // with the carrier up on 2 shared vCPUs (8 interleaved pairs; 7 ms was worse again).
+    // 4 ms, not 2: half the INSERTs at 2,000/s and a lower p99 with the carrier up (README, stop 34).
     writer = { maxItems: 2000, maxDelayMs: 4, concurrency: 4 },
   ) {
     this.numbers = new TtlBatchCache(
@@ -180,6 +176,20 @@ export class AcceptService {
    * guess cannot be made or a policy refused it; its AppErrors are not final (a contact's facts
    * may change them) and are not counted.
    */
+  private prepare(
+    accountId: string,
+    reqs: readonly SendRequest[],
+    idempotencyKey: string | undefined,
+    check?: (req: SendRequest) => void,
+    guess?: false,
+  ): Promise<Array<MessageDraft | AppError>>;
+  private prepare(
+    accountId: string,
+    reqs: readonly SendRequest[],
+    idempotencyKey: undefined,
+    check: undefined,
+    guess: true,
+  ): Promise<Array<MessageDraft | AppError | undefined>>;
   private async prepare(
     accountId: string,
     reqs: readonly SendRequest[],
@@ -353,9 +363,7 @@ export class AcceptService {
     reqs: SendRequest[],
     check?: (req: SendRequest) => void,
   ): Promise<BatchItemResult[]> {
-    const prepared = (await this.prepare(accountId, reqs, undefined, check)) as Array<
-      MessageDraft | AppError
-    >;
+    const prepared = await this.prepare(accountId, reqs, undefined, check);
     const drafts: Array<{ index: number; draft: MessageDraft }> = [];
     const results: BatchItemResult[] = new Array(reqs.length);
     prepared.forEach((p, index) => {
