@@ -9,6 +9,7 @@ import { Pool } from 'undici';
 import { freshDatabase } from '../../test/helpers/child-gateway.ts';
 import { type Child, runTs } from '../../test/helpers/processes.ts';
 import { cpuSecondsOf, rssOf, schedSecondsOf } from '../proc-stats.ts';
+import { RawHttpPool } from './raw-http.ts';
 import { runningTotal } from './running-total.ts';
 
 export const ADMIN = 'bench-admin-token-0123456789';
@@ -147,16 +148,16 @@ export async function startGateway(
   const listening = await child.waitLine((o) => o.msg === 'parley listening', 60_000);
   const url = String(listening.address);
   const metricsUrl = String((await child.waitLine((o) => o.msg === 'metrics listening', 1_000)).address);
-  // Keep-alive with a bounded pool, as an API client would; undici, so that the load generator's
-  // own CPU (it shares the machine) disturbs the figures as little as it can.
-  const pool = new Pool(url, { connections: 64, pipelining: 1 });
+  // Keep-alive with a bounded pool, as an API client would. Our own minimal client by default
+  // (bench/lib/raw-http.ts: the load generator shares the machine, and undici's Pool cost a
+  // quarter of a core at 2,000/s); BENCH_CLIENT=undici for the library's.
+  const connections = 64;
+  const raw = process.env.BENCH_CLIENT === 'undici' ? undefined : new RawHttpPool(url, connections);
+  const pool = raw ? undefined : new Pool(url, { connections, pipelining: 1 });
   const postStatus = async (p: string, body: unknown, key: string) => {
-    const res = await pool.request({
-      path: p,
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    if (raw) return raw.post(p, headers, JSON.stringify(body));
+    const res = await pool!.request({ path: p, method: 'POST', headers, body: JSON.stringify(body) });
     await res.body.dump();
     return res.statusCode;
   };
@@ -184,7 +185,8 @@ export async function startGateway(
       return sum;
     },
     stop: async () => {
-      await pool.close();
+      raw?.close();
+      await pool?.close();
       child.child.kill('SIGTERM');
       await child.exited;
       // For a look at what the gateway printed (e.g. BENCH_GATEWAY_NODE_ARGS=--trace-gc).
