@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { EVENT_LOOP_DELAY_BUCKETS } from './event-loop-delay.ts';
+import { registerEventLoopLoad } from './event-loop-load.ts';
 
 /**
  * Bounds of `parley_http_request_duration_seconds`, in seconds: 5 ms steps from 10 to 30 ms, where
@@ -20,6 +21,7 @@ export function createMetrics() {
   // suffix); their per-type gauges (nodejs_active_handles etc.) stay, and sum to the same.
   for (const name of ['handles', 'requests', 'resources'])
     registry.removeSingleMetric(`parley_nodejs_active_${name}_total`);
+  registerEventLoopLoad(registry);
   const r = [registry];
   return {
     registry,
