@@ -138,11 +138,7 @@ export class SendersRepo implements SenderDirectory {
   }
 
   async accountDefault(accountId: string): Promise<string | null> {
-    const r = await this.db.query<{ default_number: string | null }>(
-      'SELECT default_number FROM accounts WHERE id = $1',
-      [accountId],
-    );
-    return r.rows[0]?.default_number ?? null;
+    return (await this.accountDefaults([accountId])).get(accountId) ?? null;
   }
 
   async setAccountDefault(accountId: string, e164: string | null): Promise<void> {
