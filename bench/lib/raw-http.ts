@@ -27,6 +27,8 @@ class Conn {
   /** Where the body starts and how long it is (-1: chunked; -2: headers not read yet). */
   private bodyStart = 0;
   private bodyLen = -2;
+  /** Chunked: where the next chunk-size line starts. */
+  private chunkAt = 0;
   closed = false;
 
   constructor(
@@ -68,6 +70,8 @@ class Conn {
   }
 
   private onData(d: Buffer): void {
+    // Bytes with no request out (a server speaking out of turn) have no one to answer.
+    if (this.current === undefined) return;
     this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
     if (this.bodyLen === -2) {
       const end = this.buf.indexOf(CRLF2);
@@ -78,12 +82,11 @@ class Conn {
       const cl = /\r\ncontent-length:\s*(\d+)/.exec(lower);
       this.bodyStart = end + 4;
       this.bodyLen = cl ? Number(cl[1]) : /\r\ntransfer-encoding:\s*chunked/.test(lower) ? -1 : 0;
+      this.chunkAt = this.bodyStart;
       if (/\r\nconnection:\s*close/.test(lower)) this.closed = true;
     }
     const complete =
-      this.bodyLen >= 0
-        ? this.buf.length >= this.bodyStart + this.bodyLen
-        : this.buf.indexOf('0\r\n\r\n', this.bodyStart) >= 0;
+      this.bodyLen >= 0 ? this.buf.length >= this.bodyStart + this.bodyLen : this.chunksComplete();
     if (!complete) return;
     const p = this.current!;
     this.current = undefined;
@@ -93,6 +96,27 @@ class Conn {
       this.socket.destroy();
       this.onClose(this);
     } else this.onIdle(this);
+  }
+
+  /**
+   * Whether the chunked body has ended: chunk by chunk, by their sizes (a chunk's data may hold
+   * "0\r\n\r\n"), to the last chunk and the blank line after its trailers.
+   */
+  private chunksComplete(): boolean {
+    for (;;) {
+      const eol = this.buf.indexOf('\r\n', this.chunkAt);
+      if (eol < 0) return false;
+      const size = Number.parseInt(this.buf.toString('latin1', this.chunkAt, eol), 16);
+      if (size === 0) return this.buf.indexOf(CRLF2, eol) >= 0;
+      if (!(size > 0)) {
+        // Fails the request on this connection (its 'error' rejects it), not the process.
+        this.socket.destroy(new Error('bad chunk size'));
+        return false;
+      }
+      const next = eol + 2 + size + 2;
+      if (this.buf.length < next) return false;
+      this.chunkAt = next;
+    }
   }
 }
 

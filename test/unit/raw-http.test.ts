@@ -36,6 +36,21 @@ beforeAll(async () => {
           setTimeout(() => res.end('1}'), 2);
           return;
         }
+        case '/chunked-tricky': {
+          // Chunk data that holds "0\r\n\r\n", then a chunk of 0x20 bytes starting with CRLF
+          // (its size line and data read "20\r\n\r\n"): neither ends the body. Written apart,
+          // so that a reader ending early sees the rest as the next request's reply.
+          res.writeHead(status, { 'content-type': 'text/plain' });
+          res.write('x0\r\n\r\ny');
+          setTimeout(() => {
+            res.write(`\r\n${'z'.repeat(30)}`);
+            setTimeout(() => res.end(), 2);
+          }, 2);
+          return;
+        }
+        case '/bad-chunk':
+          req.socket.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n');
+          return;
         case '/empty':
           res.writeHead(204).end();
           return;
@@ -178,6 +193,33 @@ describe('RawHttpPool (bench load generator) against undici', () => {
     } finally {
       raw.close();
       await undici.close();
+    }
+  });
+
+  it('reads a chunked body by its chunk sizes, whatever the chunks hold (regression: ended at "0\\r\\n\\r\\n" in the data)', async () => {
+    const undici = new Pool(url, { connections: 1, pipelining: 1 });
+    const raw = new RawHttpPool(url, 1);
+    try {
+      const seq = ['/chunked-tricky', '/v1/messages', '/chunked-tricky', '/v1/messages'];
+      const expected: Array<number | 'error'> = [];
+      for (const p of seq) expected.push(await viaUndici(undici, p, '{}'));
+      const got: Array<number | 'error'> = [];
+      for (const p of seq) got.push(await viaRaw(raw, p, '{}'));
+      expect(got, rawErrors.join('; ')).toEqual(expected);
+      expect(got).toEqual([202, 202, 202, 202]);
+    } finally {
+      raw.close();
+      await undici.close();
+    }
+  });
+
+  it('rejects a reply with a malformed chunk size, and the next request gets its answer', async () => {
+    const raw = new RawHttpPool(url, 1);
+    try {
+      await expect(raw.post('/bad-chunk', headers, '{}')).rejects.toThrow(/bad chunk size/);
+      expect(await raw.post('/v1/messages', headers, '{}')).toBe(202);
+    } finally {
+      raw.close();
     }
   });
 
