@@ -8,7 +8,10 @@
  * drain rate per 10 s window, PostgreSQL transactions and CPU per message, CPU and memory per
  * process, then single POSTs at a fixed offered rate (accept p50/p99); at the end the medians of
  * every mode over the runs, and with --vs-kannel Kannel's DLR/s against the same simulator in
- * the same invocation, and the ratios.
+ * the same invocation, and the ratios. Kannel runs once after each of our runs (interleaved), and
+ * each mode is compared with the Kannel runs beside its own: a VM of the kind can change speed
+ * within minutes (the same build's CPU per message 30 % apart a quarter of an hour apart), and
+ * Kannel measured only at the end compared our runs with a differently fast machine.
  *   fresh:   an empty database per run.
  *   preload: one database with --preload finished messages of history (not analyzed), runs on it
  *            (--keep-db leaves it, and each fresh run's database, for inspection).
@@ -39,7 +42,7 @@ import {
   startGateway,
   startSim,
 } from './lib/cluster.ts';
-import { kannelDlrPerSecond } from './lib/kannel.ts';
+import { InterleavedKannel } from './lib/kannel.ts';
 import { machineProbe } from './lib/machine-probe.ts';
 import {
   batchLoad,
@@ -126,6 +129,10 @@ interface RunResult {
   gwUs: number;
 }
 const results = new Map<string, RunResult[]>();
+/** With --vs-kannel, a Kannel run after each of ours (see the file's comment). */
+const kannel = values['vs-kannel']
+  ? new InterleavedKannel(Number(values['kannel-n']), (s) => console.log(s))
+  : undefined;
 
 /** Samples peak RSS of the gateway, simulator and PostgreSQL while `fn` runs. */
 async function sampled<T>(
@@ -384,6 +391,7 @@ for (const mode of modes) {
           if (values['keep-db']) console.log(`fresh: kept database ${db.name}`);
           else await db.drop();
         }
+        await kannel?.after(`fresh${rules ? '+rules' : ''}${limits ? '+limits' : ''}`);
       }
     }
   } else if (mode === 'preload') {
@@ -395,24 +403,20 @@ for (const mode of modes) {
       await gw.stop();
       await sim.stop();
       await preload(db.url, Number(values.preload), (s) => console.log(s));
-      for (let run = 1; run <= RUNS; run++) await measure('preload', run, db);
+      for (let run = 1; run <= RUNS; run++) {
+        await measure('preload', run, db);
+        await kannel?.after('preload');
+      }
     } finally {
       if (values['keep-db']) console.log(`preload: kept database ${db.name}`);
       else await db.drop();
     }
   } else if (mode === 'backlog') {
-    for (let run = 1; run <= RUNS; run++) await backlog(run, Number(values.backlog));
+    for (let run = 1; run <= RUNS; run++) {
+      await backlog(run, Number(values.backlog));
+      await kannel?.after('backlog');
+    }
   } else throw new Error(`unknown mode ${mode}`);
-}
-
-let kannel: number | undefined;
-if (values['vs-kannel']) {
-  const sim = await startSim();
-  try {
-    kannel = await kannelDlrPerSecond(sim.port, Number(values['kannel-n']), 3, (s) => console.log(s));
-  } finally {
-    await sim.stop();
-  }
 }
 
 console.log('\nmedians over runs:');
@@ -421,7 +425,9 @@ for (const [mode, rs] of results) {
   const range = `${fmt(Math.min(...rs.map((r) => r.finalPerSec)))}–${fmt(Math.max(...rs.map((r) => r.finalPerSec)))}`;
   console.log(
     `  ${mode}: final-status/s=${fmt(m('finalPerSec'))} (${range}, ${rs.length} runs)` +
-      (kannel ? ` = ${fmt(m('finalPerSec') / kannel, 2)}× Kannel` : '') +
+      (kannel?.median(mode)
+        ? ` = ${fmt(m('finalPerSec') / kannel.median(mode)!, 2)}× Kannel (${fmt(kannel.median(mode)!)} DLR/s beside it)`
+        : '') +
       ` accepted/s=${fmt(m('acceptedPerSec'))}` +
       (mode === 'backlog' ? '' : ` accept p50=${fmt(m('p50'), 1)} ms p99=${fmt(m('p99'), 1)} ms`) +
       ` CPU µs/message postgres=${fmt(m('pgUs'))} gateway=${fmt(m('gwUs'))}`,
@@ -442,6 +448,6 @@ if (off && limited) {
     `  rate limits cost (on, not binding): final-status/s ${fmt((1 - m(limited, 'finalPerSec') / m(off, 'finalPerSec')) * 100, 1)} % lower, accepted/s ${fmt((1 - m(limited, 'acceptedPerSec') / m(off, 'acceptedPerSec')) * 100, 1)} % lower, gateway CPU µs/message ${fmt(m(off, 'gwUs'))} → ${fmt(m(limited, 'gwUs'))}`,
   );
 }
-if (kannel) console.log(`  kannel: DLR/s=${kannel} (median of 3, same simulator, same invocation)`);
+if (kannel) console.log(`  kannel: ${kannel.summary()}`);
 await admin.end();
 process.exit(0);

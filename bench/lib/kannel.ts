@@ -1,6 +1,8 @@
 /** Kannel 1.4.5 (../shared/peers) against a simulator, in the same bench run: its median DLR/s. */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { median } from '../proc-stats.ts';
+import { startSim } from './cluster.ts';
 
 export async function kannelDlrPerSecond(
   smscPort: number,
@@ -28,4 +30,44 @@ export async function kannelDlrPerSecond(
   await new Promise((r) => k.once('exit', r));
   const m = /median:.*dlr_per_s=(\d+)/.exec(text);
   return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Kannel runs interleaved with the bench's own: `after(label)` runs Kannel once (a simulator of
+ * its own, started and stopped around it) right after a run of `label`, so that each mode is
+ * compared with Kannel on the machine as fast as it was then. A run that printed no figure is
+ * reported and left out.
+ */
+export class InterleavedKannel {
+  private readonly runs = new Map<string, number[]>();
+
+  constructor(
+    private readonly n: number,
+    private readonly out: (s: string) => void,
+  ) {}
+
+  async after(label: string): Promise<void> {
+    const sim = await startSim();
+    try {
+      const dlr = await kannelDlrPerSecond(sim.port, this.n, 1, this.out);
+      if (dlr !== undefined) this.runs.set(label, [...(this.runs.get(label) ?? []), dlr]);
+      else this.out(`kannel: no figure after a ${label} run (see its output above)`);
+    } finally {
+      await sim.stop();
+    }
+  }
+
+  /** Median DLR/s of the Kannel runs beside `label`'s; undefined when there were none. */
+  median(label: string): number | undefined {
+    const rs = this.runs.get(label);
+    return rs && rs.length > 0 ? median(rs) : undefined;
+  }
+
+  /** Every Kannel figure of the invocation, per mode, for the closing lines. */
+  summary(): string {
+    const all = [...this.runs.values()].flat();
+    if (all.length === 0) return 'no figure';
+    const per = [...this.runs].map(([k, rs]) => `${k} ${rs.join(', ')}`).join('; ');
+    return `DLR/s=${median(all)} (median of ${all.length} runs interleaved with ours, same simulator: ${per})`;
+  }
 }
