@@ -423,11 +423,10 @@ console.log('\nmedians over runs:');
 for (const [mode, rs] of results) {
   const m = (k: keyof RunResult) => median(rs.map((r) => r[k]));
   const range = `${fmt(Math.min(...rs.map((r) => r.finalPerSec)))}–${fmt(Math.max(...rs.map((r) => r.finalPerSec)))}`;
+  const beside = kannel?.median(mode);
   console.log(
     `  ${mode}: final-status/s=${fmt(m('finalPerSec'))} (${range}, ${rs.length} runs)` +
-      (kannel?.median(mode)
-        ? ` = ${fmt(m('finalPerSec') / kannel.median(mode)!, 2)}× Kannel (${fmt(kannel.median(mode)!)} DLR/s beside it)`
-        : '') +
+      (beside ? ` = ${fmt(m('finalPerSec') / beside, 2)}× Kannel (${fmt(beside)} DLR/s beside it)` : '') +
       ` accepted/s=${fmt(m('acceptedPerSec'))}` +
       (mode === 'backlog' ? '' : ` accept p50=${fmt(m('p50'), 1)} ms p99=${fmt(m('p99'), 1)} ms`) +
       ` CPU µs/message postgres=${fmt(m('pgUs'))} gateway=${fmt(m('gwUs'))}`,
