@@ -39,7 +39,7 @@ import { Router } from './messaging/router.ts';
 import { Sweeper } from './messaging/sweeper.ts';
 import { checkCallbackUrl, WebhookTransport } from './messaging/webhook-transport.ts';
 import { WebhookSender } from './messaging/webhooks.ts';
-import { submitResponseObserver, subscribeMetrics } from './metrics/bus-metrics.ts';
+import { queueWaitObserver, submitResponseObserver, subscribeMetrics } from './metrics/bus-metrics.ts';
 import { createFigureJobs } from './metrics/figure-jobs.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { readinessOf, sampleCarrierGauges } from './metrics/probes.ts';
@@ -169,7 +169,7 @@ export async function createGateway(
             bus.publish('bind.state', [{ carrierId: c.id, state }]);
           },
           onSubmitResponse: submitResponseObserver(metrics, c.id),
-          onQueueWait: (ms) => metrics.carrierQueueWait.labels(c.id).observe(ms / 1000),
+          onQueueWait: queueWaitObserver(metrics, c.id),
           onThrottled: (f) =>
             bus.publish('carrier.over_limit', [
               { carrierId: c.id, from: f.sourceAddrTon === 1 ? `+${f.sourceAddr}` : f.sourceAddr },

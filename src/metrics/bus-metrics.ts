@@ -123,6 +123,12 @@ export function subscribeMetrics(m: Metrics, bus: EventBus): () => void {
   };
 }
 
+/** How long each submit waited for a bind's window; the label child is looked up once per carrier, not per submit. */
+export function queueWaitObserver(m: Metrics, carrierId: string): (ms: number) => void {
+  const h = m.carrierQueueWait.labels(carrierId);
+  return (ms) => h.observe(ms / 1000);
+}
+
 /**
  * What a carrier reports for every submit_sm_resp: its latency and command status. The label
  * children are looked up once (per carrier, per status), not per response: this runs per message.

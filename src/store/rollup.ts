@@ -23,8 +23,8 @@ export function toChange(r: {
   message_id?: string | null;
   account_id: string | null;
   status: string | null;
-  reason: string | null;
-  error_code: string | null;
+  reason?: string | null;
+  error_code?: string | null;
   cb: boolean | null;
   lat?: number | null;
   nt?: string | null;
@@ -33,8 +33,8 @@ export function toChange(r: {
     messageId: (r.id ?? r.message_id)!,
     accountId: r.account_id!,
     status: r.status as MessageStatus,
-    reason: r.reason,
-    errorCode: r.error_code,
+    reason: r.reason ?? null,
+    errorCode: r.error_code ?? null,
     callback: Boolean(r.cb),
     // Plain fields, not spreads: one object shape for every change on the hot path.
     sentToFinalSeconds: r.lat == null ? undefined : Number(r.lat),
