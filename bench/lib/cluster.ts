@@ -9,6 +9,7 @@ import { Pool } from 'undici';
 import { freshDatabase } from '../../test/helpers/child-gateway.ts';
 import { type Child, runTs } from '../../test/helpers/processes.ts';
 import { cpuSecondsOf, rssOf, schedSecondsOf } from '../proc-stats.ts';
+import { metricSum } from './phases.ts';
 import { RawHttpPool } from './raw-http.ts';
 import { runningTotal } from './running-total.ts';
 
@@ -176,14 +177,8 @@ export async function startGateway(
     postStatus,
     scrape: async () => (await fetch(`${url}/metrics`)).text(),
     scrapeDedicated: async () => (await fetch(`${metricsUrl}/metrics`)).text(),
-    metric: async (name, label = '') => {
-      const text = await (await fetch(`${url}/metrics`)).text();
-      let sum = 0;
-      for (const line of text.split('\n'))
-        if ((line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(label))
-          sum += Number(line.split(' ').pop());
-      return sum;
-    },
+    metric: async (name, label = '') =>
+      metricSum(await (await fetch(`${metricsUrl}/metrics`)).text(), name, label),
     stop: async () => {
       raw?.close();
       await pool?.close();

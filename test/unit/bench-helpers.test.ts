@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GatewayProc } from '../../bench/lib/cluster.ts';
-import { offeredSingles } from '../../bench/lib/phases.ts';
+import { finalIn, metricSum, offeredSingles } from '../../bench/lib/phases.ts';
 import { runningTotal } from '../../bench/lib/running-total.ts';
 
 describe('runningTotal (the bench’s PostgreSQL CPU and run-queue wait)', () => {
@@ -74,5 +74,33 @@ describe('offeredSingles (bench:accept’s open-loop load)', () => {
     expect(r.errors).toBe(0);
     expect(r.p99).toBeLessThan(150);
     expect(r.achieved).toBeGreaterThan(0);
+  });
+});
+
+describe('finalIn / metricSum (the drain’s one scrape per sample)', () => {
+  const text = [
+    '# HELP parley_message_status_total Message status changes.',
+    '# TYPE parley_message_status_total counter',
+    'parley_message_status_total{status="sending",reason="none",number_type="local"} 900',
+    'parley_message_status_total{status="sent",reason="none",number_type="local"} 800',
+    'parley_message_status_total{status="delivered",reason="none",number_type="local"} 700',
+    'parley_message_status_total{status="delivered",reason="none",number_type="toll_free"} 5',
+    'parley_message_status_total{status="undelivered",reason="carrier",number_type="local"} 3',
+    'parley_message_status_total{status="failed",reason="invalid_number",number_type="local"} 2',
+    'parley_message_status_total_created{status="delivered"} 1700000000',
+    'parley_segments_submit_total{carrier="sim",result="ok"} 810',
+    'parley_segments_submit_total{carrier="sim",result="SMPP_THROTTLED"} 4',
+    'parley_up 1',
+  ].join('\n');
+
+  it('counts every final status across label sets, and nothing that is not final or not that metric', () => {
+    expect(finalIn(text)).toBe(700 + 5 + 3 + 2);
+  });
+
+  it('sums the series whose labels match, and a metric without labels', () => {
+    expect(metricSum(text, 'parley_segments_submit_total', 'result="ok"')).toBe(810);
+    expect(metricSum(text, 'parley_segments_submit_total')).toBe(814);
+    expect(metricSum(text, 'parley_up')).toBe(1);
+    expect(metricSum(text, 'parley_absent')).toBe(0);
   });
 });
