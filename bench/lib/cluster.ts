@@ -177,8 +177,7 @@ export async function startGateway(
     postStatus,
     scrape: async () => (await fetch(`${url}/metrics`)).text(),
     scrapeDedicated: async () => (await fetch(`${metricsUrl}/metrics`)).text(),
-    metric: async (name, label = '') =>
-      metricSum(await (await fetch(`${metricsUrl}/metrics`)).text(), name, label),
+    metric: async (name, label = '') => metricSum(await (await fetch(`${url}/metrics`)).text(), name, label),
     stop: async () => {
       raw?.close();
       await pool?.close();
