@@ -142,6 +142,9 @@ export class MessagesRepo implements MessageStore {
     const at = now.toISOString();
     for (const d of drafts) {
       const status = d.sendAt ? 'scheduled' : 'queued';
+      // Each date printed once per draft (toISOString is not free at tens of thousands a second).
+      const expires = d.expiresAt.toISOString();
+      const next = d.sendAt ? d.sendAt.toISOString() : at;
       const row = [
         d.id,
         d.accountId,
@@ -154,8 +157,8 @@ export class MessagesRepo implements MessageStore {
         status,
         d.statusCallback ?? null,
         d.metadata ? JSON.stringify(d.metadata) : null,
-        d.sendAt?.toISOString() ?? null,
-        d.expiresAt.toISOString(),
+        d.sendAt ? next : null,
+        expires,
         d.idempotencyKey ?? null,
         d.requestHash ?? null,
         at,
@@ -166,7 +169,7 @@ export class MessagesRepo implements MessageStore {
         d.guess !== undefined && d.guess.accountDefault !== undefined,
         d.guess?.accountDefault ?? null,
       ]);
-      const next = (d.sendAt ?? now).toISOString();
+      const skip = skippable(d);
       for (const seg of d.segments) {
         const srow = [
           d.id,
@@ -179,10 +182,10 @@ export class MessagesRepo implements MessageStore {
           seg.esmClass,
           seg.usePayloadTlv,
           next,
-          d.expiresAt.toISOString(),
+          expires,
           d.segments.length,
           status,
-          skippable(d),
+          skip,
           d.profile,
         ];
         pushRow(s, srow);
