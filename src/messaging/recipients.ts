@@ -148,7 +148,10 @@ export class Recipients {
       if (req.userId !== undefined && a.value.userDefault === undefined) throw new AppError('UNKNOWN_USER');
       const to = queries.get(req)!.to;
       const hints =
-        req.from !== undefined ? NO_HINTS : { ...a.value, userDefault: a.value.userDefault ?? null };
+        req.from !== undefined
+          ? NO_HINTS
+          : // Not `{ ...a.value, … }`: a spread followed by more properties is slow on Node 20 (outcome.ts).
+            Object.assign({}, a.value, { userDefault: a.value.userDefault ?? null });
       return { hints, to, answer: a.value, guessed: false };
     };
   }
