@@ -241,12 +241,23 @@ describe('the claim on an aged PostgreSQL table', () => {
     expect(Number(dead.rows[0]!.n)).toBeGreaterThan(30_000);
     await dueNow(200, 'rate_limited');
     await dueNow(200, null);
-    const aged = await claimCost(db, 300);
+    // Dead entries are skipped only once no snapshot anywhere in the cluster can see their rows:
+    // a transaction held open by another test file (or a bench) beside this one made the claim
+    // visit them (9,833 buffers against a bound of 8,802, reproduced with a REPEATABLE READ
+    // transaction held in another database). Measured again until that passes, for up to 30 s; a
+    // claim that visited them on every call stays above the bound whatever the cluster does.
+    const bound = 1.5 * fresh.buffers + 300;
+    const deadline = Date.now() + 30_000;
+    let aged = await claimCost(db, 300);
+    while (aged.buffers > bound && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      aged = await claimCost(db, 300);
+    }
     console.log(
       `claim of 300 (200 held, 200 plain due): fresh ${JSON.stringify(fresh)}, aged ${JSON.stringify(aged)}, dead ${dead.rows[0]!.n}`,
     );
     expect(aged.buffers, `fresh ${JSON.stringify(fresh)} aged ${JSON.stringify(aged)}`).toBeLessThanOrEqual(
-      1.5 * fresh.buffers + 300,
+      bound,
     );
-  }, 120_000);
+  }, 150_000);
 });
