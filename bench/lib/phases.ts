@@ -48,12 +48,20 @@ export function metricSum(text: string, name: string, label = ''): number {
   return sum;
 }
 
-const FINAL = ['delivered', 'undelivered', 'failed', 'expired', 'rejected', 'unknown'];
+const FINAL = new Set(['delivered', 'undelivered', 'failed', 'expired', 'rejected', 'unknown']);
+const STATUS_LABEL = /status="([^"]*)"/;
 
-/** Final statuses (delivered, failed, expired, ...) in a scraped exposition text. */
+/**
+ * Final statuses (delivered, failed, expired, ...) in a scraped exposition text, in one pass over
+ * its lines (the bench shares the gateway's two cores: a pass per status was six).
+ */
 export function finalIn(text: string): number {
   let n = 0;
-  for (const s of FINAL) n += metricSum(text, 'parley_message_status_total', `status="${s}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('parley_message_status_total{')) continue;
+    const status = STATUS_LABEL.exec(line)?.[1];
+    if (status !== undefined && FINAL.has(status)) n += Number(line.split(' ').pop());
+  }
   return n;
 }
 
