@@ -1,5 +1,5 @@
 /**
- * npm run bench:accept [-- --rates 500,1000,2000 --seconds 10 --runs 3 --carrier up|down|both]
+ * npm run bench:accept [-- --rates 500,1000,2000 --seconds 10 --runs 3 --carrier up|down|both --warmup 2]
  *
  * Accept latency alone: single `POST /v1/messages` at fixed offered rates (64 keep-alive
  * connections, as the singles phase of `npm run bench`), against the gateway as `npm start` runs
@@ -9,7 +9,9 @@
  * what the client saw (achieved rate, p50/p99/max), what the gateway measured (fastify's request
  * histogram: bucket bounds), the accept writer's round trips, the young-generation GC pauses, the
  * full collections, and the CPU each process used, so that a latency is told apart from a
- * saturated machine. The medians over the runs come last.
+ * saturated machine. The medians over the runs come last. `--warmup S`: seconds at each rate
+ * before its measured window (default 2); longer tells a JIT still compiling after the gateway's
+ * start (V8's optimizing compiles run for seconds on two busy cores) from a steady-state tail.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -37,6 +39,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     runs: { type: 'string', default: '3' },
     carrier: { type: 'string', default: 'both' },
+    warmup: { type: 'string', default: '2' },
   },
 });
 const base = process.env.DATABASE_URL;
@@ -47,14 +50,16 @@ if (!base) {
 const rates = values.rates.split(',').map(Number);
 const seconds = Number(values.seconds);
 const runs = Number(values.runs);
+const warmupSeconds = Number(values.warmup);
 const carriers = values.carrier === 'both' ? ['up', 'down'] : [values.carrier];
 if (
   rates.some((r) => !(r > 0)) ||
   !(seconds >= 1) ||
   !(runs >= 1) ||
+  !(warmupSeconds >= 0) ||
   carriers.some((c) => c !== 'up' && c !== 'down')
 ) {
-  console.error('bench:accept: --rates N,N… (>0) --seconds ≥1 --runs ≥1 --carrier up|down|both');
+  console.error('bench:accept: --rates N,N… (>0) --seconds ≥1 --runs ≥1 --carrier up|down|both --warmup ≥0');
   process.exit(2);
 }
 const fmt = (x: number, d = 0) =>
@@ -131,9 +136,16 @@ for (let run = 1; run <= runs; run++) {
           t0: performance.now(),
         });
         let start: Awaited<ReturnType<typeof snapshot>> | undefined;
-        const r = await offeredSingles(gw, key, rate, seconds, async () => {
-          start = await snapshot();
-        });
+        const r = await offeredSingles(
+          gw,
+          key,
+          rate,
+          seconds,
+          async () => {
+            start = await snapshot();
+          },
+          warmupSeconds,
+        );
         if (!start) throw new Error('offeredSingles never began its measured window');
         const { h0, d0, w0, gc0, c0, t0 } = start;
         const s = (performance.now() - t0) / 1000;

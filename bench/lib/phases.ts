@@ -112,7 +112,10 @@ export async function drain(
   return { ms, submittedMs, windows };
 }
 
-/** Open-loop single POSTs at `rate`/s for `seconds` after a 2 s warm-up (connections, JIT, statements). */
+/**
+ * Open-loop single POSTs at `rate`/s for `seconds` after a warm-up at the same rate (connections,
+ * JIT, statements): `warmupSeconds`, by default 2 or `seconds` if shorter.
+ */
 export async function offeredSingles(
   gw: GatewayProc,
   key: string,
@@ -123,8 +126,9 @@ export async function offeredSingles(
    * caller takes its before-snapshots (server histograms, CPU), so they cover the window alone.
    */
   onWindowStart?: () => Promise<void>,
+  warmupSeconds = Math.min(2, seconds),
 ): Promise<{ achieved: number; errors: number; p50: number; p99: number; clientLagP99: number }> {
-  const warmup = Math.min(2, seconds) * rate;
+  const warmup = Math.round(warmupSeconds * rate);
   const lat: number[] = [];
   let errors = 0;
   let tStart = performance.now();
