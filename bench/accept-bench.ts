@@ -1,5 +1,5 @@
 /**
- * npm run bench:accept [-- --rates 500,1000,2000 --seconds 10 --runs 3 --carrier up|down|both --warmup 2]
+ * npm run bench:accept [-- --rates 500,1000,2000 --seconds 10 --runs 3 --carrier up|down|both --warmup 10]
  *
  * Accept latency alone: single `POST /v1/messages` at fixed offered rates (64 keep-alive
  * connections, as the singles phase of `npm run bench`), against the gateway as `npm start` runs
@@ -10,8 +10,10 @@
  * histogram: bucket bounds), the accept writer's round trips, the young-generation GC pauses, the
  * full collections, and the CPU each process used, so that a latency is told apart from a
  * saturated machine. The medians over the runs come last. `--warmup S`: seconds at each rate
- * before its measured window (default 2); longer tells a JIT still compiling after the gateway's
- * start (V8's optimizing compiles run for seconds on two busy cores) from a steady-state tail.
+ * before its measured window (default 10). With 2 (the default until 2026-12-06) V8 was still
+ * compiling in the window's first seconds on two busy cores (perf: its worker thread's call
+ * graphs), and a third or more of the slow requests of many runs fell in its first 600 ms;
+ * `--warmup 2` shows that start, the default the steady state a long-running gateway is in.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -39,7 +41,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     runs: { type: 'string', default: '3' },
     carrier: { type: 'string', default: 'both' },
-    warmup: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '10' },
   },
 });
 const base = process.env.DATABASE_URL;
