@@ -75,6 +75,35 @@ describe('offeredSingles (bench:accept’s open-loop load)', () => {
     expect(r.p99).toBeLessThan(150);
     expect(r.achieved).toBeGreaterThan(0);
   });
+
+  it('warms up for `warmupSeconds` when given (bench:accept --warmup), none at 0', async () => {
+    const rate = 100;
+    for (const [warmupSeconds, expected] of [
+      [1.5, 150],
+      [0, 0],
+    ] as const) {
+      let issued = 0;
+      let atHook = -1;
+      const gw = {
+        postStatus: async () => {
+          issued++;
+          return 202;
+        },
+      } as unknown as GatewayProc;
+      await offeredSingles(
+        gw,
+        'key',
+        rate,
+        1,
+        async () => {
+          atHook = issued;
+        },
+        warmupSeconds,
+      );
+      expect(atHook).toBe(expected);
+      expect(issued).toBe(expected + rate);
+    }
+  });
 });
 
 describe('finalIn / metricSum (the drain’s one scrape per sample)', () => {
