@@ -33,7 +33,7 @@ import {
   writerDelta,
   writerSnapshot,
 } from './lib/phases.ts';
-import { cpuSecondsOf, median, schedSecondsOf } from './proc-stats.ts';
+import { cpuSecondsOf, median, schedSecondsOf, stealSeconds } from './proc-stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -134,6 +134,7 @@ for (let run = 1; run <= runs; run++) {
             sim: simCpu(sim, carrier),
             loop: schedSecondsOf(gw.pid),
             pgWait: pgRunQueueWait(),
+            steal: stealSeconds(),
           },
           t0: performance.now(),
         });
@@ -164,6 +165,7 @@ for (let run = 1; run <= runs; run++) {
           run: ((loop.run - c0.loop.run) * 1000) / s,
           wait: ((loop.wait - c0.loop.wait) * 1000) / s,
           pgWait: ((pgRunQueueWait() - c0.pgWait) * 1000) / s,
+          steal: ((stealSeconds() - c0.steal) * 1000) / s,
         };
         const h1 = await histogramSnapshot(gw, 'parley_http_request_duration_seconds', ROUTE);
         const d1 = await histogramSnapshot(gw, LOOP_DELAY, '');
@@ -180,7 +182,8 @@ for (let run = 1; run <= runs; run++) {
             `CPU (cores): gateway=${fmt(busy.gw, 2)} (${fmt((busy.gw * s * 1e6) / Math.max(1, requests))} µs/request) postgres=${fmt(busy.pg, 2)} simulator=${fmt(busy.sim, 2)} load generator=${fmt(busy.me, 2)} of ${os.cpus().length}`,
         );
         console.log(
-          `  run queue: the gateway's event-loop thread ran ${fmt(sched.run)} ms/s and waited for a CPU ${fmt(sched.wait)} ms/s; postgres processes waited ${fmt(sched.pgWait)} ms/s`,
+          `  run queue: the gateway's event-loop thread ran ${fmt(sched.run)} ms/s and waited for a CPU ${fmt(sched.wait)} ms/s; postgres processes waited ${fmt(sched.pgWait)} ms/s; ` +
+            `the hypervisor took ${fmt(sched.steal)} ms/s of the machine's CPUs (steal)`,
         );
         const k = `${carrier} ${rate}`;
         results.set(k, [

@@ -54,7 +54,7 @@ import {
   writerSnapshot,
 } from './lib/phases.ts';
 import { preload } from './lib/preload.ts';
-import { cpuSecondsOf, median, percentile, rssOf } from './proc-stats.ts';
+import { cpuSecondsOf, median, percentile, rssOf, stealSeconds } from './proc-stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -194,7 +194,12 @@ async function measure(
         throw new Error(`rules not set: ${JSON.stringify(s)}`);
     }
     const x0 = await xacts(db.name);
-    const c0 = { gw: cpuSecondsOf(gw.pid), sim: cpuSecondsOf(sim.child.child.pid!), pg: pgCpu() };
+    const c0 = {
+      gw: cpuSecondsOf(gw.pid),
+      sim: cpuSecondsOf(sim.child.child.pid!),
+      pg: pgCpu(),
+      steal: stealSeconds(),
+    };
     const t0 = performance.now();
     // Prometheus scrapes while the gateway carries its full load: /metrics must stay fast.
     const scrapeMs: number[] = [];
@@ -231,7 +236,13 @@ async function measure(
     scrapeMs.sort((x, y) => x - y);
     dedicatedMs.sort((x, y) => x - y);
     await new Promise((res) => setTimeout(res, 1_000));
-    const c1 = { gw: cpuSecondsOf(gw.pid), sim: cpuSecondsOf(sim.child.child.pid!), pg: pgCpu() };
+    const c1 = {
+      gw: cpuSecondsOf(gw.pid),
+      sim: cpuSecondsOf(sim.child.child.pid!),
+      pg: pgCpu(),
+      steal: stealSeconds(),
+      at: performance.now(),
+    };
     const x1 = await xacts(db.name);
     // Taken when the singles' measured window begins (after their warm-up), so that the server-side
     // histogram, the writers and the CPU figures leave the warm-up's slower requests out.
@@ -295,7 +306,9 @@ async function measure(
     results.set(mode, [...(results.get(mode) ?? []), res]);
     console.log(
       `${mode} run ${run}: accepted/s=${fmt(res.acceptedPerSec)} final-status/s=${fmt(res.finalPerSec)} (all final after ${fmt(totalMs / 1000, 1)} s)` +
-        ` drain windows/s=[${r.d.windows.map((w) => fmt(w)).join(' ')}]`,
+        ` drain windows/s=[${r.d.windows.map((w) => fmt(w)).join(' ')}]` +
+        // Time the hypervisor gave away while the VM wanted its CPUs (see stealSeconds).
+        ` steal=${fmt(((c1.steal - c0.steal) * 1e6) / (c1.at - t0))} ms/s`,
     );
     console.log(
       `  batch request p50/p99 ${fmt(percentile(r.load.latencies, 50))}/${fmt(percentile(r.load.latencies, 99))} ms;` +
@@ -350,9 +363,9 @@ async function backlog(run: number, count: number): Promise<void> {
     );
     const sim = await startSim(port);
     try {
-      const c0 = { gw: cpuSecondsOf(gw.pid), pg: pgCpu() };
+      const c0 = { gw: cpuSecondsOf(gw.pid), pg: pgCpu(), steal: stealSeconds() };
       const { r: d, gwMb } = await sampled(gw, sim.child.child.pid!, () => drain(gw, count));
-      const c1 = { gw: cpuSecondsOf(gw.pid), pg: pgCpu() };
+      const c1 = { gw: cpuSecondsOf(gw.pid), pg: pgCpu(), steal: stealSeconds() };
       const res: RunResult = {
         finalPerSec: (count * 1000) / d.ms,
         acceptedPerSec: (load.accepted * 1000) / load.ms,
@@ -365,7 +378,7 @@ async function backlog(run: number, count: number): Promise<void> {
       const w = d.windows;
       console.log(
         `  drained ${count} in ${fmt(d.ms / 1000, 1)} s: final-status/s=${fmt(res.finalPerSec)}; per 10 s window: [${w.map((x) => fmt(x)).join(' ')}]` +
-          ` (first ${fmt(w[0] ?? Number.NaN)}, last full ${fmt(w[w.length - 2] ?? w[0] ?? Number.NaN)}); CPU µs/message postgres=${fmt(res.pgUs)} gateway=${fmt(res.gwUs)}; gateway peak RSS ${fmt(gwMb)} MB`,
+          ` (first ${fmt(w[0] ?? Number.NaN)}, last full ${fmt(w[w.length - 2] ?? w[0] ?? Number.NaN)}); CPU µs/message postgres=${fmt(res.pgUs)} gateway=${fmt(res.gwUs)}; gateway peak RSS ${fmt(gwMb)} MB; steal ${fmt(((c1.steal - c0.steal) * 1e6) / d.ms)} ms/s`,
       );
     } finally {
       await sim.stop();

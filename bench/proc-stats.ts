@@ -56,3 +56,28 @@ export function schedSecondsOf(pid: number): { run: number; wait: number } {
     return { run: 0, wait: 0 };
   }
 }
+
+/** Linux reports /proc/stat times in USER_HZ ticks, 100 a second on every architecture it runs on. */
+const USER_HZ = 100;
+
+/**
+ * Steal from the text of /proc/stat: the seconds (summed over all CPUs) the hypervisor ran
+ * something else while this VM's vCPUs were ready to run — time no process here is charged for,
+ * so it shows neither in a CPU profile nor in a thread's run-queue wait. The 8th figure of the
+ * `cpu` line; 0 when the line or the figure is missing (a kernel without it, no VM).
+ */
+export function parseStealSeconds(procStat: string): number {
+  const line = procStat.split('\n', 1)[0] ?? '';
+  if (!line.startsWith('cpu ')) return 0;
+  const steal = Number(line.trim().split(/\s+/)[8]);
+  return Number.isFinite(steal) ? steal / USER_HZ : 0;
+}
+
+/** The machine's steal so far (see parseStealSeconds); 0 where /proc/stat cannot be read. */
+export function stealSeconds(): number {
+  try {
+    return parseStealSeconds(readFileSync('/proc/stat', 'utf8'));
+  } catch {
+    return 0;
+  }
+}

@@ -1,5 +1,5 @@
 import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
-import { median } from '../proc-stats.ts';
+import { median, stealSeconds } from '../proc-stats.ts';
 
 /**
  * A fixed workload timed on this machine, printed at the head of each bench so that figures of
@@ -10,6 +10,7 @@ import { median } from '../proc-stats.ts';
  * scavenges: their count and mean pause). Never throws.
  */
 export async function machineProbe(): Promise<string> {
+  const steal0 = stealSeconds();
   const loops: number[] = [];
   let sink = 0;
   for (let r = 0; r < 3; r++) {
@@ -44,6 +45,8 @@ export async function machineProbe(): Promise<string> {
   const mean = pauses.length > 0 ? pauses.reduce((a, b) => a + b, 0) / pauses.length : Number.NaN;
   return (
     `machine probe: integer loop ${median(loops).toFixed(0)} ms (10^8, median of 3), allocation loop ` +
-    `${allocMs.toFixed(0)} ms with ${pauses.length} scavenges of ${mean.toFixed(2)} ms mean`
+    `${allocMs.toFixed(0)} ms with ${pauses.length} scavenges of ${mean.toFixed(2)} ms mean; ` +
+    // A VM whose host is busy runs these loops slower by what it loses to steal.
+    `steal ${((stealSeconds() - steal0) * 1000).toFixed(0)} ms during the probe`
   );
 }

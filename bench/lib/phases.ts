@@ -1,7 +1,7 @@
 /** The measured phases of a bench run: batch load, drain to final statuses, single POSTs at a fixed rate. */
 import { appendFileSync } from 'node:fs';
 import { sampleEventLoopDelay } from '../../src/metrics/event-loop-delay.ts';
-import { percentile } from '../proc-stats.ts';
+import { percentile, stealSeconds } from '../proc-stats.ts';
 import type { GatewayProc } from './cluster.ts';
 
 /** Messages through the batch API, `batch` per request, `concurrency` requests at a time. */
@@ -135,8 +135,11 @@ export async function offeredSingles(
   const inflight: Promise<void>[] = [];
   // BENCH_TRACE=file: one line per measured request (ms since the window began, its send time on
   // the monotonic clock in µs as CPU profiles and /proc schedstat samples count it, its latency
-  // in ms), a `---` line after each window: to see when the slow requests come.
+  // in ms), a `---` line after each window: to see when the slow requests come. Lines
+  // `steal <ms since the window began> <ms>` say when the hypervisor took the VM's CPUs (sampled
+  // every 10 ms; /proc/stat counts in 10-ms ticks), which no profile taken inside the VM shows.
   const trace: string[] | undefined = process.env.BENCH_TRACE ? [] : undefined;
+  let stopSteal: (() => void) | undefined;
   // Lateness of a 10-ms timer, as the gateway's parley_event_loop_delay_seconds measures its own.
   const clientLag: number[] = [];
   let stopLag: (() => void) | undefined;
@@ -150,6 +153,7 @@ export async function offeredSingles(
       lat.length = 0;
       errors = 0;
       tStart = performance.now();
+      if (trace) stopSteal = traceSteal(trace, tStart);
     }
     const due = tStart + ((i < warmup ? i : i - warmup) * 1000) / rate;
     const wait = due - performance.now();
@@ -177,6 +181,7 @@ export async function offeredSingles(
     );
   }
   await Promise.all(inflight);
+  stopSteal?.();
   if (trace) appendFileSync(process.env.BENCH_TRACE!, `${trace.join('\n')}\n---\n`);
   const achieved = (lat.length * 1000) / (performance.now() - tStart);
   lat.sort((a, b) => a - b);
@@ -189,6 +194,18 @@ export async function offeredSingles(
     p99: percentile(lat, 99),
     clientLagP99: percentile(clientLag, 99),
   };
+}
+
+/** Appends a `steal` line to `trace` whenever the machine's steal grew; returns the stop. */
+function traceSteal(trace: string[], tStart: number): () => void {
+  let last = stealSeconds();
+  const timer = setInterval(() => {
+    const now = stealSeconds();
+    if (now === last) return;
+    trace.push(`steal ${(performance.now() - tStart).toFixed(1)} ${((now - last) * 1000).toFixed(0)}`);
+    last = now;
+  }, 10);
+  return () => clearInterval(timer);
 }
 
 export interface WriterSnapshot {

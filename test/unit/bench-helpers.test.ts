@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { GatewayProc } from '../../bench/lib/cluster.ts';
 import { finalIn, metricSum, offeredSingles } from '../../bench/lib/phases.ts';
 import { runningTotal } from '../../bench/lib/running-total.ts';
+import { parseStealSeconds, stealSeconds } from '../../bench/proc-stats.ts';
 
 describe('runningTotal (the bench’s PostgreSQL CPU and run-queue wait)', () => {
   it('keeps the last reading of a process that ended, so the total never goes back', () => {
@@ -131,5 +132,26 @@ describe('finalIn / metricSum (the drain’s one scrape per sample)', () => {
     expect(metricSum(text, 'parley_segments_submit_total')).toBe(814);
     expect(metricSum(text, 'parley_up')).toBe(1);
     expect(metricSum(text, 'parley_absent')).toBe(0);
+  });
+});
+
+describe('parseStealSeconds (the hypervisor’s steal in the benches’ figures)', () => {
+  it('reads the 8th figure of the cpu line, in ticks of 1/100 s', () => {
+    const stat =
+      'cpu  104460 0 20938 220640 1747 0 3322 2950 0 0\n' +
+      'cpu0 52928 0 9661 111197 382 0 1509 1600 0 0\n' +
+      'cpu1 51531 0 11276 109442 1365 0 1812 1350 0 0\n';
+    expect(parseStealSeconds(stat)).toBe(29.5);
+  });
+
+  it('is 0 where the kernel reports no steal or the text is not /proc/stat', () => {
+    expect(parseStealSeconds('cpu  1 2 3 4 5 6 7\n')).toBe(0);
+    expect(parseStealSeconds('intr 1 2 3\n')).toBe(0);
+    expect(parseStealSeconds('')).toBe(0);
+  });
+
+  it('reads this machine’s /proc/stat, or 0 without one', () => {
+    const s = stealSeconds();
+    expect(Number.isFinite(s) && s >= 0).toBe(true);
   });
 });
