@@ -72,7 +72,7 @@ export class AcceptService {
     private readonly pipeline: Pipeline<AcceptCandidate>,
     private readonly bus: EventBus,
     private readonly opts: AcceptOptions,
-    // 4 ms, not 2: half the INSERTs at 2,000/s and a lower p99 with the carrier up (README, stop 34).
+    // 4 ms, not 2: half the INSERTs at 2,000/s and a lower p99 with the carrier up (docs/benchmarks.md, stop 34).
     writer = { maxItems: 2000, maxDelayMs: 4, concurrency: 4 },
   ) {
     this.numbers = new TtlBatchCache(
