@@ -41,9 +41,7 @@ describe('Grafana dashboards', () => {
     const exported = new Set((await createMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
     const docs = readFileSync('README.md', 'utf8') + readFileSync('docs/benchmarks.md', 'utf8');
     const named = new Set(
-      (docs.match(/parley_[a-z_]+/g) ?? []).map((n) =>
-        n.replace(/_(bucket|sum|count)$/, ''),
-      ),
+      (docs.match(/parley_[a-z_]+/g) ?? []).map((n) => n.replace(/_(bucket|sum|count)$/, '')),
     );
     expect(named.size).toBeGreaterThan(20);
     expect([...named].filter((n) => !exported.has(n))).toEqual([]);
