@@ -150,7 +150,8 @@ describe('Dockerfile', () => {
     // mark-compact kept the young strings it pointed to alive through every scavenge, which
     // copied and promoted them. At 2,000/s with the carrier up the scavenges promoted 1,479 KB
     // each against 559 without it, their pauses 2.3 against 1.7 ms; bench e2e's gateway CPU per
-    // message fell 62/63/62 -> 56/58/56 us (fresh), 69 -> 60 (preload), 35 -> 29 (backlog).
+    // message, six interleaved pairs (fresh), a median 62 -> 56 us, the drain of a backlog 35 -> 29
+    // (one pair); on the aged database no difference beyond the scatter.
     const flags = /node (.*) dist\/main\.js/.exec(pkg.scripts.start)![1]!.split(' ');
     expect(flags).toContain('--no-allocation-site-pretenuring');
     // A site all of whose objects survive: V8 pretenures it unless told not to (at its default
