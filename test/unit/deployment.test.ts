@@ -18,6 +18,8 @@ const read = (f: string) => readFileSync(path.join(root, f), 'utf8');
 const compose = parse(read('docker-compose.yml'));
 const dockerfile = read('Dockerfile');
 const pkg = JSON.parse(read('package.json'));
+/** The Node flags `npm start` runs the gateway with. */
+const flags = /node (.*) dist\/main\.js/.exec(pkg.scripts.start)![1]!.split(' ');
 
 /** ${VAR:-default} → default (what compose does with the variable unset). */
 const interpolate = (v: string) => v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
@@ -99,7 +101,6 @@ describe('Dockerfile', () => {
       for (const src of m[1]!.split(' ')) expect(existsSync(path.join(root, src)), `COPY ${src}`).toBe(true);
     for (const m of dockerfile.matchAll(/npm run -s ([\w:]+)/g)) expect(pkg.scripts).toHaveProperty(m[1]!);
     // The runtime flags are those `npm start` uses.
-    const flags = /node (.*) dist\/main\.js/.exec(pkg.scripts.start)![1]!.split(' ');
     const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(last)![1]!) as string[];
     expect(cmd).toEqual(['node', ...flags, 'dist/main.js']);
   });
@@ -111,7 +112,6 @@ describe('Dockerfile', () => {
     // bench runs (~2 a second; GC ~36 % of its CPU by perf in one); at 2 GB 8-11 over six runs,
     // and its CPU per message fell from 144 to 103-130 us. The in-memory holdings are bounded by count and bytes on
     // their own; this limit is not what bounds them.
-    const flags = /node (.*) dist\/main\.js/.exec(pkg.scripts.start)![1]!.split(' ');
     const limit = Number(
       execFileSync(process.execPath, [
         ...flags,
@@ -130,7 +130,6 @@ describe('Dockerfile', () => {
     // interleaved pairs, and bench e2e's gateway CPU per message from 132–154 to 112–128 µs.
     // An explicit 1, not 0 ("available parallelism - 1"): Node 20's libuv counts the host's CPUs,
     // not a container's CPU quota, so 0 would give dozens of threads in a small pod.
-    const flags = /node (.*) dist\/main\.js/.exec(pkg.scripts.start)![1]!.split(' ');
     expect(flags).toContain('--v8-pool-size=1');
     const threads = (args: string[]) =>
       Number(
@@ -150,9 +149,8 @@ describe('Dockerfile', () => {
     // mark-compact kept the young strings it pointed to alive through every scavenge, which
     // copied and promoted them. At 2,000/s with the carrier up the scavenges promoted 1,479 KB
     // each against 559 without it, their pauses 2.3 against 1.7 ms; bench e2e's gateway CPU per
-    // message, six interleaved pairs (fresh), a median 62 -> 56 us, the drain of a backlog 35 -> 29
-    // (one pair); on the aged database no difference beyond the scatter.
-    const flags = /node (.*) dist\/main\.js/.exec(pkg.scripts.start)![1]!.split(' ');
+    // message, six interleaved pairs (fresh), a median 62 -> 56 us, the drain of a backlog 33 -> 30
+    // (three pairs); on the aged database no difference beyond the scatter.
     expect(flags).toContain('--no-allocation-site-pretenuring');
     // A site all of whose objects survive: V8 pretenures it unless told not to (at its default
     // young generation, where this small program triggers the decision). Looked at after each
