@@ -34,4 +34,4 @@ USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --retries=6 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "--v8-pool-size=1", "--no-allocation-site-pretenuring", "--max-semi-space-size=32", "--max-old-space-size=2048", "dist/main.js"]
+CMD ["node", "--v8-pool-size=1", "--no-allocation-site-pretenuring", "--max-semi-space-size=32", "--max-old-space-size=2048", "--heap-growing-percent=300", "dist/main.js"]
