@@ -117,6 +117,17 @@ for (let run = 1; run <= runs; run++) {
     try {
       if (carrier === 'down') await sim.stop();
       const key = await benchAccount(gw);
+      // PostgreSQL's count of the run's transactions (one per statement outside BEGIN): round trips.
+      // Backends report it at most once a second, so a 10-s window's figure is good to a few %.
+      const stats = await db.client();
+      const xacts = async () =>
+        Number(
+          (
+            await stats.query(
+              'SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()',
+            )
+          ).rows[0].n,
+        );
       // Warm the JIT and the connection pools before the first measured rate.
       await offeredSingles(gw, key, Math.min(500, rates[0]!), 2);
       for (const rate of rates) {
@@ -127,6 +138,7 @@ for (let run = 1; run <= runs; run++) {
           d0: await histogramSnapshot(gw, LOOP_DELAY, ''),
           w0: await writerSnapshot(gw, 'accept'),
           gc0: await gcSnapshot(gw),
+          x0: await xacts(),
           c0: {
             gw: cpuSecondsOf(gw.pid),
             pg: pgCpu(),
@@ -150,7 +162,7 @@ for (let run = 1; run <= runs; run++) {
           warmupSeconds,
         );
         if (!start) throw new Error('offeredSingles never began its measured window');
-        const { h0, d0, w0, gc0, c0, t0 } = start;
+        const { h0, d0, w0, gc0, x0, c0, t0 } = start;
         const s = (performance.now() - t0) / 1000;
         const me = process.cpuUsage(c0.me);
         const busy = {
@@ -171,6 +183,7 @@ for (let run = 1; run <= runs; run++) {
         const d1 = await histogramSnapshot(gw, LOOP_DELAY, '');
         const w1 = await writerSnapshot(gw, 'accept');
         const gc = gcDelta(gc0, await gcSnapshot(gw));
+        const transactions = (await xacts()) - x0;
         const requests = h1.count - h0.count;
         console.log(
           `run ${run} carrier ${carrier} ${rate}/s offered: achieved=${fmt(r.achieved)}/s errors=${r.errors} client p50=${fmt(r.p50, 1)} ms p99=${fmt(r.p99, 1)} ms; ` +
@@ -183,7 +196,8 @@ for (let run = 1; run <= runs; run++) {
         );
         console.log(
           `  run queue: the gateway's event-loop thread ran ${fmt(sched.run)} ms/s and waited for a CPU ${fmt(sched.wait)} ms/s; postgres processes waited ${fmt(sched.pgWait)} ms/s; ` +
-            `the hypervisor took ${fmt(sched.steal)} ms/s of the machine's CPUs (steal)`,
+            `the hypervisor took ${fmt(sched.steal)} ms/s of the machine's CPUs (steal); ` +
+            `PostgreSQL ${fmt(transactions / s)} transactions/s (${fmt(transactions / Math.max(1, requests), 2)} per request)`,
         );
         const k = `${carrier} ${rate}`;
         results.set(k, [
