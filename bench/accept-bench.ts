@@ -22,6 +22,7 @@ import {
   createDatabase,
   pgCpu,
   pgRunQueueWait,
+  pgTransactions,
   startGateway,
   startSim,
 } from './lib/cluster.ts';
@@ -117,17 +118,9 @@ for (let run = 1; run <= runs; run++) {
     try {
       if (carrier === 'down') await sim.stop();
       const key = await benchAccount(gw);
-      // PostgreSQL's count of the run's transactions (one per statement outside BEGIN): round trips.
-      // Backends report it at most once a second, so a 10-s window's figure is good to a few %.
+      // The run's round trips to PostgreSQL (see pgTransactions).
       const stats = await db.client();
-      const xacts = async () =>
-        Number(
-          (
-            await stats.query(
-              'SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()',
-            )
-          ).rows[0].n,
-        );
+      const xacts = () => pgTransactions(stats, db.name);
       // Warm the JIT and the connection pools before the first measured rate.
       await offeredSingles(gw, key, Math.min(500, rates[0]!), 2);
       for (const rate of rates) {

@@ -39,6 +39,7 @@ import {
   type GatewayProc,
   pgCpu,
   pgRss,
+  pgTransactions,
   startGateway,
   startSim,
 } from './lib/cluster.ts';
@@ -105,14 +106,7 @@ const bgwriter = async () => {
   ).rows[0];
   return { checkpoints: Number(r.c), backendWrites: Number(r.b) };
 };
-const xacts = async (db: string) =>
-  Number(
-    (
-      await admin.query('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [
-        db,
-      ])
-    ).rows[0]?.n ?? 0,
-  );
+const xacts = (db: string) => pgTransactions(admin, db);
 
 execFileSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
 console.log(await machineProbe());

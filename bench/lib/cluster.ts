@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type pg from 'pg';
 import { Pool } from 'undici';
 import { freshDatabase } from '../../test/helpers/child-gateway.ts';
 import { type Child, runTs } from '../../test/helpers/processes.ts';
@@ -43,6 +44,20 @@ export const pgCpu = pgTotal(cpuSecondsOf);
 /** Seconds PostgreSQL's processes have waited runnable for a CPU (see pgTotal). */
 export const pgRunQueueWait = pgTotal((pid) => schedSecondsOf(pid).wait);
 export const pgRss = () => postgresPids().reduce((s, p) => s + safe(() => rssOf(p).rssMb), 0);
+
+/**
+ * PostgreSQL's count of database `db`'s transactions so far, read through `client`: one per
+ * statement outside BEGIN, so the round trips. Backends report it at most once a second, so over a
+ * 10-s window the figure is good to a few %. Throws when `db` does not exist.
+ */
+export async function pgTransactions(client: Pick<pg.ClientBase, 'query'>, db: string): Promise<number> {
+  const r = await client.query<{ n: string }>(
+    'SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1',
+    [db],
+  );
+  if (r.rows.length === 0) throw new Error(`pgTransactions: no database ${db}`);
+  return Number(r.rows[0]!.n);
+}
 
 /** A database for a run: created now, dropped by `drop`. */
 export const createDatabase = (base: string, tag: string) => freshDatabase(`bench_${tag}`, base);

@@ -21,6 +21,10 @@ const pkg = JSON.parse(read('package.json'));
 /** The Node flags `npm start` runs the gateway with. */
 const flags = /node (.*) dist\/main\.js/.exec(pkg.scripts.start)![1]!.split(' ');
 
+/** What a Node program (`-e`) printed to stdout, run under `args`. */
+const runNode = (args: string[], program: string) =>
+  execFileSync(process.execPath, [...args, '-e', program], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+
 /** ${VAR:-default} → default (what compose does with the variable unset). */
 const interpolate = (v: string) => v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
 
@@ -113,11 +117,7 @@ describe('Dockerfile', () => {
     // and its CPU per message fell from 144 to 103-130 us. The in-memory holdings are bounded by count and bytes on
     // their own; this limit is not what bounds them.
     const limit = Number(
-      execFileSync(process.execPath, [
-        ...flags,
-        '-e',
-        "process.stdout.write(String(require('node:v8').getHeapStatistics().heap_size_limit))",
-      ]),
+      runNode(flags, "process.stdout.write(String(require('node:v8').getHeapStatistics().heap_size_limit))"),
     );
     expect(limit).toBeGreaterThanOrEqual(2048 * 1024 * 1024);
   });
@@ -133,11 +133,10 @@ describe('Dockerfile', () => {
     expect(flags).toContain('--v8-pool-size=1');
     const threads = (args: string[]) =>
       Number(
-        execFileSync(process.execPath, [
-          ...args,
-          '-e',
+        runNode(
+          args,
           "setTimeout(() => process.stdout.write(String(require('node:fs').readdirSync('/proc/self/task').length)), 100)",
-        ]),
+        ),
       );
     expect(threads(flags)).toBe(threads([]) - 3);
   });
@@ -166,8 +165,7 @@ describe('Dockerfile', () => {
       '}',
       'process.stdout.write(String(young));',
     ].join('\n');
-    const young = (args: string[]) =>
-      Number(execFileSync(process.execPath, ['--allow-natives-syntax', ...args, '-e', program]));
+    const young = (args: string[]) => Number(runNode(['--allow-natives-syntax', ...args], program));
     expect(young([])).toBe(0);
     expect(young(['--no-allocation-site-pretenuring'])).toBe(1000);
   });
@@ -191,14 +189,7 @@ describe('Dockerfile', () => {
       'gc();',
     ].join('\n');
     const factor = (args: string[]) => {
-      const out = execFileSync(
-        process.execPath,
-        [...args, '--expose-gc', '--trace-gc-verbose', '-e', program],
-        {
-          encoding: 'utf8',
-          maxBuffer: 16 * 1024 * 1024,
-        },
-      );
+      const out = runNode([...args, '--expose-gc', '--trace-gc-verbose'], program);
       // V8 11 (Node 20) prints the factor it applies at the end of each "Limit:" line.
       const limits = [...out.matchAll(/\[HeapController\] Limit: .* \(([\d.]+)\)/g)];
       expect(
