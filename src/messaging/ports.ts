@@ -116,8 +116,9 @@ export interface UnmatchedReceipt {
 /** Receipts: applied to their segment, or parked (stored) until the SMSC id is known. */
 export interface ReceiptStore {
   /**
-   * Applies receipts; those whose id matches no sent segment are parked in the same transaction,
-   * so every receipt is stored once this resolves. `matched[i]` tells which applied.
+   * Applies receipts; those whose id matches no sent segment are parked, so every receipt is
+   * stored once this resolves (when it rejects, some may be applied: applying one again moves
+   * nothing). `matched[i]` tells which applied.
    */
   applyReceipts(
     receipts: ReceiptUpdate[],

@@ -31,8 +31,8 @@ function printableId(id: string): string {
 
 /**
  * Turns receipts into segment status. Writes are batched; a receipt whose SMSC id is not stored
- * yet is parked in the same transaction (so every receipt is stored before the SMSC gets its
- * answer) and applied when the id is written (see DispatchStore.applyOutcomes) or by the sweeper.
+ * yet is parked in the same write (so every receipt is stored before the SMSC gets its answer)
+ * and applied when the id is written (see DispatchStore.applyOutcomes) or by the sweeper.
  */
 export class ReceiptService {
   private readonly writer: Batcher<ReceiptUpdate, boolean>;

@@ -21,6 +21,12 @@ export interface Db extends Queryable {
   readonly kind: 'postgres' | 'pglite';
   /** Runs `fn` in one transaction; rolls back and rethrows on error. */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` on one connection, outside a transaction: each statement commits on its own. For a
+   * statement whose parameters must be built once a connection is in hand (a delay counted from
+   * when it is sent, not from before the wait for the pool). Rethrows `fn`'s error.
+   */
+  session<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   /** Runs a multi-statement script without parameters (migrations). */
   exec(sql: string): Promise<void>;
   /**
@@ -93,7 +99,15 @@ class PgDb implements Db {
     return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
   }
 
-  async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    return this.checkedOut(fn, true);
+  }
+
+  session<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    return this.checkedOut(fn, false);
+  }
+
+  private async checkedOut<T>(fn: (q: Queryable) => Promise<T>, transaction: boolean): Promise<T> {
     const client = await this.pool.connect();
     // A checked-out client whose server goes away (failover, pg_terminate_backend, fast shutdown)
     // emits 'error'; without a listener that is an uncaught exception. The pending query rejects
@@ -105,7 +119,7 @@ class PgDb implements Db {
     client.on('error', onError);
     let failure: unknown;
     try {
-      await client.query('BEGIN');
+      if (transaction) await client.query('BEGIN');
       const q: Queryable = {
         query: async <R>(sql: string, params?: unknown[], name?: string) => {
           const values = prepareArrayParams(params) as unknown[];
@@ -114,11 +128,11 @@ class PgDb implements Db {
         },
       };
       const out = await fn(q);
-      await client.query('COMMIT');
+      if (transaction) await client.query('COMMIT');
       return out;
     } catch (err) {
       failure = err;
-      if (!lost) await client.query('ROLLBACK').catch(() => undefined);
+      if (transaction && !lost) await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
       client.off('error', onError);
@@ -179,6 +193,11 @@ class PgliteDb implements Db {
 
   async query<T>(sql: string, params?: unknown[]) {
     return PgliteDb.wrap<T>(await this.db.query(sql, params));
+  }
+
+  /** The one in-process connection: nothing to wait for, so `fn` runs on the database itself. */
+  session<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    return fn({ query: <R>(sql: string, params?: unknown[]) => this.query<R>(sql, params) });
   }
 
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {

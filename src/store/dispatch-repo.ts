@@ -10,7 +10,7 @@ import { finishWrite, type ResultRow, rollupMulti, toChange } from './rollup.ts'
 
 const date = (v: unknown) => (v instanceof Date ? v : new Date(String(v)));
 
-/** Segment claiming, outcome writes and sweeps, each with the message roll-up in the same transaction. */
+/** Segment claiming, outcome writes and sweeps, each with the message roll-up in the same transaction (or statement). */
 export class DispatchRepo implements DispatchStore {
   private claims = 0;
   private readonly unconfirmed = new Set<string>();
@@ -87,28 +87,55 @@ export class DispatchRepo implements DispatchStore {
     return { segments, rollup };
   }
 
+  /**
+   * One statement, committed on its own (the roll-up of every message it touches is in it): no
+   * BEGIN and COMMIT round trips. Only when a parked receipt matches one of the new SMSC ids does
+   * the statement write nothing, and the batch is written again in a transaction that applies
+   * those receipts with it (several statements). Rejects when the database does; nothing is then
+   * written.
+   */
   async applyOutcomes(outcomes: SegmentOutcome[]): Promise<RollupResult> {
-    // Built before the transaction: per-row work while a pool connection is held slows every
-    // writer waiting for one.
+    // Built before the write: per-row work while a pool connection is held slows every writer
+    // waiting for one.
     const { cols, ids, due } = this.outcomeColumns(outcomes);
-    return this.db.tx(async (q) => {
-      // A deferral to a set time counts its delay from here (the statement's clock, which runs
-      // after this, is the base of next_attempt_at), not from when it was decided: waiting for
-      // the writer or a pool connection made held segments come back after their slot.
-      const t = Date.now();
-      const delays = cols[6]!;
-      // Rounded up: never due before its time (a daily-cap deferral due before midnight is
-      // counted against the day that is ending, and deferred again).
-      for (const [row, dueAt] of due) delays[row] = Math.ceil(Math.max(0, dueAt - t));
+    const r = await this.db.session((q) =>
+      q.query<ResultRow>(OUTCOMES_SQL, this.outcomeParams(cols, ids, due, true), 'parley_outcomes'),
+    );
+    if (!r.rows.some((x) => Number(x.k) === 3)) {
       const out = emptyRollup();
-      const r = await q.query<ResultRow>(
+      for (const x of r.rows) out.changes.push(toChange(x));
+      return out;
+    }
+    return this.db.tx(async (q) => {
+      const out = emptyRollup();
+      const again = await q.query<ResultRow>(
         OUTCOMES_SQL,
-        [this.leasePrefix, ...cols, ...ids],
+        this.outcomeParams(cols, ids, due, false),
         'parley_outcomes',
       );
-      await finishWrite(q, r.rows, out);
+      await finishWrite(q, again.rows, out);
       return out;
     });
+  }
+
+  /**
+   * The statement's parameters. A deferral to a set time counts its delay from here (the
+   * statement's clock, which runs after this, is the base of next_attempt_at), not from when it
+   * was decided: waiting for the writer or a pool connection made held segments come back after
+   * their slot.
+   */
+  private outcomeParams(
+    cols: unknown[][],
+    ids: unknown[][],
+    due: Array<[number, number]>,
+    aloneUnlessParked: boolean,
+  ): unknown[] {
+    const t = Date.now();
+    const delays = cols[6]!;
+    // Rounded up: never due before its time (a daily-cap deferral due before midnight is
+    // counted against the day that is ending, and deferred again).
+    for (const [row, dueAt] of due) delays[row] = Math.ceil(Math.max(0, dueAt - t));
+    return [this.leasePrefix, ...cols, ...ids, aloneUnlessParked];
   }
 
   private outcomeColumns(outcomes: SegmentOutcome[]) {

@@ -51,24 +51,82 @@ export const APPLY_STATUSES = `u AS (
 ), ${STAT_DELTAS_SQL}`;
 
 /** Single-part messages take their segment's status; `s` is the updated segments CTE. */
-const SINGLE_PART_TARGETS = `t AS (
-  SELECT message_id, status,
+const SINGLE_PART_ROWS = `SELECT message_id, status,
          CASE WHEN parley_status_rank(status) = 3 AND status <> 'delivered' THEN reason END AS reason,
          CASE WHEN parley_status_rank(status) = 3 AND status <> 'delivered' THEN error_code END AS error_code,
          possible_duplicate AS dup
-  FROM s WHERE parts = 1
+  FROM s WHERE parts = 1`;
+const SINGLE_PART_TARGETS = `t AS (
+  ${SINGLE_PART_ROWS}
+)`;
+
+/**
+ * A multi-part message's status from all its segments `cur(message_id, idx, status, status_rank,
+ * reason, error_code, possible_duplicate)`: failed when any part failed, delivered when all
+ * were. Defines `agg` and `mt(message_id, dup, reason, error_code, status)`.
+ */
+const AGG_TARGETS = (cur: string) => `agg AS (
+  SELECT message_id,
+         min(status_rank) AS min_rank, max(status_rank) AS max_rank,
+         bool_and(status = 'delivered') AS all_delivered,
+         bool_and(status_rank = 3) AS all_final,
+         (array_agg(status ORDER BY idx) FILTER (WHERE status IN (${FAILED_SQL})))[1] AS fail_status,
+         (array_agg(reason ORDER BY idx) FILTER (WHERE status IN (${FAILED_SQL})))[1] AS fail_reason,
+         (array_agg(error_code ORDER BY idx) FILTER (WHERE status IN (${FAILED_SQL})))[1] AS fail_code,
+         (array_agg(reason ORDER BY idx) FILTER (WHERE status = 'unknown'))[1] AS unknown_reason,
+         bool_or(possible_duplicate) AS dup
+  FROM ${cur}
+  GROUP BY message_id
+), mt AS (
+  SELECT message_id, dup,
+         CASE WHEN fail_status IS NOT NULL THEN fail_reason WHEN all_final AND NOT all_delivered THEN unknown_reason END AS reason,
+         fail_code AS error_code,
+         CASE WHEN fail_status IS NOT NULL THEN fail_status
+              WHEN all_delivered THEN 'delivered'
+              WHEN all_final THEN 'unknown'
+              WHEN min_rank >= 2 THEN 'sent'
+              WHEN max_rank >= 1 THEN 'sending' END AS status
+  FROM agg
+)`;
+
+/**
+ * Targets of every message `s` (the updated segments CTE) touched, multi-part ones included, in
+ * the same statement: a write needs no second statement, so no transaction around it (two round
+ * trips fewer, which the machine's two cores felt: docs/benchmarks.md, twelfth VM). The statement
+ * sees the segments as they were before it, so a multi-part message's segments are those stored
+ * with this statement's own updates put in their place (`fresh` first).
+ */
+const ALL_TARGETS = `mp AS (
+  SELECT DISTINCT message_id FROM s WHERE parts > 1
+), cur AS (
+  SELECT DISTINCT ON (message_id, idx) message_id, idx, status, status_rank, reason, error_code, possible_duplicate
+  FROM (
+    SELECT message_id, idx, status, parley_status_rank(status) AS status_rank, reason, error_code, possible_duplicate,
+           1 AS fresh
+    FROM s WHERE parts > 1
+    UNION ALL
+    SELECT mp.message_id, x.idx, x.status, x.status_rank, x.reason, x.error_code, x.possible_duplicate, 0
+    FROM mp CROSS JOIN LATERAL (
+      SELECT idx, status, status_rank, reason, error_code, possible_duplicate FROM segments
+      WHERE message_id = mp.message_id OFFSET 0) x
+  ) z
+  ORDER BY message_id, idx, fresh DESC
+), ${AGG_TARGETS('cur')}, t AS (
+  ${SINGLE_PART_ROWS}
+  UNION ALL
+  SELECT message_id, status, reason, error_code, dup FROM mt
 )`;
 
 /**
  * Result rows of a segment write: kind 1 a changed message, kind 2 a multi-part message to
- * aggregate, kind 3 a parked receipt that now matches (outcome writes only).
+ * aggregate (`multi`: writes whose targets are SINGLE_PART_TARGETS), kind 3 a parked receipt that
+ * now matches (outcome writes only).
  */
-const RESULT = (withHits: boolean) => `
+const RESULT = (o: { hits: boolean; multi: boolean }) => `
 SELECT 1 AS k, id AS message_id, account_id, status, reason, error_code, cb, NULL::smallint AS idx, NULL::uuid AS receipt_id, lat, nt
 FROM (SELECT ${CHANGE_COLUMNS} FROM u) c
-UNION ALL
-SELECT DISTINCT 2, message_id, NULL::uuid, NULL, NULL, NULL, NULL::boolean, NULL::smallint, NULL::uuid, NULL::float8, NULL FROM s WHERE parts > 1
-${withHits ? 'UNION ALL SELECT 3, message_id, NULL::uuid, status, reason, error_code, NULL::boolean, idx, receipt_id, NULL::float8, NULL FROM hit' : ''}`;
+${o.multi ? 'UNION ALL SELECT DISTINCT 2, message_id, NULL::uuid, NULL, NULL, NULL, NULL::boolean, NULL::smallint, NULL::uuid, NULL::float8, NULL FROM s WHERE parts > 1' : ''}
+${o.hits ? 'UNION ALL SELECT 3, message_id, NULL::uuid, status, reason, error_code, NULL::boolean, idx, receipt_id, NULL::float8, NULL FROM hit' : ''}`;
 
 /**
  * Claims due segments with a lease and marks their messages `sending`, in one round trip. The
@@ -105,14 +163,25 @@ SELECT 1, id, NULL, NULL, NULL, NULL, nt, NULL, NULL, NULL, NULL, NULL, NULL, NU
 FROM (SELECT ${CHANGE_COLUMNS} FROM u) c`;
 
 /**
- * Outcomes of submits (and dispatch decisions) for segments this instance leased ($1), the
- * single-part roll-up, the SMSC id keys of sent segments, and parked receipts those keys match.
+ * Outcomes of submits (and dispatch decisions) for segments this instance leased ($1), their
+ * messages' roll-up, the SMSC id keys of sent segments, and parked receipts those keys match.
+ * With $16 true it writes nothing when a parked receipt matches (it only returns the kind-3 rows):
+ * applying those receipts takes more statements, so the caller then writes the batch again in a
+ * transaction with $16 false.
  */
 export const OUTCOMES_SQL = `WITH o AS MATERIALIZED (
   SELECT *, 1 AS leased_rank, $1::text AS owner
   FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[],
               $9::boolean[], $10::text[], $11::boolean[])
     AS o(message_id, idx, status, carrier_id, smsc_id, reason, delay_ms, dup, error_code, deferred)
+), ids AS (
+  SELECT * FROM unnest($12::text[], $13::text[], $14::uuid[], $15::int[]) AS i(carrier_id, id_key, message_id, idx)
+), hit AS (
+  SELECT DISTINCT ON (p.receipt_id) p.receipt_id, ids.message_id, ids.idx, p.status, p.error_code, p.reason
+  FROM ids CROSS JOIN LATERAL (
+    SELECT receipt_id, rank, status, error_code, reason FROM parked_receipts
+    WHERE id_key = ids.id_key AND carrier_id = ids.carrier_id AND unmatched_at IS NULL OFFSET 0) p
+  ORDER BY p.receipt_id, p.rank
 ), s AS (
   UPDATE segments s
   SET status = o.status, status_rank = parley_status_rank(o.status),
@@ -121,8 +190,9 @@ export const OUTCOMES_SQL = `WITH o AS MATERIALIZED (
       submitted_at = CASE WHEN o.status = 'sent' THEN now() ELSE s.submitted_at END,
       done_at = CASE WHEN parley_status_rank(o.status) = 3 THEN now() ELSE s.done_at END,
       -- From the statement's own clock, not the transaction's start: a delay counted by the
-      -- gateway after BEGIN returned, added to now(), put a deferral to a set time before it
-      -- (a daily-cap deferral to Pacific midnight came due at 23:59:59.999).
+      -- gateway after BEGIN returned (in the transaction this may run in), added to now(), put a
+      -- deferral to a set time before it (a daily-cap deferral to Pacific midnight came due at
+      -- 23:59:59.999).
       next_attempt_at = CASE WHEN o.status = 'queued' THEN clock_timestamp() + o.delay_ms * interval '1 millisecond'
                              ELSE s.next_attempt_at END,
       attempts = s.attempts - CASE WHEN o.deferred THEN 1 ELSE 0 END,
@@ -134,22 +204,14 @@ export const OUTCOMES_SQL = `WITH o AS MATERIALIZED (
   -- alone it made the planner expect one leased row and scan them all per batch row on a new
   -- database (test/e2e/plan-stability.test.ts, "a new gateway").
   WHERE s.message_id = o.message_id AND s.idx = o.idx AND s.status_rank = o.leased_rank
-    AND starts_with(s.lease_owner, o.owner)
+    AND starts_with(s.lease_owner, o.owner) AND NOT ($16::boolean AND EXISTS (SELECT 1 FROM hit))
   RETURNING s.message_id, s.idx, s.parts, s.status, s.reason, s.error_code, s.possible_duplicate
-), ${SINGLE_PART_TARGETS}, ${APPLY_STATUSES},
-ids AS (
-  SELECT * FROM unnest($12::text[], $13::text[], $14::uuid[], $15::int[]) AS i(carrier_id, id_key, message_id, idx)
-), ins AS (
+), ${ALL_TARGETS}, ${APPLY_STATUSES},
+ins AS (
   INSERT INTO segment_smsc_ids (carrier_id, id_key, message_id, idx)
-  SELECT carrier_id, id_key, message_id, idx FROM ids
+  SELECT carrier_id, id_key, message_id, idx FROM ids WHERE NOT ($16::boolean AND EXISTS (SELECT 1 FROM hit))
   ON CONFLICT (id_key, carrier_id) DO UPDATE SET message_id = EXCLUDED.message_id, idx = EXCLUDED.idx
-), hit AS (
-  SELECT DISTINCT ON (p.receipt_id) p.receipt_id, ids.message_id, ids.idx, p.status, p.error_code, p.reason
-  FROM ids CROSS JOIN LATERAL (
-    SELECT receipt_id, rank, status, error_code, reason FROM parked_receipts
-    WHERE id_key = ids.id_key AND carrier_id = ids.carrier_id AND unmatched_at IS NULL OFFSET 0) p
-  ORDER BY p.receipt_id, p.rank
-)${RESULT(true)}`;
+)${RESULT({ hits: true, multi: false })}`;
 
 /**
  * Receipts: each candidate key row `r(ord, rank, carrier_id, id_key, status, error_code, reason)`;
@@ -172,10 +234,10 @@ export const RECEIPTS_SQL = `WITH r AS (
     AND (s.status_rank < parley_status_rank(hit.status) OR (s.status_rank = 3 AND s.status = 'unknown'
          AND hit.status <> 'unknown'))
   RETURNING s.message_id, s.idx, s.parts, s.status, s.reason, s.error_code, s.possible_duplicate
-), ${SINGLE_PART_TARGETS}, ${APPLY_STATUSES}
+), ${ALL_TARGETS}, ${APPLY_STATUSES}
 SELECT 0 AS k, NULL::uuid AS message_id, NULL::uuid AS account_id, NULL AS status, NULL AS reason, NULL AS error_code,
        NULL::boolean AS cb, ord::smallint AS idx, NULL::uuid AS receipt_id, NULL::float8 AS lat, NULL AS nt FROM hit
-UNION ALL ${RESULT(false)}`;
+UNION ALL ${RESULT({ hits: false, multi: false })}`;
 
 /** Applies receipts to explicit segments `x(message_id, idx, status, error_code, reason)` (parked ones that now match). */
 export const RECEIPTS_BY_SEGMENT_SQL = `WITH x AS (
@@ -189,32 +251,15 @@ export const RECEIPTS_BY_SEGMENT_SQL = `WITH x AS (
     AND (s.status_rank < parley_status_rank(x.status) OR (s.status_rank = 3 AND s.status = 'unknown'
          AND x.status <> 'unknown'))
   RETURNING s.message_id, s.idx, s.parts, s.status, s.reason, s.error_code, s.possible_duplicate
-), ${SINGLE_PART_TARGETS}, ${APPLY_STATUSES}${RESULT(false)}`;
+), ${SINGLE_PART_TARGETS}, ${APPLY_STATUSES}${RESULT({ hits: false, multi: true })}`;
 
-/** Message status aggregated over all segments (multi-part): failed when any part failed, delivered when all were. */
-export const AGG_SQL = `WITH agg AS (
-  SELECT k.id AS message_id,
-         min(status_rank) AS min_rank, max(status_rank) AS max_rank,
-         bool_and(status = 'delivered') AS all_delivered,
-         bool_and(status_rank = 3) AS all_final,
-         (array_agg(status ORDER BY idx) FILTER (WHERE status IN (${FAILED_SQL})))[1] AS fail_status,
-         (array_agg(reason ORDER BY idx) FILTER (WHERE status IN (${FAILED_SQL})))[1] AS fail_reason,
-         (array_agg(error_code ORDER BY idx) FILTER (WHERE status IN (${FAILED_SQL})))[1] AS fail_code,
-         (array_agg(reason ORDER BY idx) FILTER (WHERE status = 'unknown'))[1] AS unknown_reason,
-         bool_or(possible_duplicate) AS dup
+/** Multi-part messages ($1) rolled up from all their stored segments (see AGG_TARGETS). */
+export const AGG_SQL = `WITH cur AS (
+  SELECT k.id AS message_id, s.idx, s.status, s.status_rank, s.reason, s.error_code, s.possible_duplicate
   FROM unnest($1::uuid[]) AS k(id) CROSS JOIN LATERAL (
     SELECT idx, status, status_rank, reason, error_code, possible_duplicate FROM segments WHERE message_id = k.id OFFSET 0) s
-  GROUP BY k.id
-), t AS (
-  SELECT message_id, dup,
-         CASE WHEN fail_status IS NOT NULL THEN fail_reason WHEN all_final AND NOT all_delivered THEN unknown_reason END AS reason,
-         fail_code AS error_code,
-         CASE WHEN fail_status IS NOT NULL THEN fail_status
-              WHEN all_delivered THEN 'delivered'
-              WHEN all_final THEN 'unknown'
-              WHEN min_rank >= 2 THEN 'sent'
-              WHEN max_rank >= 1 THEN 'sending' END AS status
-  FROM agg
+), ${AGG_TARGETS('cur')}, t AS (
+  SELECT message_id, status, reason, error_code, dup FROM mt
 ), ${APPLY_STATUSES}
 SELECT ${CHANGE_COLUMNS} FROM u`;
 

@@ -4,7 +4,7 @@ import type { ReceiptStore, UnmatchedReceipt } from '../messaging/ports.ts';
 import { columns, pushRow } from './columns.ts';
 import type { Db } from './db.ts';
 import { RECEIPTS_SQL } from './dispatch-sql.ts';
-import { finishWrite, type ResultRow } from './rollup.ts';
+import { finishWrite, type ResultRow, toChange } from './rollup.ts';
 
 const iso = (v: unknown) => (v instanceof Date ? v : new Date(String(v))).toISOString();
 
@@ -22,36 +22,36 @@ export class ReceiptsRepo implements ReceiptStore {
         pushRow(cols, [ord, rank, rc.carrierId, key, rc.status, rc.errorCode ?? null, rc.reason]);
       });
     });
-    return this.db.tx(async (q) => {
-      const out = emptyRollup();
-      const r = await q.query<ResultRow>(RECEIPTS_SQL, cols, 'parley_receipts');
-      const matched = receipts.map(() => false);
-      const rest: ResultRow[] = [];
-      for (const row of r.rows) {
-        if (Number(row.k) === 0) matched[Number(row.idx)] = true;
-        else rest.push(row);
-      }
-      await finishWrite(q, rest, out);
-      const park = columns(8);
-      receipts.forEach((rc, ord) => {
-        if (matched[ord]) return;
-        const id = randomUUID();
-        rc.candidates.forEach((key, rank) => {
-          pushRow(park, [id, rank, rc.carrierId, key, rc.smscId, rc.status, rc.errorCode ?? null, rc.reason]);
-        });
+    // One statement, committed on its own (the roll-up of every message it touches is in it);
+    // receipts that matched no stored id are parked by a second one. The receipts are
+    // acknowledged to the carrier only after both: should the gateway stop between them, the
+    // carrier sends them all again, and those already applied move nothing (forward only).
+    const r = await this.db.query<ResultRow>(RECEIPTS_SQL, cols, 'parley_receipts');
+    const out = emptyRollup();
+    const matched = receipts.map(() => false);
+    for (const row of r.rows) {
+      if (Number(row.k) === 0) matched[Number(row.idx)] = true;
+      else out.changes.push(toChange(row));
+    }
+    const park = columns(8);
+    receipts.forEach((rc, ord) => {
+      if (matched[ord]) return;
+      const id = randomUUID();
+      rc.candidates.forEach((key, rank) => {
+        pushRow(park, [id, rank, rc.carrierId, key, rc.smscId, rc.status, rc.errorCode ?? null, rc.reason]);
       });
-      if (park[0]!.length > 0) {
-        await q.query(
-          `INSERT INTO parked_receipts (receipt_id, rank, carrier_id, id_key, smsc_id, status, error_code, reason, expires_at)
-           SELECT x.*, now() + $9 * interval '1 millisecond'
-           FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-             AS x(receipt_id, rank, carrier_id, id_key, smsc_id, status, error_code, reason)`,
-          [...park, ttlMs],
-          'parley_park_receipts',
-        );
-      }
-      return { matched, rollup: out };
     });
+    if (park[0]!.length > 0) {
+      await this.db.query(
+        `INSERT INTO parked_receipts (receipt_id, rank, carrier_id, id_key, smsc_id, status, error_code, reason, expires_at)
+         SELECT x.*, now() + $9 * interval '1 millisecond'
+         FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+           AS x(receipt_id, rank, carrier_id, id_key, smsc_id, status, error_code, reason)`,
+        [...park, ttlMs],
+        'parley_park_receipts',
+      );
+    }
+    return { matched, rollup: out };
   }
 
   async rematchParked(

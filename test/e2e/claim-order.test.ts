@@ -141,13 +141,19 @@ describe.each(['postgres', 'pglite'] as const)('a deferral to a set time on %s',
     const repo = new DispatchRepo(db, 'gw-a');
     const claimed = (await repo.claim(50, 60_000)).segments;
     expect(claimed).toHaveLength(50);
-    // A transaction whose statement runs 30 ms after it began (a busy event loop).
+    // A statement that runs 30 ms after its transaction began or its connection came (a busy event loop).
     const slow: Db = {
       ...db,
       kind: db.kind,
       query: db.query.bind(db),
       tx: (fn) =>
         db.tx(async (q) => {
+          await new Promise((r) => setTimeout(r, 30));
+          return fn(q);
+        }),
+      // The same wait where the write takes a connection without a transaction.
+      session: (fn) =>
+        db.session(async (q) => {
           await new Promise((r) => setTimeout(r, 30));
           return fn(q);
         }),

@@ -22,6 +22,7 @@ function losingAnswers(db: Db, lose: Record<string, number>): Db {
   return {
     kind: db.kind,
     tx: (fn) => db.tx(fn),
+    session: (fn) => db.session(fn),
     exec: (sql) => db.exec(sql),
     warm: () => db.warm(),
     close: () => db.close(),

@@ -59,6 +59,7 @@ export function capturing(
     kind: 'postgres',
     ...q,
     tx: async (fn) => fn(q),
+    session: async (fn) => fn(q),
     exec: async () => undefined,
     warm: async () => 0,
     close: async () => undefined,

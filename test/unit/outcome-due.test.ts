@@ -3,7 +3,7 @@ import type { SegmentOutcome } from '../../src/messaging/model.ts';
 import type { Db } from '../../src/store/db.ts';
 import { DispatchRepo } from '../../src/store/dispatch-repo.ts';
 
-/** A database whose transaction begins `waitMs` after it is asked for (a busy pool). */
+/** A database whose connection (for a transaction or a session) comes `waitMs` after it is asked for (a busy pool). */
 function slowDb(waitMs: number, seen: unknown[][]): Db {
   const q = {
     async query(_sql: string, params: unknown[] = []) {
@@ -15,6 +15,10 @@ function slowDb(waitMs: number, seen: unknown[][]): Db {
     kind: 'postgres',
     query: q.query,
     async tx(fn: (x: typeof q) => Promise<unknown>) {
+      await new Promise((r) => setTimeout(r, waitMs));
+      return fn(q);
+    },
+    async session(fn: (x: typeof q) => Promise<unknown>) {
       await new Promise((r) => setTimeout(r, waitMs));
       return fn(q);
     },
