@@ -22,6 +22,7 @@ export interface DispatcherOptions {
   /** Segments submitted but not yet written back, across all carriers. */
   maxInFlight: number;
   leaseMs: number;
+  /** The pause after a claim that found less than it asked for (the queue is drained). */
   pollMs: number;
   retry: { initialMs: number; maxMs: number; multiplier: number };
 }
