@@ -241,8 +241,7 @@ export async function createGateway(
     claimBatch: 250,
     maxInFlight: 5_000,
     leaseMs: config.leaseMs,
-    // 50 ms, not 20: 17 dispatch cycles (four round trips each) a second at 2,000/s, not 41 — less
-    // CPU per request, a lower accept p99 (docs/benchmarks.md, twelfth VM); idle, ≤ 50 ms to a claim.
+    // 50 ms, not 20: fewer dispatch cycles at load, less CPU (docs/benchmarks.md, twelfth VM).
     pollMs: 50,
     retry: { initialMs: 500, maxMs: 60_000, multiplier: 2 },
   });

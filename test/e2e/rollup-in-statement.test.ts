@@ -7,8 +7,7 @@
  * a write takes one statement unless a parked receipt matches.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkRequest, draftFor } from '../../src/messaging/compose.ts';
-import { DEFAULT_PROFILE } from '../../src/messaging/encode-profile.ts';
+import { createRandom } from '../../simulator/prng.ts';
 import {
   type ClaimedSegment,
   emptyRollup,
@@ -22,6 +21,7 @@ import { MessagesRepo } from '../../src/store/messages-repo.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { ReceiptsRepo } from '../../src/store/receipts-repo.ts';
 import { rollupMulti } from '../../src/store/rollup.ts';
+import { testDraft } from '../helpers/drafts.ts';
 import { databaseUrl, dropSchema, uniqueSchema } from '../helpers/services.ts';
 
 const SCHEMA = uniqueSchema(import.meta.filename);
@@ -46,39 +46,15 @@ afterAll(async () => {
   await dropSchema(SCHEMA);
 });
 
-const policy = { defaultRegion: 'US', maxSegments: 10, validityMs: 3_600_000 };
 /** GSM-7 bodies of 1 to 4 parts (160 fit one, 153 a part after that). */
 const BODY_FOR_PARTS = ['', 'a'.repeat(100), 'b'.repeat(200), 'c'.repeat(400), 'd'.repeat(600)];
 
-/** A small deterministic generator (mulberry32): a failure names its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function claimMessages(partsOf: number[], tag: string): Promise<ClaimedSegment[]> {
   const drafts = partsOf.map((p, i) =>
-    draftFor(
-      checkRequest(
-        {
-          to: `+1415555${String(1000 + i)}`,
-          body: `${tag} ${BODY_FOR_PARTS[p]}`.slice(0, BODY_FOR_PARTS[p]!.length),
-        },
-        { accountId: ACCOUNT, from: { e164: '+15550100001', type: 'local' }, now: new Date() },
-        policy,
-        () => undefined,
-      ),
-      DEFAULT_PROFILE,
-      policy,
-      1,
-      undefined,
-    ),
+    testDraft(ACCOUNT, {
+      to: `+1415555${String(1000 + i)}`,
+      body: `${tag} ${BODY_FOR_PARTS[p]}`.slice(0, BODY_FOR_PARTS[p]!.length),
+    }),
   );
   await new MessagesRepo(db).insertDrafts(drafts, new Date());
   const { segments } = await new DispatchRepo(db, OWNER).claim(10_000, 600_000);
@@ -157,7 +133,7 @@ function shuffle<T>(items: T[], next: () => number): T[] {
 describe('the roll-up inside the outcome and receipt statements', () => {
   it('matches the rules over random batches mixing single- and multi-part messages', async () => {
     const seed = 20261206;
-    const next = rng(seed);
+    const next = createRandom(seed);
     const partsOf = Array.from({ length: 60 }, () => 1 + Math.floor(next() * 4));
     const claimed = await claimMessages(partsOf, 'model');
     const model = new Map<string, Msg>();

@@ -2,8 +2,6 @@
  * The statements the plan tests run: each captured from the real repositories with a batch of
  * BATCH drawn from rows the loader made (test/helpers/plan-fixtures.ts).
  */
-import { checkRequest, draftFor } from '../../src/messaging/compose.ts';
-import { DEFAULT_PROFILE } from '../../src/messaging/encode-profile.ts';
 import { emptyRollup } from '../../src/messaging/model.ts';
 import { AccountsRepo } from '../../src/store/accounts-repo.ts';
 import { BacklogRepo } from '../../src/store/backlog-repo.ts';
@@ -19,6 +17,7 @@ import { ReceiptsRepo } from '../../src/store/receipts-repo.ts';
 import { finishWrite, rollupMulti } from '../../src/store/rollup.ts';
 import { SendersRepo } from '../../src/store/senders-repo.ts';
 import { WebhooksRepo } from '../../src/store/webhooks-repo.ts';
+import { testDraft } from './drafts.ts';
 import { ACCOUNT, BATCH, type Captured, capturing, idOf, OWNER } from './plan-fixtures.ts';
 
 /** The hot statements with a batch of BATCH drawn from rows the loader made (ids in [lo, hi]). */
@@ -26,20 +25,12 @@ export async function hotStatements(hi: number): Promise<Captured[]> {
   const out: Captured[] = [];
   const sending = Array.from({ length: BATCH }, (_, k) => hi - 11_000 - k); // leased by OWNER
   const sent = Array.from({ length: BATCH }, (_, k) => hi - 3_000 - k);
-  const policy = { defaultRegion: 'US', maxSegments: 10, validityMs: 3_600_000 };
   const drafts = Array.from({ length: BATCH }, (_, k) =>
-    draftFor(
-      checkRequest(
-        { to: `+1415666${String(1000 + k)}`, body: `new ${k}`, statusCallback: 'https://example.com/cb' },
-        { accountId: ACCOUNT, from: { e164: '+15550100001', type: 'local' }, now: new Date() },
-        policy,
-        () => undefined,
-      ),
-      DEFAULT_PROFILE,
-      policy,
-      1,
-      undefined,
-    ),
+    testDraft(ACCOUNT, {
+      to: `+1415666${String(1000 + k)}`,
+      body: `new ${k}`,
+      statusCallback: 'https://example.com/cb',
+    }),
   );
   // One in five with a tracked link, stored in the same statement; half of them on the guess that
   // the recipient is no contact (the insert probes contacts and, for some, the account's default).
