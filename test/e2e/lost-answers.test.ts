@@ -5,7 +5,7 @@ import { SmscSimulator } from '../../simulator/smsc.ts';
 import { createGateway, type Gateway } from '../../src/app.ts';
 import { parseCarrierConfig } from '../../src/config/carrier-config.ts';
 import { loadConfig } from '../../src/config/config.ts';
-import { type Db, openDb } from '../../src/store/db.ts';
+import { type Db, openDb, type Queryable } from '../../src/store/db.ts';
 import { dropSchema, testGatewayEnv, uniqueSchema } from '../helpers/services.ts';
 import { silent, waitFor } from '../helpers/smpp.ts';
 
@@ -16,24 +16,29 @@ afterEach(async () => {
 
 /**
  * `db`, except that the next `lose[name]` statements of that name that returned rows (did
- * something) commit and then fail as a dropped connection would.
+ * something) commit and then fail as a dropped connection would — on whichever path they run:
+ * alone, in a session (outcomes) or in a transaction (whose commit then fails too).
  */
 function losingAnswers(db: Db, lose: Record<string, number>): Db {
-  return {
-    kind: db.kind,
-    tx: (fn) => db.tx(fn),
-    session: (fn) => db.session(fn),
-    exec: (sql) => db.exec(sql),
-    warm: () => db.warm(),
-    close: () => db.close(),
-    query: async (sql, params, name) => {
-      const r = await db.query(sql, params, name);
+  const losing = (q: Queryable): Queryable => ({
+    query: async <T>(sql: string, params?: unknown[], name?: string) => {
+      const r = await q.query<T>(sql, params, name);
       if (name && (lose[name] ?? 0) > 0 && r.rows.length > 0) {
         lose[name]!--;
         throw new Error('Connection terminated unexpectedly');
       }
       return r;
     },
+  });
+  const top = losing(db);
+  return {
+    kind: db.kind,
+    tx: (fn) => db.tx((q) => fn(losing(q))),
+    session: (fn) => db.session((q) => fn(losing(q))),
+    exec: (sql) => db.exec(sql),
+    warm: () => db.warm(),
+    close: () => db.close(),
+    query: top.query,
   } as Db;
 }
 
@@ -143,5 +148,83 @@ describe('answers lost after the commit', () => {
     const n = await real.query<{ n: number }>("SELECT count(*)::int AS n FROM messages WHERE body = 'once'");
     expect(n.rows[0]!.n).toBe(1);
     expect(sim.stats.submits).toBe(1);
+  }, 60_000);
+  /** Sends `n` messages in one batch request; their ids. */
+  async function sendBatch(gw: Gateway, apiKey: string, n: number, tag: string): Promise<string[]> {
+    const r = await gw.http.inject({
+      method: 'POST',
+      url: '/v1/messages/batch',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      payload: {
+        messages: Array.from({ length: n }, (_, i) => ({ to: `+1415556${1000 + i}`, body: `${tag}${i}` })),
+      },
+    });
+    expect(r.statusCode).toBe(200);
+    return (r.json().results as Array<{ id: string }>).map((x) => x.id);
+  }
+
+  async function waitDelivered(real: Db, ids: string[]): Promise<void> {
+    let delivered = 0;
+    await waitFor(
+      () => delivered === ids.length,
+      20_000,
+      'all delivered',
+      async () => {
+        delivered = (
+          await real.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM messages WHERE id = ANY($1::uuid[]) AND status = 'delivered'",
+            [ids],
+          )
+        ).rows[0]!.n;
+      },
+    );
+  }
+
+  // The outcome statement commits on its own (outside a transaction): a lost answer is written
+  // again. The second write must move nothing that the first (or a receipt since) moved, and the
+  // message must neither be resent nor stay `sending`.
+  it('an outcome write whose answer is lost is written again, nothing resent or moved back', async () => {
+    const { gw, sim, real, lose, apiKey } = await gateway('outcome');
+    lose.parley_outcomes = 1;
+    const ids = await sendBatch(gw, apiKey, 20, 'o');
+    await waitDelivered(real, ids);
+    expect(lose.parley_outcomes).toBe(0);
+    const segs = await real.query<{
+      attempts: number;
+      resends: number;
+      status: string;
+      smsc_id: string | null;
+    }>('SELECT attempts, resends, status, smsc_id FROM segments WHERE message_id = ANY($1::uuid[])', [ids]);
+    expect(segs.rows).toHaveLength(20);
+    expect(segs.rows.every((s) => s.attempts === 1 && s.resends === 0 && s.status === 'delivered')).toBe(
+      true,
+    );
+    expect(segs.rows.every((s) => s.smsc_id !== null)).toBe(true);
+    expect(sim.stats.submits).toBe(20);
+    const parked = await real.query<{ n: number }>('SELECT count(*)::int AS n FROM parked_receipts');
+    expect(parked.rows[0]!.n).toBe(0);
+  }, 60_000);
+
+  // A receipt batch committed while its answer was lost: the SMSC is answered with a temporary
+  // error and sends the receipts again; the second time they must match (not be parked as
+  // unknown ids and expire unmatched) and move nothing.
+  it('receipts whose answer is lost are sent again by the SMSC and match, none parked', async () => {
+    const { gw, sim, real, lose, apiKey } = await gateway('receipts');
+    lose.parley_receipts = 1;
+    const ids = await sendBatch(gw, apiKey, 20, 'r');
+    await waitDelivered(real, ids);
+    expect(lose.parley_receipts).toBe(0);
+    // Every receipt answered once with success; those of the lost batch first with an error.
+    await waitFor(() => sim.stats.receiptResps === 20, 10_000, 'every receipt acknowledged');
+    expect(sim.stats.receiptRespErrors).toBeGreaterThan(0);
+    expect(sim.stats.redelivered).toBe(sim.stats.receiptRespErrors);
+    expect(sim.stats.deliverRejected).toBe(0);
+    const parked = await real.query<{ n: number }>('SELECT count(*)::int AS n FROM parked_receipts');
+    expect(parked.rows[0]!.n).toBe(0);
+    const events = await real.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM segments WHERE message_id = ANY($1::uuid[]) AND status = 'delivered'",
+      [ids],
+    );
+    expect(events.rows[0]!.n).toBe(20);
   }, 60_000);
 });
