@@ -14,6 +14,8 @@
  * compiling in the window's first seconds on two busy cores (perf: its worker thread's call
  * graphs), and a third or more of the slow requests of many runs fell in its first 600 ms;
  * `--warmup 2` shows that start, the default the steady state a long-running gateway is in.
+ * `--neighbour 0.5,0.5`: processes busy that share of the time each, for the whole bench — how
+ * much room a figure has before a slower or busier VM of the kind would break it.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -27,6 +29,7 @@ import {
   startSim,
 } from './lib/cluster.ts';
 import { machineProbe } from './lib/machine-probe.ts';
+import { Neighbours } from './lib/neighbour.ts';
 import {
   bucketQuantile,
   histogramSnapshot,
@@ -43,6 +46,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     carrier: { type: 'string', default: 'both' },
     warmup: { type: 'string', default: '10' },
+    neighbour: { type: 'string', default: '' },
   },
 });
 const base = process.env.DATABASE_URL;
@@ -55,14 +59,18 @@ const seconds = Number(values.seconds);
 const runs = Number(values.runs);
 const warmupSeconds = Number(values.warmup);
 const carriers = values.carrier === 'both' ? ['up', 'down'] : [values.carrier];
+const neighbourShares = values.neighbour === '' ? [] : values.neighbour.split(',').map(Number);
 if (
+  neighbourShares.some((x) => !(x > 0 && x <= 1)) ||
   rates.some((r) => !(r > 0)) ||
   !(seconds >= 1) ||
   !(runs >= 1) ||
   !(warmupSeconds >= 0) ||
   carriers.some((c) => c !== 'up' && c !== 'down')
 ) {
-  console.error('bench:accept: --rates N,N… (>0) --seconds ≥1 --runs ≥1 --carrier up|down|both --warmup ≥0');
+  console.error(
+    'bench:accept: --rates N,N… (>0) --seconds ≥1 --runs ≥1 --carrier up|down|both --warmup ≥0 --neighbour S,S… (0<S≤1)',
+  );
   process.exit(2);
 }
 const fmt = (x: number, d = 0) =>
@@ -106,8 +114,11 @@ function gcDelta(a: GcSnapshot, b: GcSnapshot): Record<keyof GcSnapshot, { n: nu
 }
 
 console.log(await machineProbe());
+// Started after the probe, so that it reads the machine alone.
+const neighbours = new Neighbours(neighbourShares);
 console.log(
-  `bench:accept: rates=${rates.join(',')}/s seconds=${seconds} runs=${runs} carrier=${carriers.join(',')} cpus=${os.cpus().length} node=${process.version}`,
+  `bench:accept: rates=${rates.join(',')}/s seconds=${seconds} runs=${runs} carrier=${carriers.join(',')} cpus=${os.cpus().length} node=${process.version}` +
+    (neighbours.count > 0 ? ` neighbours=${neighbourShares.join(',')}` : ''),
 );
 
 for (let run = 1; run <= runs; run++) {
@@ -140,6 +151,7 @@ for (let run = 1; run <= runs; run++) {
             loop: schedSecondsOf(gw.pid),
             pgWait: pgRunQueueWait(),
             steal: stealSeconds(),
+            nb: neighbours.cpuSeconds(),
           },
           t0: performance.now(),
         });
@@ -163,6 +175,7 @@ for (let run = 1; run <= runs; run++) {
           pg: (pgCpu() - c0.pg) / s,
           sim: (simCpu(sim, carrier) - c0.sim) / s,
           me: (me.user + me.system) / 1e6 / s,
+          nb: (neighbours.cpuSeconds() - c0.nb) / s,
         };
         const loop = schedSecondsOf(gw.pid);
         // ms per second the event-loop thread ran, and waited runnable for a CPU (see schedSecondsOf).
@@ -185,7 +198,7 @@ for (let run = 1; run <= runs; run++) {
         console.log(
           `  accept writer: ${writerDelta(w0, w1)}; minor GC: ${gc.minor.n} pauses, mean ${fmt(gc.minor.n > 0 ? gc.minor.ms / gc.minor.n : Number.NaN, 1)} ms; ` +
             `full GC: ${gc.major.n} (pauses ${fmt(gc.major.ms, 1)} ms, incremental marking ${fmt(gc.incremental.ms, 1)} ms); ` +
-            `CPU (cores): gateway=${fmt(busy.gw, 2)} (${fmt((busy.gw * s * 1e6) / Math.max(1, requests))} µs/request) postgres=${fmt(busy.pg, 2)} simulator=${fmt(busy.sim, 2)} load generator=${fmt(busy.me, 2)} of ${os.cpus().length}`,
+            `CPU (cores): gateway=${fmt(busy.gw, 2)} (${fmt((busy.gw * s * 1e6) / Math.max(1, requests))} µs/request) postgres=${fmt(busy.pg, 2)} simulator=${fmt(busy.sim, 2)} load generator=${fmt(busy.me, 2)}${neighbours.count > 0 ? ` neighbours=${fmt(busy.nb, 2)}` : ''} of ${os.cpus().length}`,
         );
         console.log(
           `  run queue: the gateway's event-loop thread ran ${fmt(sched.run)} ms/s and waited for a CPU ${fmt(sched.wait)} ms/s; postgres processes waited ${fmt(sched.pgWait)} ms/s; ` +
@@ -214,6 +227,7 @@ for (const [k, rs] of results) {
     `  carrier ${carrier} ${rate}/s offered: achieved=${fmt(m('achieved'))}/s p50=${fmt(m('p50'), 1)} ms p99=${fmt(m('p99'), 1)} ms (p99 ${fmt(Math.min(...rs.map((x) => x.p99)), 1)}–${fmt(Math.max(...rs.map((x) => x.p99)), 1)}) gateway=${fmt(m('gwCores'), 2)} postgres=${fmt(m('pgCores'), 2)} cores`,
   );
 }
+neighbours.stop();
 process.exit(0);
 
 function simCpu(sim: { child: { child: { pid?: number } } }, carrier: string): number {
