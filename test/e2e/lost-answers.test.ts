@@ -16,8 +16,8 @@ afterEach(async () => {
 
 /**
  * `db`, except that the next `lose[name]` statements of that name that returned rows (did
- * something) commit and then fail as a dropped connection would — on whichever path they run:
- * alone, in a session (outcomes) or in a transaction (whose commit then fails too).
+ * something) commit and then fail as a dropped connection would, alone or in a session (the
+ * outcome write); in a transaction the failure rolls the transaction back instead.
  */
 function losingAnswers(db: Db, lose: Record<string, number>): Db {
   const losing = (q: Queryable): Queryable => ({
@@ -149,6 +149,7 @@ describe('answers lost after the commit', () => {
     expect(n.rows[0]!.n).toBe(1);
     expect(sim.stats.submits).toBe(1);
   }, 60_000);
+
   /** Sends `n` messages in one batch request; their ids. */
   async function sendBatch(gw: Gateway, apiKey: string, n: number, tag: string): Promise<string[]> {
     const r = await gw.http.inject({
