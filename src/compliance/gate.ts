@@ -53,6 +53,8 @@ export class OptOutGate {
       this.blocked.delete(k);
       return true;
     }
-    return this.exempt.has(messageId);
+    // An exemption is for the opt-out that made it: a later block does not inherit it.
+    const exemptUntil = this.exempt.get(messageId);
+    return exemptUntil !== undefined && exemptUntil > now;
   }
 }

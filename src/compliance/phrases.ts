@@ -92,8 +92,8 @@ function words(t: string): string[] {
  */
 export function detectOptOutPhrase(text: string): PhraseVerdict {
   if (text.length > 1_000) return undefined;
-  const t = foldKeyword(text)
-    .replace(/[’‘`´]/gu, "'")
+  // Quotes first: NFKC (in foldKeyword) turns "´" into a space and a combining accent.
+  const t = foldKeyword(text.replace(/[’‘`´ʼ]/gu, "'"))
     .replace(/[^\p{L}\p{N}' ]+/gu, ' ')
     .replace(/\s+/gu, ' ')
     .trim();
