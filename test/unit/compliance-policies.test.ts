@@ -193,6 +193,23 @@ describe('quiet hours', () => {
     }
   });
 
+  it('keep at most 20,000 memoised answers between batches', async () => {
+    const { ctx } = sources();
+    const p = quietHoursAcceptPolicy(ctx);
+    const memo = () => (ctx as unknown as { quiet: Map<string, unknown> }).quiet.size;
+    // One answer per recipient zone, window and minute: 20,000 minutes, 20,000 answers.
+    const minute = (i: number) => cand({ id: `m${i}`, now: new Date(NIGHT.getTime() + i * 60_000) });
+    const batch = Array.from({ length: 20_000 }, (_, i) => minute(i));
+    const l = await p.load!(batch);
+    for (const c of batch) p.decide(c, l);
+    expect(memo()).toBe(20_000);
+    const next = [minute(20_000)];
+    p.decide(next[0]!, await p.load!(next)); // at the bound: kept, and one more
+    expect(memo()).toBe(20_001);
+    await p.load!([minute(0)]); // past it: forgotten
+    expect(memo()).toBe(0);
+  });
+
   it('let a message of an account without settings go', async () => {
     const { ctx } = sources({ settings: async () => new Map() });
     const p = quietHoursAcceptPolicy(ctx);
