@@ -80,6 +80,38 @@ async function gateway(tag: string) {
   return { gw, sim, real, lose, apiKey };
 }
 
+/** Sends `n` messages in one batch request; their ids. */
+async function sendBatch(gw: Gateway, apiKey: string, n: number, tag: string): Promise<string[]> {
+  const r = await gw.http.inject({
+    method: 'POST',
+    url: '/v1/messages/batch',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    payload: {
+      messages: Array.from({ length: n }, (_, i) => ({ to: `+1415556${1000 + i}`, body: `${tag}${i}` })),
+    },
+  });
+  expect(r.statusCode).toBe(200);
+  return (r.json().results as Array<{ id: string }>).map((x) => x.id);
+}
+
+/** Waits until every message of `ids` is delivered. */
+async function waitDelivered(real: Db, ids: string[], timeoutMs = 20_000): Promise<void> {
+  let delivered = 0;
+  await waitFor(
+    () => delivered === ids.length,
+    timeoutMs,
+    'all delivered',
+    async () => {
+      delivered = (
+        await real.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM messages WHERE id = ANY($1::uuid[]) AND status = 'delivered'",
+          [ids],
+        )
+      ).rows[0]!.n;
+    },
+  );
+}
+
 describe('answers lost after the commit', () => {
   // Regression (issue 6, found by the 3-cuts outage test under load): a claim committed while its
   // answer was lost left its segments leased and never submitted, stuck `sending` for the whole
@@ -87,31 +119,9 @@ describe('answers lost after the commit', () => {
   it('a claim whose answer is lost goes back to the queue at once, its segments sent once', async () => {
     const { gw, sim, real, lose, apiKey } = await gateway('claim');
     lose.parley_claim = 1;
-    const r = await gw.http.inject({
-      method: 'POST',
-      url: '/v1/messages/batch',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      payload: {
-        messages: Array.from({ length: 20 }, (_, i) => ({ to: `+1415555${1000 + i}`, body: `m${i}` })),
-      },
-    });
-    expect(r.statusCode).toBe(200);
-    const ids = (r.json().results as Array<{ id: string }>).map((x) => x.id);
-    let delivered = 0;
+    const ids = await sendBatch(gw, apiKey, 20, 'm');
     // Far inside the 120 s lease: the claim was undone, not waited out.
-    await waitFor(
-      () => delivered === 20,
-      15_000,
-      'all delivered',
-      async () => {
-        delivered = (
-          await real.query<{ n: number }>(
-            "SELECT count(*)::int AS n FROM messages WHERE id = ANY($1::uuid[]) AND status = 'delivered'",
-            [ids],
-          )
-        ).rows[0]!.n;
-      },
-    );
+    await waitDelivered(real, ids, 15_000);
     expect(lose.parley_claim).toBe(0);
     const segs = await real.query<{ attempts: number; resends: number; possible_duplicate: boolean }>(
       'SELECT attempts, resends, possible_duplicate FROM segments WHERE message_id = ANY($1::uuid[])',
@@ -149,37 +159,6 @@ describe('answers lost after the commit', () => {
     expect(n.rows[0]!.n).toBe(1);
     expect(sim.stats.submits).toBe(1);
   }, 60_000);
-
-  /** Sends `n` messages in one batch request; their ids. */
-  async function sendBatch(gw: Gateway, apiKey: string, n: number, tag: string): Promise<string[]> {
-    const r = await gw.http.inject({
-      method: 'POST',
-      url: '/v1/messages/batch',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      payload: {
-        messages: Array.from({ length: n }, (_, i) => ({ to: `+1415556${1000 + i}`, body: `${tag}${i}` })),
-      },
-    });
-    expect(r.statusCode).toBe(200);
-    return (r.json().results as Array<{ id: string }>).map((x) => x.id);
-  }
-
-  async function waitDelivered(real: Db, ids: string[]): Promise<void> {
-    let delivered = 0;
-    await waitFor(
-      () => delivered === ids.length,
-      20_000,
-      'all delivered',
-      async () => {
-        delivered = (
-          await real.query<{ n: number }>(
-            "SELECT count(*)::int AS n FROM messages WHERE id = ANY($1::uuid[]) AND status = 'delivered'",
-            [ids],
-          )
-        ).rows[0]!.n;
-      },
-    );
-  }
 
   // The outcome statement commits on its own (outside a transaction): a lost answer is written
   // again. The second write must move nothing that the first (or a receipt since) moved, and the
